@@ -1,0 +1,89 @@
+//! The library's error type. Each variant carries what a user needs to act on it, and maps
+//! to one of the documented exit codes through [`Error::exit_code`].
+
+use std::path::PathBuf;
+
+use crate::matrix::Diagnostic;
+
+/// Everything the harness can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A configuration file could not be read.
+    #[error("cannot read {path}: {source}")]
+    ReadConfig {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A configuration file is malformed or inconsistent.
+    #[error("{}", crate::matrix::source::render_all(.0))]
+    Config(Vec<Diagnostic>),
+    /// The command line selected something the matrix does not have.
+    #[error("{0}")]
+    Selection(String),
+    /// A prerequisite is missing and could not be provisioned.
+    #[error("{what} is missing: {why}\n  fix: {fix}")]
+    Prerequisite {
+        /// The prerequisite.
+        what: String,
+        /// What went wrong.
+        why: String,
+        /// The exact command that fixes it.
+        fix: String,
+    },
+    /// A child process could not be started or failed.
+    #[error("`{command}` {problem}{}", stderr_tail(.stderr))]
+    Command {
+        /// The command line, for the user to rerun.
+        command: String,
+        /// What went wrong (`exited with status 1`, `could not start: ...`).
+        problem: String,
+        /// The end of its standard error.
+        stderr: String,
+    },
+    /// Reading or writing a file of the harness's own failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file or folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The run was interrupted (Ctrl-C).
+    #[error("interrupted")]
+    Interrupted,
+}
+
+fn stderr_tail(stderr: &str) -> String {
+    let stderr = stderr.trim_end();
+    if stderr.is_empty() {
+        return String::new();
+    }
+    let lines: Vec<&str> = stderr.lines().collect();
+    let tail = &lines[lines.len().saturating_sub(40)..];
+    format!("\n{}", tail.join("\n"))
+}
+
+impl Error {
+    /// The process exit code this error stands for: 2 for usage and configuration errors,
+    /// 3 for environment and provisioning errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::ReadConfig { .. } | Error::Config(_) | Error::Selection(_) => 2,
+            Error::Prerequisite { .. } => 3,
+            Error::Command { .. } | Error::Io { .. } | Error::Interrupted => 1,
+        }
+    }
+
+    /// Wraps an I/O error with the path it concerns.
+    pub fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
+        Error::Io {
+            path: path.into(),
+            source,
+        }
+    }
+}
+
+/// The harness's result type.
+pub type Result<T, E = Error> = std::result::Result<T, E>;

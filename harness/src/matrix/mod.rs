@@ -1,0 +1,34 @@
+//! `matrix.toml`: read in two phases, a serde mirror with spans ([`raw`]) and a validated
+//! model ([`model`]), so that every problem is reported with its file, line and column.
+
+pub mod model;
+pub mod raw;
+mod resolve;
+pub(crate) mod source;
+
+use std::path::Path;
+
+pub use model::*;
+pub use resolve::{BUILD_PLACEHOLDERS, LAUNCH_PLACEHOLDERS, parse};
+pub use source::Diagnostic;
+
+use crate::errors::{Error, Result};
+
+impl Matrix {
+    /// Reads and validates a matrix file.
+    pub fn load(path: &Path) -> Result<Matrix> {
+        let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
+            path: path.to_owned(),
+            source,
+        })?;
+        parse(path, &text)
+    }
+}
+
+/// The JSON schema of `matrix.toml`, pretty-printed, as committed in `matrix.schema.json`.
+pub fn json_schema() -> String {
+    let schema = schemars::schema_for!(raw::RawMatrix);
+    let mut text = serde_json::to_string_pretty(&schema).expect("a schema always serializes");
+    text.push('\n');
+    text
+}

@@ -1,0 +1,228 @@
+//! The validated matrix: what `matrix.toml` means, with every cross-reference checked and
+//! every default applied. Code after parsing works only with these types.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use regex::Regex;
+
+pub use super::raw::{EngineKind, RuntimeKind, Scope, SuiteKind};
+
+/// A validated `matrix.toml`.
+#[derive(Debug, Clone)]
+pub struct Matrix {
+    /// The file it was read from.
+    pub file: PathBuf,
+    /// The folder relative paths are resolved against (the file's folder).
+    pub root: PathBuf,
+    /// The server under test.
+    pub server: Server,
+    /// The targets, in file order.
+    pub targets: Vec<Target>,
+    /// The further axes, in file order.
+    pub axes: Vec<Axis>,
+    /// Every cell: the product of targets and axes, less the excluded, plus the included.
+    pub cells: Vec<Cell>,
+    /// The name of the primary cell.
+    pub primary: String,
+    /// The suites, in file order.
+    pub suites: Vec<Suite>,
+    /// Normalization rules.
+    pub normalize: Normalize,
+    /// Accepted divergences.
+    pub divergences: Vec<Divergence>,
+    /// The folder of committed snapshots.
+    pub snapshot_dir: PathBuf,
+}
+
+impl Matrix {
+    /// The target of that name.
+    pub fn target(&self, name: &str) -> Option<&Target> {
+        self.targets.iter().find(|t| t.name == name)
+    }
+
+    /// The cell of that name.
+    pub fn cell(&self, name: &str) -> Option<&Cell> {
+        self.cells.iter().find(|c| c.name == name)
+    }
+
+    /// The suite of that name.
+    pub fn suite(&self, name: &str) -> Option<&Suite> {
+        self.suites.iter().find(|s| s.name == name)
+    }
+}
+
+/// The server under test.
+#[derive(Debug, Clone)]
+pub struct Server {
+    /// How it is built when a target has no build command of its own.
+    pub cargo: Option<CargoServer>,
+    /// Launch arguments, with placeholders.
+    pub args: Vec<String>,
+    /// Environment on every target.
+    pub env: BTreeMap<String, String>,
+    /// A folder copied into each fresh data dir.
+    pub seed: Option<PathBuf>,
+    /// The readiness probe.
+    pub ready: Ready,
+}
+
+/// A server built by cargo from this workspace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CargoServer {
+    /// The package.
+    pub package: String,
+    /// The binary, when the package has several.
+    pub bin: Option<String>,
+}
+
+/// How to tell that a launched server is ready.
+#[derive(Debug, Clone)]
+pub struct Ready {
+    /// What to probe.
+    pub probe: Probe,
+    /// How long to wait before giving up.
+    pub timeout: Duration,
+}
+
+/// A readiness probe.
+#[derive(Debug, Clone)]
+pub enum Probe {
+    /// An HTTP GET of this path answers 2xx.
+    Http(String),
+    /// The port accepts a TCP connection.
+    Tcp,
+    /// A line of the server's log matches.
+    Log(Regex),
+}
+
+/// A platform to build for and run on.
+#[derive(Debug, Clone)]
+pub struct Target {
+    /// Its name.
+    pub name: String,
+    /// The build triple.
+    pub triple: String,
+    /// Where it runs.
+    pub runtime: Runtime,
+    /// Environment on top of the server's.
+    pub env: BTreeMap<String, String>,
+    /// Its own build command, for servers cargo does not build.
+    pub build: Option<BuildCommand>,
+}
+
+/// A runtime with its settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Runtime {
+    /// A plain process.
+    Host,
+    /// Wine on Linux, native on Windows.
+    Wine,
+    /// A container.
+    Container {
+        /// The image.
+        image: String,
+        /// The engine.
+        engine: EngineKind,
+    },
+}
+
+impl Runtime {
+    /// The kind, without settings.
+    pub fn kind(&self) -> RuntimeKind {
+        match self {
+            Runtime::Host => RuntimeKind::Host,
+            Runtime::Wine => RuntimeKind::Wine,
+            Runtime::Container { .. } => RuntimeKind::Container,
+        }
+    }
+}
+
+/// A build command and the artifact it produces, both with placeholders.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildCommand {
+    /// argv.
+    pub command: Vec<String>,
+    /// The artifact, relative to the matrix root.
+    pub artifact: String,
+}
+
+/// A further axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Axis {
+    /// Its name.
+    pub name: String,
+    /// Its values.
+    pub values: Vec<String>,
+}
+
+/// One point of the matrix: a target and a value for every axis.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cell {
+    /// `target` alone, or `target-value-value...` in axis order.
+    pub name: String,
+    /// The target's name.
+    pub target: String,
+    /// A value per axis, in axis order.
+    pub values: Vec<(String, String)>,
+}
+
+impl Cell {
+    /// The value of an axis in this cell.
+    pub fn value(&self, axis: &str) -> Option<&str> {
+        self.values
+            .iter()
+            .find(|(a, _)| a == axis)
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// An end-to-end suite.
+#[derive(Debug, Clone)]
+pub struct Suite {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: SuiteKind,
+    /// Where it runs.
+    pub scope: Scope,
+    /// Its folder (http) or working directory (command), resolved against the matrix root.
+    pub path: Option<PathBuf>,
+    /// The test command, for command suites.
+    pub command: Vec<String>,
+    /// The JUnit file the command writes.
+    pub junit: Option<PathBuf>,
+    /// Environment of the command.
+    pub env: BTreeMap<String, String>,
+    /// The targets it is limited to; `None` is every target.
+    pub targets: Option<Vec<String>>,
+}
+
+/// Normalization rules.
+#[derive(Debug, Clone, Default)]
+pub struct Normalize {
+    /// `\` to `/`.
+    pub path_separators: bool,
+    /// CRLF to LF.
+    pub line_endings: bool,
+    /// JSON paths to redact.
+    pub redact: Vec<String>,
+    /// Regex filters and their replacements.
+    pub filters: Vec<(Regex, String)>,
+}
+
+/// An accepted divergence.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Divergence {
+    /// The suite.
+    pub suite: String,
+    /// The case.
+    pub case: String,
+    /// The cells that differ from the primary.
+    pub cells: Vec<String>,
+    /// Why.
+    pub reason: String,
+    /// `YYYY-MM-DD` after which it no longer holds.
+    pub expires: Option<String>,
+}

@@ -1,0 +1,282 @@
+//! The serde mirror of `matrix.toml`: what the file says, with spans, before any validation.
+//!
+//! Every struct rejects unknown keys, and every value that a later check may complain about
+//! keeps its span so that the complaint can point at the file, line and column. Nothing here
+//! is interpreted; [`super::resolve`] turns it into the validated model.
+
+use std::collections::BTreeMap;
+
+use schemars::JsonSchema;
+use serde::Deserialize;
+use toml::Spanned;
+
+/// A whole `matrix.toml`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(title = "matrix.toml", description = "The compatibility matrix of a server: what to build, where to run it, and which suites to run where")]
+pub struct RawMatrix {
+    /// The primary cell: the production platform, where platform-agnostic suites run once.
+    #[schemars(with = "String")]
+    pub primary: Spanned<String>,
+    /// The server under test: how to build, launch and probe it.
+    pub server: RawServer,
+    /// The platforms to build for and run on.
+    #[serde(default, rename = "target")]
+    pub targets: Vec<RawTarget>,
+    /// Further axes crossed with the targets (a build profile, cargo features, a server setting).
+    #[serde(default, rename = "axis")]
+    pub axes: Vec<RawAxis>,
+    /// Cells to add to the product of targets and axes.
+    #[serde(default)]
+    #[schemars(with = "Vec<BTreeMap<String, String>>")]
+    pub include: Vec<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+    /// Partial cells to remove from the product: every cell matching all given keys is removed.
+    #[serde(default)]
+    #[schemars(with = "Vec<BTreeMap<String, String>>")]
+    pub exclude: Vec<Spanned<BTreeMap<Spanned<String>, Spanned<String>>>>,
+    /// The end-to-end suites.
+    #[serde(default, rename = "suite")]
+    pub suites: Vec<RawSuite>,
+    /// Rules that remove noise before snapshots are compared.
+    #[serde(default)]
+    pub normalize: RawNormalize,
+    /// Differences between cells that the team has accepted, each with its reason.
+    #[serde(default, rename = "divergence")]
+    pub divergences: Vec<RawDivergence>,
+    /// Where snapshots and results live.
+    #[serde(default)]
+    pub snapshots: RawSnapshots,
+}
+
+/// `[server]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawServer {
+    /// The cargo package of the server (found with `cargo metadata`); omit it when every target
+    /// has a `build` command instead.
+    #[schemars(with = "Option<String>")]
+    pub package: Option<Spanned<String>>,
+    /// The binary target of that package; defaults to the package's only binary.
+    #[schemars(with = "Option<String>")]
+    pub bin: Option<Spanned<String>>,
+    /// Launch arguments. Placeholders: `{addr}`, `{host}`, `{port}`, `{data_dir}`, `{cell}`,
+    /// `{target}`, and one per axis name.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub args: Vec<Spanned<String>>,
+    /// Environment of the server process on every target.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// A folder of the repository copied into each fresh data dir before launch.
+    #[schemars(with = "Option<String>")]
+    pub seed: Option<Spanned<String>>,
+    /// How to tell that the server is ready.
+    #[schemars(with = "RawReady")]
+    pub ready: Spanned<RawReady>,
+}
+
+/// `[server.ready]`: exactly one of `http`, `tcp`, `log`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawReady {
+    /// An HTTP path that answers 2xx when the server is ready, such as `/health`.
+    #[schemars(with = "Option<String>")]
+    pub http: Option<Spanned<String>>,
+    /// Ready as soon as the port accepts a TCP connection.
+    pub tcp: Option<bool>,
+    /// A regular expression matched against each line the server logs.
+    #[schemars(with = "Option<String>")]
+    pub log: Option<Spanned<String>>,
+    /// How long to wait, such as `30s` or `2m`.
+    #[schemars(with = "Option<String>")]
+    pub timeout: Option<Spanned<String>>,
+}
+
+/// `[[target]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawTarget {
+    /// The target's name, used in cell names, filters and reports.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The build triple, such as `x86_64-pc-windows-gnu`.
+    #[schemars(with = "String")]
+    pub triple: Spanned<String>,
+    /// Where the server runs.
+    #[schemars(with = "RuntimeKind")]
+    pub runtime: Spanned<RuntimeKind>,
+    /// The OCI image, for the `container` runtime.
+    #[schemars(with = "Option<String>")]
+    pub image: Option<Spanned<String>>,
+    /// The container engine, for the `container` runtime.
+    #[schemars(with = "Option<EngineKind>")]
+    pub engine: Option<Spanned<EngineKind>>,
+    /// Environment of the server process on this target, on top of `server.env`.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// A build command for a server that cargo does not build.
+    #[schemars(with = "Option<RawBuild>")]
+    pub build: Option<Spanned<RawBuild>>,
+}
+
+/// A target's own build: any command, and the artifact it produces.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawBuild {
+    /// The command as argv (never through a shell). Placeholders: `{triple}`, `{target}`, and
+    /// one per axis name.
+    #[schemars(with = "Vec<String>")]
+    pub command: Spanned<Vec<Spanned<String>>>,
+    /// The artifact's path relative to the matrix file's folder; same placeholders.
+    #[schemars(with = "String")]
+    pub artifact: Spanned<String>,
+}
+
+/// The runtime a target's server runs in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuntimeKind {
+    /// A plain process on the host.
+    Host,
+    /// A Windows build under Wine on a Linux host; natively on a Windows host.
+    Wine,
+    /// An OCI container run by podman or docker.
+    Container,
+}
+
+/// Which container engine runs a `container` target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// podman when installed, else docker.
+    Auto,
+    /// podman.
+    Podman,
+    /// docker.
+    Docker,
+}
+
+/// `[[axis]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawAxis {
+    /// The axis name. `profile` selects the cargo profile and `features` the cargo features;
+    /// every axis is also a placeholder and reaches the server as `HARNESS_AXIS_<NAME>`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// The values, in order.
+    #[schemars(with = "Vec<String>")]
+    pub values: Spanned<Vec<Spanned<String>>>,
+}
+
+/// `[[suite]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSuite {
+    /// The suite name, unique in the matrix.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// `http` (declarative request files) or `command` (any test command).
+    #[schemars(with = "SuiteKind")]
+    pub kind: Spanned<SuiteKind>,
+    /// `agnostic` (run once, on the primary cell) or `per-target` (run on every cell).
+    #[schemars(with = "Scope")]
+    pub scope: Spanned<Scope>,
+    /// The suite's folder, relative to the matrix file (required for `http`; the working
+    /// directory of a `command` suite).
+    #[schemars(with = "Option<String>")]
+    pub path: Option<Spanned<String>>,
+    /// The test command as argv, for `command` suites.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub command: Option<Spanned<Vec<Spanned<String>>>>,
+    /// A JUnit XML file the command writes, relative to its working directory.
+    #[schemars(with = "Option<String>")]
+    pub junit: Option<Spanned<String>>,
+    /// Environment of a `command` suite.
+    #[serde(default)]
+    pub env: BTreeMap<String, String>,
+    /// Only on these targets (per-target suites only).
+    #[schemars(with = "Option<Vec<String>>")]
+    pub targets: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// The kind of a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuiteKind {
+    /// Declarative request and expectation files.
+    Http,
+    /// Any test command.
+    Command,
+}
+
+/// Where a suite runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Once, on the primary cell.
+    Agnostic,
+    /// On every selected cell.
+    PerTarget,
+}
+
+/// `[normalize]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawNormalize {
+    /// Replace `\` by `/` in snapshot text.
+    #[serde(default)]
+    pub path_separators: bool,
+    /// Replace CRLF by LF in snapshot text.
+    #[serde(default)]
+    pub line_endings: bool,
+    /// JSON fields whose values are replaced by `[redacted]`, as paths like `.id` or
+    /// `.items[].created`.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub redact: Vec<Spanned<String>>,
+    /// Regular-expression filters applied to every cell's snapshot text alike.
+    #[serde(default, rename = "filter")]
+    pub filters: Vec<RawFilter>,
+}
+
+/// `[[normalize.filter]]`.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawFilter {
+    /// The regular expression.
+    #[schemars(with = "String")]
+    pub regex: Spanned<String>,
+    /// Its replacement.
+    pub replace: String,
+}
+
+/// `[[divergence]]`: an accepted difference between cells.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawDivergence {
+    /// The per-target suite.
+    #[schemars(with = "String")]
+    pub suite: Spanned<String>,
+    /// The case in that suite.
+    #[schemars(with = "String")]
+    pub case: Spanned<String>,
+    /// The cells whose behaviour differs from the primary cell's.
+    #[schemars(with = "Vec<String>")]
+    pub cells: Spanned<Vec<Spanned<String>>>,
+    /// Why the difference is intended.
+    #[schemars(with = "String")]
+    pub reason: Spanned<String>,
+    /// A date (`2027-01-31`) after which the divergence is no longer accepted.
+    #[schemars(with = "Option<String>")]
+    pub expires: Option<Spanned<toml::value::Datetime>>,
+}
+
+/// `[snapshots]`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawSnapshots {
+    /// The folder of committed behaviour snapshots, relative to the matrix file.
+    #[schemars(with = "Option<String>")]
+    pub dir: Option<Spanned<String>>,
+}

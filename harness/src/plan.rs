@@ -1,0 +1,364 @@
+//! The planner: cells x suites -> jobs. Pure: no I/O, no clock, no randomness, so that the
+//! same matrix and selection always give the same plan, on every CI machine of a shard.
+//!
+//! Agnostic suites are planned once, on the primary cell; per-target suites on every selected
+//! cell their target filter allows. `--audit` plans the agnostic suites on every cell too.
+//! Sharding cuts the ordered job list (by cell, then suite) into contiguous parts, so each
+//! shard touches as few cells (and so builds and launches) as possible.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::str::FromStr;
+
+use serde::Serialize;
+
+use crate::errors::{Error, Result};
+use crate::matrix::{Matrix, RuntimeKind, Scope, SuiteKind};
+
+/// What the command line selected.
+#[derive(Debug, Clone, Default)]
+pub struct Selection {
+    /// Cell names or target names; empty is every cell.
+    pub cells: Vec<String>,
+    /// Suite names; empty is every suite.
+    pub suites: Vec<String>,
+    /// This machine's part of the plan.
+    pub shard: Option<Shard>,
+    /// Run agnostic suites on every cell too.
+    pub audit: bool,
+}
+
+/// `I/N`: the I-th of N parts, 1-based.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct Shard {
+    /// 1-based index.
+    pub index: usize,
+    /// Number of parts.
+    pub count: usize,
+}
+
+impl FromStr for Shard {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        let bad = || format!("invalid shard `{s}`: expected I/N with 1 <= I <= N, such as 2/3");
+        let (i, n) = s.split_once('/').ok_or_else(bad)?;
+        let index: usize = i.trim().parse().map_err(|_| bad())?;
+        let count: usize = n.trim().parse().map_err(|_| bad())?;
+        if index == 0 || count == 0 || index > count {
+            return Err(bad());
+        }
+        Ok(Shard { index, count })
+    }
+}
+
+impl fmt::Display for Shard {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.index, self.count)
+    }
+}
+
+/// The plan: which suite runs on which cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Plan {
+    /// The primary cell.
+    pub primary: String,
+    /// The selected cells, in matrix order.
+    pub cells: Vec<PlanCell>,
+    /// The selected suites, in matrix order.
+    pub suites: Vec<PlanSuite>,
+    /// The jobs of this shard (all jobs without a shard), ordered by cell, then suite.
+    pub jobs: Vec<Job>,
+    /// Counts over the whole plan.
+    pub totals: Totals,
+    /// The shard this plan is cut to.
+    pub shard: Option<Shard>,
+    /// Things the user should know about the selection.
+    pub notes: Vec<String>,
+}
+
+/// A selected cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanCell {
+    /// Its name.
+    pub name: String,
+    /// Its target's name.
+    pub target: String,
+    /// Its build triple.
+    pub triple: String,
+    /// Its runtime.
+    pub runtime: RuntimeKind,
+    /// Whether it is the primary cell.
+    pub primary: bool,
+    /// Its axis values.
+    pub values: BTreeMap<String, String>,
+}
+
+/// A selected suite.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlanSuite {
+    /// Its name.
+    pub name: String,
+    /// Its kind.
+    pub kind: SuiteKind,
+    /// Its scope.
+    pub scope: Scope,
+}
+
+/// One suite on one cell.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Job {
+    /// The suite.
+    pub suite: String,
+    /// The cell.
+    pub cell: String,
+    /// The suite's scope.
+    pub scope: Scope,
+    /// An agnostic suite planned off the primary cell by `--audit`.
+    pub audit: bool,
+}
+
+impl Job {
+    /// `suite@cell`, the job's stable identity.
+    pub fn id(&self) -> String {
+        format!("{}@{}", self.suite, self.cell)
+    }
+}
+
+/// Counts over the whole plan (before sharding).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Totals {
+    /// Selected cells.
+    pub cells: usize,
+    /// Selected suites.
+    pub suites: usize,
+    /// Planned suite runs.
+    pub runs: usize,
+    /// Suite runs if every suite that runs at all ran on every selected cell.
+    pub naive: usize,
+    /// `naive - runs`.
+    pub saved: usize,
+    /// `saved / naive` in percent, one decimal.
+    pub saved_percent: f64,
+    /// Suite runs in this shard.
+    pub shard_runs: usize,
+}
+
+/// Plans `selection` of `matrix`.
+pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
+    let cells: Vec<&crate::matrix::Cell> = if selection.cells.is_empty() {
+        matrix.cells.iter().collect()
+    } else {
+        for wanted in &selection.cells {
+            if !matrix.cells.iter().any(|c| &c.name == wanted || &c.target == wanted) {
+                return Err(Error::Selection(format!(
+                    "unknown cell `{wanted}`: expected a cell or target name, one of {}",
+                    names(matrix.cells.iter().map(|c| c.name.as_str()))
+                )));
+            }
+        }
+        matrix
+            .cells
+            .iter()
+            .filter(|c| selection.cells.iter().any(|w| w == &c.name || w == &c.target))
+            .collect()
+    };
+    for wanted in &selection.suites {
+        if matrix.suite(wanted).is_none() {
+            return Err(Error::Selection(format!(
+                "unknown suite `{wanted}`: expected one of {}",
+                names(matrix.suites.iter().map(|s| s.name.as_str()))
+            )));
+        }
+    }
+    let suites: Vec<&crate::matrix::Suite> = matrix
+        .suites
+        .iter()
+        .filter(|s| selection.suites.is_empty() || selection.suites.contains(&s.name))
+        .collect();
+    let primary_selected = cells.iter().any(|c| c.name == matrix.primary);
+
+    let mut notes = Vec::new();
+    let mut jobs = Vec::new();
+    for cell in &cells {
+        let is_primary = cell.name == matrix.primary;
+        for suite in &suites {
+            let planned = match suite.scope {
+                Scope::Agnostic => is_primary || selection.audit,
+                Scope::PerTarget => suite
+                    .targets
+                    .as_ref()
+                    .is_none_or(|t| t.contains(&cell.target)),
+            };
+            if planned {
+                jobs.push(Job {
+                    suite: suite.name.clone(),
+                    cell: cell.name.clone(),
+                    scope: suite.scope,
+                    audit: suite.scope == Scope::Agnostic && !is_primary,
+                });
+            }
+        }
+    }
+    let skipped: Vec<&str> = suites
+        .iter()
+        .filter(|s| s.scope == Scope::Agnostic)
+        .map(|s| s.name.as_str())
+        .collect();
+    if !primary_selected && !selection.audit && !skipped.is_empty() {
+        notes.push(format!(
+            "agnostic suites {} run on the primary cell `{}`, which is not selected",
+            names(skipped),
+            matrix.primary
+        ));
+    }
+
+    let runs = jobs.len();
+    // Naive: every suite that runs at all in this selection, on every selected cell. A suite
+    // left out because its cell is not selected was not saved, so it does not count.
+    let running = suites
+        .iter()
+        .filter(|s| jobs.iter().any(|j| j.suite == s.name))
+        .count();
+    let naive = cells.len() * running;
+    let saved = naive.saturating_sub(runs);
+    let jobs = match selection.shard {
+        None => jobs,
+        Some(shard) => shard_of(jobs, shard),
+    };
+    Ok(Plan {
+        primary: matrix.primary.clone(),
+        cells: cells
+            .iter()
+            .map(|c| {
+                let target = matrix.target(&c.target).expect("cells name known targets");
+                PlanCell {
+                    name: c.name.clone(),
+                    target: c.target.clone(),
+                    triple: target.triple.clone(),
+                    runtime: target.runtime.kind(),
+                    primary: c.name == matrix.primary,
+                    values: c.values.iter().cloned().collect(),
+                }
+            })
+            .collect(),
+        suites: suites
+            .iter()
+            .map(|s| PlanSuite {
+                name: s.name.clone(),
+                kind: s.kind,
+                scope: s.scope,
+            })
+            .collect(),
+        totals: Totals {
+            cells: cells.len(),
+            suites: suites.len(),
+            runs,
+            naive,
+            saved,
+            saved_percent: if naive == 0 {
+                0.0
+            } else {
+                (saved as f64 * 1000.0 / naive as f64).round() / 10.0
+            },
+            shard_runs: jobs.len(),
+        },
+        jobs,
+        shard: selection.shard,
+        notes,
+    })
+}
+
+/// The `shard.index`-th contiguous part of `jobs`; parts differ in size by one at most.
+fn shard_of(jobs: Vec<Job>, shard: Shard) -> Vec<Job> {
+    let len = jobs.len();
+    let start = (shard.index - 1) * len / shard.count;
+    let end = shard.index * len / shard.count;
+    jobs.into_iter().skip(start).take(end - start).collect()
+}
+
+fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+    items
+        .into_iter()
+        .map(|s| format!("`{s}`"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+impl Plan {
+    /// The cells that have at least one job in this plan (this shard).
+    pub fn active_cells(&self) -> impl Iterator<Item = &PlanCell> {
+        self.cells
+            .iter()
+            .filter(|c| self.jobs.iter().any(|j| j.cell == c.name))
+    }
+
+    /// The plan as a table of suites by cells, with a summary line.
+    pub fn to_table(&self) -> String {
+        use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+        let mut table = Table::new();
+        table.load_preset(UTF8_FULL_CONDENSED);
+        let mut header = vec!["suite".to_owned(), "kind".to_owned(), "scope".to_owned()];
+        header.extend(self.cells.iter().map(|c| {
+            if c.primary {
+                format!("{} (primary)", c.name)
+            } else {
+                c.name.clone()
+            }
+        }));
+        table.set_header(header);
+        for suite in &self.suites {
+            let mut row = vec![
+                suite.name.clone(),
+                kind_name(suite.kind).to_owned(),
+                scope_name(suite.scope).to_owned(),
+            ];
+            for cell in &self.cells {
+                let job = self
+                    .jobs
+                    .iter()
+                    .find(|j| j.suite == suite.name && j.cell == cell.name);
+                row.push(
+                    match job {
+                        Some(j) if j.audit => "audit",
+                        Some(j) if j.scope == Scope::Agnostic => "once",
+                        Some(_) => "run",
+                        None => "-",
+                    }
+                    .to_owned(),
+                );
+            }
+            table.add_row(row);
+        }
+        let t = &self.totals;
+        let mut out = table.to_string();
+        out.push_str(&format!(
+            "\n{} cells, {} suites: {} suite runs instead of {} ({} saved, {:.1}%)",
+            t.cells, t.suites, t.runs, t.naive, t.saved, t.saved_percent
+        ));
+        if let Some(shard) = self.shard {
+            out.push_str(&format!("\nshard {shard}: {} of the {} runs", t.shard_runs, t.runs));
+        }
+        for note in &self.notes {
+            out.push_str(&format!("\nnote: {note}"));
+        }
+        out.push('\n');
+        out
+    }
+}
+
+/// The name of a suite kind as written in `matrix.toml`.
+pub fn kind_name(kind: SuiteKind) -> &'static str {
+    match kind {
+        SuiteKind::Http => "http",
+        SuiteKind::Command => "command",
+    }
+}
+
+/// The name of a scope as written in `matrix.toml`.
+pub fn scope_name(scope: Scope) -> &'static str {
+    match scope {
+        Scope::Agnostic => "agnostic",
+        Scope::PerTarget => "per-target",
+    }
+}
