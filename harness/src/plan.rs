@@ -6,7 +6,7 @@
 //! Sharding cuts the ordered job list (by cell, then suite) into contiguous parts, so each
 //! shard touches as few cells (and so builds and launches) as possible.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -150,7 +150,11 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         matrix.cells.iter().collect()
     } else {
         for wanted in &selection.cells {
-            if !matrix.cells.iter().any(|c| &c.name == wanted || &c.target == wanted) {
+            if !matrix
+                .cells
+                .iter()
+                .any(|c| &c.name == wanted || &c.target == wanted)
+            {
                 return Err(Error::Selection(format!(
                     "unknown cell `{wanted}`: expected a cell or target name, one of {}",
                     names(matrix.cells.iter().map(|c| c.name.as_str()))
@@ -160,11 +164,18 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         matrix
             .cells
             .iter()
-            .filter(|c| selection.cells.iter().any(|w| w == &c.name || w == &c.target))
+            .filter(|c| {
+                selection
+                    .cells
+                    .iter()
+                    .any(|w| w == &c.name || w == &c.target)
+            })
             .collect()
     };
+    let known: HashSet<&str> = matrix.suites.iter().map(|s| s.name.as_str()).collect();
+    let wanted_suites: HashSet<&str> = selection.suites.iter().map(String::as_str).collect();
     for wanted in &selection.suites {
-        if matrix.suite(wanted).is_none() {
+        if !known.contains(wanted.as_str()) {
             return Err(Error::Selection(format!(
                 "unknown suite `{wanted}`: expected one of {}",
                 names(matrix.suites.iter().map(|s| s.name.as_str()))
@@ -174,7 +185,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
     let suites: Vec<&crate::matrix::Suite> = matrix
         .suites
         .iter()
-        .filter(|s| selection.suites.is_empty() || selection.suites.contains(&s.name))
+        .filter(|s| wanted_suites.is_empty() || wanted_suites.contains(s.name.as_str()))
         .collect();
     let primary_selected = cells.iter().any(|c| c.name == matrix.primary);
 
@@ -216,10 +227,11 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
     let runs = jobs.len();
     // Naive: every suite that runs at all in this selection, on every selected cell. A suite
     // left out because its cell is not selected was not saved, so it does not count.
-    let running = suites
+    let running = jobs
         .iter()
-        .filter(|s| jobs.iter().any(|j| j.suite == s.name))
-        .count();
+        .map(|j| j.suite.as_str())
+        .collect::<HashSet<_>>()
+        .len();
     let naive = cells.len() * running;
     let saved = naive.saturating_sub(runs);
     let jobs = match selection.shard {
@@ -288,9 +300,10 @@ fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 impl Plan {
     /// The cells that have at least one job in this plan (this shard).
     pub fn active_cells(&self) -> impl Iterator<Item = &PlanCell> {
+        let active: HashSet<&str> = self.jobs.iter().map(|j| j.cell.as_str()).collect();
         self.cells
             .iter()
-            .filter(|c| self.jobs.iter().any(|j| j.cell == c.name))
+            .filter(move |c| active.contains(c.name.as_str()))
     }
 
     /// The plan as a table of suites by cells, with a summary line.
@@ -307,6 +320,11 @@ impl Plan {
             }
         }));
         table.set_header(header);
+        let by_id: HashMap<(&str, &str), &Job> = self
+            .jobs
+            .iter()
+            .map(|j| ((j.suite.as_str(), j.cell.as_str()), j))
+            .collect();
         for suite in &self.suites {
             let mut row = vec![
                 suite.name.clone(),
@@ -314,10 +332,7 @@ impl Plan {
                 scope_name(suite.scope).to_owned(),
             ];
             for cell in &self.cells {
-                let job = self
-                    .jobs
-                    .iter()
-                    .find(|j| j.suite == suite.name && j.cell == cell.name);
+                let job = by_id.get(&(suite.name.as_str(), cell.name.as_str()));
                 row.push(
                     match job {
                         Some(j) if j.audit => "audit",
@@ -337,7 +352,10 @@ impl Plan {
             t.cells, t.suites, t.runs, t.naive, t.saved, t.saved_percent
         ));
         if let Some(shard) = self.shard {
-            out.push_str(&format!("\nshard {shard}: {} of the {} runs", t.shard_runs, t.runs));
+            out.push_str(&format!(
+                "\nshard {shard}: {} of the {} runs",
+                t.shard_runs, t.runs
+            ));
         }
         for note in &self.notes {
             out.push_str(&format!("\nnote: {note}"));

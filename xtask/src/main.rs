@@ -10,7 +10,10 @@ use harness::plan::{Selection, Shard};
 use harness::{Error, Matrix};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Cross-platform server port harness and compatibility matrix")]
+#[command(
+    name = "cargo xtask",
+    about = "Cross-platform server port harness and compatibility matrix"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,

@@ -13,7 +13,10 @@ use toml::Spanned;
 /// A whole `matrix.toml`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
-#[schemars(title = "matrix.toml", description = "The compatibility matrix of a server: what to build, where to run it, and which suites to run where")]
+#[schemars(
+    title = "matrix.toml",
+    description = "The compatibility matrix of a server: what to build, where to run it, and which suites to run where"
+)]
 pub struct RawMatrix {
     /// The primary cell: the production platform, where platform-agnostic suites run once.
     #[schemars(with = "String")]

@@ -137,12 +137,20 @@ impl Cx<'_> {
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."))
             .to_owned();
+        let before = self.errors.len();
         let axes = self.axes(&raw.axes);
+        let axes_ok = self.errors.len() == before;
         let axis_names: Vec<String> = axes.iter().map(|a| a.name.clone()).collect();
         let server = self.server(&raw.server, &axis_names, &root);
+        let before = self.errors.len();
         let targets = self.targets(&raw.targets, server.cargo.is_some(), &axis_names);
         let cells = self.cells(&targets, &axes, &raw.include, &raw.exclude);
-        let primary = self.primary(&raw.primary, &cells);
+        // A broken target, axis or rule already explains why the primary may be missing.
+        let primary = if axes_ok && self.errors.len() == before {
+            self.primary(&raw.primary, &cells)
+        } else {
+            raw.primary.get_ref().clone()
+        };
         let suites = self.suites(&raw.suites, &targets, &root);
         let normalize = self.normalize(&raw.normalize);
         let divergences = self.divergences(&raw.divergences, &suites, &cells, &primary);
@@ -181,6 +189,7 @@ impl Cx<'_> {
             }
             if axes.iter().any(|a| &a.name == name) {
                 self.error(axis.name.span(), format!("duplicate axis `{name}`"));
+                continue;
             }
             if axis.values.get_ref().is_empty() {
                 self.error(
@@ -196,6 +205,7 @@ impl Cx<'_> {
                         value.span(),
                         format!("duplicate value `{}` in axis `{name}`", value.get_ref()),
                     );
+                    continue;
                 }
                 values.push(value.get_ref().clone());
             }
@@ -208,8 +218,7 @@ impl Cx<'_> {
     }
 
     fn server(&mut self, raw: &RawServer, axes: &[String], root: &Path) -> Server {
-        if raw.bin.is_some() && raw.package.is_none() {
-            let bin = raw.bin.as_ref().unwrap();
+        if let (Some(bin), None) = (&raw.bin, &raw.package) {
             self.error(
                 bin.span(),
                 "`server.bin` needs `server.package`: expected the cargo package that has this binary",
@@ -248,35 +257,37 @@ impl Cx<'_> {
             if !path.get_ref().starts_with('/') {
                 self.error(
                     path.span(),
-                    format!(
-                        "readiness path `{}` must start with `/`",
-                        path.get_ref()
-                    ),
+                    format!("readiness path `{}` must start with `/`", path.get_ref()),
                 );
             }
             probe = Probe::Http(path.get_ref().clone());
         } else if let Some(log) = &r.log {
             match Regex::new(log.get_ref()) {
                 Ok(re) => probe = Probe::Log(re),
-                Err(e) => self.error(log.span(), format!("invalid regular expression: {}", one_line(&e.to_string()))),
+                Err(e) => self.error(
+                    log.span(),
+                    format!("invalid regular expression: {}", one_line(&e.to_string())),
+                ),
             }
         }
         let timeout = match &r.timeout {
             None => DEFAULT_READY_TIMEOUT,
-            Some(t) => match humantime::parse_duration(t.get_ref()) {
-                Ok(d) if !d.is_zero() => d,
-                Ok(_) => {
-                    self.error(t.span(), "readiness timeout must be longer than zero");
-                    DEFAULT_READY_TIMEOUT
-                }
-                Err(e) => {
-                    self.error(
+            Some(t) => {
+                match humantime::parse_duration(t.get_ref()) {
+                    Ok(d) if !d.is_zero() => d,
+                    Ok(_) => {
+                        self.error(t.span(), "readiness timeout must be longer than zero");
+                        DEFAULT_READY_TIMEOUT
+                    }
+                    Err(e) => {
+                        self.error(
                         t.span(),
                         format!("invalid duration `{}` ({e}): expected a duration like `30s` or `2m`", t.get_ref()),
                     );
-                    DEFAULT_READY_TIMEOUT
+                        DEFAULT_READY_TIMEOUT
+                    }
                 }
-            },
+            }
         };
         Ready { probe, timeout }
     }
@@ -291,6 +302,7 @@ impl Cx<'_> {
             let name = t.name.get_ref();
             if targets.iter().any(|o| &o.name == name) {
                 self.error(t.name.span(), format!("duplicate target `{name}`"));
+                continue;
             }
             if !TRIPLE.is_match(t.triple.get_ref()) {
                 self.error(
@@ -363,7 +375,12 @@ impl Cx<'_> {
         }
         self.placeholders(&raw.artifact, BUILD_PLACEHOLDERS, axes);
         BuildCommand {
-            command: raw.command.get_ref().iter().map(|s| s.get_ref().clone()).collect(),
+            command: raw
+                .command
+                .get_ref()
+                .iter()
+                .map(|s| s.get_ref().clone())
+                .collect(),
             artifact: raw.artifact.get_ref().clone(),
         }
     }
@@ -402,13 +419,17 @@ impl Cx<'_> {
             };
             let mut matched = false;
             for (i, cell) in product.iter().enumerate() {
-                if conditions.iter().all(|(k, v)| cell_value(cell, k) == Some(v.as_str())) {
+                if !removed[i]
+                    && conditions
+                        .iter()
+                        .all(|(k, v)| cell_value(cell, k) == Some(v.as_str()))
+                {
                     removed[i] = true;
                     matched = true;
                 }
             }
             if !matched {
-                self.error(rule.span(), "this exclude matches no cell: expected a combination of existing target and axis values");
+                self.error(rule.span(), "this exclude matches no cell that is left (an earlier exclude removed them): expected a rule that removes something");
             }
         }
         let mut cells: Vec<Cell> = product
@@ -441,9 +462,17 @@ impl Cx<'_> {
                 .collect::<Vec<_>>()
                 .join("-");
             if !seen.insert(cell.name.clone()) {
+                let why = if span.is_some() {
+                    "this include repeats a cell of the matrix"
+                } else {
+                    "two combinations of target and axis values join to the same name"
+                };
                 self.error(
                     span.unwrap_or(0..0),
-                    format!("duplicate cell `{}`: expected each combination of target and axis values to name a different cell", cell.name),
+                    format!(
+                        "duplicate cell `{}`: {why}; expected every cell to have its own name",
+                        cell.name
+                    ),
                 );
             }
         }
@@ -469,7 +498,10 @@ impl Cx<'_> {
                     ok = false;
                     self.error(
                         value.span(),
-                        format!("unknown target `{v}` in {which}: expected one of {}", quoted_list(targets.iter().map(|t| t.name.as_str()))),
+                        format!(
+                            "unknown target `{v}` in {which}: expected one of {}",
+                            quoted_list(targets.iter().map(|t| t.name.as_str()))
+                        ),
                     );
                 }
             } else if let Some(axis) = axes.iter().find(|a| &a.name == k) {
@@ -477,7 +509,10 @@ impl Cx<'_> {
                     ok = false;
                     self.error(
                         value.span(),
-                        format!("unknown value `{v}` of axis `{k}` in exclude: expected one of {}", quoted_list(axis.values.iter().map(String::as_str))),
+                        format!(
+                            "unknown value `{v}` of axis `{k}` in exclude: expected one of {}",
+                            quoted_list(axis.values.iter().map(String::as_str))
+                        ),
                     );
                 } else if complete && !NAME.is_match(v) {
                     ok = false;
@@ -487,7 +522,10 @@ impl Cx<'_> {
                 ok = false;
                 self.error(
                     key.span(),
-                    format!("unknown key `{k}` in {which}: expected `target` or an axis name ({})", quoted_list(axes.iter().map(|a| a.name.as_str()))),
+                    format!(
+                        "unknown key `{k}` in {which}: expected `target` or an axis name ({})",
+                        quoted_list(axes.iter().map(|a| a.name.as_str()))
+                    ),
                 );
             }
             conditions.insert(k.clone(), v.clone());
@@ -501,12 +539,18 @@ impl Cx<'_> {
                 ok = false;
                 self.error(
                     rule.span(),
-                    format!("include is missing {}: expected a value for `target` and for every axis", quoted_list(missing)),
+                    format!(
+                        "include is missing {}: expected a value for `target` and for every axis",
+                        quoted_list(missing)
+                    ),
                 );
             }
         } else if conditions.is_empty() {
             ok = false;
-            self.error(rule.span(), "empty exclude: expected `target` or axis values to match");
+            self.error(
+                rule.span(),
+                "empty exclude: expected `target` or axis values to match",
+            );
         }
         ok.then_some(conditions)
     }
@@ -524,10 +568,11 @@ impl Cx<'_> {
 
     fn suites(&mut self, raw: &[RawSuite], targets: &[Target], root: &Path) -> Vec<Suite> {
         let mut suites: Vec<Suite> = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
         for s in raw {
             self.name("suite name", &s.name);
             let name = s.name.get_ref();
-            if suites.iter().any(|o| &o.name == name) {
+            if !seen.insert(name) {
                 self.error(s.name.span(), format!("duplicate suite `{name}`"));
             }
             let kind = *s.kind.get_ref();
@@ -590,7 +635,10 @@ impl Cx<'_> {
         for f in &raw.filters {
             match Regex::new(f.regex.get_ref()) {
                 Ok(re) => filters.push((re, f.replace.clone())),
-                Err(e) => self.error(f.regex.span(), format!("invalid regular expression: {}", one_line(&e.to_string()))),
+                Err(e) => self.error(
+                    f.regex.span(),
+                    format!("invalid regular expression: {}", one_line(&e.to_string())),
+                ),
             }
         }
         for path in &raw.redact {
@@ -631,7 +679,10 @@ impl Cx<'_> {
                 Some(_) => {}
             }
             if d.case.get_ref().trim().is_empty() {
-                self.error(d.case.span(), "empty case name: expected the case that diverges");
+                self.error(
+                    d.case.span(),
+                    "empty case name: expected the case that diverges",
+                );
             }
             if d.cells.get_ref().is_empty() {
                 self.error(d.cells.span(), "divergence names no cells: expected the cells that differ from the primary cell");
@@ -642,19 +693,29 @@ impl Cx<'_> {
                 } else if !cells.iter().any(|k| &k.name == c.get_ref()) {
                     self.error(
                         c.span(),
-                        format!("unknown cell `{}` in divergence: expected one of {}", c.get_ref(), quoted_list(cells.iter().map(|c| c.name.as_str()))),
+                        format!(
+                            "unknown cell `{}` in divergence: expected one of {}",
+                            c.get_ref(),
+                            quoted_list(cells.iter().map(|c| c.name.as_str()))
+                        ),
                     );
                 }
             }
             if d.reason.get_ref().trim().is_empty() {
-                self.error(d.reason.span(), "empty reason: expected why this difference is intended");
+                self.error(
+                    d.reason.span(),
+                    "empty reason: expected why this difference is intended",
+                );
             }
             let expires = d.expires.as_ref().and_then(|e| {
                 let dt = e.get_ref();
                 match (&dt.date, &dt.time) {
                     (Some(date), None) => Some(date.to_string()),
                     _ => {
-                        self.error(e.span(), format!("invalid expiry `{dt}`: expected a date like 2027-01-31"));
+                        self.error(
+                            e.span(),
+                            format!("invalid expiry `{dt}`: expected a date like 2027-01-31"),
+                        );
                         None
                     }
                 }
@@ -662,7 +723,12 @@ impl Cx<'_> {
             out.push(Divergence {
                 suite: suite_name.clone(),
                 case: d.case.get_ref().clone(),
-                cells: d.cells.get_ref().iter().map(|c| c.get_ref().clone()).collect(),
+                cells: d
+                    .cells
+                    .get_ref()
+                    .iter()
+                    .map(|c| c.get_ref().clone())
+                    .collect(),
                 reason: d.reason.get_ref().clone(),
                 expires,
             });

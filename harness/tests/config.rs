@@ -1,0 +1,68 @@
+//! Malformed matrix files: every file in `malformed/` must be rejected, and its diagnostics
+//! (message, line and column, the offending line) are snapshotted.
+
+use std::path::Path;
+
+#[test]
+fn malformed_matrix_files_are_rejected_with_located_messages() {
+    let mut count = 0;
+    insta::glob!("malformed/*.toml", |path| {
+        count += 1;
+        let text = std::fs::read_to_string(path).unwrap();
+        let name = Path::new("malformed").join(path.file_name().unwrap());
+        let err =
+            harness::matrix::parse(&name, &text).expect_err("a malformed matrix must be rejected");
+        assert_eq!(err.exit_code(), 2, "config errors exit with 2");
+        let harness::Error::Config(diagnostics) = &err else {
+            panic!("expected a config error, got {err:?}");
+        };
+        assert!(!diagnostics.is_empty());
+        for d in diagnostics {
+            assert!(d.line >= 1 && d.column >= 1);
+            assert!(
+                !d.message.ends_with('.'),
+                "messages end without a period: {}",
+                d.message
+            );
+        }
+        insta::assert_snapshot!(err.to_string());
+    });
+    assert!(
+        count >= 30,
+        "expected at least 30 malformed files, found {count}"
+    );
+}
+
+#[test]
+fn the_repository_matrix_is_valid() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let matrix = harness::Matrix::load(&root.join("matrix.toml")).unwrap();
+    let names: Vec<&str> = matrix.cells.iter().map(|c| c.name.as_str()).collect();
+    assert_eq!(names, ["windows", "debian"]);
+    assert_eq!(matrix.primary, "debian");
+    assert_eq!(
+        matrix.target("windows").unwrap().triple,
+        "x86_64-pc-windows-gnu"
+    );
+}
+
+#[test]
+fn committed_json_schema_is_fresh() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+    let path = root.join("matrix.schema.json");
+    let fresh = harness::matrix::json_schema();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
+    if committed != fresh {
+        if std::env::var_os("CI").is_none() {
+            std::fs::write(&path, &fresh).unwrap();
+        }
+        panic!(
+            "matrix.schema.json is stale: regenerate it with `cargo xtask schema --out matrix.schema.json`{}",
+            if std::env::var_os("CI").is_none() {
+                " (rewritten now; commit it)"
+            } else {
+                ""
+            }
+        );
+    }
+}
