@@ -23,6 +23,7 @@
 pub mod errors;
 pub mod matrix;
 pub mod plan;
+pub mod process;
 
 pub use errors::{Error, Result};
 pub use matrix::Matrix;

@@ -1,0 +1,381 @@
+//! The one spawn point for child processes.
+//!
+//! Every child gets its own process group, so that stopping it stops everything it started
+//! (cargo's rustc processes, Wine's preloader, a shell's children), and so that a Ctrl-C in
+//! the terminal reaches the harness alone, which then stops its children in order. A child
+//! is stopped on every path: [`Running::stop`] asks politely and then forces, and dropping a
+//! [`Running`] (on an error, a panic, or a cancelled future) kills its group at once.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::process::{ExitStatus, Stdio};
+use std::time::Duration;
+
+use crate::errors::{Error, Result};
+
+/// A command line: program, argv, environment and folder. Values are passed as argv, never
+/// through a shell.
+#[derive(Debug, Clone)]
+pub struct Cmd {
+    program: OsString,
+    args: Vec<OsString>,
+    env: Vec<(OsString, Option<OsString>)>,
+    cwd: Option<PathBuf>,
+}
+
+impl Cmd {
+    /// A command running `program`.
+    pub fn new(program: impl AsRef<OsStr>) -> Self {
+        Cmd {
+            program: program.as_ref().to_owned(),
+            args: Vec::new(),
+            env: Vec::new(),
+            cwd: None,
+        }
+    }
+
+    /// Adds an argument.
+    pub fn arg(mut self, arg: impl AsRef<OsStr>) -> Self {
+        self.args.push(arg.as_ref().to_owned());
+        self
+    }
+
+    /// Adds arguments.
+    pub fn args<I: IntoIterator<Item = S>, S: AsRef<OsStr>>(mut self, args: I) -> Self {
+        self.args
+            .extend(args.into_iter().map(|a| a.as_ref().to_owned()));
+        self
+    }
+
+    /// Sets an environment variable.
+    pub fn env(mut self, key: impl AsRef<OsStr>, value: impl AsRef<OsStr>) -> Self {
+        self.env
+            .push((key.as_ref().to_owned(), Some(value.as_ref().to_owned())));
+        self
+    }
+
+    /// Removes an environment variable.
+    pub fn env_remove(mut self, key: impl AsRef<OsStr>) -> Self {
+        self.env.push((key.as_ref().to_owned(), None));
+        self
+    }
+
+    /// Runs in `dir`.
+    pub fn current_dir(mut self, dir: impl AsRef<Path>) -> Self {
+        self.cwd = Some(dir.as_ref().to_owned());
+        self
+    }
+
+    /// The program.
+    pub fn program(&self) -> &OsStr {
+        &self.program
+    }
+
+    #[expect(
+        clippy::disallowed_methods,
+        reason = "this is the one place that creates child processes"
+    )]
+    fn build(&self) -> tokio::process::Command {
+        let mut c = std::process::Command::new(&self.program);
+        c.args(&self.args);
+        for (k, v) in &self.env {
+            match v {
+                Some(v) => c.env(k, v),
+                None => c.env_remove(k),
+            };
+        }
+        if let Some(dir) = &self.cwd {
+            c.current_dir(dir);
+        }
+        c.stdin(Stdio::null());
+        #[cfg(unix)]
+        {
+            use std::os::unix::process::CommandExt;
+            c.process_group(0);
+        }
+        let mut c = tokio::process::Command::from(c);
+        c.kill_on_drop(true);
+        c
+    }
+
+    fn spawn_error(&self, e: std::io::Error) -> Error {
+        let problem = if e.kind() == std::io::ErrorKind::NotFound {
+            format!("could not start: `{}` is not installed or not on PATH", self.program.to_string_lossy())
+        } else {
+            format!("could not start: {e}")
+        };
+        Error::Command {
+            command: self.to_string(),
+            problem,
+            stderr: String::new(),
+        }
+    }
+}
+
+impl fmt::Display for Cmd {
+    /// The command line as a user could paste it into a shell.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quote = |s: &OsStr| {
+            let s = s.to_string_lossy();
+            if !s.is_empty()
+                && s.chars()
+                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
+            {
+                s.into_owned()
+            } else {
+                format!("'{}'", s.replace('\'', r"'\''"))
+            }
+        };
+        write!(f, "{}", quote(&self.program))?;
+        for a in &self.args {
+            write!(f, " {}", quote(a))?;
+        }
+        Ok(())
+    }
+}
+
+/// What a finished command printed.
+#[derive(Debug)]
+pub struct Output {
+    /// Its exit status.
+    pub status: ExitStatus,
+    /// Standard output, lossily decoded.
+    pub stdout: String,
+    /// Standard error, lossily decoded.
+    pub stderr: String,
+}
+
+/// Kills a process group when dropped, unless disarmed.
+struct GroupGuard(Option<u32>);
+
+impl GroupGuard {
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0 {
+            kill_group(pid, true);
+        }
+    }
+}
+
+#[cfg(unix)]
+fn kill_group(pid: u32, force: bool) {
+    let signal = if force { libc::SIGKILL } else { libc::SIGTERM };
+    // SAFETY: killpg has no memory-safety preconditions; the pid is a group we created.
+    unsafe {
+        libc::killpg(pid as libc::pid_t, signal);
+    }
+}
+
+#[cfg(not(unix))]
+fn kill_group(_pid: u32, _force: bool) {}
+
+/// Runs `cmd` to completion and captures its output. Cancelling the future kills the
+/// command's whole process group.
+pub async fn output(cmd: &Cmd) -> Result<Output> {
+    let mut command = cmd.build();
+    command.stdout(Stdio::piped()).stderr(Stdio::piped());
+    let child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
+    let mut guard = GroupGuard(child.id());
+    let out = child
+        .wait_with_output()
+        .await
+        .map_err(|e| cmd.spawn_error(e))?;
+    guard.disarm();
+    Ok(Output {
+        status: out.status,
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
+
+/// Runs `cmd` and returns its standard output; a non-zero exit is an error that carries the
+/// command line and its standard error.
+pub async fn checked(cmd: &Cmd) -> Result<String> {
+    let out = output(cmd).await?;
+    if out.status.success() {
+        Ok(out.stdout)
+    } else {
+        Err(Error::Command {
+            command: cmd.to_string(),
+            problem: format!("failed ({})", out.status),
+            stderr: if out.stderr.trim().is_empty() { out.stdout } else { out.stderr },
+        })
+    }
+}
+
+/// Runs `cmd` with its standard output and error appended to `log`, and returns once it
+/// exits; `on_line` sees each line of standard output as it comes (for progress).
+pub async fn logged(cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<ExitStatus> {
+    use tokio::io::AsyncBufReadExt;
+    let file = open_log(log)?;
+    let mut command = cmd.build();
+    command
+        .stdout(Stdio::piped())
+        .stderr(file.try_clone().map_err(|e| Error::io(log, e))?);
+    let mut child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
+    let mut guard = GroupGuard(child.id());
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut file = tokio::fs::File::from_std(file);
+    while let Some(line) = lines.next_line().await.map_err(|e| Error::io(log, e))? {
+        on_line(&line);
+        use tokio::io::AsyncWriteExt;
+        let _ = file.write_all(line.as_bytes()).await;
+        let _ = file.write_all(b"\n").await;
+    }
+    let status = child.wait().await.map_err(|e| cmd.spawn_error(e))?;
+    guard.disarm();
+    Ok(status)
+}
+
+fn open_log(log: &Path) -> Result<std::fs::File> {
+    if let Some(dir) = log.parent() {
+        std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+    }
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| Error::io(log, e))
+}
+
+/// A long-running child (a server) whose output goes to a log file.
+pub struct Running {
+    child: tokio::process::Child,
+    guard: GroupGuard,
+    command: String,
+}
+
+impl Running {
+    /// Starts `cmd` with standard output and error appended to `log`.
+    pub fn spawn(cmd: &Cmd, log: &Path) -> Result<Running> {
+        let file = open_log(log)?;
+        let mut command = cmd.build();
+        command
+            .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
+            .stderr(file);
+        let child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
+        Ok(Running {
+            guard: GroupGuard(child.id()),
+            child,
+            command: cmd.to_string(),
+        })
+    }
+
+    /// The command line it was started with.
+    pub fn command(&self) -> &str {
+        &self.command
+    }
+
+    /// The exit status, if it has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.try_wait().ok().flatten()
+    }
+
+    /// Stops it: SIGTERM to its group, then SIGKILL after `grace`. Returns its exit status
+    /// and whether it had to be forced.
+    pub async fn stop(mut self, grace: Duration) -> (Option<ExitStatus>, bool) {
+        if let Some(status) = self.try_wait() {
+            self.kill_leftovers();
+            return (Some(status), false);
+        }
+        if let Some(pid) = self.guard.0 {
+            kill_group(pid, false);
+        }
+        let forced = match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(status) => {
+                self.kill_leftovers();
+                return (status.ok(), false);
+            }
+            Err(_) => true,
+        };
+        if let Some(pid) = self.guard.0 {
+            kill_group(pid, true);
+        }
+        let status = self.child.wait().await.ok();
+        self.guard.disarm();
+        (status, forced)
+    }
+
+    /// The leader has exited; anything it left in its group goes too.
+    fn kill_leftovers(&mut self) {
+        if let Some(pid) = self.guard.0.take() {
+            kill_group(pid, true);
+        }
+    }
+}
+
+/// A free TCP port on 127.0.0.1, as the system hands it out.
+pub fn free_port() -> Result<u16> {
+    let listener =
+        std::net::TcpListener::bind("127.0.0.1:0").map_err(|e| Error::io("127.0.0.1:0", e))?;
+    Ok(listener
+        .local_addr()
+        .map_err(|e| Error::io("127.0.0.1:0", e))?
+        .port())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn display_quotes_what_a_shell_would_split() {
+        let cmd = Cmd::new("podman").args(["run", "--name", "a b", "it's", "-e", "K=V"]);
+        assert_eq!(cmd.to_string(), r"podman run --name 'a b' 'it'\''s' -e K=V");
+    }
+
+    #[tokio::test]
+    async fn checked_reports_the_command_and_its_stderr() {
+        let err = checked(&Cmd::new("sh").args(["-c", "echo broken >&2; exit 3"]))
+            .await
+            .unwrap_err();
+        let text = err.to_string();
+        assert!(text.starts_with("`sh -c 'echo broken >&2; exit 3'` failed"), "{text}");
+        assert!(text.ends_with("\nbroken"), "{text}");
+    }
+
+    #[tokio::test]
+    async fn a_missing_program_says_so() {
+        let err = output(&Cmd::new("no-such-program-xyz")).await.unwrap_err();
+        assert!(err.to_string().contains("`no-such-program-xyz` is not installed"), "{err}");
+    }
+
+    #[tokio::test]
+    async fn stop_kills_the_whole_group() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("log");
+        // A shell that ignores SIGTERM and has a grandchild: both must go.
+        let running = Running::spawn(
+            &Cmd::new("sh").args(["-c", "trap '' TERM; sleep 300 & echo started; wait"]),
+            &log,
+        )
+        .unwrap();
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let pgid = running.guard.0.unwrap();
+        let (_, forced) = running.stop(Duration::from_millis(300)).await;
+        assert!(forced, "the shell ignores SIGTERM, so it must have been forced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        assert_eq!(live_members(pgid), 0, "the group's processes are gone");
+    }
+
+    /// Processes of a group that are not zombies (a zombie is dead; only its parent's
+    /// `wait` removes it, and an orphan's new parent may never call it).
+    fn live_members(pgid: u32) -> usize {
+        std::fs::read_dir("/proc")
+            .unwrap()
+            .filter_map(|e| std::fs::read_to_string(e.ok()?.path().join("stat")).ok())
+            .filter(|stat| {
+                // pid (comm) state ppid pgrp ...; comm may hold spaces, so split after ')'.
+                let rest = &stat[stat.rfind(')').unwrap() + 2..];
+                let fields: Vec<&str> = rest.split(' ').collect();
+                fields[0] != "Z" && fields[2] == pgid.to_string()
+            })
+            .count()
+    }
+}
