@@ -21,9 +21,11 @@
 #![warn(missing_docs)]
 
 pub mod errors;
+pub mod events;
 pub mod matrix;
 pub mod plan;
 pub mod process;
+pub mod provision;
 
 pub use errors::{Error, Result};
 pub use matrix::Matrix;

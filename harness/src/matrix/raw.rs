@@ -148,7 +148,9 @@ pub enum RuntimeKind {
 }
 
 /// Which container engine runs a `container` target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema, serde::Serialize,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
     /// podman when installed, else docker.

@@ -1,0 +1,120 @@
+//! What a run reports while it goes: one closed enum, sent to whoever drives the run (the CLI
+//! prints it; tests collect it). The library never prints.
+
+use std::time::Duration;
+
+use tokio::sync::mpsc::UnboundedSender;
+
+/// The state of one prerequisite after provisioning looked at it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Provision {
+    /// It was there already (or cached from an earlier run).
+    Present,
+    /// It was installed, created or built now.
+    Provisioned,
+}
+
+/// One thing that happened during a run.
+#[derive(Debug, Clone)]
+pub enum RunEvent {
+    /// Provisioning is about to do something slow.
+    Provisioning {
+        /// What.
+        what: String,
+    },
+    /// A prerequisite is ready.
+    Prerequisite {
+        /// What.
+        what: String,
+        /// Whether it had to be provisioned now.
+        state: Provision,
+        /// Details (a version, a path, a configuration).
+        detail: String,
+    },
+    /// A build started.
+    BuildStarted {
+        /// The build's command line.
+        command: String,
+    },
+    /// A build finished for one triple.
+    BuildFinished {
+        /// The triple (and profile, when not the default).
+        build: String,
+        /// The artifact, or why there is none.
+        result: Result<String, String>,
+        /// How long the whole build took.
+        duration: Duration,
+    },
+    /// A cell's server is starting.
+    ServerStarting {
+        /// The cell.
+        cell: String,
+        /// The suite it is launched for.
+        suite: String,
+        /// The launch command.
+        command: String,
+    },
+    /// A cell's server is ready.
+    ServerReady {
+        /// The cell.
+        cell: String,
+        /// Where it answers.
+        base_url: String,
+        /// How long it took.
+        after: Duration,
+    },
+    /// A cell's server was stopped.
+    ServerStopped {
+        /// The cell.
+        cell: String,
+        /// Whether it had to be killed.
+        forced: bool,
+        /// Its server log.
+        log: String,
+    },
+    /// A job (a suite on a cell) finished.
+    JobFinished {
+        /// The suite.
+        suite: String,
+        /// The cell.
+        cell: String,
+        /// How many cases passed.
+        passed: usize,
+        /// The failures, each as a readable text.
+        failures: Vec<String>,
+        /// How long it took.
+        duration: Duration,
+    },
+    /// A job could not run (its build or launch failed).
+    JobError {
+        /// The suite.
+        suite: String,
+        /// The cell.
+        cell: String,
+        /// Why.
+        error: String,
+    },
+}
+
+/// Where events go. Cloning shares the destination; a closed destination drops events.
+#[derive(Clone, Debug)]
+pub struct Events(Option<UnboundedSender<RunEvent>>);
+
+impl Events {
+    /// Events sent to `tx`.
+    pub fn new(tx: UnboundedSender<RunEvent>) -> Self {
+        Events(Some(tx))
+    }
+
+    /// Events dropped.
+    pub fn none() -> Self {
+        Events(None)
+    }
+
+    /// Reports an event.
+    pub fn emit(&self, event: RunEvent) {
+        if let Some(tx) = &self.0 {
+            let _ = tx.send(event);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+//! Container engines: podman or docker through the same code, a base image (pulled, or built
+//! with debootstrap when no registry can be reached), and an engine configuration that works
+//! on this host, probed once and remembered.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+use super::{Ctx, tools};
+use crate::errors::{Error, Result};
+use crate::events::{Provision, RunEvent};
+use crate::matrix::EngineKind;
+use crate::process::{Cmd, checked, output};
+
+/// A working engine with the image a target runs.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Engine {
+    /// `podman` or `docker`.
+    pub program: String,
+    /// Flags `run` needs on this host (none on an ordinary one).
+    pub run_flags: Vec<String>,
+    /// The image to run: the configured one, or its local stand-in.
+    pub image: String,
+}
+
+impl Engine {
+    /// A command of this engine.
+    pub fn cmd(&self) -> Cmd {
+        Cmd::new(&self.program)
+    }
+}
+
+/// The label every container of the harness carries.
+pub const LABEL: &str = "io.port-harness";
+
+/// Settings that work where the engine's defaults do not: these sandboxed hosts cannot use
+/// crun, nor set rlimits to the host's values (no CAP_SYS_RESOURCE).
+const FALLBACK_FLAGS: &[&str] = &[
+    "--runtime",
+    "runc",
+    "--ulimit",
+    "nofile=1024:1024",
+    "--ulimit",
+    "nproc=4096:4096",
+];
+
+#[derive(Serialize, Deserialize)]
+struct Remembered {
+    run_flags: Vec<String>,
+}
+
+/// Chooses the engine, makes the image available and finds run flags that work.
+pub async fn ensure(ctx: &Ctx, kind: EngineKind, image: &str) -> Result<Engine> {
+    let program = choose(ctx, kind).await?;
+    let image = ensure_image(ctx, &program, image).await?;
+    let run_flags = probe(ctx, &program, &image).await?;
+    Ok(Engine {
+        program,
+        run_flags,
+        image,
+    })
+}
+
+async fn choose(ctx: &Ctx, kind: EngineKind) -> Result<String> {
+    let podman = || async {
+        tools::ensure(ctx, &tools::PODMAN).await?;
+        Ok::<_, Error>("podman".to_owned())
+    };
+    match kind {
+        EngineKind::Podman => podman().await,
+        EngineKind::Docker => {
+            tools::ensure(ctx, &tools::DOCKER).await?;
+            docker_running().await?;
+            Ok("docker".to_owned())
+        }
+        EngineKind::Auto => {
+            if which::which("podman").is_ok() {
+                podman().await
+            } else if which::which("docker").is_ok() && docker_running().await.is_ok() {
+                Ok("docker".to_owned())
+            } else {
+                podman().await
+            }
+        }
+    }
+}
+
+async fn docker_running() -> Result<()> {
+    let out = output(&Cmd::new("docker").args(["info", "--format", "{{.ServerVersion}}"])).await?;
+    if out.status.success() {
+        return Ok(());
+    }
+    Err(Error::Prerequisite {
+        what: "a docker engine".into(),
+        why: format!("`docker info` failed: {}", out.stderr.trim()),
+        fix: "dockerd > /var/log/dockerd.log 2>&1 &   # or: systemctl start docker".into(),
+    })
+}
+
+/// The local tag an image is built under when it cannot be pulled.
+pub fn local_tag(image: &str) -> String {
+    let name = image.rsplit('/').next().unwrap_or(image);
+    format!("localhost/port-harness/{name}")
+}
+
+async fn image_exists(program: &str, image: &str) -> bool {
+    output(&Cmd::new(program).args(["image", "inspect", "--format", "{{.Id}}", image]))
+        .await
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `debian:bookworm-slim` -> `bookworm`, for images debootstrap can build.
+fn debian_suite(image: &str) -> Option<&str> {
+    let name = image.rsplit('/').next()?;
+    let tag = name.strip_prefix("debian:")?;
+    let suite = tag.strip_suffix("-slim").unwrap_or(tag);
+    suite
+        .chars()
+        .all(|c| c.is_ascii_lowercase())
+        .then_some(suite)
+}
+
+async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
+    let local = local_tag(image);
+    for candidate in [image, local.as_str()] {
+        if image_exists(program, candidate).await {
+            ctx.events.emit(RunEvent::Prerequisite {
+                what: format!("image {image}"),
+                state: Provision::Present,
+                detail: format!("{program} has {candidate}"),
+            });
+            return Ok(candidate.to_owned());
+        }
+    }
+    ctx.events.emit(RunEvent::Provisioning {
+        what: format!("pulling {image}"),
+    });
+    let pull = output(&Cmd::new(program).args(["pull", "--quiet", image])).await?;
+    if pull.status.success() {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: format!("image {image}"),
+            state: Provision::Provisioned,
+            detail: format!("pulled with {program}"),
+        });
+        return Ok(image.to_owned());
+    }
+    let Some(suite) = debian_suite(image) else {
+        return Err(Error::Prerequisite {
+            what: format!("container image {image}"),
+            why: format!("{program} cannot pull it: {}", last_line(&pull.stderr)),
+            fix: format!("{program} pull {image}   # or {program} load -i IMAGE.tar"),
+        });
+    };
+    tools::ensure(ctx, &tools::DEBOOTSTRAP).await?;
+    ctx.events.emit(RunEvent::Provisioning {
+        what: format!("no registry reachable: building {local} with debootstrap {suite} (once)"),
+    });
+    let work = tempfile::Builder::new()
+        .prefix("rootfs-")
+        .tempdir_in(&ctx.cache)
+        .map_err(|e| Error::io(&ctx.cache, e))?;
+    let rootfs = work.path().join("rootfs");
+    let mirror = std::env::var("HARNESS_DEBIAN_MIRROR")
+        .unwrap_or_else(|_| "http://deb.debian.org/debian".to_owned());
+    checked(
+        &Cmd::new("debootstrap")
+            .args(["--variant=minbase", suite])
+            .arg(&rootfs)
+            .arg(&mirror),
+    )
+    .await
+    .map_err(|e| Error::Prerequisite {
+        what: format!("a Debian {suite} base image"),
+        why: e.to_string(),
+        fix: format!("debootstrap --variant=minbase {suite} /tmp/rootfs {mirror} && tar -C /tmp/rootfs -c . | {program} import - {local}"),
+    })?;
+    let tar = work.path().join("rootfs.tar");
+    checked(&Cmd::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".")).await?;
+    checked(&Cmd::new(program).arg("import").arg(&tar).arg(&local)).await?;
+    ctx.events.emit(RunEvent::Prerequisite {
+        what: format!("image {image}"),
+        state: Provision::Provisioned,
+        detail: format!("built {local} with debootstrap"),
+    });
+    Ok(local)
+}
+
+fn last_line(s: &str) -> &str {
+    s.trim().lines().last().unwrap_or("")
+}
+
+fn remembered_path(ctx: &Ctx, program: &str) -> PathBuf {
+    ctx.cache.join(format!("engine-{program}.json"))
+}
+
+/// Run flags that work: remembered from an earlier probe, or probed now (the engine's
+/// defaults first, then the fallback known to work on sandboxed hosts).
+async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
+    let path = remembered_path(ctx, program);
+    if let Some(r) = std::fs::read(&path)
+        .ok()
+        .and_then(|b| serde_json::from_slice::<Remembered>(&b).ok())
+    {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: format!("{program} configuration"),
+            state: Provision::Present,
+            detail: describe(&r.run_flags),
+        });
+        return Ok(r.run_flags);
+    }
+    ctx.events.emit(RunEvent::Provisioning {
+        what: format!("probing a working {program} configuration"),
+    });
+    let mut errors = Vec::new();
+    for flags in [&[][..], FALLBACK_FLAGS] {
+        let out = output(
+            &Cmd::new(program)
+                .args(["run", "--rm", "--init"])
+                .args(flags)
+                .args([image, "true"]),
+        )
+        .await?;
+        if out.status.success() {
+            let run_flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+            let text = serde_json::to_vec_pretty(&Remembered {
+                run_flags: run_flags.clone(),
+            })
+            .expect("serializes");
+            std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
+            ctx.events.emit(RunEvent::Prerequisite {
+                what: format!("{program} configuration"),
+                state: Provision::Provisioned,
+                detail: describe(&run_flags),
+            });
+            return Ok(run_flags);
+        }
+        errors.push(format!("{} {}: {}", program, flags.join(" "), last_line(&out.stderr)));
+    }
+    Err(Error::Prerequisite {
+        what: format!("a working {program}"),
+        why: format!("no configuration could run a container:\n  {}", errors.join("\n  ")),
+        fix: format!("{program} run --rm {image} true   # and fix what it reports"),
+    })
+}
+
+fn describe(flags: &[String]) -> String {
+    if flags.is_empty() {
+        "engine defaults".to_owned()
+    } else {
+        flags.join(" ")
+    }
+}
+
+/// Removes containers of earlier harness runs whose process is gone (a run killed by
+/// SIGKILL cannot clean up after itself).
+pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
+    let out = checked(&Cmd::new(program).args([
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label={LABEL}"),
+        "--format",
+        &format!("{{{{.Names}}}} {{{{.Label \"{LABEL}.pid\"}}}}"),
+    ]))
+    .await
+    .unwrap_or_default();
+    let mut removed = Vec::new();
+    for line in out.lines() {
+        let mut words = line.split_whitespace();
+        let (Some(name), pid) = (words.next(), words.next()) else {
+            continue;
+        };
+        let alive = pid
+            .and_then(|p| p.parse::<u32>().ok())
+            .is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+        if !alive {
+            let _ = output(&Cmd::new(program).args(["rm", "-f", name])).await;
+            removed.push(name.to_owned());
+        }
+    }
+    Ok(removed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn debian_images_map_to_suites() {
+        assert_eq!(debian_suite("debian:bookworm-slim"), Some("bookworm"));
+        assert_eq!(debian_suite("docker.io/library/debian:trixie"), Some("trixie"));
+        assert_eq!(debian_suite("debian:12"), None);
+        assert_eq!(debian_suite("ubuntu:24.04"), None);
+        assert_eq!(local_tag("docker.io/library/debian:bookworm-slim"), "localhost/port-harness/debian:bookworm-slim");
+    }
+}

@@ -1,0 +1,137 @@
+//! Host tools: found with `which`; when missing and running as root on Debian or Ubuntu,
+//! installed with apt-get; otherwise an error that prints the exact command that fixes it.
+
+use tokio::sync::OnceCell;
+
+use super::Ctx;
+use crate::errors::{Error, Result};
+use crate::events::{Provision, RunEvent};
+use crate::process::{Cmd, checked};
+
+/// A tool the harness needs, and the Debian packages that provide it.
+#[derive(Debug, Clone, Copy)]
+pub struct Tool {
+    /// The program.
+    pub program: &'static str,
+    /// The packages that install it.
+    pub packages: &'static [&'static str],
+    /// What it is for, shown by `doctor`.
+    pub purpose: &'static str,
+}
+
+/// The mingw-w64 C compiler and linker for 64-bit Windows.
+pub const MINGW: Tool = Tool {
+    program: "x86_64-w64-mingw32-gcc",
+    packages: &["gcc-mingw-w64-x86-64"],
+    purpose: "links Windows builds and the ProcessPrng shim",
+};
+/// Wine.
+pub const WINE: Tool = Tool {
+    program: "wine",
+    packages: &["wine", "wine64"],
+    purpose: "runs Windows builds on Linux",
+};
+/// Wine's server, which outlives the programs it runs.
+pub const WINESERVER: Tool = Tool {
+    program: "wineserver",
+    packages: &["wine", "wine64"],
+    purpose: "stops Wine programs",
+};
+/// podman, daemonless.
+pub const PODMAN: Tool = Tool {
+    program: "podman",
+    packages: &["podman", "runc", "uidmap", "slirp4netns"],
+    purpose: "runs container cells",
+};
+/// docker's client (its daemon is checked apart).
+pub const DOCKER: Tool = Tool {
+    program: "docker",
+    packages: &["docker.io"],
+    purpose: "runs container cells",
+};
+/// debootstrap, which builds a Debian root file system from packages.
+pub const DEBOOTSTRAP: Tool = Tool {
+    program: "debootstrap",
+    packages: &["debootstrap"],
+    purpose: "builds a Debian base image when no registry can be reached",
+};
+
+/// Whether the harness may install packages itself: root, with apt-get.
+pub fn can_apt() -> bool {
+    is_root() && which::which("apt-get").is_ok()
+}
+
+#[cfg(unix)]
+fn is_root() -> bool {
+    // SAFETY: geteuid has no preconditions.
+    unsafe { libc::geteuid() == 0 }
+}
+
+#[cfg(not(unix))]
+fn is_root() -> bool {
+    false
+}
+
+/// The command that installs `tool`, for messages.
+pub fn install_command(tool: &Tool) -> String {
+    let sudo = if is_root() { "" } else { "sudo " };
+    format!(
+        "{sudo}apt-get update && {sudo}apt-get install -y {}",
+        tool.packages.join(" ")
+    )
+}
+
+/// Finds `tool`, installing it when allowed.
+pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
+    if let Ok(path) = which::which(tool.program) {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: tool.program.to_owned(),
+            state: Provision::Present,
+            detail: path.display().to_string(),
+        });
+        return Ok(());
+    }
+    if !can_apt() {
+        return Err(Error::Prerequisite {
+            what: format!("`{}` ({})", tool.program, tool.purpose),
+            why: "it is not on PATH, and the harness installs packages only as root with apt-get".into(),
+            fix: install_command(tool),
+        });
+    }
+    ctx.events.emit(RunEvent::Provisioning {
+        what: format!("installing {} with apt-get", tool.packages.join(" ")),
+    });
+    static UPDATED: OnceCell<()> = OnceCell::const_new();
+    UPDATED
+        .get_or_try_init(|| async {
+            checked(&apt().args(["update", "-qq"])).await.map(|_| ())
+        })
+        .await
+        .map_err(|e| prerequisite(tool, e))?;
+    checked(&apt().args(["install", "-y", "-qq"]).args(tool.packages))
+        .await
+        .map_err(|e| prerequisite(tool, e))?;
+    let path = which::which(tool.program).map_err(|_| Error::Prerequisite {
+        what: format!("`{}`", tool.program),
+        why: format!("installing {} did not put it on PATH", tool.packages.join(" ")),
+        fix: install_command(tool),
+    })?;
+    ctx.events.emit(RunEvent::Prerequisite {
+        what: tool.program.to_owned(),
+        state: Provision::Provisioned,
+        detail: format!("installed {}", path.display()),
+    });
+    Ok(())
+}
+
+fn apt() -> Cmd {
+    Cmd::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive")
+}
+
+fn prerequisite(tool: &Tool, e: Error) -> Error {
+    Error::Prerequisite {
+        what: format!("`{}` ({})", tool.program, tool.purpose),
+        why: format!("apt-get could not install it: {e}"),
+        fix: install_command(tool),
+    }
+}

@@ -1,0 +1,173 @@
+//! Wine: a prefix created once and cached, and the `ProcessPrng` shim for Wines whose
+//! `bcryptprimitives.dll` lacks it (Debian 12's Wine 8.0 has none at all). The Rust standard
+//! library imports `ProcessPrng` on Windows since 1.78, so without the shim no Rust `.exe`
+//! loads under such a Wine.
+
+use std::path::{Path, PathBuf};
+
+use super::{Ctx, tools};
+use crate::errors::{Error, Result};
+use crate::events::{Provision, RunEvent};
+use crate::process::{Cmd, checked};
+
+/// A ready Wine.
+#[derive(Debug, Clone)]
+pub struct Wine {
+    /// The cached prefix.
+    pub prefix: PathBuf,
+    /// The shim DLL to place next to each `.exe`, when this Wine needs it.
+    pub shim: Option<PathBuf>,
+}
+
+impl Wine {
+    /// `cmd` with the environment every Wine command gets: the prefix, no debug output, no
+    /// display, no desktop integration prompts.
+    pub fn env(&self, cmd: Cmd) -> Cmd {
+        cmd.env("WINEPREFIX", &self.prefix)
+            .env("WINEDEBUG", "-all")
+            .env("WINEDLLOVERRIDES", "winemenubuilder.exe=d;mscoree=d;mshtml=d")
+            .env_remove("DISPLAY")
+            .env_remove("WAYLAND_DISPLAY")
+    }
+}
+
+/// The C source of the shim: `ProcessPrng` on top of `RtlGenRandom` (advapi32's
+/// `SystemFunction036`), which every Wine has.
+const SHIM_C: &str = r#"#include <windows.h>
+BOOLEAN WINAPI SystemFunction036(PVOID buffer, ULONG length);
+BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length) {
+    while (length > 0) {
+        ULONG chunk = length > 0x10000000 ? 0x10000000 : (ULONG)length;
+        if (!SystemFunction036(data, chunk)) return FALSE;
+        data += chunk;
+        length -= chunk;
+    }
+    return TRUE;
+}
+"#;
+const SHIM_DEF: &str = "LIBRARY bcryptprimitives\nEXPORTS\n    ProcessPrng\n";
+
+/// Makes Wine ready: the tools, the prefix, and the shim when needed.
+pub async fn ensure(ctx: &Ctx) -> Result<Wine> {
+    tools::ensure(ctx, &tools::WINE).await?;
+    tools::ensure(ctx, &tools::WINESERVER).await?;
+    let prefix = ctx.cache.join("wine-prefix");
+    let wine = Wine {
+        prefix: prefix.clone(),
+        shim: None,
+    };
+    if prefix.join("system.reg").is_file() {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: "wine prefix".into(),
+            state: Provision::Present,
+            detail: prefix.display().to_string(),
+        });
+    } else {
+        ctx.events.emit(RunEvent::Provisioning {
+            what: format!("creating a wine prefix in {} (once)", prefix.display()),
+        });
+        // A half-made prefix from an interrupted run is not reusable.
+        let _ = std::fs::remove_dir_all(&prefix);
+        std::fs::create_dir_all(&prefix).map_err(|e| Error::io(&prefix, e))?;
+        checked(&wine.env(Cmd::new("wineboot").arg("--init"))).await?;
+        checked(&wine.env(Cmd::new("wineserver").arg("-w"))).await?;
+        if !prefix.join("system.reg").is_file() {
+            return Err(Error::Prerequisite {
+                what: "a wine prefix".into(),
+                why: format!("wineboot --init left no system.reg in {}", prefix.display()),
+                fix: format!("WINEPREFIX={} wineboot --init", prefix.display()),
+            });
+        }
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: "wine prefix".into(),
+            state: Provision::Provisioned,
+            detail: prefix.display().to_string(),
+        });
+    }
+    let shim = if needs_shim() {
+        Some(ensure_shim(ctx).await?)
+    } else {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: "ProcessPrng".into(),
+            state: Provision::Present,
+            detail: "this Wine's bcryptprimitives.dll exports it".into(),
+        });
+        None
+    };
+    Ok(Wine { prefix, shim })
+}
+
+/// Wine's own 64-bit DLLs, wherever this Wine keeps them.
+fn builtin_dll_dirs() -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = [
+        "/usr/lib/x86_64-linux-gnu/wine/x86_64-windows",
+        "/usr/lib64/wine/x86_64-windows",
+        "/usr/lib/wine/x86_64-windows",
+        "/usr/local/lib/wine/x86_64-windows",
+        "/opt/wine-stable/lib64/wine/x86_64-windows",
+        "/opt/wine-staging/lib64/wine/x86_64-windows",
+    ]
+    .iter()
+    .map(PathBuf::from)
+    .collect();
+    // A Wine installed elsewhere keeps its DLLs beside its binary: <prefix>/bin/wine ->
+    // <prefix>/lib*/wine/x86_64-windows.
+    if let Some(root) = which::which("wine")
+        .ok()
+        .and_then(|w| w.canonicalize().ok())
+        .and_then(|w| w.parent()?.parent().map(Path::to_owned))
+    {
+        for lib in ["lib", "lib64"] {
+            dirs.push(root.join(lib).join("wine/x86_64-windows"));
+        }
+    }
+    dirs
+}
+
+/// Whether this Wine lacks `ProcessPrng`: its `bcryptprimitives.dll` is missing or does not
+/// name the function in its exports.
+pub fn needs_shim() -> bool {
+    let dirs: Vec<PathBuf> = builtin_dll_dirs()
+        .into_iter()
+        .filter(|d| d.join("kernel32.dll").is_file())
+        .collect();
+    !dirs.iter().any(|d| {
+        std::fs::read(d.join("bcryptprimitives.dll"))
+            .map(|bytes| bytes.windows(11).any(|w| w == b"ProcessPrng"))
+            .unwrap_or(false)
+    })
+}
+
+async fn ensure_shim(ctx: &Ctx) -> Result<PathBuf> {
+    let dir = ctx.cache.join("processprng-shim");
+    let dll = dir.join("bcryptprimitives.dll");
+    if dll.is_file() {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: "ProcessPrng shim".into(),
+            state: Provision::Present,
+            detail: dll.display().to_string(),
+        });
+        return Ok(dll);
+    }
+    tools::ensure(ctx, &tools::MINGW).await?;
+    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+    std::fs::write(dir.join("shim.c"), SHIM_C).map_err(|e| Error::io(dir.join("shim.c"), e))?;
+    std::fs::write(dir.join("shim.def"), SHIM_DEF)
+        .map_err(|e| Error::io(dir.join("shim.def"), e))?;
+    let tmp = dir.join("bcryptprimitives.dll.tmp");
+    checked(
+        &Cmd::new(tools::MINGW.program)
+            .args(["-O2", "-shared", "-o"])
+            .arg(&tmp)
+            .args(["shim.c", "shim.def", "-ladvapi32"])
+            .current_dir(&dir),
+    )
+    .await?;
+    std::fs::rename(&tmp, &dll).map_err(|e| Error::io(&dll, e))?;
+    ctx.events.emit(RunEvent::Prerequisite {
+        what: "ProcessPrng shim".into(),
+        state: Provision::Provisioned,
+        detail: format!("built {}", dll.display()),
+    });
+    Ok(dll)
+}
