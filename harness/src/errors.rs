@@ -67,12 +67,14 @@ fn stderr_tail(stderr: &str) -> String {
 
 impl Error {
     /// The process exit code this error stands for: 2 for usage and configuration errors,
-    /// 3 for environment and provisioning errors, 1 otherwise.
+    /// 3 for environment and provisioning errors, 130 for an interrupted run (the shell's
+    /// convention for SIGINT), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::ReadConfig { .. } | Error::Config(_) | Error::Selection(_) => 2,
             Error::Prerequisite { .. } => 3,
-            Error::Command { .. } | Error::Io { .. } | Error::Interrupted => 1,
+            Error::Command { .. } | Error::Io { .. } => 1,
+            Error::Interrupted => 130,
         }
     }
 

@@ -20,12 +20,16 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod build;
 pub mod errors;
 pub mod events;
 pub mod matrix;
 pub mod plan;
 pub mod process;
 pub mod provision;
+pub mod run;
+pub mod runtime;
+pub mod suite;
 
 pub use errors::{Error, Result};
 pub use matrix::Matrix;

@@ -163,9 +163,24 @@ impl Drop for GroupGuard {
     }
 }
 
-#[cfg(unix)]
+#[derive(Clone, Copy)]
+enum Signal {
+    Interrupt,
+    Terminate,
+    Kill,
+}
+
 fn kill_group(pid: u32, force: bool) {
-    let signal = if force { libc::SIGKILL } else { libc::SIGTERM };
+    signal_group(pid, if force { Signal::Kill } else { Signal::Terminate });
+}
+
+#[cfg(unix)]
+fn signal_group(pid: u32, signal: Signal) {
+    let signal = match signal {
+        Signal::Interrupt => libc::SIGINT,
+        Signal::Terminate => libc::SIGTERM,
+        Signal::Kill => libc::SIGKILL,
+    };
     // SAFETY: killpg has no memory-safety preconditions; the pid is a group we created.
     unsafe {
         libc::killpg(pid as libc::pid_t, signal);
@@ -173,7 +188,7 @@ fn kill_group(pid: u32, force: bool) {
 }
 
 #[cfg(not(unix))]
-fn kill_group(_pid: u32, _force: bool) {}
+fn signal_group(_pid: u32, _signal: Signal) {}
 
 /// Runs `cmd` to completion and captures its output. Cancelling the future kills the
 /// command's whole process group.
@@ -244,6 +259,14 @@ fn open_log(log: &Path) -> Result<std::fs::File> {
         .map_err(|e| Error::io(log, e))
 }
 
+/// Runs `cmd` to completion synchronously, ignoring what it prints: for cleanup in `Drop`,
+/// where nothing can be awaited.
+pub fn run_blocking(cmd: &Cmd) -> Option<ExitStatus> {
+    let mut command = cmd.build().into_std();
+    command.stdout(Stdio::null()).stderr(Stdio::null());
+    command.status().ok()
+}
+
 /// A long-running child (a server) whose output goes to a log file.
 pub struct Running {
     child: tokio::process::Child,
@@ -279,13 +302,18 @@ impl Running {
 
     /// Stops it: SIGTERM to its group, then SIGKILL after `grace`. Returns its exit status
     /// and whether it had to be forced.
-    pub async fn stop(mut self, grace: Duration) -> (Option<ExitStatus>, bool) {
+    pub async fn stop(self, grace: Duration) -> (Option<ExitStatus>, bool) {
+        self.stop_with(false, grace).await
+    }
+
+    /// Stops it, asking with SIGINT (`interrupt`) or SIGTERM first.
+    pub async fn stop_with(mut self, interrupt: bool, grace: Duration) -> (Option<ExitStatus>, bool) {
         if let Some(status) = self.try_wait() {
             self.kill_leftovers();
             return (Some(status), false);
         }
         if let Some(pid) = self.guard.0 {
-            kill_group(pid, false);
+            signal_group(pid, if interrupt { Signal::Interrupt } else { Signal::Terminate });
         }
         let forced = match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(status) => {

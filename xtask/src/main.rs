@@ -1,19 +1,21 @@
 //! `cargo xtask`: the command line of the port harness. It parses arguments, calls the
-//! `harness` library, prints what the library returns, and maps errors to exit codes. No
-//! behaviour lives here.
+//! `harness` library, prints what the library returns and reports, and maps errors to exit
+//! codes. No behaviour lives here.
+
+mod print;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand, ValueEnum};
+use harness::events::Events;
 use harness::plan::{Selection, Shard};
+use harness::provision::Needs;
 use harness::{Error, Matrix};
 
 #[derive(Parser)]
-#[command(
-    name = "cargo xtask",
-    about = "Cross-platform server port harness and compatibility matrix"
-)]
+#[command(name = "cargo xtask", about = "Cross-platform server port harness and compatibility matrix")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -21,8 +23,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Plan, build, launch, test and diff the server on every cell of the matrix.
+    /// Plan, provision, build, launch and test the server on every cell of the matrix.
     Matrix(MatrixArgs),
+    /// Show every prerequisite of the matrix, its state and the fix when it is missing.
+    Doctor {
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+    },
     /// Write the JSON schema of matrix.toml (to stdout, or to a file).
     Schema {
         /// Write to this file instead of stdout.
@@ -51,6 +59,9 @@ struct MatrixArgs {
     /// Also run agnostic suites on every cell, to prove they are agnostic.
     #[arg(long)]
     audit: bool,
+    /// Where results and logs go (default: the workspace's target/matrix).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
@@ -71,7 +82,11 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    match run(cli) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts");
+    match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e}");
@@ -80,7 +95,7 @@ fn main() -> ExitCode {
     }
 }
 
-fn run(cli: Cli) -> Result<u8, Error> {
+async fn run(cli: Cli) -> Result<u8, Error> {
     match cli.command {
         Command::Schema { out } => {
             let schema = harness::matrix::json_schema();
@@ -90,28 +105,79 @@ fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Matrix(args) => {
-            let matrix = Matrix::load(&args.config)?;
-            let selection = Selection {
-                cells: args.cells,
-                suites: args.suites,
-                shard: args.shard,
-                audit: args.audit,
-            };
-            let plan = harness::plan::plan(&matrix, &selection)?;
-            if args.plan {
-                match args.format {
-                    Format::Human => print!("{}", plan.to_table()),
-                    Format::Json => println!(
-                        "{}",
-                        serde_json::to_string_pretty(&plan).expect("a plan always serializes")
-                    ),
-                }
-                return Ok(0);
-            }
-            Err(Error::Selection(
-                "running the matrix is not available yet: use --plan".to_owned(),
-            ))
+        Command::Doctor { config } => {
+            let matrix = Matrix::load(&config)?;
+            let needs = Needs::of(&matrix, matrix.cells.iter().map(|c| c.name.as_str()));
+            let cache = harness::provision::cache_dir();
+            let checks = harness::provision::doctor(&needs, &cache).await;
+            print!("{}", print::doctor(&checks, &cache));
+            Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
         }
+        Command::Matrix(args) => matrix(args).await,
+    }
+}
+
+async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
+    let matrix = Matrix::load(&args.config)?;
+    let selection = Selection {
+        cells: args.cells,
+        suites: args.suites,
+        shard: args.shard,
+        audit: args.audit,
+    };
+    let plan = harness::plan::plan(&matrix, &selection)?;
+    if args.plan {
+        match args.format {
+            Format::Human => print!("{}", plan.to_table()),
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&plan).expect("a plan always serializes")
+            ),
+        }
+        return Ok(0);
+    }
+    let out_dir = match args.out {
+        Some(dir) => dir,
+        None => harness::build::target_dir(&matrix.root).await?.join("matrix"),
+    };
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    let json = args.format == Format::Json;
+    let printer = tokio::spawn(print::events(rx, json));
+    let options = harness::run::RunOptions {
+        out_dir: out_dir.clone(),
+        cache_dir: harness::provision::cache_dir(),
+        events: Events::new(tx),
+        stop_grace: Duration::from_secs(10),
+    };
+    // On Ctrl-C or SIGTERM the run's future is dropped: every server, container and child
+    // process it started is stopped by its guard before this returns.
+    let result = tokio::select! {
+        r = harness::run::run(&matrix, &plan, &options) => r,
+        () = interrupted() => Err(Error::Interrupted),
+    };
+    drop(options);
+    let _ = printer.await;
+    let result = result?;
+    if json {
+        println!("{}", serde_json::to_string_pretty(&result).expect("results serialize"));
+    } else {
+        print!("{}", print::summary(&result, &out_dir));
+    }
+    Ok(if result.passed() { 0 } else { 1 })
+}
+
+async fn interrupted() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM can be handled");
+        tokio::select! {
+            _ = tokio::signal::ctrl_c() => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }

@@ -1,0 +1,263 @@
+//! The scheduler: drives a plan. It provisions what the plan's cells need, builds each
+//! distinct build once, then for every job launches a fresh server in the cell's runtime,
+//! waits until it is ready, runs the suite against it and stops it, reporting each step as a
+//! [`RunEvent`]. A job whose build or launch fails is an error of that job; the rest go on.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use serde::Serialize;
+
+use crate::build::{Artifacts, build_all};
+use crate::errors::{Error, Result};
+use crate::events::{Events, RunEvent};
+use crate::matrix::{Matrix, Scope, SuiteKind};
+use crate::plan::{Job, Plan};
+use crate::provision::{self, Ctx, Needs, container};
+use crate::runtime::{self, Launch, Server};
+use crate::suite::{self, CaseResult, SuiteEnv};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Results, logs and scratch space.
+    pub out_dir: PathBuf,
+    /// The provisioning cache.
+    pub cache_dir: PathBuf,
+    /// Where progress goes.
+    pub events: Events,
+    /// How long a server gets to stop before it is killed.
+    pub stop_grace: Duration,
+}
+
+/// What a job did.
+#[derive(Debug, Clone, Serialize)]
+pub struct JobResult {
+    /// The suite.
+    pub suite: String,
+    /// The cell.
+    pub cell: String,
+    /// The suite's scope.
+    pub scope: Scope,
+    /// Its cases; empty when the job could not run.
+    pub cases: Vec<CaseResult>,
+    /// Why the job could not run (build, launch or suite error).
+    pub error: Option<String>,
+    /// How long it took, launch and stop included.
+    pub duration: Duration,
+}
+
+impl JobResult {
+    /// Whether every case passed.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.cases.iter().all(|c| c.passed)
+    }
+}
+
+/// What a run did.
+#[derive(Debug, Clone, Serialize)]
+pub struct RunResult {
+    /// Every job, in plan order.
+    pub jobs: Vec<JobResult>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+impl RunResult {
+    /// Whether everything passed.
+    pub fn passed(&self) -> bool {
+        self.jobs.iter().all(JobResult::passed)
+    }
+}
+
+/// Runs `plan`.
+pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
+    let start = Instant::now();
+    let events = &options.events;
+    let cells: Vec<&crate::matrix::Cell> = plan
+        .active_cells()
+        .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
+        .collect();
+    let ctx = Ctx {
+        cache: options.cache_dir.clone(),
+        events: events.clone(),
+    };
+    let needs = Needs::of(matrix, cells.iter().map(|c| c.name.as_str()));
+    let provisioned = provision::provision(&needs, &ctx).await?;
+    for engine in provisioned.engines.values() {
+        container::remove_leftovers(&engine.program).await?;
+    }
+    let logs = options.out_dir.join("logs");
+    let artifacts = build_all(matrix, &cells, &provisioned, &logs, events).await?;
+    let scratch = options.out_dir.join("tmp");
+    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+
+    let mut jobs = Vec::new();
+    for cell in &cells {
+        let target = matrix.target(&cell.target).expect("known");
+        let runtime = runtime::for_target(&target.runtime, &provisioned)?;
+        for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
+            let result = run_job(matrix, job, &artifacts, runtime.as_ref(), &scratch, &logs, options).await;
+            jobs.push(result);
+        }
+    }
+    Ok(RunResult {
+        jobs,
+        duration: start.elapsed(),
+    })
+}
+
+async fn run_job(
+    matrix: &Matrix,
+    job: &Job,
+    artifacts: &Artifacts,
+    runtime: &dyn runtime::Runtime,
+    scratch: &Path,
+    logs: &Path,
+    options: &RunOptions,
+) -> JobResult {
+    let start = Instant::now();
+    let outcome = launch_and_run(matrix, job, artifacts, runtime, scratch, logs, options).await;
+    let (cases, error) = match outcome {
+        Ok(cases) => (cases, None),
+        Err(e) => {
+            options.events.emit(RunEvent::JobError {
+                suite: job.suite.clone(),
+                cell: job.cell.clone(),
+                error: e.to_string(),
+            });
+            (Vec::new(), Some(e.to_string()))
+        }
+    };
+    let result = JobResult {
+        suite: job.suite.clone(),
+        cell: job.cell.clone(),
+        scope: job.scope,
+        cases,
+        error,
+        duration: start.elapsed(),
+    };
+    if result.error.is_none() {
+        options.events.emit(RunEvent::JobFinished {
+            suite: job.suite.clone(),
+            cell: job.cell.clone(),
+            passed: result.cases.iter().filter(|c| c.passed).count(),
+            failures: result
+                .cases
+                .iter()
+                .filter_map(|c| c.failure.as_ref().map(|f| format!("{}: {f}", c.name)))
+                .collect(),
+            duration: result.duration,
+        });
+    }
+    result
+}
+
+async fn launch_and_run(
+    matrix: &Matrix,
+    job: &Job,
+    artifacts: &Artifacts,
+    runtime: &dyn runtime::Runtime,
+    scratch: &Path,
+    logs: &Path,
+    options: &RunOptions,
+) -> Result<Vec<CaseResult>> {
+    let cell = matrix.cell(&job.cell).expect("planned cells exist");
+    let suite = matrix.suite(&job.suite).expect("planned suites exist");
+    let artifact = match artifacts.get(&cell.name) {
+        Some(Ok(path)) => path.clone(),
+        Some(Err(why)) => {
+            return Err(Error::Command {
+                command: "build".into(),
+                problem: format!("of cell `{}` failed", cell.name),
+                stderr: why.clone(),
+            });
+        }
+        None => unreachable!("every active cell has a build result"),
+    };
+    // Load the cases before launching, so that a broken case file costs no launch.
+    let cases = match suite.kind {
+        SuiteKind::Http => Some(suite::http::load(suite.path.as_deref().expect("validated"))?),
+        SuiteKind::Command => None,
+    };
+    let work = tempfile::Builder::new()
+        .prefix(&format!("{}-{}-", cell.name, suite.name))
+        .tempdir_in(scratch)
+        .map_err(|e| Error::io(scratch, e))?;
+    let data_dir = work.path().join("data");
+    std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+    if let Some(seed) = &matrix.server.seed {
+        copy_dir(seed, &data_dir)?;
+    }
+    let cell_logs = logs.join(&cell.name);
+    let log = cell_logs.join(format!("{}.server.log", suite.name));
+    let _ = std::fs::remove_file(&log);
+    let launch = Launch {
+        cell,
+        artifact: &artifact,
+        port: crate::process::free_port()?,
+        data_dir: &data_dir,
+        log: &log,
+        args: &matrix.server.args,
+        env: runtime::server_env(matrix, cell),
+        name: format!("port-harness-{}-{}-{}", std::process::id(), cell.name, suite.name),
+    };
+    let mut server: Server = runtime.start(&launch)?;
+    options.events.emit(RunEvent::ServerStarting {
+        cell: cell.name.clone(),
+        suite: suite.name.clone(),
+        command: server.command().to_owned(),
+    });
+    let after = server.wait_ready(&matrix.server.ready).await?;
+    options.events.emit(RunEvent::ServerReady {
+        cell: cell.name.clone(),
+        base_url: server.base_url.clone(),
+        after,
+    });
+    let results = match cases {
+        Some(cases) => {
+            let base = server.base_url.clone();
+            tokio::task::spawn_blocking(move || {
+                cases
+                    .iter()
+                    .map(|(name, case)| suite::http::run_case(&base, name, case))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .expect("cases do not panic")
+        }
+        None => {
+            let env = SuiteEnv {
+                base_url: server.base_url.clone(),
+                cell: cell.name.clone(),
+                target: cell.target.clone(),
+                snapshot_dir: work.path().join("snapshots"),
+                log: cell_logs.join(format!("{}.command.log", suite.name)),
+            };
+            suite::command::run(suite, &matrix.root, &env).await?
+        }
+    };
+    let forced = server.stop(options.stop_grace).await;
+    options.events.emit(RunEvent::ServerStopped {
+        cell: cell.name.clone(),
+        forced,
+        log: log.display().to_string(),
+    });
+    Ok(results)
+}
+
+/// Copies the seed folder into a fresh data dir.
+fn copy_dir(from: &Path, to: &Path) -> Result<()> {
+    let entries = std::fs::read_dir(from).map_err(|e| Error::io(from, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
+            std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+            copy_dir(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), &dest).map_err(|e| Error::io(&dest, e))?;
+        }
+    }
+    Ok(())
+}

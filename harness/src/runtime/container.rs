@@ -1,0 +1,82 @@
+//! The container runtime: podman or docker through the same code. The server runs attached
+//! (its output goes to the log), with `--init` so that it stops at once on a signal, its port
+//! published on 127.0.0.1 only, its artifact mounted read-only, and a unique name and labels
+//! that let the harness find and remove its own leftovers.
+
+use std::time::Duration;
+
+use super::{Cleanup, Launch, Runtime, Server, StopSignal, cleanup_blocking};
+use crate::errors::{Error, Result};
+use crate::process::{Cmd, Running};
+use crate::provision::Engine;
+use crate::provision::container::LABEL;
+
+/// A container engine with its image.
+pub struct ContainerRuntime {
+    /// The provisioned engine.
+    pub engine: Engine,
+}
+
+struct ContainerCleanup {
+    engine: Engine,
+    name: String,
+}
+
+impl Cleanup for ContainerCleanup {
+    fn stop(&self, grace: Duration) -> Option<Cmd> {
+        Some(
+            self.engine
+                .cmd()
+                .args(["stop", "--time", &grace.as_secs().max(1).to_string(), &self.name]),
+        )
+    }
+
+    fn remove(&self) {
+        cleanup_blocking(&self.engine.cmd().args(["rm", "--force", "--ignore", &self.name]));
+    }
+}
+
+impl Runtime for ContainerRuntime {
+    fn name(&self) -> &'static str {
+        "container"
+    }
+
+    fn start(&self, launch: &Launch) -> Result<Server> {
+        let dir = launch.artifact.parent().ok_or_else(|| {
+            Error::io(launch.artifact, std::io::Error::other("an artifact without a folder"))
+        })?;
+        let exe = launch.artifact.file_name().unwrap_or_default().to_string_lossy();
+        let mut cmd = self
+            .engine
+            .cmd()
+            .args(["run", "--rm", "--init", "--name", &launch.name])
+            .args(["--label", &format!("{LABEL}=1")])
+            .args(["--label", &format!("{LABEL}.pid={}", std::process::id())])
+            .args(["--label", &format!("{LABEL}.cell={}", launch.cell.name)])
+            .args(&self.engine.run_flags)
+            .args(["-p", &format!("127.0.0.1:{0}:{0}", launch.port)])
+            .arg("-v")
+            .arg(format!("{}:/opt/server:ro", dir.display()))
+            .arg("-v")
+            .arg(format!("{}:/data", launch.data_dir.display()))
+            .args(["-w", "/data"]);
+        for (k, v) in &launch.env {
+            cmd = cmd.args(["-e", &format!("{k}={v}")]);
+        }
+        cmd = cmd
+            .arg(&self.engine.image)
+            .arg(format!("/opt/server/{exe}"))
+            .args(launch.args_for("0.0.0.0", "/data"));
+        let process = Running::spawn(&cmd, launch.log)?;
+        let cleanup = ContainerCleanup {
+            engine: self.engine.clone(),
+            name: launch.name.clone(),
+        };
+        Ok(Server::new(
+            process,
+            Some(Box::new(cleanup)),
+            launch,
+            StopSignal::Engine,
+        ))
+    }
+}

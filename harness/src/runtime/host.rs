@@ -1,0 +1,26 @@
+//! The host runtime: the server as a plain process, in its own process group.
+
+use super::{Launch, Runtime, Server, StopSignal};
+use crate::errors::Result;
+use crate::process::{Cmd, Running};
+
+/// A plain process on this machine.
+pub struct HostRuntime;
+
+impl Runtime for HostRuntime {
+    fn name(&self) -> &'static str {
+        "host"
+    }
+
+    fn start(&self, launch: &Launch) -> Result<Server> {
+        let data_dir = launch.data_dir.to_string_lossy().into_owned();
+        let mut cmd = Cmd::new(launch.artifact)
+            .args(launch.args_for("127.0.0.1", &data_dir))
+            .current_dir(launch.data_dir);
+        for (k, v) in &launch.env {
+            cmd = cmd.env(k, v);
+        }
+        let process = Running::spawn(&cmd, launch.log)?;
+        Ok(Server::new(process, None, launch, StopSignal::Term))
+    }
+}

@@ -1,0 +1,41 @@
+//! Suites: run one suite against one cell's server and say what happened, case by case.
+//! `http` suites are declarative case files ([`http`]); `command` suites are any test command
+//! ([`command`]).
+
+pub mod command;
+pub mod http;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::Serialize;
+
+/// What one case did.
+#[derive(Debug, Clone, Serialize)]
+pub struct CaseResult {
+    /// The case name.
+    pub name: String,
+    /// Whether it passed.
+    pub passed: bool,
+    /// Why it failed: the request, the response and the expectation side by side.
+    pub failure: Option<String>,
+    /// The observed behaviour of each step that is snapshotted, as (step, text).
+    pub observed: Vec<(String, String)>,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// Where a suite runs.
+#[derive(Debug, Clone)]
+pub struct SuiteEnv {
+    /// The server's base URL.
+    pub base_url: String,
+    /// The cell.
+    pub cell: String,
+    /// The cell's target.
+    pub target: String,
+    /// Where a command suite writes snapshots.
+    pub snapshot_dir: PathBuf,
+    /// Where a command suite's output goes.
+    pub log: PathBuf,
+}
