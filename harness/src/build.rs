@@ -69,7 +69,11 @@ async fn cargo_binary(root: &Path, server: &CargoServer) -> Result<String> {
         problem: "failed".into(),
         stderr: e.to_string(),
     })?;
-    let Some(package) = metadata.packages.iter().find(|p| p.name.as_str() == server.package) else {
+    let Some(package) = metadata
+        .packages
+        .iter()
+        .find(|p| p.name.as_str() == server.package)
+    else {
         let names: Vec<&str> = metadata.packages.iter().map(|p| p.name.as_str()).collect();
         return Err(Error::Selection(format!(
             "server.package `{}` is not a package of the workspace; expected one of {}",
@@ -93,7 +97,11 @@ async fn cargo_binary(root: &Path, server: &CargoServer) -> Result<String> {
                 Some(bin) => format!("has no binary `{bin}`"),
                 None => "has several binaries or none, so `server.bin` must name one".to_owned(),
             },
-            if bins.is_empty() { "none".to_owned() } else { bins.join(", ") }
+            if bins.is_empty() {
+                "none".to_owned()
+            } else {
+                bins.join(", ")
+            }
         ))),
     }
 }
@@ -110,26 +118,48 @@ pub async fn build_all(
     let mut cargo_groups: BTreeMap<CargoKey, BTreeSet<String>> = BTreeMap::new();
     let mut commands: BTreeMap<(Vec<String>, String), Vec<String>> = BTreeMap::new();
     for cell in cells {
-        let target = matrix.target(&cell.target).expect("cells name known targets");
+        let target = matrix
+            .target(&cell.target)
+            .expect("cells name known targets");
         match &target.build {
             Some(build) => {
                 let (command, artifact) = expand_build(build, &target.triple, cell);
-                commands.entry((command, artifact)).or_default().push(cell.name.clone());
+                commands
+                    .entry((command, artifact))
+                    .or_default()
+                    .push(cell.name.clone());
             }
             None => {
                 let key = CargoKey {
                     profile: cell.value("profile").map(cargo_profile),
                     features: cell.value("features").map(str::to_owned),
                 };
-                cargo_groups.entry(key).or_default().insert(target.triple.clone());
+                cargo_groups
+                    .entry(key)
+                    .or_default()
+                    .insert(target.triple.clone());
             }
         }
     }
     if !cargo_groups.is_empty() {
-        let server = matrix.server.cargo.as_ref().expect("validated: cargo builds need a package");
+        let server = matrix
+            .server
+            .cargo
+            .as_ref()
+            .expect("validated: cargo builds need a package");
         let bin = cargo_binary(&matrix.root, server).await?;
         for (key, triples) in &cargo_groups {
-            let built = cargo_build(matrix, server, &bin, key, triples, provisioned, log_dir, events).await?;
+            let built = cargo_build(
+                matrix,
+                server,
+                &bin,
+                key,
+                triples,
+                provisioned,
+                log_dir,
+                events,
+            )
+            .await?;
             for cell in cells {
                 let target = matrix.target(&cell.target).expect("known");
                 let cell_key = CargoKey {
@@ -153,7 +183,9 @@ pub async fn build_all(
 
 fn expand_build(build: &BuildCommand, triple: &str, cell: &Cell) -> (Vec<String>, String) {
     let expand = |s: &str| {
-        let mut s = s.replace("{triple}", triple).replace("{target}", &cell.target);
+        let mut s = s
+            .replace("{triple}", triple)
+            .replace("{target}", &cell.target);
         for (axis, value) in &cell.values {
             s = s.replace(&format!("{{{axis}}}"), value);
         }
@@ -165,7 +197,10 @@ fn expand_build(build: &BuildCommand, triple: &str, cell: &Cell) -> (Vec<String>
     )
 }
 
-#[expect(clippy::too_many_arguments, reason = "one call site; a struct would only rename them")]
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
 async fn cargo_build(
     matrix: &Matrix,
     server: &CargoServer,
@@ -178,7 +213,11 @@ async fn cargo_build(
 ) -> Result<BTreeMap<String, std::result::Result<PathBuf, String>>> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = Cmd::new(cargo)
-        .args(["build", "--message-format=json-render-diagnostics", "--keep-going"])
+        .args([
+            "build",
+            "--message-format=json-render-diagnostics",
+            "--keep-going",
+        ])
         .args(["-p", &server.package, "--bin", bin])
         .current_dir(&matrix.root)
         .env("CARGO_TERM_COLOR", "never");
@@ -224,7 +263,11 @@ async fn cargo_build(
             Some(exe) => Ok(exe),
             None => Err(format!(
                 "`{cmd}` {} and produced no `{bin}` for {triple}; see {}:\n{tail}",
-                if status.success() { "succeeded" } else { "failed" },
+                if status.success() {
+                    "succeeded"
+                } else {
+                    "failed"
+                },
                 log.display()
             )),
         };
@@ -251,7 +294,9 @@ async fn command_build(
     log_dir: &Path,
     events: &Events,
 ) -> std::result::Result<PathBuf, String> {
-    let cmd = Cmd::new(&command[0]).args(&command[1..]).current_dir(&matrix.root);
+    let cmd = Cmd::new(&command[0])
+        .args(&command[1..])
+        .current_dir(&matrix.root);
     let log = log_dir.join("build.log");
     events.emit(RunEvent::BuildStarted {
         command: cmd.to_string(),
@@ -269,13 +314,19 @@ async fn command_build(
             if path.is_file() {
                 Ok(path)
             } else {
-                Err(format!("`{cmd}` succeeded but left no artifact at {}", path.display()))
+                Err(format!(
+                    "`{cmd}` succeeded but left no artifact at {}",
+                    path.display()
+                ))
             }
         }
     };
     events.emit(RunEvent::BuildFinished {
         build: artifact.to_owned(),
-        result: result.as_ref().map(|p| p.display().to_string()).map_err(Clone::clone),
+        result: result
+            .as_ref()
+            .map(|p| p.display().to_string())
+            .map_err(Clone::clone),
         duration: start.elapsed(),
     });
     result
@@ -291,5 +342,8 @@ pub fn log_tail(path: &Path, n: usize) -> String {
 /// Runs `cargo` to check the toolchain answers; used by `doctor`.
 pub async fn cargo_version() -> Result<String> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    Ok(checked(&Cmd::new(cargo).arg("--version")).await?.trim().to_owned())
+    Ok(checked(&Cmd::new(cargo).arg("--version"))
+        .await?
+        .trim()
+        .to_owned())
 }

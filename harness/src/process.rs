@@ -101,7 +101,10 @@ impl Cmd {
 
     fn spawn_error(&self, e: std::io::Error) -> Error {
         let problem = if e.kind() == std::io::ErrorKind::NotFound {
-            format!("could not start: `{}` is not installed or not on PATH", self.program.to_string_lossy())
+            format!(
+                "could not start: `{}` is not installed or not on PATH",
+                self.program.to_string_lossy()
+            )
         } else {
             format!("could not start: {e}")
         };
@@ -171,7 +174,14 @@ enum Signal {
 }
 
 fn kill_group(pid: u32, force: bool) {
-    signal_group(pid, if force { Signal::Kill } else { Signal::Terminate });
+    signal_group(
+        pid,
+        if force {
+            Signal::Kill
+        } else {
+            Signal::Terminate
+        },
+    );
 }
 
 #[cfg(unix)]
@@ -219,7 +229,11 @@ pub async fn checked(cmd: &Cmd) -> Result<String> {
         Err(Error::Command {
             command: cmd.to_string(),
             problem: format!("failed ({})", out.status),
-            stderr: if out.stderr.trim().is_empty() { out.stdout } else { out.stderr },
+            stderr: if out.stderr.trim().is_empty() {
+                out.stdout
+            } else {
+                out.stderr
+            },
         })
     }
 }
@@ -307,13 +321,24 @@ impl Running {
     }
 
     /// Stops it, asking with SIGINT (`interrupt`) or SIGTERM first.
-    pub async fn stop_with(mut self, interrupt: bool, grace: Duration) -> (Option<ExitStatus>, bool) {
+    pub async fn stop_with(
+        mut self,
+        interrupt: bool,
+        grace: Duration,
+    ) -> (Option<ExitStatus>, bool) {
         if let Some(status) = self.try_wait() {
             self.kill_leftovers();
             return (Some(status), false);
         }
         if let Some(pid) = self.guard.0 {
-            signal_group(pid, if interrupt { Signal::Interrupt } else { Signal::Terminate });
+            signal_group(
+                pid,
+                if interrupt {
+                    Signal::Interrupt
+                } else {
+                    Signal::Terminate
+                },
+            );
         }
         let forced = match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(status) => {
@@ -364,14 +389,21 @@ mod tests {
             .await
             .unwrap_err();
         let text = err.to_string();
-        assert!(text.starts_with("`sh -c 'echo broken >&2; exit 3'` failed"), "{text}");
+        assert!(
+            text.starts_with("`sh -c 'echo broken >&2; exit 3'` failed"),
+            "{text}"
+        );
         assert!(text.ends_with("\nbroken"), "{text}");
     }
 
     #[tokio::test]
     async fn a_missing_program_says_so() {
         let err = output(&Cmd::new("no-such-program-xyz")).await.unwrap_err();
-        assert!(err.to_string().contains("`no-such-program-xyz` is not installed"), "{err}");
+        assert!(
+            err.to_string()
+                .contains("`no-such-program-xyz` is not installed"),
+            "{err}"
+        );
     }
 
     #[tokio::test]
@@ -387,7 +419,10 @@ mod tests {
         tokio::time::sleep(Duration::from_millis(300)).await;
         let pgid = running.guard.0.unwrap();
         let (_, forced) = running.stop(Duration::from_millis(300)).await;
-        assert!(forced, "the shell ignores SIGTERM, so it must have been forced");
+        assert!(
+            forced,
+            "the shell ignores SIGTERM, so it must have been forced"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
         assert_eq!(live_members(pgid), 0, "the group's processes are gone");
     }

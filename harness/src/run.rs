@@ -97,7 +97,16 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
         let target = matrix.target(&cell.target).expect("known");
         let runtime = runtime::for_target(&target.runtime, &provisioned)?;
         for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
-            let result = run_job(matrix, job, &artifacts, runtime.as_ref(), &scratch, &logs, options).await;
+            let result = run_job(
+                matrix,
+                job,
+                &artifacts,
+                runtime.as_ref(),
+                &scratch,
+                &logs,
+                options,
+            )
+            .await;
             jobs.push(result);
         }
     }
@@ -177,7 +186,9 @@ async fn launch_and_run(
     };
     // Load the cases before launching, so that a broken case file costs no launch.
     let cases = match suite.kind {
-        SuiteKind::Http => Some(suite::http::load(suite.path.as_deref().expect("validated"))?),
+        SuiteKind::Http => Some(suite::http::load(
+            suite.path.as_deref().expect("validated"),
+        )?),
         SuiteKind::Command => None,
     };
     let work = tempfile::Builder::new()
@@ -200,7 +211,12 @@ async fn launch_and_run(
         log: &log,
         args: &matrix.server.args,
         env: runtime::server_env(matrix, cell),
-        name: format!("port-harness-{}-{}-{}", std::process::id(), cell.name, suite.name),
+        name: format!(
+            "port-harness-{}-{}-{}",
+            std::process::id(),
+            cell.name,
+            suite.name
+        ),
     };
     let mut server: Server = runtime.start(&launch)?;
     options.events.emit(RunEvent::ServerStarting {
@@ -252,7 +268,11 @@ fn copy_dir(from: &Path, to: &Path) -> Result<()> {
     for entry in entries {
         let entry = entry.map_err(|e| Error::io(from, e))?;
         let dest = to.join(entry.file_name());
-        if entry.file_type().map_err(|e| Error::io(entry.path(), e))?.is_dir() {
+        if entry
+            .file_type()
+            .map_err(|e| Error::io(entry.path(), e))?
+            .is_dir()
+        {
             std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
             copy_dir(&entry.path(), &dest)?;
         } else {

@@ -1,5 +1,8 @@
 //! End-to-end tests of the port harness, in one binary: the real `cargo xtask` on this
-//! repository and on temp copies of it, plus the tidy checks that keep the tree honest.
+//! repository and on scenario variants of it, real builds, real Wine, real podman; plus the
+//! tidy checks that keep the tree honest.
 
 mod cli;
+mod leaks;
+mod runtimes;
 mod tidy;

@@ -1,20 +1,143 @@
-//! Helpers for the end-to-end tests: run the real `cargo xtask` the way a user does.
+//! Helpers for the end-to-end tests: run the real `cargo xtask` the way a user does, write
+//! matrix files for temp scenarios, and count what the harness left running.
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::Output;
+use std::sync::{Mutex, MutexGuard};
 
-/// Runs `cargo xtask ARGS` in `dir` (the repository, or a temp copy of it) and returns what it
-/// printed. Cargo reuses the workspace's build, so this costs a fraction of a second.
+/// The repository.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// Tests that launch servers or count processes take this, so that one test's servers are
+/// not counted as another's leftovers.
+pub fn serial() -> MutexGuard<'static, ()> {
+    static LOCK: Mutex<()> = Mutex::new(());
+    LOCK.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// `cargo xtask` with `args`, run in `dir` (the repository, or a temp copy of it).
 #[expect(
     clippy::disallowed_methods,
     reason = "tests run the CLI as a user would"
 )]
-pub fn xtask_command(dir: &Path, args: &[&str]) -> Output {
+pub fn xtask_cmd(dir: &Path, args: &[&str]) -> std::process::Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    std::process::Command::new(cargo)
-        .arg("xtask")
+    let mut cmd = std::process::Command::new(cargo);
+    cmd.arg("xtask").args(args).current_dir(dir);
+    cmd
+}
+
+/// Runs `cargo xtask ARGS` in `dir` and returns what it printed.
+pub fn xtask_command(dir: &Path, args: &[&str]) -> Output {
+    xtask_cmd(dir, args).output().expect("cargo runs")
+}
+
+/// Writes a scenario's matrix file inside the workspace's target folder (so that cargo finds
+/// the workspace from it) and returns its path. `{root}` in `text` is the repository.
+pub fn scenario(name: &str, text: &str) -> PathBuf {
+    let dir = root()
+        .join("target/e2e")
+        .join(format!("{name}-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("matrix.toml");
+    std::fs::write(&path, text.replace("{root}", &root().display().to_string())).unwrap();
+    path
+}
+
+/// The repository's matrix with `from` replaced by `to`, as a scenario.
+pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
+    let mut text = std::fs::read_to_string(root().join("matrix.toml")).unwrap();
+    for (from, to) in replacements {
+        assert!(text.contains(from), "matrix.toml has no `{from}`");
+        text = text.replacen(from, to, 1);
+    }
+    // Suite folders and the snapshot folder stay those of the repository.
+    let text = text
+        .replace("path = \"fixtures/", "path = \"{root}/fixtures/")
+        .replace("dir = \"fixtures/", "dir = \"{root}/fixtures/");
+    scenario(name, &text)
+}
+
+/// What the harness could have left behind: live server, Wine and podman processes, and
+/// containers carrying the harness's label.
+pub fn leftovers() -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let path = entry.path();
+        let Ok(stat) = std::fs::read_to_string(path.join("stat")) else {
+            continue;
+        };
+        let state = stat[stat.rfind(')').unwrap() + 2..].chars().next();
+        if state == Some('Z') {
+            continue;
+        }
+        let cmdline = std::fs::read(path.join("cmdline"))
+            .map(|b| String::from_utf8_lossy(&b).replace('\0', " "))
+            .unwrap_or_default();
+        let watched = [
+            "deploy-server",
+            "wineserver",
+            "wine-preloader",
+            "wine64-preloader",
+            "conmon",
+            "podman run",
+        ];
+        if watched.iter().any(|w| cmdline.contains(w)) && !cmdline.contains("cargo") {
+            found.push(format!("process {}: {}", path.display(), cmdline.trim()));
+        }
+    }
+    let ps = podman(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=io.port-harness",
+        "--format",
+        "{{.Names}}",
+    ]);
+    found.extend(
+        ps.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("container {l}")),
+    );
+    found
+}
+
+/// Waits up to `secs` for `leftovers()` to be empty (Wine's server exits a moment after the
+/// last program) and returns what is still there.
+pub fn leftovers_after(secs: u64) -> Vec<String> {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let left = leftovers();
+        if left.is_empty() || std::time::Instant::now() > deadline {
+            return left;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests look at podman as a user would"
+)]
+fn podman(args: &[&str]) -> String {
+    std::process::Command::new("podman")
         .args(args)
-        .current_dir(dir)
         .output()
-        .expect("cargo runs")
+        .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
+        .unwrap_or_default()
+}
+
+/// Stdout and stderr of an output, for assertion messages.
+pub fn text(out: &Output) -> String {
+    format!(
+        "exit: {:?}\n--- stdout\n{}\n--- stderr\n{}",
+        out.status.code(),
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }

@@ -15,7 +15,10 @@ use harness::provision::Needs;
 use harness::{Error, Matrix};
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Cross-platform server port harness and compatibility matrix")]
+#[command(
+    name = "cargo xtask",
+    about = "Cross-platform server port harness and compatibility matrix"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -138,7 +141,9 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     }
     let out_dir = match args.out {
         Some(dir) => dir,
-        None => harness::build::target_dir(&matrix.root).await?.join("matrix"),
+        None => harness::build::target_dir(&matrix.root)
+            .await?
+            .join("matrix"),
     };
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let json = args.format == Format::Json;
@@ -159,7 +164,10 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     let _ = printer.await;
     let result = result?;
     if json {
-        println!("{}", serde_json::to_string_pretty(&result).expect("results serialize"));
+        println!(
+            "{}",
+            serde_json::to_string_pretty(&result).expect("results serialize")
+        );
     } else {
         print!("{}", print::summary(&result, &out_dir));
     }

@@ -26,7 +26,11 @@ fn secs(d: std::time::Duration) -> String {
 fn line(event: &RunEvent) -> String {
     match event {
         RunEvent::Provisioning { what } => format!("provision  {what}"),
-        RunEvent::Prerequisite { what, state, detail } => format!(
+        RunEvent::Prerequisite {
+            what,
+            state,
+            detail,
+        } => format!(
             "provision  {what}: {} ({detail})",
             match state {
                 Provision::Present => "ready, nothing to do",
@@ -34,21 +38,45 @@ fn line(event: &RunEvent) -> String {
             }
         ),
         RunEvent::BuildStarted { command } => format!("build      {command}"),
-        RunEvent::BuildFinished { build, result, duration } => match result {
+        RunEvent::BuildFinished {
+            build,
+            result,
+            duration,
+        } => match result {
             Ok(path) => format!("build      {build}: built in {} -> {path}", secs(*duration)),
-            Err(why) => format!("build      {build}: FAILED after {}\n{why}", secs(*duration)),
+            Err(why) => format!(
+                "build      {build}: FAILED after {}\n{why}",
+                secs(*duration)
+            ),
         },
-        RunEvent::ServerStarting { cell, suite, command } => {
+        RunEvent::ServerStarting {
+            cell,
+            suite,
+            command,
+        } => {
             format!("{cell:<10} {suite}: starting the server: {command}")
         }
-        RunEvent::ServerReady { cell, base_url, after } => {
-            format!("{cell:<10} server ready after {} at {base_url}", secs(*after))
+        RunEvent::ServerReady {
+            cell,
+            base_url,
+            after,
+        } => {
+            format!(
+                "{cell:<10} server ready after {} at {base_url}",
+                secs(*after)
+            )
         }
         RunEvent::ServerStopped { cell, forced, log } => format!(
             "{cell:<10} server stopped{} (log: {log})",
             if *forced { " by force" } else { "" }
         ),
-        RunEvent::JobFinished { suite, cell, passed, failures, duration } => {
+        RunEvent::JobFinished {
+            suite,
+            cell,
+            passed,
+            failures,
+            duration,
+        } => {
             let mut s = format!(
                 "{cell:<10} {suite}: {passed} passed, {} failed in {}",
                 failures.len(),
@@ -60,7 +88,10 @@ fn line(event: &RunEvent) -> String {
             s
         }
         RunEvent::JobError { suite, cell, error } => {
-            format!("{cell:<10} {suite}: ERROR {}", error.replace('\n', "\n    "))
+            format!(
+                "{cell:<10} {suite}: ERROR {}",
+                error.replace('\n', "\n    ")
+            )
         }
     }
 }
@@ -68,14 +99,23 @@ fn line(event: &RunEvent) -> String {
 /// The closing summary.
 pub fn summary(result: &RunResult, out: &Path) -> String {
     let cases: usize = result.jobs.iter().map(|j| j.cases.len()).sum();
-    let passed: usize = result.jobs.iter().flat_map(|j| &j.cases).filter(|c| c.passed).count();
+    let passed: usize = result
+        .jobs
+        .iter()
+        .flat_map(|j| &j.cases)
+        .filter(|c| c.passed)
+        .count();
     let errors = result.jobs.iter().filter(|j| j.error.is_some()).count();
     format!(
         "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error, in {}\n{}\nlogs: {}\n",
         result.jobs.len(),
         cases - passed,
         secs(result.duration),
-        if result.passed() { "verdict: GO" } else { "verdict: NO-GO" },
+        if result.passed() {
+            "verdict: GO"
+        } else {
+            "verdict: NO-GO"
+        },
         out.join("logs").display()
     )
 }

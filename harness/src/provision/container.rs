@@ -175,7 +175,15 @@ async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
         fix: format!("debootstrap --variant=minbase {suite} /tmp/rootfs {mirror} && tar -C /tmp/rootfs -c . | {program} import - {local}"),
     })?;
     let tar = work.path().join("rootfs.tar");
-    checked(&Cmd::new("tar").arg("-C").arg(&rootfs).arg("-cf").arg(&tar).arg(".")).await?;
+    checked(
+        &Cmd::new("tar")
+            .arg("-C")
+            .arg(&rootfs)
+            .arg("-cf")
+            .arg(&tar)
+            .arg("."),
+    )
+    .await?;
     checked(&Cmd::new(program).arg("import").arg(&tar).arg(&local)).await?;
     ctx.events.emit(RunEvent::Prerequisite {
         what: format!("image {image}"),
@@ -234,11 +242,19 @@ async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
             });
             return Ok(run_flags);
         }
-        errors.push(format!("{} {}: {}", program, flags.join(" "), last_line(&out.stderr)));
+        errors.push(format!(
+            "{} {}: {}",
+            program,
+            flags.join(" "),
+            last_line(&out.stderr)
+        ));
     }
     Err(Error::Prerequisite {
         what: format!("a working {program}"),
-        why: format!("no configuration could run a container:\n  {}", errors.join("\n  ")),
+        why: format!(
+            "no configuration could run a container:\n  {}",
+            errors.join("\n  ")
+        ),
         fix: format!("{program} run --rm {image} true   # and fix what it reports"),
     })
 }
@@ -288,9 +304,15 @@ mod tests {
     #[test]
     fn debian_images_map_to_suites() {
         assert_eq!(debian_suite("debian:bookworm-slim"), Some("bookworm"));
-        assert_eq!(debian_suite("docker.io/library/debian:trixie"), Some("trixie"));
+        assert_eq!(
+            debian_suite("docker.io/library/debian:trixie"),
+            Some("trixie")
+        );
         assert_eq!(debian_suite("debian:12"), None);
         assert_eq!(debian_suite("ubuntu:24.04"), None);
-        assert_eq!(local_tag("docker.io/library/debian:bookworm-slim"), "localhost/port-harness/debian:bookworm-slim");
+        assert_eq!(
+            local_tag("docker.io/library/debian:bookworm-slim"),
+            "localhost/port-harness/debian:bookworm-slim"
+        );
     }
 }

@@ -140,7 +140,12 @@ async fn sysroot() -> Result<PathBuf> {
 }
 
 async fn rust_target_installed(triple: &str) -> Result<bool> {
-    Ok(sysroot().await?.join("lib/rustlib").join(triple).join("lib").is_dir())
+    Ok(sysroot()
+        .await?
+        .join("lib/rustlib")
+        .join(triple)
+        .join("lib")
+        .is_dir())
 }
 
 async fn ensure_rust_target(ctx: &Ctx, triple: &str) -> Result<()> {
@@ -205,7 +210,11 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         Err(_) => Check {
             what: format!("{} ({})", tool.program, tool.purpose),
             ok: false,
-            detail: if auto { "missing; `matrix` installs it".into() } else { "missing".into() },
+            detail: if auto {
+                "missing; `matrix` installs it".into()
+            } else {
+                "missing".into()
+            },
             fix: Some(tools::install_command(tool)),
         },
     };
@@ -214,7 +223,11 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         checks.push(Check {
             what: format!("rust target {triple}"),
             ok: installed,
-            detail: if installed { "installed".into() } else { "missing".into() },
+            detail: if installed {
+                "installed".into()
+            } else {
+                "missing".into()
+            },
             fix: (!installed).then(|| format!("rustup target add {triple}")),
         });
         if triple.ends_with("-windows-gnu") && !cfg!(windows) {
@@ -228,12 +241,18 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         checks.push(Check {
             what: "wine prefix".into(),
             ok: ready,
-            detail: if ready { prefix.display().to_string() } else { "not created yet; `matrix` creates it".into() },
+            detail: if ready {
+                prefix.display().to_string()
+            } else {
+                "not created yet; `matrix` creates it".into()
+            },
             fix: (!ready).then(|| format!("WINEPREFIX={} wineboot --init", prefix.display())),
         });
         if which::which("wine").is_ok() {
             let needed = wine::needs_shim();
-            let built = cache.join("processprng-shim/bcryptprimitives.dll").is_file();
+            let built = cache
+                .join("processprng-shim/bcryptprimitives.dll")
+                .is_file();
             checks.push(Check {
                 what: "ProcessPrng for Rust programs under Wine".into(),
                 ok: !needed || built,
@@ -250,10 +269,18 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         let program = match kind {
             EngineKind::Docker => "docker",
             EngineKind::Podman => "podman",
-            EngineKind::Auto if which::which("podman").is_err() && which::which("docker").is_ok() => "docker",
+            EngineKind::Auto
+                if which::which("podman").is_err() && which::which("docker").is_ok() =>
+            {
+                "docker"
+            }
             EngineKind::Auto => "podman",
         };
-        let tool = if program == "docker" { tools::DOCKER } else { tools::PODMAN };
+        let tool = if program == "docker" {
+            tools::DOCKER
+        } else {
+            tools::PODMAN
+        };
         let engine = tool_check(&tool);
         let have_engine = engine.ok;
         checks.push(engine);
@@ -262,7 +289,10 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         }
         let mut found = None;
         for candidate in [image.clone(), container::local_tag(image)] {
-            let out = output(&Cmd::new(program).args(["image", "inspect", "--format", "{{.Id}}", &candidate])).await;
+            let out = output(
+                &Cmd::new(program).args(["image", "inspect", "--format", "{{.Id}}", &candidate]),
+            )
+            .await;
             if out.is_ok_and(|o| o.status.success()) {
                 found = Some(candidate);
                 break;

@@ -94,7 +94,8 @@ pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
     if !can_apt() {
         return Err(Error::Prerequisite {
             what: format!("`{}` ({})", tool.program, tool.purpose),
-            why: "it is not on PATH, and the harness installs packages only as root with apt-get".into(),
+            why: "it is not on PATH, and the harness installs packages only as root with apt-get"
+                .into(),
             fix: install_command(tool),
         });
     }
@@ -103,9 +104,7 @@ pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
     });
     static UPDATED: OnceCell<()> = OnceCell::const_new();
     UPDATED
-        .get_or_try_init(|| async {
-            checked(&apt().args(["update", "-qq"])).await.map(|_| ())
-        })
+        .get_or_try_init(|| async { checked(&apt().args(["update", "-qq"])).await.map(|_| ()) })
         .await
         .map_err(|e| prerequisite(tool, e))?;
     checked(&apt().args(["install", "-y", "-qq"]).args(tool.packages))
@@ -113,7 +112,10 @@ pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
         .map_err(|e| prerequisite(tool, e))?;
     let path = which::which(tool.program).map_err(|_| Error::Prerequisite {
         what: format!("`{}`", tool.program),
-        why: format!("installing {} did not put it on PATH", tool.packages.join(" ")),
+        why: format!(
+            "installing {} did not put it on PATH",
+            tool.packages.join(" ")
+        ),
         fix: install_command(tool),
     })?;
     ctx.events.emit(RunEvent::Prerequisite {

@@ -25,7 +25,10 @@ impl Wine {
     pub fn env(&self, cmd: Cmd) -> Cmd {
         cmd.env("WINEPREFIX", &self.prefix)
             .env("WINEDEBUG", "-all")
-            .env("WINEDLLOVERRIDES", "winemenubuilder.exe=d;mscoree=d;mshtml=d")
+            .env(
+                "WINEDLLOVERRIDES",
+                "winemenubuilder.exe=d;mscoree=d;mshtml=d",
+            )
             .env_remove("DISPLAY")
             .env_remove("WAYLAND_DISPLAY")
     }

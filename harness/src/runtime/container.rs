@@ -24,15 +24,21 @@ struct ContainerCleanup {
 
 impl Cleanup for ContainerCleanup {
     fn stop(&self, grace: Duration) -> Option<Cmd> {
-        Some(
-            self.engine
-                .cmd()
-                .args(["stop", "--time", &grace.as_secs().max(1).to_string(), &self.name]),
-        )
+        Some(self.engine.cmd().args([
+            "stop",
+            "--time",
+            &grace.as_secs().max(1).to_string(),
+            &self.name,
+        ]))
     }
 
     fn remove(&self) {
-        cleanup_blocking(&self.engine.cmd().args(["rm", "--force", "--ignore", &self.name]));
+        cleanup_blocking(
+            &self
+                .engine
+                .cmd()
+                .args(["rm", "--force", "--ignore", &self.name]),
+        );
     }
 }
 
@@ -43,9 +49,16 @@ impl Runtime for ContainerRuntime {
 
     fn start(&self, launch: &Launch) -> Result<Server> {
         let dir = launch.artifact.parent().ok_or_else(|| {
-            Error::io(launch.artifact, std::io::Error::other("an artifact without a folder"))
+            Error::io(
+                launch.artifact,
+                std::io::Error::other("an artifact without a folder"),
+            )
         })?;
-        let exe = launch.artifact.file_name().unwrap_or_default().to_string_lossy();
+        let exe = launch
+            .artifact
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy();
         let mut cmd = self
             .engine
             .cmd()

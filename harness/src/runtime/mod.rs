@@ -108,21 +108,21 @@ pub trait Runtime: Send + Sync {
 }
 
 /// The runtime of a cell's target.
-pub fn for_target(
-    config: &RuntimeConfig,
-    provisioned: &Provisioned,
-) -> Result<Box<dyn Runtime>> {
+pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<Box<dyn Runtime>> {
     Ok(match config {
         RuntimeConfig::Host => Box::new(HostRuntime),
         RuntimeConfig::Wine => {
             if cfg!(windows) {
                 Box::new(HostRuntime)
             } else {
-                let wine = provisioned.wine.clone().ok_or_else(|| Error::Prerequisite {
-                    what: "wine".into(),
-                    why: "it was not provisioned".into(),
-                    fix: "cargo xtask doctor".into(),
-                })?;
+                let wine = provisioned
+                    .wine
+                    .clone()
+                    .ok_or_else(|| Error::Prerequisite {
+                        what: "wine".into(),
+                        why: "it was not provisioned".into(),
+                        fix: "cargo xtask doctor".into(),
+                    })?;
                 Box::new(WineRuntime { wine })
             }
         }
@@ -148,13 +148,21 @@ pub fn server_env(matrix: &Matrix, cell: &Cell) -> BTreeMap<String, String> {
         env.extend(target.env.clone());
     }
     for (axis, value) in &cell.values {
-        env.insert(format!("HARNESS_AXIS_{}", axis.to_uppercase().replace('-', "_")), value.clone());
+        env.insert(
+            format!("HARNESS_AXIS_{}", axis.to_uppercase().replace('-', "_")),
+            value.clone(),
+        );
     }
     env
 }
 
 impl Server {
-    fn new(process: Running, cleanup: Option<Box<dyn Cleanup>>, launch: &Launch, stop_signal: StopSignal) -> Self {
+    fn new(
+        process: Running,
+        cleanup: Option<Box<dyn Cleanup>>,
+        launch: &Launch,
+        stop_signal: StopSignal,
+    ) -> Self {
         Server {
             process: Some(process),
             cleanup,
@@ -178,7 +186,10 @@ impl Server {
             if let Some(status) = self.process.as_mut().and_then(Running::try_wait) {
                 return Err(Error::Command {
                     command: self.command().to_owned(),
-                    problem: format!("exited ({status}) before it was ready; its log is {}", self.log.display()),
+                    problem: format!(
+                        "exited ({status}) before it was ready; its log is {}",
+                        self.log.display()
+                    ),
                     stderr: log_tail(&self.log, 30),
                 });
             }
@@ -203,8 +214,12 @@ impl Server {
 
     async fn probe(&self, probe: &Probe) -> bool {
         match probe {
-            Probe::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", self.port)).await.is_ok(),
-            Probe::Log(re) => std::fs::read_to_string(&self.log).is_ok_and(|t| t.lines().any(|l| re.is_match(l))),
+            Probe::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok(),
+            Probe::Log(re) => {
+                std::fs::read_to_string(&self.log).is_ok_and(|t| t.lines().any(|l| re.is_match(l)))
+            }
             Probe::Http(path) => {
                 let url = format!("{}{path}", self.base_url);
                 tokio::task::spawn_blocking(move || {
@@ -213,7 +228,10 @@ impl Server {
                         .timeout_global(Some(Duration::from_secs(2)))
                         .build()
                         .into();
-                    agent.get(&url).call().is_ok_and(|r| r.status().is_success())
+                    agent
+                        .get(&url)
+                        .call()
+                        .is_ok_and(|r| r.status().is_success())
                 })
                 .await
                 .unwrap_or(false)
@@ -229,7 +247,9 @@ impl Server {
             match self.stop_signal {
                 StopSignal::Engine => {
                     if let Some(cmd) = self.cleanup.as_ref().and_then(|c| c.stop(grace)) {
-                        let ok = crate::process::output(&cmd).await.is_ok_and(|o| o.status.success());
+                        let ok = crate::process::output(&cmd)
+                            .await
+                            .is_ok_and(|o| o.status.success());
                         forced |= !ok;
                     }
                     let (_, f) = process.stop(grace).await;

@@ -42,6 +42,22 @@ fn stage(launch: &Launch, shim: Option<&Path>) -> Result<PathBuf> {
 
 struct WineCleanup {
     wine: Wine,
+    /// Held while the server runs: `wineserver -k` stops everything in the prefix, so two
+    /// runs must not use it at once.
+    _lock: std::fs::File,
+}
+
+/// Takes the prefix for one server, waiting for another run to give it back.
+fn lock_prefix(wine: &Wine) -> Result<std::fs::File> {
+    let path = wine.prefix.with_extension("lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    file.lock().map_err(|e| Error::io(&path, e))?;
+    Ok(file)
 }
 
 impl Cleanup for WineCleanup {
@@ -63,6 +79,7 @@ impl Runtime for WineRuntime {
     }
 
     fn start(&self, launch: &Launch) -> Result<Server> {
+        let lock = lock_prefix(&self.wine)?;
         let exe = stage(launch, self.wine.shim.as_deref())?;
         let data_dir = windows_path(launch.data_dir);
         let mut cmd = self
@@ -77,6 +94,7 @@ impl Runtime for WineRuntime {
         let process = Running::spawn(&cmd, launch.log)?;
         let cleanup = WineCleanup {
             wine: self.wine.clone(),
+            _lock: lock,
         };
         Ok(Server::new(
             process,

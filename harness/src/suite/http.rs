@@ -93,7 +93,11 @@ pub fn load(dir: &Path) -> Result<Vec<(String, CaseFile)>> {
                 "a case without steps: expected at least one `[[step]]`",
             )),
             Ok(case) => {
-                let name = file.file_stem().unwrap_or_default().to_string_lossy().into_owned();
+                let name = file
+                    .file_stem()
+                    .unwrap_or_default()
+                    .to_string_lossy()
+                    .into_owned();
                 cases.push((name, case));
             }
             Err(e) => errors.push(Diagnostic::new(
@@ -130,7 +134,13 @@ fn substitute(text: &str, captures: &BTreeMap<String, String>) -> String {
     out
 }
 
-fn send(base_url: &str, method: &str, path: &str, headers: &BTreeMap<String, String>, body: Option<Vec<u8>>) -> std::result::Result<Response, String> {
+fn send(
+    base_url: &str,
+    method: &str,
+    path: &str,
+    headers: &BTreeMap<String, String>,
+    body: Option<Vec<u8>>,
+) -> std::result::Result<Response, String> {
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .timeout_global(Some(Duration::from_secs(60)))
@@ -144,11 +154,18 @@ fn send(base_url: &str, method: &str, path: &str, headers: &BTreeMap<String, Str
     let request = request
         .body(body.unwrap_or_default())
         .map_err(|e| format!("invalid request {method} {uri}: {e}"))?;
-    let mut response = agent.run(request).map_err(|e| format!("{method} {uri}: {e}"))?;
+    let mut response = agent
+        .run(request)
+        .map_err(|e| format!("{method} {uri}: {e}"))?;
     let headers = response
         .headers()
         .iter()
-        .map(|(k, v)| (k.as_str().to_lowercase(), v.to_str().unwrap_or("").to_owned()))
+        .map(|(k, v)| {
+            (
+                k.as_str().to_lowercase(),
+                v.to_str().unwrap_or("").to_owned(),
+            )
+        })
         .collect();
     let status = response.status().as_u16();
     let body = response
@@ -157,7 +174,11 @@ fn send(base_url: &str, method: &str, path: &str, headers: &BTreeMap<String, Str
         .limit(64 * 1024 * 1024)
         .read_to_vec()
         .map_err(|e| format!("{method} {uri}: reading the body: {e}"))?;
-    Ok(Response { status, headers, body })
+    Ok(Response {
+        status,
+        headers,
+        body,
+    })
 }
 
 /// The value at a path like `.items[0].id` of `value`.
@@ -203,7 +224,10 @@ fn body_text(body: &[u8]) -> String {
 /// The observed behaviour of one response: status, content type and body (pretty JSON when
 /// it is JSON), before normalization.
 pub fn observed(response: &Response) -> String {
-    let content_type = response.headers.get("content-type").map_or("", String::as_str);
+    let content_type = response
+        .headers
+        .get("content-type")
+        .map_or("", String::as_str);
     format!(
         "status: {}\ncontent-type: {content_type}\n\n{}",
         response.status,
@@ -222,7 +246,9 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
         let mut headers = step.headers.clone();
         let body = match (&step.json, &step.body) {
             (Some(json), _) => {
-                headers.entry("content-type".into()).or_insert_with(|| "application/json".into());
+                headers
+                    .entry("content-type".into())
+                    .or_insert_with(|| "application/json".into());
                 let text = serde_json::to_string(json).expect("toml values serialize as JSON");
                 Some(substitute(&text, &captures).into_bytes())
             }
@@ -253,12 +279,18 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
         if let Some(status) = step.expect.status
             && response.status != status
         {
-            return fail(format!("expected status {status}, got {}", response.status), Some(&response));
+            return fail(
+                format!("expected status {status}, got {}", response.status),
+                Some(&response),
+            );
         }
         for (k, v) in &step.expect.headers {
             let got = response.headers.get(&k.to_lowercase());
             if got != Some(v) {
-                return fail(format!("expected header {k}: {v}, got {got:?}"), Some(&response));
+                return fail(
+                    format!("expected header {k}: {v}, got {got:?}"),
+                    Some(&response),
+                );
             }
         }
         if let Some(expected) = &step.expect.body
@@ -271,15 +303,30 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
             let expected = serde_json::to_value(expected).expect("toml values serialize as JSON");
             match &json {
                 Some(actual) if contains(actual, &expected) => {}
-                Some(_) => return fail(format!("expected the JSON to contain {expected}"), Some(&response)),
-                None => return fail(format!("expected JSON containing {expected}, got a body that is not JSON"), Some(&response)),
+                Some(_) => {
+                    return fail(
+                        format!("expected the JSON to contain {expected}"),
+                        Some(&response),
+                    );
+                }
+                None => {
+                    return fail(
+                        format!("expected JSON containing {expected}, got a body that is not JSON"),
+                        Some(&response),
+                    );
+                }
             }
         }
         for (var, path) in &step.capture {
             match json.as_ref().and_then(|j| at_path(j, path)) {
                 Some(Value::String(s)) => captures.insert(var.clone(), s.clone()),
                 Some(other) => captures.insert(var.clone(), other.to_string()),
-                None => return fail(format!("nothing at `{path}` to capture as `{var}`"), Some(&response)),
+                None => {
+                    return fail(
+                        format!("nothing at `{path}` to capture as `{var}`"),
+                        Some(&response),
+                    );
+                }
             };
         }
         if step.snapshot {
@@ -312,17 +359,33 @@ mod tests {
     #[test]
     fn containment_is_a_subset_for_objects_and_equality_otherwise() {
         let actual = json!({ "error": { "code": "conflict", "message": "m" }, "list": [1, 2] });
-        assert!(contains(&actual, &json!({ "error": { "code": "conflict" } })));
-        assert!(!contains(&actual, &json!({ "error": { "code": "invalid" } })));
+        assert!(contains(
+            &actual,
+            &json!({ "error": { "code": "conflict" } })
+        ));
+        assert!(!contains(
+            &actual,
+            &json!({ "error": { "code": "invalid" } })
+        ));
         assert!(contains(&actual, &json!({ "list": [1, 2] })));
         assert!(!contains(&actual, &json!({ "list": [1] })));
     }
 
     #[test]
     fn the_sample_suites_load() {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().join("fixtures/suites");
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .parent()
+            .unwrap()
+            .join("fixtures/suites");
         let mut total = 0;
-        for suite in ["health", "api-contract", "projects", "packages", "tasks", "platform"] {
+        for suite in [
+            "health",
+            "api-contract",
+            "projects",
+            "packages",
+            "tasks",
+            "platform",
+        ] {
             let cases = load(&root.join(suite)).unwrap();
             assert!(!cases.is_empty(), "{suite}");
             total += cases.len();
@@ -333,7 +396,11 @@ mod tests {
     #[test]
     fn malformed_case_files_are_located() {
         let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("bad.toml"), "[[step]]\nmethod = \"GET\"\npaht = \"/x\"\n").unwrap();
+        std::fs::write(
+            dir.path().join("bad.toml"),
+            "[[step]]\nmethod = \"GET\"\npaht = \"/x\"\n",
+        )
+        .unwrap();
         let err = load(dir.path()).unwrap_err().to_string();
         assert!(err.contains("bad.toml:3:1: unknown field `paht`"), "{err}");
     }

@@ -1,0 +1,112 @@
+//! The sample server launched on each real runtime through the harness's library: a Windows
+//! build under Wine must say it runs as Windows, and the Linux build in the container must
+//! see Debian's `/etc/debian_version`.
+
+use std::time::Duration;
+
+use harness::events::Events;
+use harness::plan::{Selection, plan};
+use harness::provision::{Ctx, Needs, cache_dir, provision};
+use harness::runtime::{Launch, for_target, server_env};
+use matrix_tests::{leftovers_after, root, serial};
+
+/// Builds the sample server for `cell`, launches it in the cell's runtime, returns what its
+/// `/info` says and what `podman ps` showed while it ran.
+async fn info_of(cell: &str) -> (serde_json::Value, String) {
+    let matrix = harness::Matrix::load(&root().join("matrix.toml")).unwrap();
+    let selection = Selection {
+        cells: vec![cell.to_owned()],
+        ..Selection::default()
+    };
+    let p = plan(&matrix, &selection).unwrap();
+    let ctx = Ctx {
+        cache: cache_dir(),
+        events: Events::none(),
+    };
+    let provisioned = provision(&Needs::of(&matrix, [cell]), &ctx).await.unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let c = matrix.cell(cell).unwrap();
+    assert!(p.active_cells().any(|a| a.name == cell));
+    let artifacts =
+        harness::build::build_all(&matrix, &[c], &provisioned, out.path(), &Events::none())
+            .await
+            .unwrap();
+    let artifact = artifacts[cell].clone().unwrap();
+    let runtime = for_target(&matrix.target(&c.target).unwrap().runtime, &provisioned).unwrap();
+    let data = out.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let launch = Launch {
+        cell: c,
+        artifact: &artifact,
+        port: harness::process::free_port().unwrap(),
+        data_dir: &data,
+        log: &out.path().join("server.log"),
+        args: &matrix.server.args,
+        env: server_env(&matrix, c),
+        name: format!("port-harness-e2e-{}-{cell}", std::process::id()),
+    };
+    let mut server = runtime.start(&launch).unwrap();
+    server.wait_ready(&matrix.server.ready).await.unwrap();
+    let url = format!("{}/info", server.base_url);
+    let info = tokio::task::spawn_blocking(move || {
+        let body = ureq::get(&url)
+            .call()
+            .unwrap()
+            .body_mut()
+            .read_to_string()
+            .unwrap();
+        serde_json::from_str::<serde_json::Value>(&body).unwrap()
+    })
+    .await
+    .unwrap();
+    let ps = harness::process::checked(&harness::process::Cmd::new("podman").args([
+        "ps",
+        "--filter",
+        "label=io.port-harness",
+        "--format",
+        "{{.Names}} {{.Image}}",
+    ]))
+    .await
+    .unwrap_or_default();
+    server.stop(Duration::from_secs(10)).await;
+    (info, ps)
+}
+
+/// Runs `info_of` on a runtime of its own, with the serial lock held outside it.
+fn launched(cell: &str) -> (serde_json::Value, String) {
+    tokio::runtime::Runtime::new()
+        .unwrap()
+        .block_on(info_of(cell))
+}
+
+#[test]
+fn windows_build_runs_as_windows_under_wine() {
+    let _serial = serial();
+    let (info, _) = launched("windows");
+    assert_eq!(info["os"], "windows", "{info}");
+    assert_eq!(info["path_separator"], "\\");
+    assert_eq!(info["shell"], "cmd /C");
+    assert!(info["debian_version"].is_null(), "{info}");
+    let left = leftovers_after(15);
+    assert!(left.is_empty(), "left behind: {left:#?}");
+}
+
+#[test]
+fn debian_build_runs_in_a_debian_bookworm_container() {
+    let _serial = serial();
+    let (info, ps) = launched("debian");
+    assert_eq!(info["os"], "linux", "{info}");
+    let version = info["debian_version"]
+        .as_str()
+        .expect("/etc/debian_version exists in the container");
+    assert!(
+        version.starts_with("12."),
+        "bookworm is Debian 12, got {version}"
+    );
+    assert!(
+        ps.contains("port-harness-e2e-"),
+        "the container ran under the harness's label: {ps}"
+    );
+    let left = leftovers_after(15);
+    assert!(left.is_empty(), "left behind: {left:#?}");
+}
