@@ -1,0 +1,129 @@
+//! Builds and provisioning as a user meets them: a build that fails for one triple fails that
+//! triple's cells with the compiler's message and leaves the others running; a host cell runs
+//! as a plain process; a fresh cache is provisioned by the first run and reused by the second.
+
+use matrix_tests::{leftovers_after, root, serial, text, variant, xtask_cmd, xtask_command};
+
+#[test]
+fn a_build_failure_fails_only_its_own_cells() {
+    let _serial = serial();
+    let config = variant(
+        "broken-windows",
+        &[
+            (
+                "[snapshots]",
+                "[[axis]]\nname = \"features\"\nvalues = [\"broken-on-windows\"]\n\n[snapshots]",
+            ),
+            (
+                "primary = \"debian\"",
+                "primary = \"debian-broken-on-windows\"",
+            ),
+        ],
+    );
+    let out = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--suite",
+            "platform",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("built with the `broken-on-windows` test feature"),
+        "the compiler's message is shown:\n{err}"
+    );
+    assert!(
+        err.contains("windows-broken-on-windows platform: ERROR"),
+        "{err}"
+    );
+    assert!(
+        err.contains("debian-broken-on-windows platform: 3 passed, 0 failed"),
+        "the other cell still ran:\n{err}"
+    );
+    assert!(leftovers_after(15).is_empty());
+}
+
+#[test]
+fn a_host_cell_runs_the_server_as_a_plain_process() {
+    let _serial = serial();
+    let config = variant(
+        "host",
+        &[(
+            "[[target]]",
+            "[[target]]\nname = \"local\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\n\n[[target]]",
+        )],
+    );
+    let out = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--cell",
+            "local",
+            "--suite",
+            "platform",
+            "--suite",
+            "tasks",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("local      platform: starting the server: /"),
+        "a plain process, no wrapper:\n{err}"
+    );
+    assert!(
+        err.contains("local      tasks: 6 passed, 0 failed"),
+        "{err}"
+    );
+    assert!(leftovers_after(15).is_empty());
+}
+
+#[test]
+fn a_fresh_cache_is_provisioned_once_and_then_reused() {
+    let _serial = serial();
+    let cache = tempfile::tempdir().unwrap();
+    let run = || {
+        let start = std::time::Instant::now();
+        let out = xtask_cmd(&root(), &["matrix", "--suite", "platform"])
+            .env("HARNESS_CACHE_DIR", cache.path())
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+        (
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+            start.elapsed(),
+        )
+    };
+    let (first, first_time) = run();
+    for made in [
+        "wine prefix: provisioned now",
+        "ProcessPrng shim: provisioned now",
+        "podman configuration: provisioned now",
+    ] {
+        assert!(
+            first.contains(made),
+            "the first run provisions ({made}):\n{first}"
+        );
+    }
+    let (second, second_time) = run();
+    assert!(
+        !second.contains("provisioned now"),
+        "the second run provisions nothing:\n{second}"
+    );
+    for reused in [
+        "wine prefix: ready, nothing to do",
+        "ProcessPrng shim: ready, nothing to do",
+        "podman configuration: ready, nothing to do",
+        "image debian:bookworm-slim: ready, nothing to do",
+    ] {
+        assert!(second.contains(reused), "{reused}:\n{second}");
+    }
+    println!("first run {first_time:?}, second run {second_time:?}");
+    assert!(leftovers_after(15).is_empty());
+}
