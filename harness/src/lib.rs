@@ -21,6 +21,7 @@
 #![warn(missing_docs)]
 
 pub mod build;
+pub mod cell;
 pub mod errors;
 pub mod events;
 pub mod matrix;
@@ -29,6 +30,7 @@ pub mod process;
 pub mod provision;
 pub mod run;
 pub mod runtime;
+pub mod snapshot;
 pub mod suite;
 
 pub use errors::{Error, Result};

@@ -15,6 +15,7 @@ use crate::matrix::{Matrix, Scope, SuiteKind};
 use crate::plan::{Job, Plan};
 use crate::provision::{self, Ctx, Needs, container};
 use crate::runtime::{self, Launch, Server};
+use crate::snapshot::{self, Comparison, Observation, normalize};
 use crate::suite::{self, CaseResult, SuiteEnv};
 
 /// How to run.
@@ -28,6 +29,10 @@ pub struct RunOptions {
     pub events: Events,
     /// How long a server gets to stop before it is killed.
     pub stop_grace: Duration,
+    /// Make new and changed snapshots the baselines.
+    pub accept: bool,
+    /// Run the primary cell's jobs a second time and report what differs between the runs.
+    pub noise_check: bool,
 }
 
 /// What a job did.
@@ -54,19 +59,50 @@ impl JobResult {
     }
 }
 
+/// A step whose behaviour differed between two runs of the same build on the same cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Noise {
+    /// The suite.
+    pub suite: String,
+    /// The case.
+    pub case: String,
+    /// The step.
+    pub step: String,
+    /// The JSON fields that differed (empty when the body is not JSON).
+    pub fields: Vec<String>,
+    /// A normalization rule that would remove the difference.
+    pub suggestion: String,
+    /// The difference between the two runs.
+    pub diff: String,
+}
+
 /// What a run did.
 #[derive(Debug, Clone, Serialize)]
 pub struct RunResult {
     /// Every job, in plan order.
     pub jobs: Vec<JobResult>,
+    /// Every snapshotted step.
+    pub observations: Vec<Observation>,
+    /// Divergences, baseline changes, audit findings.
+    pub comparison: Comparison,
+    /// Snapshot files written (pending, or accepted).
+    pub written: Vec<PathBuf>,
+    /// Whether new and changed snapshots were accepted.
+    pub accepted: bool,
+    /// With `--noise-check`: what differed between two runs of the primary cell.
+    pub noise: Vec<Noise>,
     /// How long it took.
     pub duration: Duration,
 }
 
 impl RunResult {
-    /// Whether everything passed.
+    /// Whether everything passed: every job, no unaccepted or expired divergence, no agnostic
+    /// suite that differs between cells, and (unless accepted) every snapshot as committed.
     pub fn passed(&self) -> bool {
         self.jobs.iter().all(JobResult::passed)
+            && self.comparison.failing().next().is_none()
+            && self.comparison.not_agnostic.is_empty()
+            && (self.accepted || self.comparison.baseline.is_empty())
     }
 }
 
@@ -110,10 +146,125 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
             jobs.push(result);
         }
     }
+    let observations = observations_of(matrix, &jobs);
+    let mut noise = Vec::new();
+    if options.noise_check
+        && let Some(primary) = cells.iter().find(|c| c.name == matrix.primary)
+    {
+        let target = matrix.target(&primary.target).expect("known");
+        let runtime = runtime::for_target(&target.runtime, &provisioned)?;
+        let mut again = Vec::new();
+        for job in plan.jobs.iter().filter(|j| j.cell == primary.name) {
+            again.push(
+                run_job(
+                    matrix,
+                    job,
+                    &artifacts,
+                    runtime.as_ref(),
+                    &scratch,
+                    &logs,
+                    options,
+                )
+                .await,
+            );
+        }
+        noise = noise_between(&observations, &observations_of(matrix, &again));
+    }
+    let dir = &matrix.snapshot_dir;
+    let comparison = snapshot::compare(
+        matrix,
+        &observations,
+        &|name| {
+            snapshot::store::read(dir, name)
+                .ok()
+                .flatten()
+                .map(|s| s.content)
+        },
+        &snapshot::today(),
+    );
+    let written = snapshot::write(dir, &observations, &comparison, options.accept)?;
     Ok(RunResult {
         jobs,
+        observations,
+        comparison,
+        written,
+        accepted: options.accept,
+        noise,
         duration: start.elapsed(),
     })
+}
+
+/// Every snapshotted step of `jobs`, as observations.
+fn observations_of(matrix: &Matrix, jobs: &[JobResult]) -> Vec<Observation> {
+    let mut out = Vec::new();
+    for job in jobs {
+        let suite = matrix.suite(&job.suite).expect("planned suites exist");
+        let audit = job.scope == Scope::Agnostic && job.cell != matrix.primary;
+        for case in &job.cases {
+            let source = match (&suite.kind, &suite.path) {
+                (SuiteKind::Http, Some(path)) => {
+                    let rel = path.strip_prefix(&matrix.root).unwrap_or(path);
+                    format!("{}/{}.toml", rel.display(), case.name)
+                }
+                _ => format!("suite {}", suite.name),
+            };
+            for o in &case.observed {
+                out.push(Observation {
+                    suite: job.suite.clone(),
+                    case: case.name.clone(),
+                    step: o.step.clone(),
+                    cell: job.cell.clone(),
+                    scope: job.scope,
+                    audit,
+                    source: source.clone(),
+                    expression: o.expression.clone(),
+                    text: o.text.clone(),
+                    json: o.json.clone(),
+                });
+            }
+        }
+    }
+    out
+}
+
+/// What differs between two runs of the same jobs, with a rule that would remove it.
+fn noise_between(first: &[Observation], second: &[Observation]) -> Vec<Noise> {
+    let mut out = Vec::new();
+    for a in first {
+        let Some(b) = second.iter().find(|b| {
+            b.suite == a.suite && b.case == a.case && b.step == a.step && b.cell == a.cell
+        }) else {
+            continue;
+        };
+        if snapshot::store::same(&a.text, &b.text) {
+            continue;
+        }
+        let fields = match (&a.json, &b.json) {
+            (Some(x), Some(y)) => normalize::differing_paths(x, y),
+            _ => Vec::new(),
+        };
+        let suggestion = if fields.is_empty() {
+            "a [[normalize.filter]] regex matching the changing text (see the diff)".to_owned()
+        } else {
+            format!(
+                "[normalize] redact = [{}]",
+                fields
+                    .iter()
+                    .map(|f| format!("\"{f}\""))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        };
+        out.push(Noise {
+            suite: a.suite.clone(),
+            case: a.case.clone(),
+            step: a.step.clone(),
+            fields,
+            suggestion,
+            diff: snapshot::compare::unified(&a.text, &b.text, "first run", "second run"),
+        });
+    }
+    out
 }
 
 async fn run_job(
@@ -233,10 +384,11 @@ async fn launch_and_run(
     let results = match cases {
         Some(cases) => {
             let base = server.base_url.clone();
+            let rules = matrix.normalize.clone();
             tokio::task::spawn_blocking(move || {
                 cases
                     .iter()
-                    .map(|(name, case)| suite::http::run_case(&base, name, case))
+                    .map(|(name, case)| suite::http::run_case(&base, name, case, &rules))
                     .collect::<Vec<_>>()
             })
             .await
@@ -250,7 +402,7 @@ async fn launch_and_run(
                 snapshot_dir: work.path().join("snapshots"),
                 log: cell_logs.join(format!("{}.command.log", suite.name)),
             };
-            suite::command::run(suite, &matrix.root, &env).await?
+            suite::command::run(suite, &matrix.root, &env, &matrix.normalize).await?
         }
     };
     let forced = server.stop(options.stop_grace).await;

@@ -59,9 +59,18 @@ struct MatrixArgs {
     /// Only the I-th of N parts of the plan, for CI machines.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
-    /// Also run agnostic suites on every cell, to prove they are agnostic.
+    /// Also run agnostic suites on every cell, to prove they are agnostic, and list
+    /// per-target suites that behaved the same everywhere.
     #[arg(long)]
     audit: bool,
+    /// Make new and changed snapshots the committed baselines (otherwise they are written as
+    /// pending `.snap.new` files for `cargo insta review`).
+    #[arg(long)]
+    accept: bool,
+    /// Run the primary cell twice and report what differs between the two runs, with a
+    /// normalization rule for each difference.
+    #[arg(long)]
+    noise_check: bool,
     /// Where results and logs go (default: the workspace's target/matrix).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
@@ -153,6 +162,8 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         cache_dir: harness::provision::cache_dir(),
         events: Events::new(tx),
         stop_grace: Duration::from_secs(10),
+        accept: args.accept,
+        noise_check: args.noise_check,
     };
     // On Ctrl-C or SIGTERM the run's future is dropped: every server, container and child
     // process it started is stopped by its guard before this returns.

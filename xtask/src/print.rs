@@ -6,6 +6,7 @@ use std::path::Path;
 use harness::events::{Provision, RunEvent};
 use harness::provision::Check;
 use harness::run::RunResult;
+use harness::snapshot::{Acceptance, BaselineState};
 use tokio::sync::mpsc::UnboundedReceiver;
 
 /// Prints events as they come, to stderr (stdout is for results).
@@ -96,8 +97,130 @@ fn line(event: &RunEvent) -> String {
     }
 }
 
-/// The closing summary.
+fn indent(text: &str) -> String {
+    text.lines().map(|l| format!("    {l}\n")).collect()
+}
+
+/// The closing summary: findings first, then counts and the verdict.
 pub fn summary(result: &RunResult, out: &Path) -> String {
+    let c = &result.comparison;
+    let mut s = String::new();
+    let failing: Vec<_> = c.failing().collect();
+    if !failing.is_empty() {
+        let _ = writeln!(s, "\nunaccepted divergences ({}):", failing.len());
+        for d in &failing {
+            let why = match &d.acceptance {
+                Acceptance::Expired { reason, expires } => {
+                    format!(" (accepted until {expires}, expired: {reason})")
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  {} / {} / step {}: {} differs from {}{why}",
+                d.suite, d.case, d.step, d.cell, d.primary
+            );
+            s.push_str(&indent(&d.diff));
+        }
+    }
+    let accepted: Vec<_> = c
+        .divergences
+        .iter()
+        .filter_map(|d| match &d.acceptance {
+            Acceptance::Accepted { reason } => Some((d, reason)),
+            _ => None,
+        })
+        .collect();
+    if !accepted.is_empty() {
+        let _ = writeln!(s, "\naccepted divergences ({}):", accepted.len());
+        for (d, reason) in accepted {
+            let _ = writeln!(
+                s,
+                "  {} / {} / step {} on {}: {reason}",
+                d.suite, d.case, d.step, d.cell
+            );
+        }
+    }
+    if !c.stale.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nstale accepted divergences (no longer happen; remove them from matrix.toml):"
+        );
+        for st in &c.stale {
+            let _ = writeln!(
+                s,
+                "  {} / {} on {}: {}",
+                st.suite, st.case, st.cell, st.reason
+            );
+        }
+    }
+    if !c.baseline.is_empty() {
+        let verb = if result.accepted {
+            "accepted"
+        } else {
+            "pending review (cargo insta review, or --accept)"
+        };
+        let _ = writeln!(
+            s,
+            "\nsnapshots that differ from their baselines, {verb} ({}):",
+            c.baseline.len()
+        );
+        for b in &c.baseline {
+            let _ = writeln!(
+                s,
+                "  {} {}",
+                match b.state {
+                    BaselineState::New => "new    ",
+                    BaselineState::Changed => "changed",
+                },
+                b.name
+            );
+            s.push_str(&indent(&b.diff));
+        }
+    }
+    if !c.not_agnostic.is_empty() {
+        let _ = writeln!(
+            s,
+            "\naudit: agnostic suites that behave differently between cells:"
+        );
+        for d in &c.not_agnostic {
+            let _ = writeln!(
+                s,
+                "  {} / {} / step {}: {} differs from {}",
+                d.suite, d.case, d.step, d.cell, d.primary
+            );
+            s.push_str(&indent(&d.diff));
+        }
+    }
+    if !c.agnostic_candidates.is_empty() {
+        let _ = writeln!(
+            s,
+            "\naudit: per-target suites that behaved the same on every cell (candidates for `scope = \"agnostic\"`): {}",
+            c.agnostic_candidates.join(", ")
+        );
+    }
+    if !result.noise.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nnoise: steps that differ between two runs of the same build:"
+        );
+        for n in &result.noise {
+            let _ = writeln!(
+                s,
+                "  {} / {} / step {}: fields {}\n    suggestion: {}",
+                n.suite,
+                n.case,
+                n.step,
+                if n.fields.is_empty() {
+                    "(not JSON)".to_owned()
+                } else {
+                    n.fields.join(", ")
+                },
+                n.suggestion
+            );
+            s.push_str(&indent(&n.diff));
+        }
+    }
     let cases: usize = result.jobs.iter().map(|j| j.cases.len()).sum();
     let passed: usize = result
         .jobs
@@ -106,10 +229,14 @@ pub fn summary(result: &RunResult, out: &Path) -> String {
         .filter(|c| c.passed)
         .count();
     let errors = result.jobs.iter().filter(|j| j.error.is_some()).count();
-    format!(
-        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error, in {}\n{}\nlogs: {}\n",
+    let _ = write!(
+        s,
+        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error; {} divergences ({} unaccepted); {} snapshots differ from baselines; in {}\n{}\nlogs: {}\n",
         result.jobs.len(),
         cases - passed,
+        c.divergences.len(),
+        failing.len(),
+        c.baseline.len(),
         secs(result.duration),
         if result.passed() {
             "verdict: GO"
@@ -117,7 +244,8 @@ pub fn summary(result: &RunResult, out: &Path) -> String {
             "verdict: NO-GO"
         },
         out.join("logs").display()
-    )
+    );
+    s
 }
 
 /// The doctor's table.

@@ -9,9 +9,10 @@ use std::time::{Duration, Instant};
 use serde::Deserialize;
 use serde_json::Value;
 
-use super::CaseResult;
+use super::{CaseResult, Observed};
 use crate::errors::{Error, Result};
-use crate::matrix::Diagnostic;
+use crate::matrix::{Diagnostic, Normalize};
+use crate::snapshot::normalize;
 
 /// One case file.
 #[derive(Debug, Clone, Deserialize)]
@@ -214,29 +215,17 @@ pub fn contains(actual: &Value, expected: &Value) -> bool {
     }
 }
 
-fn body_text(body: &[u8]) -> String {
-    match serde_json::from_slice::<Value>(body) {
-        Ok(v) => serde_json::to_string_pretty(&v).expect("serializes"),
-        Err(_) => String::from_utf8_lossy(body).into_owned(),
-    }
-}
-
-/// The observed behaviour of one response: status, content type and body (pretty JSON when
-/// it is JSON), before normalization.
-pub fn observed(response: &Response) -> String {
+/// The observed behaviour of one response, normalized: status, content type and body.
+pub fn observed(response: &Response, rules: &Normalize) -> normalize::Normalized {
     let content_type = response
         .headers
         .get("content-type")
         .map_or("", String::as_str);
-    format!(
-        "status: {}\ncontent-type: {content_type}\n\n{}",
-        response.status,
-        body_text(&response.body)
-    )
+    normalize::response(rules, response.status, content_type, &response.body)
 }
 
 /// Runs one case against `base_url`.
-pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
+pub fn run_case(base_url: &str, name: &str, case: &CaseFile, rules: &Normalize) -> CaseResult {
     let start = Instant::now();
     let mut captures = BTreeMap::new();
     let mut observed_steps = Vec::new();
@@ -255,9 +244,9 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
             (None, Some(body)) => Some(substitute(body, &captures).into_bytes()),
             (None, None) => None,
         };
+        let request_line = format!("{} {path}", step.method);
         let request_text = format!(
-            "{} {path}{}",
-            step.method,
+            "{request_line}{}",
             body.as_ref()
                 .map(|b| format!("\n{}", String::from_utf8_lossy(b)))
                 .unwrap_or_default()
@@ -267,7 +256,8 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
             passed: false,
             failure: Some(format!(
                 "step `{step_name}`: {why}\n--- request\n{request_text}\n--- response\n{}",
-                response.map_or("(none)".to_owned(), observed)
+                response.map_or("(none)".to_owned(), |r| observed(r, &Normalize::default())
+                    .text)
             )),
             observed: observed_steps.clone(),
             duration: start.elapsed(),
@@ -330,7 +320,13 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile) -> CaseResult {
             };
         }
         if step.snapshot {
-            observed_steps.push((step_name, observed(&response)));
+            let n = observed(&response, rules);
+            observed_steps.push(Observed {
+                step: step_name,
+                expression: request_line,
+                text: n.text,
+                json: n.json,
+            });
         }
     }
     CaseResult {

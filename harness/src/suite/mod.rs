@@ -19,10 +19,24 @@ pub struct CaseResult {
     pub passed: bool,
     /// Why it failed: the request, the response and the expectation side by side.
     pub failure: Option<String>,
-    /// The observed behaviour of each step that is snapshotted, as (step, text).
-    pub observed: Vec<(String, String)>,
+    /// The observed, normalized behaviour of each snapshotted step.
+    pub observed: Vec<Observed>,
     /// How long it took.
     pub duration: Duration,
+}
+
+/// One snapshotted step, normalized.
+#[derive(Debug, Clone, Serialize)]
+pub struct Observed {
+    /// The step's name.
+    pub step: String,
+    /// What was asked (the request line).
+    pub expression: String,
+    /// The normalized text.
+    pub text: String,
+    /// The normalized JSON body.
+    #[serde(skip)]
+    pub json: Option<serde_json::Value>,
 }
 
 /// Where a suite runs.

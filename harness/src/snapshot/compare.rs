@@ -1,0 +1,285 @@
+//! The diff: every observation against the primary cell's and against its committed
+//! baseline. Pure: the caller passes the baselines and today's date, so the same inputs always
+//! give the same comparison.
+//!
+//! A per-target step whose snapshot on a cell differs from the primary cell's is a
+//! divergence. It is accepted when a `[[divergence]]` names its suite, case and cell (and has
+//! not expired); an accepted divergence whose case behaved the same on that cell is stale. In
+//! an audit, agnostic suites are compared across cells too: a difference there means the suite
+//! is not agnostic; a per-target suite that behaved the same everywhere could be.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use serde::Serialize;
+use serde_json::Value;
+
+use super::store;
+use crate::matrix::{Matrix, Scope};
+
+/// One snapshotted step of one case on one cell, normalized.
+#[derive(Debug, Clone, Serialize)]
+pub struct Observation {
+    /// The suite.
+    pub suite: String,
+    /// The case.
+    pub case: String,
+    /// The step.
+    pub step: String,
+    /// The cell.
+    pub cell: String,
+    /// The suite's scope.
+    pub scope: Scope,
+    /// Planned off the primary cell by `--audit`.
+    pub audit: bool,
+    /// The case file (or command) it comes from.
+    pub source: String,
+    /// The request (or output name).
+    pub expression: String,
+    /// The normalized snapshot text.
+    pub text: String,
+    /// The normalized JSON body, for noise analysis.
+    #[serde(skip)]
+    pub json: Option<Value>,
+}
+
+impl Observation {
+    /// Its snapshot name.
+    pub fn name(&self) -> String {
+        store::name(&self.suite, &self.case, &self.step, &self.cell)
+    }
+}
+
+/// Whether a divergence is allowed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(tag = "status", rename_all = "kebab-case")]
+pub enum Acceptance {
+    /// Not written down: the run fails.
+    Unaccepted,
+    /// Written down with a reason.
+    Accepted {
+        /// Why it is intended.
+        reason: String,
+    },
+    /// Written down, but past its expiry date: the run fails.
+    Expired {
+        /// Why it was intended.
+        reason: String,
+        /// When it stopped being accepted.
+        expires: String,
+    },
+}
+
+/// A difference between a cell and the primary cell.
+#[derive(Debug, Clone, Serialize)]
+pub struct Divergence {
+    /// The suite.
+    pub suite: String,
+    /// The case.
+    pub case: String,
+    /// The step.
+    pub step: String,
+    /// The cell that differs.
+    pub cell: String,
+    /// The primary cell.
+    pub primary: String,
+    /// A unified diff from the primary cell's snapshot to this cell's.
+    pub diff: String,
+    /// Whether it is accepted.
+    pub acceptance: Acceptance,
+}
+
+/// An accepted divergence that did not happen.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Stale {
+    /// The suite.
+    pub suite: String,
+    /// The case.
+    pub case: String,
+    /// The cell that now behaves like the primary.
+    pub cell: String,
+    /// The reason that was given.
+    pub reason: String,
+}
+
+/// How a snapshot compares with its committed baseline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum BaselineState {
+    /// No baseline yet.
+    New,
+    /// The baseline differs.
+    Changed,
+}
+
+/// A snapshot that differs from (or lacks) its baseline.
+#[derive(Debug, Clone, Serialize)]
+pub struct BaselineChange {
+    /// The snapshot name.
+    pub name: String,
+    /// New or changed.
+    pub state: BaselineState,
+    /// A unified diff from the baseline (empty for a new snapshot).
+    pub diff: String,
+}
+
+/// The whole comparison.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Comparison {
+    /// Differences between cells, accepted or not.
+    pub divergences: Vec<Divergence>,
+    /// Accepted divergences that no longer happen.
+    pub stale: Vec<Stale>,
+    /// Snapshots that differ from their baselines.
+    pub baseline: Vec<BaselineChange>,
+    /// In an audit: differences of agnostic suites between cells.
+    pub not_agnostic: Vec<Divergence>,
+    /// In an audit: per-target suites that behaved the same on every cell.
+    pub agnostic_candidates: Vec<String>,
+}
+
+impl Comparison {
+    /// Divergences that fail the run (unaccepted or expired).
+    pub fn failing(&self) -> impl Iterator<Item = &Divergence> {
+        self.divergences
+            .iter()
+            .filter(|d| !matches!(d.acceptance, Acceptance::Accepted { .. }))
+    }
+}
+
+/// A unified diff of two snapshot texts.
+pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
+    similar::TextDiff::from_lines(old, new)
+        .unified_diff()
+        .context_radius(3)
+        .header(old_name, new_name)
+        .to_string()
+}
+
+/// Compares `observations`; `baseline` gives a committed snapshot's content by name, and
+/// `today` is `YYYY-MM-DD` for expiry dates.
+pub fn compare(
+    matrix: &Matrix,
+    observations: &[Observation],
+    baseline: &dyn Fn(&str) -> Option<String>,
+    today: &str,
+) -> Comparison {
+    let mut out = Comparison::default();
+    // (suite, case, step) -> cell -> observation
+    let mut by_step: BTreeMap<(&str, &str, &str), BTreeMap<&str, &Observation>> = BTreeMap::new();
+    for o in observations {
+        by_step
+            .entry((&o.suite, &o.case, &o.step))
+            .or_default()
+            .insert(&o.cell, o);
+    }
+    let primary = matrix.primary.as_str();
+    // Cases compared on a cell, and those that differed there: (suite, case, cell).
+    let mut compared: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+    let mut differed: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
+    for ((suite, case, step), cells) in &by_step {
+        let Some(reference) = cells.get(primary) else {
+            continue;
+        };
+        for (cell, o) in cells {
+            if *cell == primary {
+                continue;
+            }
+            compared.insert((suite, case, cell));
+            if store::same(&reference.text, &o.text) {
+                continue;
+            }
+            differed.insert((suite, case, cell));
+            let name = store::name(suite, case, step, "");
+            let d = Divergence {
+                suite: suite.to_string(),
+                case: case.to_string(),
+                step: step.to_string(),
+                cell: cell.to_string(),
+                primary: primary.to_owned(),
+                diff: unified(
+                    &reference.text,
+                    &o.text,
+                    &format!("{name}{primary}"),
+                    &format!("{name}{cell}"),
+                ),
+                acceptance: acceptance(matrix, suite, case, cell, today),
+            };
+            if o.scope == Scope::Agnostic {
+                out.not_agnostic.push(d);
+            } else {
+                out.divergences.push(d);
+            }
+        }
+    }
+    for d in &matrix.divergences {
+        for cell in &d.cells {
+            let key = (d.suite.as_str(), d.case.as_str(), cell.as_str());
+            if compared.contains(&key) && !differed.contains(&key) {
+                out.stale.push(Stale {
+                    suite: d.suite.clone(),
+                    case: d.case.clone(),
+                    cell: cell.clone(),
+                    reason: d.reason.clone(),
+                });
+            }
+        }
+    }
+    // Audit: per-target suites with no difference on any cell, compared on more than one.
+    let suites_seen: BTreeSet<&str> = observations
+        .iter()
+        .filter(|o| o.scope == Scope::PerTarget)
+        .map(|o| o.suite.as_str())
+        .collect();
+    if observations.iter().any(|o| o.audit) {
+        for suite in suites_seen {
+            let was_compared = compared.iter().any(|(s, _, _)| *s == suite);
+            let any_diff = differed.iter().any(|(s, _, _)| *s == suite);
+            if was_compared && !any_diff {
+                out.agnostic_candidates.push(suite.to_owned());
+            }
+        }
+    }
+    for o in observations.iter().filter(|o| !o.audit) {
+        let name = o.name();
+        match baseline(&name) {
+            None => out.baseline.push(BaselineChange {
+                name,
+                state: BaselineState::New,
+                diff: String::new(),
+            }),
+            Some(committed) if !store::same(&committed, &o.text) => {
+                out.baseline.push(BaselineChange {
+                    diff: unified(
+                        &committed,
+                        &o.text,
+                        &format!("{name}.snap"),
+                        &format!("{name} (this run)"),
+                    ),
+                    name,
+                    state: BaselineState::Changed,
+                })
+            }
+            Some(_) => {}
+        }
+    }
+    out
+}
+
+fn acceptance(matrix: &Matrix, suite: &str, case: &str, cell: &str, today: &str) -> Acceptance {
+    let Some(d) = matrix
+        .divergences
+        .iter()
+        .find(|d| d.suite == suite && d.case == case && d.cells.iter().any(|c| c == cell))
+    else {
+        return Acceptance::Unaccepted;
+    };
+    match &d.expires {
+        Some(expires) if expires.as_str() < today => Acceptance::Expired {
+            reason: d.reason.clone(),
+            expires: expires.clone(),
+        },
+        _ => Acceptance::Accepted {
+            reason: d.reason.clone(),
+        },
+    }
+}
