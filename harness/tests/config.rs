@@ -66,3 +66,41 @@ fn committed_json_schema_is_fresh() {
         );
     }
 }
+
+#[test]
+fn a_divergence_may_name_a_target_for_all_its_cells() {
+    let text = r#"
+primary = "linux-debug"
+[server]
+package = "srv"
+[server.ready]
+tcp = true
+[[target]]
+name = "linux"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "host"
+[[target]]
+name = "windows"
+triple = "x86_64-pc-windows-gnu"
+runtime = "wine"
+[[axis]]
+name = "profile"
+values = ["debug", "release"]
+[[suite]]
+name = "tasks"
+kind = "http"
+path = "suites/tasks"
+scope = "per-target"
+[[divergence]]
+suite = "tasks"
+case = "echo"
+cells = ["windows", "linux"]
+reason = "CRLF"
+"#;
+    let m = harness::matrix::parse(Path::new("matrix.toml"), text).unwrap();
+    assert_eq!(
+        m.divergences[0].cells,
+        ["windows-debug", "windows-release", "linux-release"],
+        "a target stands for its cells, the primary aside"
+    );
+}

@@ -57,6 +57,8 @@ fn a_host_cell_runs_the_server_as_a_plain_process() {
             "[[target]]\nname = \"local\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\n\n[[target]]",
         )],
     );
+    // A new cell has no baselines yet: its first snapshots are accepted (into the scenario's
+    // own copy of the snapshots).
     let out = xtask_command(
         &root(),
         &[
@@ -69,6 +71,7 @@ fn a_host_cell_runs_the_server_as_a_plain_process() {
             "platform",
             "--suite",
             "tasks",
+            "--accept",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));

@@ -4,6 +4,7 @@
 
 mod builds;
 mod cli;
+mod diff;
 mod leaks;
 mod runtimes;
 mod tidy;

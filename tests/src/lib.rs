@@ -20,6 +20,12 @@ pub fn serial() -> MutexGuard<'static, ()> {
     LOCK.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// A command as the tests run it: a user's tool (cargo, cargo-insta), outside the harness.
+#[expect(clippy::disallowed_methods, reason = "tests run tools as a user would")]
+pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
+    std::process::Command::new(program)
+}
+
 /// `cargo xtask` with `args`, run in `dir` (the repository, or a temp copy of it).
 #[expect(
     clippy::disallowed_methods,
@@ -56,11 +62,24 @@ pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
         assert!(text.contains(from), "matrix.toml has no `{from}`");
         text = text.replacen(from, to, 1);
     }
-    // Suite folders and the snapshot folder stay those of the repository.
+    // Suite folders stay those of the repository; the snapshots are a copy of its baselines,
+    // so that a scenario's pending or accepted snapshots never touch the repository.
     let text = text
         .replace("path = \"fixtures/", "path = \"{root}/fixtures/")
-        .replace("dir = \"fixtures/", "dir = \"{root}/fixtures/");
-    scenario(name, &text)
+        .replace("dir = \"fixtures/snapshots\"", "dir = \"snapshots\"");
+    let config = scenario(name, &text);
+    copy_snapshots(&config.parent().unwrap().join("snapshots"));
+    config
+}
+
+/// Copies the repository's committed snapshots into `to` (emptied first).
+pub fn copy_snapshots(to: &Path) {
+    let _ = std::fs::remove_dir_all(to);
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(root().join("fixtures/snapshots")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
 }
 
 /// What the harness could have left behind: live server, Wine and podman processes, and

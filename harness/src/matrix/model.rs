@@ -219,7 +219,7 @@ pub struct Divergence {
     pub suite: String,
     /// The case.
     pub case: String,
-    /// The cells that differ from the primary.
+    /// The cells that differ from the primary (target names expanded).
     pub cells: Vec<String>,
     /// Why.
     pub reason: String,

@@ -266,7 +266,8 @@ pub struct RawDivergence {
     /// The case in that suite.
     #[schemars(with = "String")]
     pub case: Spanned<String>,
-    /// The cells whose behaviour differs from the primary cell's.
+    /// The cells whose behaviour differs from the primary cell's; a target name stands for
+    /// all of its cells.
     #[schemars(with = "Vec<String>")]
     pub cells: Spanned<Vec<Spanned<String>>>,
     /// Why the difference is intended.

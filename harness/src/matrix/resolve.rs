@@ -687,20 +687,31 @@ impl Cx<'_> {
             if d.cells.get_ref().is_empty() {
                 self.error(d.cells.span(), "divergence names no cells: expected the cells that differ from the primary cell");
             }
+            // Each entry is a cell, or a target standing for its cells (the primary aside).
+            let mut expanded: Vec<String> = Vec::new();
             for c in d.cells.get_ref() {
-                if c.get_ref() == primary {
+                let name = c.get_ref();
+                let of_target: Vec<&Cell> = cells
+                    .iter()
+                    .filter(|k| &k.target == name && k.name != primary)
+                    .collect();
+                if name == primary {
                     self.error(c.span(), format!("`{primary}` is the primary cell, the reference others are compared with: expected other cells"));
-                } else if !cells.iter().any(|k| &k.name == c.get_ref()) {
+                } else if cells.iter().any(|k| &k.name == name) {
+                    expanded.push(name.clone());
+                } else if !of_target.is_empty() {
+                    expanded.extend(of_target.iter().map(|k| k.name.clone()));
+                } else {
                     self.error(
                         c.span(),
                         format!(
-                            "unknown cell `{}` in divergence: expected one of {}",
-                            c.get_ref(),
-                            quoted_list(cells.iter().map(|c| c.name.as_str()))
+                            "unknown cell `{name}` in divergence: expected a cell or a target other than the primary's alone, one of {}",
+                            quoted_list(cells.iter().filter(|k| k.name != primary).map(|c| c.name.as_str()))
                         ),
                     );
                 }
             }
+            expanded.dedup();
             if d.reason.get_ref().trim().is_empty() {
                 self.error(
                     d.reason.span(),
@@ -723,12 +734,7 @@ impl Cx<'_> {
             out.push(Divergence {
                 suite: suite_name.clone(),
                 case: d.case.get_ref().clone(),
-                cells: d
-                    .cells
-                    .get_ref()
-                    .iter()
-                    .map(|c| c.get_ref().clone())
-                    .collect(),
+                cells: expanded,
                 reason: d.reason.get_ref().clone(),
                 expires,
             });

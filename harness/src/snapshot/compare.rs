@@ -283,3 +283,207 @@ fn acceptance(matrix: &Matrix, suite: &str, case: &str, cell: &str, today: &str)
         },
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+    use std::path::Path;
+
+    use super::*;
+
+    const MATRIX: &str = r#"
+primary = "linux"
+[server]
+package = "srv"
+[server.ready]
+tcp = true
+[[target]]
+name = "linux"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "host"
+[[target]]
+name = "windows"
+triple = "x86_64-pc-windows-gnu"
+runtime = "wine"
+[[target]]
+name = "mac"
+triple = "x86_64-apple-darwin"
+runtime = "host"
+[[suite]]
+name = "contract"
+kind = "http"
+path = "s/contract"
+scope = "agnostic"
+[[suite]]
+name = "tasks"
+kind = "http"
+path = "s/tasks"
+scope = "per-target"
+[[suite]]
+name = "projects"
+kind = "http"
+path = "s/projects"
+scope = "per-target"
+[[divergence]]
+suite = "tasks"
+case = "echo"
+cells = ["windows"]
+reason = "CRLF"
+[[divergence]]
+suite = "tasks"
+case = "exit"
+cells = ["windows"]
+reason = "was different once"
+[[divergence]]
+suite = "tasks"
+case = "env"
+cells = ["windows"]
+reason = "%OS%"
+expires = 2026-01-31
+"#;
+
+    fn obs(suite: &str, case: &str, cell: &str, scope: Scope, text: &str) -> Observation {
+        Observation {
+            suite: suite.into(),
+            case: case.into(),
+            step: "1".into(),
+            cell: cell.into(),
+            scope,
+            audit: scope == Scope::Agnostic && cell != "linux",
+            source: format!("s/{suite}/{case}.toml"),
+            expression: "GET /".into(),
+            text: text.into(),
+            json: None,
+        }
+    }
+
+    fn check(observations: &[Observation], baselines: &[(&str, &str)]) -> Comparison {
+        let m = crate::matrix::parse(Path::new("matrix.toml"), MATRIX).unwrap();
+        let baselines: BTreeMap<String, String> = baselines
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        compare(
+            &m,
+            observations,
+            &|n| baselines.get(n).cloned(),
+            "2026-06-01",
+        )
+    }
+
+    #[test]
+    fn divergences_are_accepted_expired_unaccepted_or_stale() {
+        use Scope::PerTarget as P;
+        let observations = [
+            obs("tasks", "echo", "linux", P, "hi\n"),
+            obs("tasks", "echo", "windows", P, "hi\r\n"),
+            obs("tasks", "echo", "mac", P, "hi\n"),
+            obs("tasks", "exit", "linux", P, "3"),
+            obs("tasks", "exit", "windows", P, "3"),
+            obs("tasks", "env", "linux", P, "/root"),
+            obs("tasks", "env", "windows", P, "Windows_NT"),
+            obs("projects", "list", "linux", P, "[a, B]"),
+            obs("projects", "list", "mac", P, "[B, a]"),
+        ];
+        let names: Vec<String> = observations.iter().map(Observation::name).collect();
+        let baselines: Vec<(&str, &str)> = names.iter().map(|n| (n.as_str(), "")).collect();
+        let c = check(&observations, &baselines);
+        let summary: Vec<String> = c
+            .divergences
+            .iter()
+            .map(|d| format!("{}/{}@{}: {:?}", d.suite, d.case, d.cell, d.acceptance))
+            .collect();
+        insta::assert_snapshot!(summary.join("\n"), @r#"
+        projects/list@mac: Unaccepted
+        tasks/echo@windows: Accepted { reason: "CRLF" }
+        tasks/env@windows: Expired { reason: "%OS%", expires: "2026-01-31" }
+        "#);
+        assert_eq!(c.failing().count(), 2);
+        assert_eq!(
+            c.stale,
+            [Stale {
+                suite: "tasks".into(),
+                case: "exit".into(),
+                cell: "windows".into(),
+                reason: "was different once".into()
+            }]
+        );
+        insta::assert_snapshot!(c.divergences[0].diff, @r"
+        --- projects__list.1@linux
+        +++ projects__list.1@mac
+        @@ -1 +1 @@
+        -[a, B]
+        \ No newline at end of file
+        +[B, a]
+        \ No newline at end of file
+        ");
+        assert!(c.agnostic_candidates.is_empty(), "no audit, no candidates");
+    }
+
+    #[test]
+    fn baselines_are_new_changed_or_the_same() {
+        use Scope::PerTarget as P;
+        let observations = [
+            obs("tasks", "echo", "linux", P, "hi\n"),
+            obs("projects", "list", "linux", P, "[a]\n"),
+        ];
+        let c = check(
+            &observations,
+            &[("tasks__echo.1@linux", "hi\n\n"), ("unrelated", "x")],
+        );
+        let states: Vec<(String, BaselineState)> = c
+            .baseline
+            .iter()
+            .map(|b| (b.name.clone(), b.state))
+            .collect();
+        assert_eq!(
+            states,
+            [("projects__list.1@linux".to_owned(), BaselineState::New)],
+            "trailing newlines are not behaviour"
+        );
+        let c = check(
+            &observations,
+            &[
+                ("tasks__echo.1@linux", "bye\n"),
+                ("projects__list.1@linux", "[a]"),
+            ],
+        );
+        assert_eq!(c.baseline.len(), 1);
+        insta::assert_snapshot!(c.baseline[0].diff, @r"
+        --- tasks__echo.1@linux.snap
+        +++ tasks__echo.1@linux (this run)
+        @@ -1 +1 @@
+        -bye
+        +hi
+        ");
+    }
+
+    #[test]
+    fn the_audit_finds_agnostic_suites_that_differ_and_per_target_suites_that_do_not() {
+        use Scope::{Agnostic as A, PerTarget as P};
+        let observations = [
+            obs("contract", "errors", "linux", A, "404"),
+            obs("contract", "errors", "windows", A, "404"),
+            obs("contract", "paths", "linux", A, "a/b"),
+            obs("contract", "paths", "windows", A, "a\\b"),
+            obs("projects", "list", "linux", P, "[a]"),
+            obs("projects", "list", "windows", P, "[a]"),
+            obs("tasks", "echo", "linux", P, "hi\n"),
+            obs("tasks", "echo", "windows", P, "hi\r\n"),
+        ];
+        let c = check(&observations, &[]);
+        let not_agnostic: Vec<String> = c
+            .not_agnostic
+            .iter()
+            .map(|d| format!("{}/{}@{}", d.suite, d.case, d.cell))
+            .collect();
+        assert_eq!(not_agnostic, ["contract/paths@windows"]);
+        assert_eq!(c.agnostic_candidates, ["projects"]);
+        assert!(
+            c.baseline
+                .iter()
+                .all(|b| !b.name.ends_with("@windows") || !b.name.starts_with("contract")),
+            "audit runs are not baselines"
+        );
+    }
+}
