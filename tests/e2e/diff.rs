@@ -234,3 +234,23 @@ fn cargo_insta_accepts_a_pending_snapshot_which_then_matches() {
     assert_eq!(code, Some(0), "the accepted snapshot matches:\n{out}");
     assert!(out.contains("0 snapshots differ from baselines"), "{out}");
 }
+
+#[test]
+fn a_command_suite_reports_its_cases_from_junit() {
+    let _serial = serial();
+    let script = r#"test -n "$HARNESS_BASE_URL" && printf '<testsuite><testcase name="reaches-%s"/><testcase name="fails"><failure message="boom"/></testcase></testsuite>' "$HARNESS_CELL" > junit.xml"#;
+    let config = variant(
+        "junit",
+        &[(
+            "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
+            &format!("command = [\"sh\", \"-c\", '''{script}''']\njunit = \"junit.xml\""),
+        )],
+    );
+    let (code, out) = run(&config, &["--cell", "debian", "--suite", "client"]);
+    assert_eq!(code, Some(1), "{out}");
+    assert!(
+        out.contains("debian     client: 1 passed, 1 failed"),
+        "{out}"
+    );
+    assert!(out.contains("FAILED fails: boom"), "{out}");
+}

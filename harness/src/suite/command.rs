@@ -1,6 +1,7 @@
 //! `command` suites: any test command, run with the cell in its environment
 //! (`HARNESS_BASE_URL`, `HARNESS_CELL`, `HARNESS_TARGET`, `HARNESS_SNAPSHOT_DIR`). Its
-//! output goes to the cell's log folder; its exit code says whether it passed. Each file it
+//! output goes to the cell's log folder; the JUnit XML it writes (when the suite names one) or
+//! else its exit code says what passed. Each file it
 //! writes into the snapshot folder is a snapshot of the case named after the file.
 
 use std::path::Path;
@@ -32,6 +33,10 @@ pub async fn run(
     for (k, v) in &suite.env {
         cmd = cmd.env(k, v);
     }
+    if let Some(junit) = &suite.junit {
+        // A report left by an earlier run must not pass for this one's.
+        let _ = std::fs::remove_file(dir.join(junit));
+    }
     let start = Instant::now();
     let status = logged(&cmd, &env.log, |_| {}).await?;
     let failure = (!status.success()).then(|| {
@@ -41,13 +46,31 @@ pub async fn run(
             log_tail(&env.log, 40)
         )
     });
-    let mut results = vec![CaseResult {
-        name: suite.name.clone(),
-        passed: status.success(),
-        failure,
-        observed: Vec::new(),
-        duration: start.elapsed(),
-    }];
+    // With a JUnit file, its cases are the results; a non-zero exit with no failing case in it
+    // still fails (the command broke before or after its tests).
+    let mut results = match &suite.junit {
+        Some(junit) => {
+            let path = dir.join(junit);
+            let mut cases = super::junit::read(&path)?;
+            if let Some(failure) = failure.filter(|_| cases.iter().all(|c| c.passed)) {
+                cases.push(CaseResult {
+                    name: suite.name.clone(),
+                    passed: false,
+                    failure: Some(failure),
+                    observed: Vec::new(),
+                    duration: start.elapsed(),
+                });
+            }
+            cases
+        }
+        None => vec![CaseResult {
+            name: suite.name.clone(),
+            passed: status.success(),
+            failure,
+            observed: Vec::new(),
+            duration: start.elapsed(),
+        }],
+    };
     results.extend(written_snapshots(
         &env.snapshot_dir,
         &cmd.to_string(),

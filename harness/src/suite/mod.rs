@@ -4,6 +4,7 @@
 
 pub mod command;
 pub mod http;
+pub mod junit;
 
 use std::path::PathBuf;
 use std::time::Duration;
