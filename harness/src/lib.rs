@@ -28,6 +28,7 @@ pub mod matrix;
 pub mod plan;
 pub mod process;
 pub mod provision;
+pub mod report;
 pub mod run;
 pub mod runtime;
 pub mod snapshot;

@@ -10,7 +10,7 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::errors::{Error, Result};
 use crate::matrix::{Matrix, RuntimeKind, Scope, SuiteKind};
@@ -26,10 +26,12 @@ pub struct Selection {
     pub shard: Option<Shard>,
     /// Run agnostic suites on every cell too.
     pub audit: bool,
+    /// Only these jobs (`suite@cell`), for re-running what failed; `None` is every job.
+    pub only: Option<std::collections::BTreeSet<String>>,
 }
 
 /// `I/N`: the I-th of N parts, 1-based.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Shard {
     /// 1-based index.
     pub index: usize,
@@ -59,7 +61,7 @@ impl fmt::Display for Shard {
 }
 
 /// The plan: which suite runs on which cell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Plan {
     /// The primary cell.
     pub primary: String,
@@ -69,6 +71,8 @@ pub struct Plan {
     pub suites: Vec<PlanSuite>,
     /// The jobs of this shard (all jobs without a shard), ordered by cell, then suite.
     pub jobs: Vec<Job>,
+    /// The ids (`suite@cell`) of every job of the whole plan, before sharding.
+    pub planned: Vec<String>,
     /// Counts over the whole plan.
     pub totals: Totals,
     /// The shard this plan is cut to.
@@ -78,7 +82,7 @@ pub struct Plan {
 }
 
 /// A selected cell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanCell {
     /// Its name.
     pub name: String,
@@ -95,7 +99,7 @@ pub struct PlanCell {
 }
 
 /// A selected suite.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct PlanSuite {
     /// Its name.
     pub name: String,
@@ -106,7 +110,7 @@ pub struct PlanSuite {
 }
 
 /// One suite on one cell.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Job {
     /// The suite.
     pub suite: String,
@@ -126,7 +130,7 @@ impl Job {
 }
 
 /// Counts over the whole plan (before sharding).
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Totals {
     /// Selected cells.
     pub cells: usize,
@@ -201,7 +205,13 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
                     .as_ref()
                     .is_none_or(|t| t.contains(&cell.target)),
             };
-            if planned {
+            let id = format!("{}@{}", suite.name, cell.name);
+            if planned
+                && selection
+                    .only
+                    .as_ref()
+                    .is_none_or(|only| only.contains(&id))
+            {
                 jobs.push(Job {
                     suite: suite.name.clone(),
                     cell: cell.name.clone(),
@@ -234,6 +244,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         .len();
     let naive = cells.len() * running;
     let saved = naive.saturating_sub(runs);
+    let planned: Vec<String> = jobs.iter().map(Job::id).collect();
     let jobs = match selection.shard {
         None => jobs,
         Some(shard) => shard_of(jobs, shard),
@@ -276,6 +287,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
             shard_runs: jobs.len(),
         },
         jobs,
+        planned,
         shard: selection.shard,
         notes,
     })

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::build::{Artifacts, build_all};
 use crate::errors::{Error, Result};
@@ -14,8 +14,9 @@ use crate::events::{Events, RunEvent};
 use crate::matrix::{Matrix, Scope, SuiteKind};
 use crate::plan::{Job, Plan};
 use crate::provision::{self, Ctx, Needs, container};
+use crate::report::{self, Finish, Results};
 use crate::runtime::{self, Launch, Server};
-use crate::snapshot::{self, Comparison, Observation, normalize};
+use crate::snapshot::{self, Observation, normalize};
 use crate::suite::{self, CaseResult, SuiteEnv};
 
 /// How to run.
@@ -36,7 +37,7 @@ pub struct RunOptions {
 }
 
 /// What a job did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct JobResult {
     /// The suite.
     pub suite: String,
@@ -49,6 +50,7 @@ pub struct JobResult {
     /// Why the job could not run (build, launch or suite error).
     pub error: Option<String>,
     /// How long it took, launch and stop included.
+    #[serde(with = "crate::report::ms", rename = "duration_ms")]
     pub duration: Duration,
 }
 
@@ -60,7 +62,7 @@ impl JobResult {
 }
 
 /// A step whose behaviour differed between two runs of the same build on the same cell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Noise {
     /// The suite.
     pub suite: String,
@@ -76,39 +78,10 @@ pub struct Noise {
     pub diff: String,
 }
 
-/// What a run did.
-#[derive(Debug, Clone, Serialize)]
-pub struct RunResult {
-    /// Every job, in plan order.
-    pub jobs: Vec<JobResult>,
-    /// Every snapshotted step.
-    pub observations: Vec<Observation>,
-    /// Divergences, baseline changes, audit findings.
-    pub comparison: Comparison,
-    /// Snapshot files written (pending, or accepted).
-    pub written: Vec<PathBuf>,
-    /// Whether new and changed snapshots were accepted.
-    pub accepted: bool,
-    /// With `--noise-check`: what differed between two runs of the primary cell.
-    pub noise: Vec<Noise>,
-    /// How long it took.
-    pub duration: Duration,
-}
-
-impl RunResult {
-    /// Whether everything passed: every job, no unaccepted or expired divergence, no agnostic
-    /// suite that differs between cells, and (unless accepted) every snapshot as committed.
-    pub fn passed(&self) -> bool {
-        self.jobs.iter().all(JobResult::passed)
-            && self.comparison.failing().next().is_none()
-            && self.comparison.not_agnostic.is_empty()
-            && (self.accepted || self.comparison.baseline.is_empty())
-    }
-}
-
-/// Runs `plan`.
-pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<RunResult> {
+/// Runs `plan`, and finishes with the comparison, the snapshots and the verdict.
+pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Results> {
     let start = Instant::now();
+    let started = std::time::SystemTime::now();
     let events = &options.events;
     let cells: Vec<&crate::matrix::Cell> = plan
         .active_cells()
@@ -170,26 +143,16 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
         }
         noise = noise_between(&observations, &observations_of(matrix, &again));
     }
-    let dir = &matrix.snapshot_dir;
-    let comparison = snapshot::compare(
+    let provenance = report::provenance::collect(&matrix.root, &provisioned, started).await;
+    report::finish(Finish {
         matrix,
-        &observations,
-        &|name| {
-            snapshot::store::read(dir, name)
-                .ok()
-                .flatten()
-                .map(|s| s.content)
-        },
-        &snapshot::today(),
-    );
-    let written = snapshot::write(dir, &observations, &comparison, options.accept)?;
-    Ok(RunResult {
+        plan: plan.clone(),
+        planned: plan.planned.clone(),
         jobs,
         observations,
-        comparison,
-        written,
-        accepted: options.accept,
         noise,
+        provenance,
+        accept: options.accept,
         duration: start.elapsed(),
     })
 }

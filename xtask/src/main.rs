@@ -34,6 +34,25 @@ enum Command {
         #[arg(long, default_value = "matrix.toml")]
         config: PathBuf,
     },
+    /// Merge the results of shards (`--merge DIR...`) into the results and reports of the
+    /// whole plan.
+    Report {
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+        /// The output folders of the shards.
+        #[arg(long, num_args = 1.., required = true, value_name = "DIR")]
+        merge: Vec<PathBuf>,
+        /// Where the merged results and reports go.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+        /// Make new and changed snapshots the committed baselines.
+        #[arg(long)]
+        accept: bool,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
+    },
     /// Write the JSON schema of matrix.toml (to stdout, or to a file).
     Schema {
         /// Write to this file instead of stdout.
@@ -71,7 +90,10 @@ struct MatrixArgs {
     /// normalization rule for each difference.
     #[arg(long)]
     noise_check: bool,
-    /// Where results and logs go (default: the workspace's target/matrix).
+    /// Only the jobs that failed, errored or diverged in an earlier run's output folder.
+    #[arg(long, value_name = "DIR")]
+    rerun_failed: Option<PathBuf>,
+    /// Where results, reports and logs go (default: the workspace's target/matrix).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
     /// Output format.
@@ -126,16 +148,41 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
         }
         Command::Matrix(args) => matrix(args).await,
+        Command::Report {
+            config,
+            merge,
+            out,
+            accept,
+            format,
+        } => {
+            let matrix = Matrix::load(&config)?;
+            let results = harness::report::merge::merge(&matrix, &merge, accept)?;
+            harness::report::write_all(&results, &out)?;
+            finish(&results, &out, format)
+        }
     }
 }
 
 async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     let matrix = Matrix::load(&args.config)?;
+    let only = match &args.rerun_failed {
+        None => None,
+        Some(dir) => Some(harness::report::failed_jobs(
+            &harness::report::Results::read(&dir.join("results.json"))?,
+        )),
+    };
+    if let (Some(only), Some(dir)) = (&only, &args.rerun_failed)
+        && only.is_empty()
+    {
+        eprintln!("nothing to rerun: every job passed in {}", dir.display());
+        return Ok(0);
+    }
     let selection = Selection {
         cells: args.cells,
         suites: args.suites,
         shard: args.shard,
         audit: args.audit,
+        only,
     };
     let plan = harness::plan::plan(&matrix, &selection)?;
     if args.plan {
@@ -173,16 +220,25 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     };
     drop(options);
     let _ = printer.await;
-    let result = result?;
-    if json {
-        println!(
+    let results = result?;
+    harness::report::write_all(&results, &out_dir)?;
+    finish(&results, &out_dir, args.format)
+}
+
+/// Prints the results and returns the exit code.
+fn finish(
+    results: &harness::report::Results,
+    out: &std::path::Path,
+    format: Format,
+) -> Result<u8, Error> {
+    match format {
+        Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&result).expect("results serialize")
-        );
-    } else {
-        print!("{}", print::summary(&result, &out_dir));
+            serde_json::to_string_pretty(results).expect("results serialize")
+        ),
+        Format::Human => print!("{}", print::summary(results, out)),
     }
-    Ok(if result.passed() { 0 } else { 1 })
+    Ok(if results.passed() { 0 } else { 1 })
 }
 
 async fn interrupted() {

@@ -5,7 +5,7 @@ use std::path::Path;
 
 use harness::events::{Provision, RunEvent};
 use harness::provision::Check;
-use harness::run::RunResult;
+use harness::report::Results;
 use harness::snapshot::{Acceptance, BaselineState};
 use tokio::sync::mpsc::UnboundedReceiver;
 
@@ -102,7 +102,7 @@ fn indent(text: &str) -> String {
 }
 
 /// The closing summary: findings first, then counts and the verdict.
-pub fn summary(result: &RunResult, out: &Path) -> String {
+pub fn summary(result: &Results, out: &Path) -> String {
     let c = &result.comparison;
     let mut s = String::new();
     let failing: Vec<_> = c.failing().collect();
@@ -229,20 +229,24 @@ pub fn summary(result: &RunResult, out: &Path) -> String {
         .filter(|c| c.passed)
         .count();
     let errors = result.jobs.iter().filter(|j| j.error.is_some()).count();
+    for reason in &result.reasons {
+        let _ = writeln!(s, "\nno-go: {reason}");
+    }
+    let verdict = if result.passed() {
+        "verdict: GO"
+    } else {
+        "verdict: NO-GO"
+    };
     let _ = write!(
         s,
-        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error; {} divergences ({} unaccepted); {} snapshots differ from baselines; in {}\n{}\nlogs: {}\n",
+        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error; {} divergences ({} unaccepted); {} snapshots differ from baselines; in {}\n{verdict}\nreports: {}\nlogs: {}\n",
         result.jobs.len(),
         cases - passed,
         c.divergences.len(),
         failing.len(),
         c.baseline.len(),
         secs(result.duration),
-        if result.passed() {
-            "verdict: GO"
-        } else {
-            "verdict: NO-GO"
-        },
+        out.join("report.html").display(),
         out.join("logs").display()
     );
     s

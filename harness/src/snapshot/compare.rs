@@ -10,14 +10,14 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::store;
 use crate::matrix::{Matrix, Scope};
 
 /// One snapshotted step of one case on one cell, normalized.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Observation {
     /// The suite.
     pub suite: String,
@@ -50,7 +50,7 @@ impl Observation {
 }
 
 /// Whether a divergence is allowed.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "status", rename_all = "kebab-case")]
 pub enum Acceptance {
     /// Not written down: the run fails.
@@ -70,7 +70,7 @@ pub enum Acceptance {
 }
 
 /// A difference between a cell and the primary cell.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Divergence {
     /// The suite.
     pub suite: String,
@@ -89,7 +89,7 @@ pub struct Divergence {
 }
 
 /// An accepted divergence that did not happen.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Stale {
     /// The suite.
     pub suite: String,
@@ -102,7 +102,7 @@ pub struct Stale {
 }
 
 /// How a snapshot compares with its committed baseline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum BaselineState {
     /// No baseline yet.
@@ -112,7 +112,7 @@ pub enum BaselineState {
 }
 
 /// A snapshot that differs from (or lacks) its baseline.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct BaselineChange {
     /// The snapshot name.
     pub name: String,
@@ -123,7 +123,7 @@ pub struct BaselineChange {
 }
 
 /// The whole comparison.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Comparison {
     /// Differences between cells, accepted or not.
     pub divergences: Vec<Divergence>,
@@ -146,13 +146,15 @@ impl Comparison {
     }
 }
 
-/// A unified diff of two snapshot texts.
+/// A unified diff of two snapshot texts. Carriage returns are shown as `␍`, so that a line
+/// that differs only in its ending does not look the same on both sides.
 pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
     similar::TextDiff::from_lines(old, new)
         .unified_diff()
         .context_radius(3)
         .header(old_name, new_name)
         .to_string()
+        .replace('\r', "␍")
 }
 
 /// Compares `observations`; `baseline` gives a committed snapshot's content by name, and

@@ -9,10 +9,10 @@ pub mod junit;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// What one case did.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CaseResult {
     /// The case name.
     pub name: String,
@@ -23,11 +23,12 @@ pub struct CaseResult {
     /// The observed, normalized behaviour of each snapshotted step.
     pub observed: Vec<Observed>,
     /// How long it took.
+    #[serde(with = "crate::report::ms", rename = "duration_ms")]
     pub duration: Duration,
 }
 
 /// One snapshotted step, normalized.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Observed {
     /// The step's name.
     pub step: String,

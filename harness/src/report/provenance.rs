@@ -1,0 +1,103 @@
+//! Provenance: where and with what a run happened, so that a sign-off can be traced to a
+//! commit, a toolchain, a Wine, an engine and an image.
+
+use serde::{Deserialize, Serialize};
+
+use crate::process::{Cmd, output};
+use crate::provision::Provisioned;
+
+/// Where and with what a run happened.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Provenance {
+    /// The commit of the matrix's repository (`+dirty` with uncommitted changes).
+    pub commit: Option<String>,
+    /// `rustc --version`.
+    pub rustc: Option<String>,
+    /// `cargo --version`.
+    pub cargo: Option<String>,
+    /// `wine --version`, when a cell ran under Wine.
+    pub wine: Option<String>,
+    /// The container engines and their versions.
+    pub engines: Vec<String>,
+    /// The image ids the container cells ran.
+    pub images: Vec<String>,
+    /// The host: system, release, machine and name.
+    pub host: String,
+    /// When the run started (RFC 3339, UTC).
+    pub started: String,
+    /// With a merge: the shards' hosts.
+    pub shards: Vec<String>,
+}
+
+async fn first_line(cmd: Cmd) -> Option<String> {
+    let out = output(&cmd).await.ok()?;
+    out.status
+        .success()
+        .then(|| out.stdout.lines().next().unwrap_or("").trim().to_owned())
+        .filter(|l| !l.is_empty())
+}
+
+/// Collects the provenance of a run from `root` with what was provisioned.
+pub async fn collect(
+    root: &std::path::Path,
+    provisioned: &Provisioned,
+    started: std::time::SystemTime,
+) -> Provenance {
+    let commit = match first_line(
+        Cmd::new("git")
+            .args(["rev-parse", "HEAD"])
+            .current_dir(root),
+    )
+    .await
+    {
+        Some(hash) => {
+            let dirty = output(
+                &Cmd::new("git")
+                    .args(["status", "--porcelain"])
+                    .current_dir(root),
+            )
+            .await
+            .is_ok_and(|o| !o.stdout.trim().is_empty());
+            Some(if dirty { format!("{hash}+dirty") } else { hash })
+        }
+        None => None,
+    };
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let mut engines = Vec::new();
+    let mut images = Vec::new();
+    for engine in provisioned.engines.values() {
+        if let Some(v) = first_line(engine.cmd().arg("--version")).await
+            && !engines.contains(&v)
+        {
+            engines.push(v);
+        }
+        if let Some(id) = first_line(engine.cmd().args([
+            "image",
+            "inspect",
+            "--format",
+            "{{.Id}}",
+            &engine.image,
+        ]))
+        .await
+        {
+            images.push(format!("{} {id}", engine.image));
+        }
+    }
+    let host = first_line(Cmd::new("uname").args(["-srmn"]))
+        .await
+        .unwrap_or_else(|| std::env::consts::OS.to_owned());
+    Provenance {
+        commit,
+        rustc: first_line(Cmd::new("rustc").arg("--version")).await,
+        cargo: first_line(Cmd::new(cargo).arg("--version")).await,
+        wine: match &provisioned.wine {
+            Some(_) => first_line(Cmd::new("wine").arg("--version")).await,
+            None => None,
+        },
+        engines,
+        images,
+        host,
+        started: humantime::format_rfc3339_seconds(started).to_string(),
+        shards: Vec::new(),
+    }
+}
