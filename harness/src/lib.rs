@@ -22,6 +22,7 @@
 
 pub mod build;
 pub mod cell;
+pub mod ci;
 pub mod errors;
 pub mod events;
 pub mod matrix;

@@ -71,7 +71,8 @@ pub struct Plan {
     pub suites: Vec<PlanSuite>,
     /// The jobs of this shard (all jobs without a shard), ordered by cell, then suite.
     pub jobs: Vec<Job>,
-    /// The ids (`suite@cell`) of every job of the whole plan, before sharding.
+    /// The ids (`suite@cell`) of every job a merge of shards must cover: the selected suites
+    /// on every cell, before `--cell` and `--shard` cut the plan down.
     pub planned: Vec<String>,
     /// Counts over the whole plan.
     pub totals: Totals,
@@ -194,33 +195,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
     let primary_selected = cells.iter().any(|c| c.name == matrix.primary);
 
     let mut notes = Vec::new();
-    let mut jobs = Vec::new();
-    for cell in &cells {
-        let is_primary = cell.name == matrix.primary;
-        for suite in &suites {
-            let planned = match suite.scope {
-                Scope::Agnostic => is_primary || selection.audit,
-                Scope::PerTarget => suite
-                    .targets
-                    .as_ref()
-                    .is_none_or(|t| t.contains(&cell.target)),
-            };
-            let id = format!("{}@{}", suite.name, cell.name);
-            if planned
-                && selection
-                    .only
-                    .as_ref()
-                    .is_none_or(|only| only.contains(&id))
-            {
-                jobs.push(Job {
-                    suite: suite.name.clone(),
-                    cell: cell.name.clone(),
-                    scope: suite.scope,
-                    audit: suite.scope == Scope::Agnostic && !is_primary,
-                });
-            }
-        }
-    }
+    let jobs = jobs_of(matrix, &cells, &suites, selection);
     let skipped: Vec<&str> = suites
         .iter()
         .filter(|s| s.scope == Scope::Agnostic)
@@ -244,7 +219,17 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         .len();
     let naive = cells.len() * running;
     let saved = naive.saturating_sub(runs);
-    let planned: Vec<String> = jobs.iter().map(Job::id).collect();
+    // What a merge of shards must cover: the selected suites on every cell of the matrix,
+    // so that CI jobs split by `--cell` (one runner per platform) merge like `--shard`s.
+    let planned: Vec<String> = if selection.cells.is_empty() {
+        jobs.iter().map(Job::id).collect()
+    } else {
+        let all: Vec<&crate::matrix::Cell> = matrix.cells.iter().collect();
+        jobs_of(matrix, &all, &suites, selection)
+            .iter()
+            .map(Job::id)
+            .collect()
+    };
     let jobs = match selection.shard {
         None => jobs,
         Some(shard) => shard_of(jobs, shard),
@@ -291,6 +276,43 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         shard: selection.shard,
         notes,
     })
+}
+
+/// The jobs of `suites` on `cells`, ordered by cell, then suite.
+fn jobs_of(
+    matrix: &Matrix,
+    cells: &[&crate::matrix::Cell],
+    suites: &[&crate::matrix::Suite],
+    selection: &Selection,
+) -> Vec<Job> {
+    let mut jobs = Vec::new();
+    for cell in cells {
+        let is_primary = cell.name == matrix.primary;
+        for suite in suites {
+            let planned = match suite.scope {
+                Scope::Agnostic => is_primary || selection.audit,
+                Scope::PerTarget => suite
+                    .targets
+                    .as_ref()
+                    .is_none_or(|t| t.contains(&cell.target)),
+            };
+            let id = format!("{}@{}", suite.name, cell.name);
+            if planned
+                && selection
+                    .only
+                    .as_ref()
+                    .is_none_or(|only| only.contains(&id))
+            {
+                jobs.push(Job {
+                    suite: suite.name.clone(),
+                    cell: cell.name.clone(),
+                    scope: suite.scope,
+                    audit: suite.scope == Scope::Agnostic && !is_primary,
+                });
+            }
+        }
+    }
+    jobs
 }
 
 /// The `shard.index`-th contiguous part of `jobs`; parts differ in size by one at most.

@@ -53,6 +53,18 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
+    /// Write a CI workflow that runs the matrix's cells as parallel jobs and merges them.
+    Ci {
+        /// The CI system (only `github` for now).
+        #[arg(value_enum)]
+        system: CiSystem,
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+        /// Where to write it (default: `.github/workflows/matrix.yml`); `-` for stdout.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// Write the JSON schema of matrix.toml (to stdout, or to a file).
     Schema {
         /// Write to this file instead of stdout.
@@ -102,6 +114,11 @@ struct MatrixArgs {
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum CiSystem {
+    Github,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
 enum Format {
     Human,
     Json,
@@ -148,6 +165,25 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
         }
         Command::Matrix(args) => matrix(args).await,
+        Command::Ci {
+            system: CiSystem::Github,
+            config,
+            out,
+        } => {
+            let matrix = Matrix::load(&config)?;
+            let workflow = harness::ci::github(&matrix, &config.to_string_lossy());
+            let out = out.unwrap_or_else(|| PathBuf::from(".github/workflows/matrix.yml"));
+            if out.as_os_str() == "-" {
+                print!("{workflow}");
+            } else {
+                if let Some(dir) = out.parent() {
+                    std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+                }
+                std::fs::write(&out, workflow).map_err(|e| Error::io(&out, e))?;
+                eprintln!("wrote {}", out.display());
+            }
+            Ok(0)
+        }
         Command::Report {
             config,
             merge,
