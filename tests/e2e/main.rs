@@ -6,5 +6,6 @@ mod builds;
 mod cli;
 mod diff;
 mod leaks;
+mod reports;
 mod runtimes;
 mod tidy;

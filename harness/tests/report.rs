@@ -1,0 +1,223 @@
+//! Reports of a fixed set of results: `results.json`, `junit.xml` and `report.md` are
+//! snapshotted, so that any change to what CI systems and people read is reviewed.
+
+use std::path::Path;
+use std::time::Duration;
+
+use harness::matrix::Scope;
+use harness::plan::{Selection, plan};
+use harness::report::{Finish, Provenance, finish};
+use harness::run::JobResult;
+use harness::snapshot::Observation;
+use harness::suite::CaseResult;
+
+const MATRIX: &str = r#"
+primary = "debian"
+[server]
+package = "deploy-server"
+[server.ready]
+http = "/health"
+[[target]]
+name = "windows"
+triple = "x86_64-pc-windows-gnu"
+runtime = "wine"
+[[target]]
+name = "debian"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "container"
+image = "debian:bookworm-slim"
+[[suite]]
+name = "contract"
+kind = "http"
+path = "suites/contract"
+scope = "agnostic"
+[[suite]]
+name = "tasks"
+kind = "http"
+path = "suites/tasks"
+scope = "per-target"
+[[divergence]]
+suite = "tasks"
+case = "echo"
+cells = ["windows"]
+reason = "cmd.exe ends lines with CRLF"
+"#;
+
+fn case(name: &str, failure: Option<&str>) -> CaseResult {
+    CaseResult {
+        name: name.into(),
+        passed: failure.is_none(),
+        failure: failure.map(str::to_owned),
+        observed: Vec::new(),
+        duration: Duration::from_millis(12),
+    }
+}
+
+fn job(
+    suite: &str,
+    cell: &str,
+    scope: Scope,
+    cases: Vec<CaseResult>,
+    error: Option<&str>,
+) -> JobResult {
+    JobResult {
+        suite: suite.into(),
+        cell: cell.into(),
+        scope,
+        cases,
+        error: error.map(str::to_owned),
+        duration: Duration::from_millis(1500),
+    }
+}
+
+fn obs(suite: &str, case: &str, cell: &str, scope: Scope, text: &str) -> Observation {
+    Observation {
+        suite: suite.into(),
+        case: case.into(),
+        step: "1".into(),
+        cell: cell.into(),
+        scope,
+        audit: false,
+        source: format!("suites/{suite}/{case}.toml"),
+        expression: "POST /tasks".into(),
+        text: text.into(),
+        json: None,
+    }
+}
+
+#[test]
+fn reports_of_fixed_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("matrix.toml");
+    let matrix = harness::matrix::parse(&file, MATRIX).unwrap();
+    let p = plan(&matrix, &Selection::default()).unwrap();
+    // Baselines as committed: everything but the `env` case's.
+    let store = dir.path().join("snapshots");
+    std::fs::create_dir_all(&store).unwrap();
+    let observations = vec![
+        obs(
+            "contract",
+            "errors",
+            "debian",
+            Scope::Agnostic,
+            "status: 404\n",
+        ),
+        obs(
+            "tasks",
+            "echo",
+            "debian",
+            Scope::PerTarget,
+            "stdout: hi\\n\n",
+        ),
+        obs(
+            "tasks",
+            "echo",
+            "windows",
+            Scope::PerTarget,
+            "stdout: hi\\r\\n\n",
+        ),
+        obs(
+            "tasks",
+            "env",
+            "debian",
+            Scope::PerTarget,
+            "stdout: /root\n",
+        ),
+        obs(
+            "tasks",
+            "env",
+            "windows",
+            Scope::PerTarget,
+            "stdout: <script>alert(1)</script>\n",
+        ),
+    ];
+    for o in &observations[..3] {
+        let snap = harness::snapshot::store::SnapFile {
+            source: o.source.clone(),
+            expression: o.expression.clone(),
+            content: o.text.clone(),
+        };
+        harness::snapshot::store::write_atomic(
+            &harness::snapshot::store::path(&store, &o.name()),
+            &harness::snapshot::store::render(&snap),
+        )
+        .unwrap();
+    }
+    let jobs = vec![
+        job(
+            "tasks",
+            "windows",
+            Scope::PerTarget,
+            vec![
+                case("echo", None),
+                case("env", None),
+                case("exit", Some("step `1`: expected status 200, got 500")),
+            ],
+            None,
+        ),
+        job(
+            "contract",
+            "debian",
+            Scope::Agnostic,
+            vec![case("errors", None)],
+            None,
+        ),
+        job(
+            "tasks",
+            "debian",
+            Scope::PerTarget,
+            vec![case("echo", None), case("env", None), case("exit", None)],
+            None,
+        ),
+    ];
+    let mut results = finish(Finish {
+        matrix: &matrix,
+        plan: p.clone(),
+        planned: p.planned.clone(),
+        jobs,
+        observations,
+        noise: Vec::new(),
+        provenance: Provenance {
+            commit: Some("0123456789abcdef".into()),
+            rustc: Some("rustc 1.95.0".into()),
+            cargo: Some("cargo 1.95.0".into()),
+            wine: Some("wine-8.0".into()),
+            engines: vec!["podman version 4.3.1".into()],
+            images: vec!["debian:bookworm-slim sha256:00e8".into()],
+            host: "Linux ci 6.1 x86_64".into(),
+            started: "2026-11-22T12:00:00Z".into(),
+            shards: Vec::new(),
+        },
+        accept: false,
+        duration: Duration::from_secs(42),
+    })
+    .unwrap();
+    // Two new snapshots (the env case's) are pending, not baselines.
+    assert_eq!(results.written.len(), 2);
+    assert!(
+        results
+            .written
+            .iter()
+            .all(|w| w.to_string_lossy().ends_with(".snap.new"))
+    );
+    results.written = results
+        .written
+        .iter()
+        .map(|w| Path::new(w.file_name().unwrap()).to_owned())
+        .collect();
+    insta::assert_snapshot!(
+        "results.json",
+        serde_json::to_string_pretty(&results).unwrap()
+    );
+    insta::assert_snapshot!("junit.xml", harness::report::junit::render(&results, None));
+    insta::assert_snapshot!("report.md", harness::report::markdown::render(&results));
+    let html = harness::report::html::render(&results);
+    assert!(
+        html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
+        "server text is escaped in the HTML"
+    );
+    assert!(
+        !html.contains("<script>"),
+        "no script element reaches the HTML"
+    );
+}

