@@ -34,10 +34,10 @@ fn cargo_profile(value: &str) -> String {
     }
 }
 
-/// Where cargo puts builds: the workspace's target directory.
-pub async fn target_dir(root: &Path) -> Result<PathBuf> {
+/// `cargo metadata` of the workspace at `root`, without dependencies.
+async fn metadata(root: &Path) -> Result<cargo_metadata::Metadata> {
     let root = root.to_owned();
-    let metadata = tokio::task::spawn_blocking(move || {
+    tokio::task::spawn_blocking(move || {
         cargo_metadata::MetadataCommand::new()
             .current_dir(&root)
             .no_deps()
@@ -49,26 +49,17 @@ pub async fn target_dir(root: &Path) -> Result<PathBuf> {
         command: "cargo metadata".into(),
         problem: "failed".into(),
         stderr: e.to_string(),
-    })?;
-    Ok(metadata.target_directory.into_std_path_buf())
+    })
+}
+
+/// Where cargo puts builds: the workspace's target directory.
+pub async fn target_dir(root: &Path) -> Result<PathBuf> {
+    Ok(metadata(root).await?.target_directory.into_std_path_buf())
 }
 
 /// Checks that the package and binary exist and returns the binary's name.
 async fn cargo_binary(root: &Path, server: &CargoServer) -> Result<String> {
-    let root = root.to_owned();
-    let metadata = tokio::task::spawn_blocking(move || {
-        cargo_metadata::MetadataCommand::new()
-            .current_dir(&root)
-            .no_deps()
-            .exec()
-    })
-    .await
-    .expect("cargo metadata task does not panic")
-    .map_err(|e| Error::Command {
-        command: "cargo metadata".into(),
-        problem: "failed".into(),
-        stderr: e.to_string(),
-    })?;
+    let metadata = metadata(root).await?;
     let Some(package) = metadata
         .packages
         .iter()

@@ -101,46 +101,24 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
     let scratch = options.out_dir.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
 
+    let ctx = JobCtx {
+        matrix,
+        artifacts: &artifacts,
+        provisioned: &provisioned,
+        scratch: &scratch,
+        logs: &logs,
+        options,
+    };
     let mut jobs = Vec::new();
     for cell in &cells {
-        let target = matrix.target(&cell.target).expect("known");
-        let runtime = runtime::for_target(&target.runtime, &provisioned)?;
-        for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
-            let result = run_job(
-                matrix,
-                job,
-                &artifacts,
-                runtime.as_ref(),
-                &scratch,
-                &logs,
-                options,
-            )
-            .await;
-            jobs.push(result);
-        }
+        jobs.extend(ctx.run_cell(plan, cell).await?);
     }
     let observations = observations_of(matrix, &jobs);
     let mut noise = Vec::new();
     if options.noise_check
         && let Some(primary) = cells.iter().find(|c| c.name == matrix.primary)
     {
-        let target = matrix.target(&primary.target).expect("known");
-        let runtime = runtime::for_target(&target.runtime, &provisioned)?;
-        let mut again = Vec::new();
-        for job in plan.jobs.iter().filter(|j| j.cell == primary.name) {
-            again.push(
-                run_job(
-                    matrix,
-                    job,
-                    &artifacts,
-                    runtime.as_ref(),
-                    &scratch,
-                    &logs,
-                    options,
-                )
-                .await,
-            );
-        }
+        let again = ctx.run_cell(plan, primary).await?;
         noise = noise_between(&observations, &observations_of(matrix, &again));
     }
     let provenance = report::provenance::collect(&matrix.root, &provisioned, started).await;
@@ -228,6 +206,43 @@ fn noise_between(first: &[Observation], second: &[Observation]) -> Vec<Noise> {
         });
     }
     out
+}
+
+/// What every job of a run shares.
+struct JobCtx<'a> {
+    matrix: &'a Matrix,
+    artifacts: &'a Artifacts,
+    provisioned: &'a crate::provision::Provisioned,
+    scratch: &'a Path,
+    logs: &'a Path,
+    options: &'a RunOptions,
+}
+
+impl JobCtx<'_> {
+    /// Runs the plan's jobs of `cell`, one after the other, in its runtime.
+    async fn run_cell(&self, plan: &Plan, cell: &crate::matrix::Cell) -> Result<Vec<JobResult>> {
+        let target = self
+            .matrix
+            .target(&cell.target)
+            .expect("cells name known targets");
+        let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
+        let mut results = Vec::new();
+        for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
+            results.push(
+                run_job(
+                    self.matrix,
+                    job,
+                    self.artifacts,
+                    runtime.as_ref(),
+                    self.scratch,
+                    self.logs,
+                    self.options,
+                )
+                .await,
+            );
+        }
+        Ok(results)
+    }
 }
 
 async fn run_job(

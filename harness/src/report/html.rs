@@ -3,10 +3,9 @@
 
 use std::fmt::Write;
 
-use super::markdown::{Square, grid, saved};
+use super::markdown::{Square, acceptance_text, grid, saved};
 use super::{Results, Verdict};
 use crate::plan::scope_name;
-use crate::snapshot::Acceptance;
 
 fn esc(s: &str) -> String {
     html_escape::encode_text(s).into_owned()
@@ -93,11 +92,7 @@ pub fn render(r: &Results) -> String {
         .collect();
     let _ = writeln!(s, "<h2>Divergences ({})</h2>", divergences.len());
     for d in divergences {
-        let status = match &d.acceptance {
-            Acceptance::Accepted { reason } => format!("accepted: {reason}"),
-            Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
-            Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
-        };
+        let status = acceptance_text(&d.acceptance);
         let _ = writeln!(
             s,
             "<h3>{} / {} / step {}: {} against {}</h3><p class=\"reason\">{}</p><pre class=\"diff\">{}</pre>",

@@ -83,6 +83,15 @@ pub fn grid(results: &Results) -> Vec<(String, Scope, Vec<Square>)> {
         .collect()
 }
 
+/// A divergence's acceptance in words.
+pub fn acceptance_text(acceptance: &Acceptance) -> String {
+    match acceptance {
+        Acceptance::Accepted { reason } => format!("accepted: {reason}"),
+        Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
+        Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
+    }
+}
+
 /// What the run saved: runs made, runs a naive matrix would make.
 pub fn saved(results: &Results) -> (usize, usize) {
     let t = &results.plan.totals;
@@ -145,11 +154,7 @@ pub fn render(r: &Results) -> String {
         let _ = writeln!(s, "Every cell behaved as the primary cell.");
     }
     for d in divergences {
-        let status = match &d.acceptance {
-            Acceptance::Accepted { reason } => format!("accepted: {reason}"),
-            Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
-            Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
-        };
+        let status = acceptance_text(&d.acceptance);
         let _ = writeln!(
             s,
             "### {} / {} / step {}: {} against {}\n\n{status}\n\n```diff\n{}```\n",
