@@ -129,6 +129,8 @@ fn chromium() -> PathBuf {
     if let Ok(path) = which::which("chromium") {
         return path;
     }
+    // A fresh machine may have no package lists yet.
+    let _ = command("apt-get").args(["update", "-qq"]).output();
     let out = command("apt-get")
         .args(["install", "-y", "-qq", "chromium"])
         .env("DEBIAN_FRONTEND", "noninteractive")
