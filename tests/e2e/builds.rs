@@ -130,3 +130,59 @@ fn a_fresh_cache_is_provisioned_once_and_then_reused() {
     println!("first run {first_time:?}, second run {second_time:?}");
     assert!(leftovers_after(15).is_empty());
 }
+
+#[test]
+fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
+    let _serial = serial();
+    // The scenario lives in target/e2e/<name>/: the build command runs there, and the
+    // artifact path is relative to it.
+    let config = variant(
+        "own-build",
+        &[
+            (
+                "[[target]]",
+                "[[target]]\nname = \"local\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\nbuild = { command = [\"cargo\", \"build\", \"--quiet\", \"-p\", \"deploy-server\", \"--target-dir\", \"own-target\"], artifact = \"own-target/debug/deploy-server\" }\n\n[[target]]",
+            ),
+            (
+                "env = { RUST_LOG = \"info\" }",
+                "env = { RUST_LOG = \"info\" }\nseed = \"seed\"",
+            ),
+        ],
+    );
+    let seed = config.parent().unwrap().join("seed/projects");
+    std::fs::create_dir_all(&seed).unwrap();
+    std::fs::write(
+        seed.join("p1.json"),
+        r#"{"id": "p1", "name": "Seeded", "created": "2026-01-01T00:00:00Z"}"#,
+    )
+    .unwrap();
+    let out = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--cell",
+            "local",
+            "--suite",
+            "platform",
+        ],
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("build      cargo build --quiet -p deploy-server --target-dir own-target"),
+        "its own command:\n{}",
+        text(&out)
+    );
+    assert!(
+        config
+            .parent()
+            .unwrap()
+            .join("own-target/debug/deploy-server")
+            .is_file()
+    );
+    // The seed is in the fresh data dir: the case that expects no projects sees it.
+    assert!(err.contains("FAILED data-dir-isolated"), "{}", text(&out));
+    assert!(err.contains("\"name\": \"Seeded\""), "{}", text(&out));
+    assert!(leftovers_after(15).is_empty());
+}

@@ -254,3 +254,69 @@ fn a_command_suite_reports_its_cases_from_junit() {
     );
     assert!(out.contains("FAILED fails: boom"), "{out}");
 }
+
+#[test]
+fn the_repository_matrix_is_green_with_its_intended_divergences_and_none_stale() {
+    let _serial = serial();
+    let out = tempfile::tempdir().unwrap();
+    let (code, log) = run(
+        &root().join("matrix.toml"),
+        &["--out", out.path().to_str().unwrap()],
+    );
+    assert_eq!(code, Some(0), "{log}");
+    assert!(log.contains("verdict: GO"), "{log}");
+    assert!(
+        !log.contains("stale accepted divergences"),
+        "every accepted divergence really happens:\n{log}"
+    );
+    let matrix = harness::Matrix::load(&root().join("matrix.toml")).unwrap();
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
+            .unwrap();
+    let accepted = results["comparison"]["divergences"].as_array().unwrap();
+    for d in &matrix.divergences {
+        assert!(
+            accepted.iter().any(|a| a["suite"] == d.suite.as_str()
+                && a["case"] == d.case.as_str()
+                && a["acceptance"]["status"] == "accepted"),
+            "{}/{} is accepted in matrix.toml and happens in the run",
+            d.suite,
+            d.case
+        );
+    }
+    assert_eq!(results["comparison"]["stale"].as_array().unwrap().len(), 0);
+}
+
+#[test]
+fn a_failed_expectation_shows_request_response_and_expectation() {
+    let _serial = serial();
+    let config = variant(
+        "expectation",
+        &[(
+            "path = \"fixtures/suites/health\"",
+            "path = \"suites/health\"",
+        )],
+    );
+    let suite = config.parent().unwrap().join("suites/health");
+    std::fs::create_dir_all(&suite).unwrap();
+    std::fs::write(
+        suite.join("teapot.toml"),
+        "[[step]]\nmethod = \"POST\"\npath = \"/projects\"\njson = { name = \"Kettle\" }\nexpect = { status = 418 }\n",
+    )
+    .unwrap();
+    let (code, log) = run(&config, &["--cell", "debian", "--suite", "health"]);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(
+        log.contains("FAILED teapot: step `1`: expected status 418, got 201"),
+        "{log}"
+    );
+    assert!(log.contains("--- request"), "{log}");
+    assert!(
+        log.contains(r#"POST /projects"#) && log.contains(r#"{"name":"Kettle"}"#),
+        "the request is shown:\n{log}"
+    );
+    assert!(
+        log.contains("--- response") && log.contains("status: 201"),
+        "the response is shown:\n{log}"
+    );
+}
