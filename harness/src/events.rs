@@ -3,10 +3,12 @@
 
 use std::time::Duration;
 
+use serde::Serialize;
 use tokio::sync::mpsc::UnboundedSender;
 
 /// The state of one prerequisite after provisioning looked at it.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
 pub enum Provision {
     /// It was there already (or cached from an earlier run).
     Present,
@@ -14,8 +16,9 @@ pub enum Provision {
     Provisioned,
 }
 
-/// One thing that happened during a run.
-#[derive(Debug, Clone)]
+/// One thing that happened during a run; as JSON, `{"event": "server-ready", ...}`.
+#[derive(Debug, Clone, Serialize)]
+#[serde(tag = "event", rename_all = "kebab-case")]
 pub enum RunEvent {
     /// Provisioning is about to do something slow.
     Provisioning {
@@ -43,6 +46,7 @@ pub enum RunEvent {
         /// The artifact, or why there is none.
         result: Result<String, String>,
         /// How long the whole build took.
+        #[serde(with = "crate::report::ms", rename = "duration_ms")]
         duration: Duration,
     },
     /// A cell's server is starting.
@@ -61,6 +65,7 @@ pub enum RunEvent {
         /// Where it answers.
         base_url: String,
         /// How long it took.
+        #[serde(with = "crate::report::ms", rename = "after_ms")]
         after: Duration,
     },
     /// A cell's server was stopped.
@@ -83,6 +88,7 @@ pub enum RunEvent {
         /// The failures, each as a readable text.
         failures: Vec<String>,
         /// How long it took.
+        #[serde(with = "crate::report::ms", rename = "duration_ms")]
         duration: Duration,
     },
     /// A job could not run (its build or launch failed).

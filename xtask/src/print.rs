@@ -13,7 +13,10 @@ use tokio::sync::mpsc::UnboundedReceiver;
 pub async fn events(mut rx: UnboundedReceiver<RunEvent>, json: bool) {
     while let Some(event) = rx.recv().await {
         if json {
-            eprintln!("{}", serde_json::json!({ "event": format!("{event:?}") }));
+            eprintln!(
+                "{}",
+                serde_json::to_string(&event).expect("events serialize")
+            );
         } else {
             eprintln!("{}", line(&event));
         }
