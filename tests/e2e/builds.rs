@@ -103,7 +103,32 @@ fn a_fresh_cache_is_provisioned_once_and_then_reused() {
             start.elapsed(),
         )
     };
+    let doctor = || {
+        xtask_cmd(&root(), &["doctor"])
+            .env("HARNESS_CACHE_DIR", cache.path())
+            .output()
+            .unwrap()
+    };
+    let before = doctor();
+    assert_eq!(
+        before.status.code(),
+        Some(3),
+        "an empty cache lacks things: {}",
+        text(&before)
+    );
+    let table = String::from_utf8_lossy(&before.stdout);
+    assert!(
+        table.contains("wine prefix") && table.contains("wineboot --init"),
+        "the fix is shown:\n{table}"
+    );
     let (first, first_time) = run();
+    let after = doctor();
+    assert_eq!(
+        after.status.code(),
+        Some(0),
+        "everything is ready after a run: {}",
+        text(&after)
+    );
     for made in [
         "wine prefix: provisioned now",
         "ProcessPrng shim: provisioned now",

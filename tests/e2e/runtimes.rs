@@ -110,3 +110,102 @@ fn debian_build_runs_in_a_debian_bookworm_container() {
     let left = leftovers_after(15);
     assert!(left.is_empty(), "left behind: {left:#?}");
 }
+
+/// dockerd for the test: started (after installing Debian's docker.io, as root) when no
+/// docker engine answers, and stopped when the test ends.
+struct Dockerd(Option<std::process::Child>);
+
+impl Dockerd {
+    fn answers() -> bool {
+        !matrix_tests::engine_output("docker", &["info", "--format", "{{.ServerVersion}}"])
+            .trim()
+            .is_empty()
+    }
+
+    fn ensure() -> Dockerd {
+        if Self::answers() {
+            return Dockerd(None);
+        }
+        if which::which("dockerd").is_err() {
+            let _ = matrix_tests::command("apt-get")
+                .args(["update", "-qq"])
+                .output();
+            let out = matrix_tests::command("apt-get")
+                .args(["install", "-y", "-qq", "docker.io"])
+                .env("DEBIAN_FRONTEND", "noninteractive")
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "install docker with: apt-get install -y docker.io\n{}",
+                matrix_tests::text(&out)
+            );
+        }
+        let log = std::fs::File::create(root().join("target/dockerd.log")).unwrap();
+        let mut cmd = matrix_tests::command("dockerd");
+        std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
+        let child = cmd
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let daemon = Dockerd(Some(child));
+        for _ in 0..120 {
+            if Self::answers() {
+                return daemon;
+            }
+            std::thread::sleep(Duration::from_millis(500));
+        }
+        panic!("dockerd did not answer within a minute; see target/dockerd.log");
+    }
+}
+
+impl Drop for Dockerd {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.0 {
+            // SAFETY: signalling the process group the test created for dockerd.
+            unsafe {
+                libc::killpg(child.id() as libc::pid_t, libc::SIGTERM);
+            }
+            let _ = child.wait();
+        }
+    }
+}
+
+#[test]
+fn debian_build_runs_in_a_docker_container_through_the_same_code() {
+    let _serial = serial();
+    let _docker = Dockerd::ensure();
+    let config = matrix_tests::variant("docker", &[("engine = \"auto\"", "engine = \"docker\"")]);
+    let out = matrix_tests::xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--cell",
+            "debian",
+            "--suite",
+            "platform",
+            "--suite",
+            "tasks",
+        ],
+    );
+    let log = matrix_tests::text(&out);
+    assert_eq!(out.status.code(), Some(0), "{log}");
+    assert!(
+        log.contains("debian     platform: starting the server: docker run --rm --init"),
+        "{log}"
+    );
+    assert!(log.contains("docker configuration: "), "{log}");
+    assert!(
+        log.contains("(engine defaults)"),
+        "docker's defaults work here, so no fallback flags:\n{log}"
+    );
+    assert!(
+        log.contains("debian     tasks: 6 passed, 0 failed"),
+        "{log}"
+    );
+    let left = leftovers_after(15);
+    assert!(left.is_empty(), "left behind: {left:#?}");
+}

@@ -110,19 +110,24 @@ pub fn leftovers() -> Vec<String> {
             found.push(format!("process {}: {}", path.display(), cmdline.trim()));
         }
     }
-    let ps = podman(&[
-        "ps",
-        "-a",
-        "--filter",
-        "label=io.port-harness",
-        "--format",
-        "{{.Names}}",
-    ]);
-    found.extend(
-        ps.lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| format!("container {l}")),
-    );
+    for engine in ["podman", "docker"] {
+        let ps = engine_output(
+            engine,
+            &[
+                "ps",
+                "-a",
+                "--filter",
+                "label=io.port-harness",
+                "--format",
+                "{{.Names}}",
+            ],
+        );
+        found.extend(
+            ps.lines()
+                .filter(|l| !l.is_empty())
+                .map(|l| format!("{engine} container {l}")),
+        );
+    }
     found
 }
 
@@ -139,12 +144,13 @@ pub fn leftovers_after(secs: u64) -> Vec<String> {
     }
 }
 
+/// What a container engine prints; nothing when it is not installed or not running.
 #[expect(
     clippy::disallowed_methods,
-    reason = "tests look at podman as a user would"
+    reason = "tests look at the engines as a user would"
 )]
-fn podman(args: &[&str]) -> String {
-    std::process::Command::new("podman")
+pub fn engine_output(engine: &str, args: &[&str]) -> String {
+    std::process::Command::new(engine)
         .args(args)
         .output()
         .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())

@@ -33,12 +33,9 @@ impl Cleanup for ContainerCleanup {
     }
 
     fn remove(&self) {
-        cleanup_blocking(
-            &self
-                .engine
-                .cmd()
-                .args(["rm", "--force", "--ignore", &self.name]),
-        );
+        // `--force` stops it too. A container that is already gone makes both engines
+        // complain, and there is nothing to act on then.
+        cleanup_blocking(&self.engine.cmd().args(["rm", "--force", &self.name]));
     }
 }
 
