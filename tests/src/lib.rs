@@ -46,6 +46,19 @@ pub fn xtask_command(dir: &Path, args: &[&str]) -> Output {
 /// Writes a scenario's matrix file inside the workspace's target folder (so that cargo finds
 /// the workspace from it) and returns its path. `{root}` in `text` is the repository.
 pub fn scenario(name: &str, text: &str) -> PathBuf {
+    // Scenarios of test runs that are over are removed (their pid is gone).
+    if let Ok(entries) = std::fs::read_dir(root().join("target/e2e")) {
+        for entry in entries.flatten() {
+            let file_name = entry.file_name();
+            let dir = file_name.to_string_lossy();
+            let pid = dir.rsplit('-').next().and_then(|p| p.parse::<u32>().ok());
+            if pid.is_some_and(|p| {
+                p != std::process::id() && !Path::new(&format!("/proc/{p}")).exists()
+            }) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
     let dir = root()
         .join("target/e2e")
         .join(format!("{name}-{}", std::process::id()));

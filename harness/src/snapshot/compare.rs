@@ -214,9 +214,20 @@ pub fn compare(
         }
     }
     for d in &matrix.divergences {
+        // A case that did not run at all while its suite ran on both cells (a misspelled
+        // case name, a deleted case) is stale too.
+        let suite_on = |cell: &str| {
+            observations
+                .iter()
+                .any(|o| o.suite == d.suite && o.cell == cell)
+        };
+        let case_ran = observations
+            .iter()
+            .any(|o| o.suite == d.suite && o.case == d.case);
         for cell in &d.cells {
             let key = (d.suite.as_str(), d.case.as_str(), cell.as_str());
-            if compared.contains(&key) && !differed.contains(&key) {
+            let no_such_case = !case_ran && suite_on(primary) && suite_on(cell);
+            if no_such_case || (compared.contains(&key) && !differed.contains(&key)) {
                 out.stale.push(Stale {
                     suite: d.suite.clone(),
                     case: d.case.clone(),
@@ -342,6 +353,11 @@ case = "env"
 cells = ["windows"]
 reason = "%OS%"
 expires = 2026-01-31
+[[divergence]]
+suite = "tasks"
+case = "ecko"
+cells = ["windows"]
+reason = "a misspelled case"
 "#;
 
     fn obs(suite: &str, case: &str, cell: &str, scope: Scope, text: &str) -> Observation {
@@ -401,14 +417,17 @@ expires = 2026-01-31
         tasks/env@windows: Expired { reason: "%OS%", expires: "2026-01-31" }
         "#);
         assert_eq!(c.failing().count(), 2);
+        let stale: Vec<(&str, &str)> = c
+            .stale
+            .iter()
+            .map(|s| (s.case.as_str(), s.reason.as_str()))
+            .collect();
         assert_eq!(
-            c.stale,
-            [Stale {
-                suite: "tasks".into(),
-                case: "exit".into(),
-                cell: "windows".into(),
-                reason: "was different once".into()
-            }]
+            stale,
+            [
+                ("exit", "was different once"),
+                ("ecko", "a misspelled case")
+            ]
         );
         insta::assert_snapshot!(c.divergences[0].diff, @r"
         --- projects__list.1@linux
