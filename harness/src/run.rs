@@ -97,7 +97,23 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
         container::remove_leftovers(&engine.program).await?;
     }
     let logs = options.out_dir.join("logs");
+    let _ = std::fs::remove_file(logs.join("build.log"));
+    let _ = std::fs::remove_file(logs.join("build.log"));
     let artifacts = build_all(matrix, &cells, &provisioned, &logs, events).await?;
+    // One build log serves every cell (all triples build in one cargo invocation); each
+    // cell's log folder gets it, so that a cell's folder tells its whole story.
+    for cell in &cells {
+        let dir = logs.join(&cell.name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let _ = std::fs::copy(logs.join("build.log"), dir.join("build.log"));
+    }
+    // One build log serves every cell (all triples build in one cargo invocation); each
+    // cell's log folder gets it, so that a cell's folder tells its whole story.
+    for cell in &cells {
+        let dir = logs.join(&cell.name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let _ = std::fs::copy(logs.join("build.log"), dir.join("build.log"));
+    }
     let scratch = options.out_dir.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
 

@@ -251,7 +251,7 @@ pub fn render(r: &Results) -> String {
     for c in &r.plan.cells {
         let _ = writeln!(
             s,
-            "- [{0}](logs/{0}/): server and suite logs of {0}",
+            "- [{0}](logs/{0}/): build, server and suite logs of {0}",
             c.name
         );
     }

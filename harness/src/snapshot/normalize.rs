@@ -19,8 +19,13 @@ pub struct Normalized {
     pub json: Option<Value>,
 }
 
-/// Normalizes an HTTP response.
-pub fn response(rules: &Normalize, status: u16, content_type: &str, body: &[u8]) -> Normalized {
+/// Normalizes an HTTP response: its status, the headers given (name, value), and its body.
+pub fn response(
+    rules: &Normalize,
+    status: u16,
+    headers: &[(&str, &str)],
+    body: &[u8],
+) -> Normalized {
     let (body_text, json) = match serde_json::from_slice::<Value>(body) {
         Ok(mut value) => {
             for path in &rules.redact {
@@ -32,7 +37,11 @@ pub fn response(rules: &Normalize, status: u16, content_type: &str, body: &[u8])
         }
         Err(_) => (strings(rules, &String::from_utf8_lossy(body)), None),
     };
-    let text = format!("status: {status}\ncontent-type: {content_type}\n\n{body_text}\n");
+    let head: String = headers
+        .iter()
+        .map(|(k, v)| format!("{k}: {}\n", strings(rules, v)))
+        .collect();
+    let text = format!("status: {status}\n{head}\n{body_text}\n");
     Normalized {
         text: filters(rules, &text),
         json,
@@ -192,7 +201,7 @@ mod tests {
     #[test]
     fn responses_are_redacted_canonical_and_filtered() {
         let body = br#"{"z": 1, "id": "p7", "path": "a\\b", "out": "x\r\ny", "url": "http://127.0.0.1:4242/x"}"#;
-        insta::assert_snapshot!(response(&rules(), 201, "application/json", body).text, @r#"
+        insta::assert_snapshot!(response(&rules(), 201, &[("content-type", "application/json")], body).text, @r#"
         status: 201
         content-type: application/json
 
@@ -221,7 +230,12 @@ mod tests {
 
     #[test]
     fn without_rules_nothing_changes_but_key_order() {
-        let n = response(&Normalize::default(), 200, "text/plain", b"a\\b\r\n");
+        let n = response(
+            &Normalize::default(),
+            200,
+            &[("content-type", "text/plain")],
+            b"a\\b\r\n",
+        );
         assert_eq!(
             n.text,
             "status: 200\ncontent-type: text/plain\n\na\\b\r\n\n"

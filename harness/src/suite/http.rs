@@ -43,6 +43,11 @@ pub struct Step {
     pub json: Option<toml::Value>,
     /// A raw body.
     pub body: Option<String>,
+    /// A file whose bytes are the body, relative to the case file's folder.
+    pub body_file: Option<String>,
+    /// The bytes of `body_file`, read when the suite is loaded.
+    #[serde(skip)]
+    pub file_body: Option<Vec<u8>>,
     /// Expectations.
     #[serde(default)]
     pub expect: Expect,
@@ -52,6 +57,9 @@ pub struct Step {
     /// Whether the response is part of the behaviour snapshot.
     #[serde(default = "yes")]
     pub snapshot: bool,
+    /// Response headers that are part of the snapshot, besides the content type.
+    #[serde(default)]
+    pub snapshot_headers: Vec<String>,
 }
 
 fn yes() -> bool {
@@ -93,7 +101,28 @@ pub fn load(dir: &Path) -> Result<Vec<(String, CaseFile)>> {
                 0..0,
                 "a case without steps: expected at least one `[[step]]`",
             )),
-            Ok(case) => {
+            Ok(mut case) => {
+                let folder = file.parent().unwrap_or(dir);
+                for (i, step) in case.steps.iter_mut().enumerate() {
+                    let bodies = [
+                        step.json.is_some(),
+                        step.body.is_some(),
+                        step.body_file.is_some(),
+                    ];
+                    if bodies.iter().filter(|b| **b).count() > 1 {
+                        errors.push(Diagnostic::new(
+                            &file,
+                            &text,
+                            0..0,
+                            format!("step {} has more than one body: expected one of `json`, `body` or `body_file`", i + 1),
+                        ));
+                    }
+                    if let Some(rel) = &step.body_file {
+                        let path = folder.join(rel);
+                        step.file_body =
+                            Some(std::fs::read(&path).map_err(|e| Error::io(&path, e))?);
+                    }
+                }
                 let name = file
                     .file_stem()
                     .unwrap_or_default()
@@ -215,13 +244,26 @@ pub fn contains(actual: &Value, expected: &Value) -> bool {
     }
 }
 
-/// The observed behaviour of one response, normalized: status, content type and body.
-pub fn observed(response: &Response, rules: &Normalize) -> normalize::Normalized {
-    let content_type = response
-        .headers
-        .get("content-type")
-        .map_or("", String::as_str);
-    normalize::response(rules, response.status, content_type, &response.body)
+/// The observed behaviour of one response, normalized: status, content type (and the
+/// `extra` headers, by the names the case file gives), body.
+pub fn observed(response: &Response, rules: &Normalize, extra: &[String]) -> normalize::Normalized {
+    let mut headers: Vec<(&str, &str)> = vec![(
+        "content-type",
+        response
+            .headers
+            .get("content-type")
+            .map_or("", String::as_str),
+    )];
+    for name in extra {
+        if !name.eq_ignore_ascii_case("content-type") {
+            let value = response
+                .headers
+                .get(&name.to_lowercase())
+                .map_or("(absent)", String::as_str);
+            headers.push((name, value));
+        }
+    }
+    normalize::response(rules, response.status, &headers, &response.body)
 }
 
 /// Runs one case against `base_url`.
@@ -242,7 +284,7 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile, rules: &Normalize) 
                 Some(substitute(&text, &captures).into_bytes())
             }
             (None, Some(body)) => Some(substitute(body, &captures).into_bytes()),
-            (None, None) => None,
+            (None, None) => step.file_body.clone(),
         };
         let request_line = format!("{} {path}", step.method);
         let request_text = format!(
@@ -256,8 +298,12 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile, rules: &Normalize) 
             passed: false,
             failure: Some(format!(
                 "step `{step_name}`: {why}\n--- request\n{request_text}\n--- response\n{}",
-                response.map_or("(none)".to_owned(), |r| observed(r, &Normalize::default())
-                    .text)
+                response.map_or("(none)".to_owned(), |r| observed(
+                    r,
+                    &Normalize::default(),
+                    &[]
+                )
+                .text)
             )),
             observed: observed_steps.clone(),
             duration: start.elapsed(),
@@ -320,7 +366,7 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile, rules: &Normalize) 
             };
         }
         if step.snapshot {
-            let n = observed(&response, rules);
+            let n = observed(&response, rules, &step.snapshot_headers);
             observed_steps.push(Observed {
                 step: step_name,
                 expression: request_line,
@@ -387,6 +433,44 @@ mod tests {
             total += cases.len();
         }
         assert!(total >= 30, "{total}");
+    }
+
+    #[test]
+    fn a_step_has_one_body_and_reads_its_file() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("blob.bin"), [1u8, 2, 3]).unwrap();
+        std::fs::write(
+            dir.path().join("ok.toml"),
+            "[[step]]\nmethod = \"PUT\"\npath = \"/x\"\nbody_file = \"blob.bin\"\n",
+        )
+        .unwrap();
+        let cases = load(dir.path()).unwrap();
+        assert_eq!(
+            cases[0].1.steps[0].file_body.as_deref(),
+            Some(&[1u8, 2, 3][..])
+        );
+        std::fs::write(
+            dir.path().join("two.toml"),
+            "[[step]]\nmethod = \"PUT\"\npath = \"/x\"\nbody = \"a\"\nbody_file = \"blob.bin\"\n",
+        )
+        .unwrap();
+        let err = load(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains("two.toml:1:1: step 1 has more than one body"),
+            "{err}"
+        );
+        std::fs::remove_file(dir.path().join("two.toml")).unwrap();
+        std::fs::write(
+            dir.path().join("gone.toml"),
+            "[[step]]\nmethod = \"PUT\"\npath = \"/x\"\nbody_file = \"missing.bin\"\n",
+        )
+        .unwrap();
+        assert!(
+            load(dir.path())
+                .unwrap_err()
+                .to_string()
+                .contains("missing.bin")
+        );
     }
 
     #[test]
