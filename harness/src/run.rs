@@ -244,168 +244,157 @@ impl JobCtx<'_> {
         let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
         let mut results = Vec::new();
         for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
-            results.push(
-                run_job(
-                    self.matrix,
-                    job,
-                    self.artifacts,
-                    runtime.as_ref(),
-                    self.scratch,
-                    self.logs,
-                    self.options,
-                )
-                .await,
-            );
+            results.push(self.run_job(job, runtime.as_ref()).await);
         }
         Ok(results)
     }
 }
 
-async fn run_job(
-    matrix: &Matrix,
-    job: &Job,
-    artifacts: &Artifacts,
-    runtime: &dyn runtime::Runtime,
-    scratch: &Path,
-    logs: &Path,
-    options: &RunOptions,
-) -> JobResult {
-    let start = Instant::now();
-    let outcome = launch_and_run(matrix, job, artifacts, runtime, scratch, logs, options).await;
-    let (cases, error) = match outcome {
-        Ok(cases) => (cases, None),
-        Err(e) => {
-            options.events.emit(RunEvent::JobError {
-                suite: job.suite.clone(),
-                cell: job.cell.clone(),
-                error: e.to_string(),
-            });
-            (Vec::new(), Some(e.to_string()))
-        }
-    };
-    let result = JobResult {
-        suite: job.suite.clone(),
-        cell: job.cell.clone(),
-        scope: job.scope,
-        cases,
-        error,
-        duration: start.elapsed(),
-    };
-    if result.error.is_none() {
-        options.events.emit(RunEvent::JobFinished {
+impl JobCtx<'_> {
+    /// Runs one job; a launch or suite error is the job's error, not the run's.
+    async fn run_job(&self, job: &Job, runtime: &dyn runtime::Runtime) -> JobResult {
+        let options = self.options;
+        let start = Instant::now();
+        let outcome = self.launch_and_run(job, runtime).await;
+        let (cases, error) = match outcome {
+            Ok(cases) => (cases, None),
+            Err(e) => {
+                options.events.emit(RunEvent::JobError {
+                    suite: job.suite.clone(),
+                    cell: job.cell.clone(),
+                    error: e.to_string(),
+                });
+                (Vec::new(), Some(e.to_string()))
+            }
+        };
+        let result = JobResult {
             suite: job.suite.clone(),
             cell: job.cell.clone(),
-            passed: result.cases.iter().filter(|c| c.passed).count(),
-            failures: result
-                .cases
-                .iter()
-                .filter_map(|c| c.failure.as_ref().map(|f| format!("{}: {f}", c.name)))
-                .collect(),
-            duration: result.duration,
-        });
-    }
-    result
-}
-
-async fn launch_and_run(
-    matrix: &Matrix,
-    job: &Job,
-    artifacts: &Artifacts,
-    runtime: &dyn runtime::Runtime,
-    scratch: &Path,
-    logs: &Path,
-    options: &RunOptions,
-) -> Result<Vec<CaseResult>> {
-    let cell = matrix.cell(&job.cell).expect("planned cells exist");
-    let suite = matrix.suite(&job.suite).expect("planned suites exist");
-    let artifact = match artifacts.get(&cell.name) {
-        Some(Ok(path)) => path.clone(),
-        Some(Err(why)) => {
-            return Err(Error::Command {
-                command: "build".into(),
-                problem: format!("of cell `{}` failed", cell.name),
-                stderr: why.clone(),
+            scope: job.scope,
+            cases,
+            error,
+            duration: start.elapsed(),
+        };
+        if result.error.is_none() {
+            options.events.emit(RunEvent::JobFinished {
+                suite: job.suite.clone(),
+                cell: job.cell.clone(),
+                passed: result.cases.iter().filter(|c| c.passed).count(),
+                failures: result
+                    .cases
+                    .iter()
+                    .filter_map(|c| c.failure.as_ref().map(|f| format!("{}: {f}", c.name)))
+                    .collect(),
+                duration: result.duration,
             });
         }
-        None => unreachable!("every active cell has a build result"),
-    };
-    // Load the cases before launching, so that a broken case file costs no launch.
-    let cases = match suite.kind {
-        SuiteKind::Http => Some(suite::http::load(
-            suite.path.as_deref().expect("validated"),
-        )?),
-        SuiteKind::Command => None,
-    };
-    let work = tempfile::Builder::new()
-        .prefix(&format!("{}-{}-", cell.name, suite.name))
-        .tempdir_in(scratch)
-        .map_err(|e| Error::io(scratch, e))?;
-    let data_dir = work.path().join("data");
-    std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
-    if let Some(seed) = &matrix.server.seed {
-        copy_dir(seed, &data_dir)?;
+        result
     }
-    let cell_logs = logs.join(&cell.name);
-    let log = cell_logs.join(format!("{}.server.log", suite.name));
-    let _ = std::fs::remove_file(&log);
-    let launch = Launch {
-        cell,
-        artifact: &artifact,
-        port: crate::process::free_port()?,
-        data_dir: &data_dir,
-        log: &log,
-        args: &matrix.server.args,
-        env: runtime::server_env(matrix, cell),
-        name: format!(
-            "port-harness-{}-{}-{}",
-            std::process::id(),
-            cell.name,
-            suite.name
-        ),
-    };
-    let mut server: Server = runtime.start(&launch)?;
-    options.events.emit(RunEvent::ServerStarting {
-        cell: cell.name.clone(),
-        suite: suite.name.clone(),
-        command: server.command().to_owned(),
-    });
-    let after = server.wait_ready(&matrix.server.ready).await?;
-    options.events.emit(RunEvent::ServerReady {
-        cell: cell.name.clone(),
-        base_url: server.base_url.clone(),
-        after,
-    });
-    let results = match cases {
-        Some(cases) => {
-            let base = server.base_url.clone();
-            let rules = matrix.normalize.clone();
-            tokio::task::spawn_blocking(move || {
-                cases
-                    .iter()
-                    .map(|(name, case)| suite::http::run_case(&base, name, case, &rules))
-                    .collect::<Vec<_>>()
-            })
-            .await
-            .expect("cases do not panic")
+
+    /// Launches a fresh server for the job, waits until it is ready, runs the suite, stops it.
+    async fn launch_and_run(
+        &self,
+        job: &Job,
+        runtime: &dyn runtime::Runtime,
+    ) -> Result<Vec<CaseResult>> {
+        let (matrix, artifacts, scratch, logs, options) = (
+            self.matrix,
+            self.artifacts,
+            self.scratch,
+            self.logs,
+            self.options,
+        );
+        let cell = matrix.cell(&job.cell).expect("planned cells exist");
+        let suite = matrix.suite(&job.suite).expect("planned suites exist");
+        let artifact = match artifacts.get(&cell.name) {
+            Some(Ok(path)) => path.clone(),
+            Some(Err(why)) => {
+                return Err(Error::Command {
+                    command: "build".into(),
+                    problem: format!("of cell `{}` failed", cell.name),
+                    stderr: why.clone(),
+                });
+            }
+            None => unreachable!("every active cell has a build result"),
+        };
+        // Load the cases before launching, so that a broken case file costs no launch.
+        let cases = match suite.kind {
+            SuiteKind::Http => Some(suite::http::load(
+                suite.path.as_deref().expect("validated"),
+            )?),
+            SuiteKind::Command => None,
+        };
+        let work = tempfile::Builder::new()
+            .prefix(&format!("{}-{}-", cell.name, suite.name))
+            .tempdir_in(scratch)
+            .map_err(|e| Error::io(scratch, e))?;
+        let data_dir = work.path().join("data");
+        std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+        if let Some(seed) = &matrix.server.seed {
+            copy_dir(seed, &data_dir)?;
         }
-        None => {
-            let env = SuiteEnv {
-                base_url: server.base_url.clone(),
-                cell: cell.name.clone(),
-                target: cell.target.clone(),
-                snapshot_dir: work.path().join("snapshots"),
-                log: cell_logs.join(format!("{}.command.log", suite.name)),
-            };
-            suite::command::run(suite, &matrix.root, &env, &matrix.normalize).await?
-        }
-    };
-    let forced = server.stop(options.stop_grace).await;
-    options.events.emit(RunEvent::ServerStopped {
-        cell: cell.name.clone(),
-        forced,
-        log: log.display().to_string(),
-    });
-    Ok(results)
+        let cell_logs = logs.join(&cell.name);
+        let log = cell_logs.join(format!("{}.server.log", suite.name));
+        let _ = std::fs::remove_file(&log);
+        let launch = Launch {
+            cell,
+            artifact: &artifact,
+            port: crate::process::free_port()?,
+            data_dir: &data_dir,
+            log: &log,
+            args: &matrix.server.args,
+            env: runtime::server_env(matrix, cell),
+            name: format!(
+                "port-harness-{}-{}-{}",
+                std::process::id(),
+                cell.name,
+                suite.name
+            ),
+        };
+        let mut server: Server = runtime.start(&launch)?;
+        options.events.emit(RunEvent::ServerStarting {
+            cell: cell.name.clone(),
+            suite: suite.name.clone(),
+            command: server.command().to_owned(),
+        });
+        let after = server.wait_ready(&matrix.server.ready).await?;
+        options.events.emit(RunEvent::ServerReady {
+            cell: cell.name.clone(),
+            base_url: server.base_url.clone(),
+            after,
+        });
+        let results = match cases {
+            Some(cases) => {
+                let base = server.base_url.clone();
+                let rules = matrix.normalize.clone();
+                tokio::task::spawn_blocking(move || {
+                    cases
+                        .iter()
+                        .map(|(name, case)| suite::http::run_case(&base, name, case, &rules))
+                        .collect::<Vec<_>>()
+                })
+                .await
+                .expect("cases do not panic")
+            }
+            None => {
+                let env = SuiteEnv {
+                    base_url: server.base_url.clone(),
+                    cell: cell.name.clone(),
+                    target: cell.target.clone(),
+                    snapshot_dir: work.path().join("snapshots"),
+                    log: cell_logs.join(format!("{}.command.log", suite.name)),
+                };
+                suite::command::run(suite, &matrix.root, &env, &matrix.normalize).await?
+            }
+        };
+        let forced = server.stop(options.stop_grace).await;
+        options.events.emit(RunEvent::ServerStopped {
+            cell: cell.name.clone(),
+            forced,
+            log: log.display().to_string(),
+        });
+        Ok(results)
+    }
 }
 
 /// Copies the seed folder into a fresh data dir.

@@ -84,12 +84,7 @@ pub fn render(r: &Results) -> String {
         s.push_str("</tr>\n");
     }
     s.push_str("</table>\n");
-    let divergences: Vec<_> = r
-        .comparison
-        .divergences
-        .iter()
-        .chain(&r.comparison.not_agnostic)
-        .collect();
+    let divergences: Vec<_> = r.comparison.all_divergences().collect();
     let _ = writeln!(s, "<h2>Divergences ({})</h2>", divergences.len());
     for d in divergences {
         let status = acceptance_text(&d.acceptance);

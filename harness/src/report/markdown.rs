@@ -143,12 +143,7 @@ pub fn render(r: &Results) -> String {
         }
         s.push('\n');
     }
-    let divergences: Vec<_> = r
-        .comparison
-        .divergences
-        .iter()
-        .chain(&r.comparison.not_agnostic)
-        .collect();
+    let divergences: Vec<_> = r.comparison.all_divergences().collect();
     let _ = writeln!(s, "\n## Divergences ({})\n", divergences.len());
     if divergences.is_empty() {
         let _ = writeln!(s, "Every cell behaved as the primary cell.");

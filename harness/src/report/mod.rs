@@ -233,12 +233,8 @@ fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec
             let mine = |d: &&snapshot::compare::Divergence| {
                 d.suite == job.suite && d.case == case.name && d.cell == job.cell
             };
-            let divergences: Vec<&snapshot::compare::Divergence> = c
-                .divergences
-                .iter()
-                .chain(&c.not_agnostic)
-                .filter(mine)
-                .collect();
+            let divergences: Vec<&snapshot::compare::Divergence> =
+                c.all_divergences().filter(mine).collect();
             let (status, detail) = if !case.passed {
                 (Status::Failed, case.failure.clone())
             } else if let Some(d) = divergences

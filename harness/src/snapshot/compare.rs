@@ -138,6 +138,11 @@ pub struct Comparison {
 }
 
 impl Comparison {
+    /// Every difference between cells: divergences, then the audit's findings.
+    pub fn all_divergences(&self) -> impl Iterator<Item = &Divergence> {
+        self.divergences.iter().chain(&self.not_agnostic)
+    }
+
     /// Divergences that fail the run (unaccepted or expired).
     pub fn failing(&self) -> impl Iterator<Item = &Divergence> {
         self.divergences
