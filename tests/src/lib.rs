@@ -26,7 +26,9 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
     std::process::Command::new(program)
 }
 
-/// `cargo xtask` with `args`, run in `dir` (the repository, or a temp copy of it).
+/// `cargo xtask` with `args`, run in `dir`. A `matrix` run without `--out` writes its output
+/// next to its scenario's matrix file (or under `target/e2e/` for the repository's own), so
+/// that tests never overwrite the workspace's `target/matrix`.
 #[expect(
     clippy::disallowed_methods,
     reason = "tests run the CLI as a user would"
@@ -35,6 +37,22 @@ pub fn xtask_cmd(dir: &Path, args: &[&str]) -> std::process::Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = std::process::Command::new(cargo);
     cmd.arg("xtask").args(args).current_dir(dir);
+    if args.first() == Some(&"matrix") && !args.contains(&"--out") && !args.contains(&"--plan") {
+        let config = args
+            .iter()
+            .position(|a| *a == "--config")
+            .and_then(|i| args.get(i + 1));
+        let out = match config.map(|c| Path::new(c).parent().unwrap_or(Path::new("."))) {
+            Some(scenario) if scenario.starts_with(root().join("target/e2e")) => {
+                scenario.join("out")
+            }
+            _ => root()
+                .join("target/e2e")
+                .join(format!("repository-{}", std::process::id()))
+                .join("out"),
+        };
+        cmd.arg("--out").arg(out);
+    }
     cmd
 }
 
