@@ -1,5 +1,6 @@
 //! The scheduler: drives a plan. It provisions what the plan's cells need, builds each
-//! distinct build once, then for every job launches a fresh server in the cell's runtime,
+//! distinct build once, then runs the cells at once; within a cell, for every job, it
+//! launches a fresh server in the cell's runtime,
 //! waits until it is ready, runs the suite against it and stops it, reporting each step as a
 //! [`RunEvent`]. A job whose build or launch fails is an error of that job; the rest go on.
 
@@ -125,9 +126,13 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
         logs: &logs,
         options,
     };
+    // Cells run at once (each one's jobs in order), so the matrix takes about as long as its
+    // slowest cell, not the sum of them.
+    let per_cell =
+        futures_util::future::join_all(cells.iter().map(|cell| ctx.run_cell(plan, cell))).await;
     let mut jobs = Vec::new();
-    for cell in &cells {
-        jobs.extend(ctx.run_cell(plan, cell).await?);
+    for cell_jobs in per_cell {
+        jobs.extend(cell_jobs?);
     }
     let observations = observations_of(matrix, &jobs);
     let mut noise = Vec::new();
@@ -242,6 +247,10 @@ impl JobCtx<'_> {
             .target(&cell.target)
             .expect("cells name known targets");
         let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
+        let _reserved = match runtime.exclusive() {
+            Some(path) => Some(provision::lock(&path).await?),
+            None => None,
+        };
         let mut results = Vec::new();
         for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
             results.push(self.run_job(job, runtime.as_ref()).await);

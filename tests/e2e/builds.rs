@@ -211,3 +211,78 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
     assert!(err.contains("\"name\": \"Seeded\""), "{}", text(&out));
     assert!(leftovers_after(15).is_empty());
 }
+
+#[test]
+fn cells_run_at_once_and_wine_cells_take_turns_with_the_prefix() {
+    let _serial = serial();
+    let config = variant(
+        "four-cells",
+        &[
+            (
+                "[snapshots]",
+                "[[axis]]\nname = \"mode\"\nvalues = [\"a\", \"b\"]\n\n[snapshots]",
+            ),
+            ("primary = \"debian\"", "primary = \"debian-a\""),
+        ],
+    );
+    // New cells have no baselines: their first snapshots are accepted into the scenario.
+    let out = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--suite",
+            "platform",
+            "--suite",
+            "tasks",
+            "--accept",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let err = String::from_utf8_lossy(&out.stderr);
+    let at = |needle: &str| {
+        err.find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in\n{err}"))
+    };
+    // One build serves all four cells.
+    assert_eq!(
+        err.matches("build      x86_64-pc-windows-gnu: built")
+            .count(),
+        1,
+        "{err}"
+    );
+    // The container cells start while a Wine cell is still running: cells run at once.
+    let first_wine_done = at("windows-a  server stopped").min(at("windows-b  server stopped"));
+    assert!(
+        at("debian-a   platform: starting") < first_wine_done
+            || at("debian-b   platform: starting") < first_wine_done,
+        "{err}"
+    );
+    // The two Wine cells never overlap: one's last server stops before the other's first
+    // server starts.
+    let lines: Vec<&str> = err.lines().collect();
+    let first_line = |cell: &str, what: &str| {
+        lines
+            .iter()
+            .position(|l| l.starts_with(cell) && l.contains(what))
+            .unwrap()
+    };
+    let last_line = |cell: &str, what: &str| {
+        lines
+            .iter()
+            .rposition(|l| l.starts_with(cell) && l.contains(what))
+            .unwrap()
+    };
+    let (a, b) = ("windows-a ", "windows-b ");
+    let (first, second) = if first_line(a, ": starting") < first_line(b, ": starting") {
+        (a, b)
+    } else {
+        (b, a)
+    };
+    assert!(
+        last_line(first, "server stopped") < first_line(second, ": starting"),
+        "{err}"
+    );
+    assert!(leftovers_after(15).is_empty());
+}

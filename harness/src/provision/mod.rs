@@ -119,8 +119,9 @@ pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
     Ok(done)
 }
 
-/// An exclusive lock on `path`, held until dropped; waits for another run to finish.
-async fn lock(path: &Path) -> Result<std::fs::File> {
+/// An exclusive lock on `path`, held until dropped; waits (without blocking the async
+/// runtime) for whoever holds it, in this process or another.
+pub(crate) async fn lock(path: &Path) -> Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)

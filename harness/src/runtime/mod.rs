@@ -103,6 +103,11 @@ pub enum StopSignal {
 pub trait Runtime: Send + Sync {
     /// Its name, for messages.
     fn name(&self) -> &'static str;
+    /// A lock file to hold while a cell uses this runtime, when its servers cannot share it
+    /// with another cell (Wine's prefix); `None` when they can.
+    fn exclusive(&self) -> Option<PathBuf> {
+        None
+    }
     /// Starts the server of `launch`.
     fn start(&self, launch: &Launch) -> Result<Server>;
 }

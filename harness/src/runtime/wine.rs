@@ -42,22 +42,6 @@ fn stage(launch: &Launch, shim: Option<&Path>) -> Result<PathBuf> {
 
 struct WineCleanup {
     wine: Wine,
-    /// Held while the server runs: `wineserver -k` stops everything in the prefix, so two
-    /// runs must not use it at once.
-    _lock: std::fs::File,
-}
-
-/// Takes the prefix for one server, waiting for another run to give it back.
-fn lock_prefix(wine: &Wine) -> Result<std::fs::File> {
-    let path = wine.prefix.with_extension("lock");
-    let file = std::fs::OpenOptions::new()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(&path)
-        .map_err(|e| Error::io(&path, e))?;
-    file.lock().map_err(|e| Error::io(&path, e))?;
-    Ok(file)
 }
 
 impl Cleanup for WineCleanup {
@@ -78,8 +62,13 @@ impl Runtime for WineRuntime {
         "wine"
     }
 
+    /// `wineserver -k` stops everything in the prefix, so one cell at a time uses it, across
+    /// runs too.
+    fn exclusive(&self) -> Option<PathBuf> {
+        Some(self.wine.prefix.with_extension("lock"))
+    }
+
     fn start(&self, launch: &Launch) -> Result<Server> {
-        let lock = lock_prefix(&self.wine)?;
         let exe = stage(launch, self.wine.shim.as_deref())?;
         let data_dir = windows_path(launch.data_dir);
         let mut cmd = self
@@ -94,7 +83,6 @@ impl Runtime for WineRuntime {
         let process = Running::spawn(&cmd, launch.log)?;
         let cleanup = WineCleanup {
             wine: self.wine.clone(),
-            _lock: lock,
         };
         Ok(Server::new(
             process,
