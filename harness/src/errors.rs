@@ -89,3 +89,39 @@ impl Error {
 
 /// The harness's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn exit_codes_follow_the_documented_classes() {
+        let prerequisite = Error::Prerequisite {
+            what: "`wine`".into(),
+            why: "it is not on PATH".into(),
+            fix: "apt-get install -y wine64".into(),
+        };
+        assert_eq!(prerequisite.exit_code(), 3);
+        assert_eq!(
+            prerequisite.to_string(),
+            "`wine` is missing: it is not on PATH\n  fix: apt-get install -y wine64"
+        );
+        assert_eq!(Error::Selection("x".into()).exit_code(), 2);
+        assert_eq!(Error::Config(Vec::new()).exit_code(), 2);
+        assert_eq!(Error::Interrupted.exit_code(), 130);
+        let failed = Error::Command {
+            command: "cargo build".into(),
+            problem: "failed (exit status: 101)".into(),
+            stderr: (1..=50)
+                .map(|i| format!("line {i}"))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        assert_eq!(failed.exit_code(), 1);
+        let text = failed.to_string();
+        assert!(
+            text.starts_with("`cargo build` failed (exit status: 101)\nline 11\n"),
+            "the last 40 lines: {text}"
+        );
+    }
+}
