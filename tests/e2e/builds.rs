@@ -2,7 +2,7 @@
 //! triple's cells with the compiler's message and leaves the others running; a host cell runs
 //! as a plain process; a fresh cache is provisioned by the first run and reused by the second.
 
-use matrix_tests::{leftovers_after, root, serial, text, variant, xtask_cmd, xtask_command};
+use matrix_tests::{leftovers_after, root, run_matrix, serial, text, variant, xtask_cmd};
 
 #[test]
 fn a_build_failure_fails_only_its_own_cells() {
@@ -20,16 +20,7 @@ fn a_build_failure_fails_only_its_own_cells() {
             ),
         ],
     );
-    let out = xtask_command(
-        &root(),
-        &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--suite",
-            "platform",
-        ],
-    );
+    let out = run_matrix(&config, &["--suite", "platform"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -59,19 +50,10 @@ fn a_host_cell_runs_the_server_as_a_plain_process() {
     );
     // A new cell has no baselines yet: its first snapshots are accepted (into the scenario's
     // own copy of the snapshots).
-    let out = xtask_command(
-        &root(),
+    let out = run_matrix(
+        &config,
         &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--cell",
-            "local",
-            "--suite",
-            "platform",
-            "--suite",
-            "tasks",
-            "--accept",
+            "--cell", "local", "--suite", "platform", "--suite", "tasks", "--accept",
         ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
@@ -181,18 +163,7 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
         r#"{"id": "p1", "name": "Seeded", "created": "2026-01-01T00:00:00Z"}"#,
     )
     .unwrap();
-    let out = xtask_command(
-        &root(),
-        &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--cell",
-            "local",
-            "--suite",
-            "platform",
-        ],
-    );
+    let out = run_matrix(&config, &["--cell", "local", "--suite", "platform"]);
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains("build      cargo build --quiet -p deploy-server --target-dir own-target"),
@@ -226,18 +197,9 @@ fn cells_run_at_once_and_wine_cells_take_turns_with_the_prefix() {
         ],
     );
     // New cells have no baselines: their first snapshots are accepted into the scenario.
-    let out = xtask_command(
-        &root(),
-        &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--suite",
-            "platform",
-            "--suite",
-            "tasks",
-            "--accept",
-        ],
+    let out = run_matrix(
+        &config,
+        &["--suite", "platform", "--suite", "tasks", "--accept"],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);

@@ -4,12 +4,10 @@
 
 use std::path::{Path, PathBuf};
 
-use matrix_tests::{command, copy_snapshots, root, serial, text, variant, xtask_command};
+use matrix_tests::{command, copy_snapshots, root, run_matrix, serial, text, variant};
 
 fn run(config: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let mut all = vec!["matrix", "--config", config.to_str().unwrap()];
-    all.extend_from_slice(args);
-    let out = xtask_command(&root(), &all);
+    let out = run_matrix(config, args);
     (out.status.code(), text(&out))
 }
 

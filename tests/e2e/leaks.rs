@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use matrix_tests::{
-    leftovers, leftovers_after, root, serial, text, variant, xtask_cmd, xtask_command,
+    leftovers, leftovers_after, root, run_matrix, serial, text, variant, xtask_cmd, xtask_command,
 };
 
 fn assert_clean(before: &[String]) {
@@ -50,16 +50,7 @@ fn a_server_that_never_becomes_ready_is_stopped() {
             "http = \"/never\"\ntimeout = \"3s\"",
         )],
     );
-    let out = xtask_command(
-        &root(),
-        &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--suite",
-            "platform",
-        ],
-    );
+    let out = run_matrix(&config, &["--suite", "platform"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(
@@ -82,16 +73,7 @@ fn a_server_that_crashes_is_reported_with_its_log() {
             "args = [\"--no-such-flag\", \"--listen\"",
         )],
     );
-    let out = xtask_command(
-        &root(),
-        &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--suite",
-            "platform",
-        ],
-    );
+    let out = run_matrix(&config, &["--suite", "platform"]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.matches("before it was ready").count(), 2, "{err}");

@@ -177,18 +177,10 @@ fn debian_build_runs_in_a_docker_container_through_the_same_code() {
     let _serial = serial();
     let _docker = Dockerd::ensure();
     let config = matrix_tests::variant("docker", &[("engine = \"auto\"", "engine = \"docker\"")]);
-    let out = matrix_tests::xtask_command(
-        &root(),
+    let out = matrix_tests::run_matrix(
+        &config,
         &[
-            "matrix",
-            "--config",
-            config.to_str().unwrap(),
-            "--cell",
-            "debian",
-            "--suite",
-            "platform",
-            "--suite",
-            "tasks",
+            "--cell", "debian", "--suite", "platform", "--suite", "tasks",
         ],
     );
     let log = matrix_tests::text(&out);

@@ -56,6 +56,13 @@ pub fn xtask_cmd(dir: &Path, args: &[&str]) -> std::process::Command {
     cmd
 }
 
+/// Runs `cargo xtask matrix --config CONFIG ARGS` from the repository.
+pub fn run_matrix(config: &Path, args: &[&str]) -> Output {
+    let mut all = vec!["matrix", "--config", config.to_str().expect("a UTF-8 path")];
+    all.extend_from_slice(args);
+    xtask_command(&root(), &all)
+}
+
 /// Runs `cargo xtask ARGS` in `dir` and returns what it printed.
 pub fn xtask_command(dir: &Path, args: &[&str]) -> Output {
     xtask_cmd(dir, args).output().expect("cargo runs")
