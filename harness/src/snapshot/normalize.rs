@@ -95,15 +95,16 @@ fn map_strings(value: &mut Value, f: &dyn Fn(&str) -> String) {
     }
 }
 
-/// One step of a redaction path.
+/// One step of a JSON path (redactions, captures).
 #[derive(Debug, PartialEq)]
-enum Seg<'a> {
+pub(crate) enum Seg<'a> {
     Key(&'a str),
     Every,
     Index(usize),
 }
 
-fn segments(path: &str) -> Vec<Seg<'_>> {
+/// The steps of a path of `.key`, `[]` and `[N]` steps; `None` when it is not one.
+pub(crate) fn segments(path: &str) -> Option<Vec<Seg<'_>>> {
     let mut out = Vec::new();
     let mut rest = path;
     while !rest.is_empty() {
@@ -112,17 +113,17 @@ fn segments(path: &str) -> Vec<Seg<'_>> {
             out.push(Seg::Key(&r[..end]));
             rest = &r[end..];
         } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']').unwrap_or(r.len());
-            out.push(match r[..end].parse() {
-                Ok(i) => Seg::Index(i),
-                Err(_) => Seg::Every,
+            let end = r.find(']')?;
+            out.push(match &r[..end] {
+                "" => Seg::Every,
+                n => Seg::Index(n.parse().ok()?),
             });
-            rest = r.get(end + 1..).unwrap_or("");
+            rest = &r[end + 1..];
         } else {
-            break;
+            return None;
         }
     }
-    out
+    Some(out)
 }
 
 /// Replaces the values at `path` (`.key`, `[]`, `[N]` steps) by `"[redacted]"`.
@@ -147,7 +148,9 @@ pub fn redact(value: &mut Value, path: &str) {
             _ => {}
         }
     }
-    walk(value, &segments(path));
+    if let Some(segs) = segments(path) {
+        walk(value, &segs);
+    }
 }
 
 /// The paths at which two JSON values differ, with array indices generalized to `[]`, as

@@ -211,24 +211,16 @@ fn send(
     })
 }
 
-/// The value at a path like `.items[0].id` of `value`.
+/// The value at a path like `.items[0].id` of `value` (the redaction path grammar; `[]`
+/// names no single value, so it finds nothing).
 pub fn at_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
-    let mut current = value;
-    let mut rest = path;
-    while !rest.is_empty() {
-        if let Some(r) = rest.strip_prefix('.') {
-            let end = r.find(['.', '[']).unwrap_or(r.len());
-            current = current.get(&r[..end])?;
-            rest = &r[end..];
-        } else if let Some(r) = rest.strip_prefix('[') {
-            let end = r.find(']')?;
-            current = current.get(r[..end].parse::<usize>().ok()?)?;
-            rest = &r[end + 1..];
-        } else {
-            return None;
-        }
-    }
-    Some(current)
+    normalize::segments(path)?
+        .iter()
+        .try_fold(value, |v, seg| match seg {
+            normalize::Seg::Key(k) => v.get(*k),
+            normalize::Seg::Index(i) => v.get(*i),
+            normalize::Seg::Every => None,
+        })
 }
 
 /// Whether `actual` contains `expected`: objects by subset of keys, the rest by equality.
@@ -396,6 +388,9 @@ mod tests {
         assert_eq!(at_path(&v, ".n"), Some(&json!(1)));
         assert_eq!(at_path(&v, ".missing"), None);
         assert_eq!(at_path(&v, ".items[5]"), None);
+        assert_eq!(at_path(&v, "items"), None, "a path starts with `.` or `[`");
+        assert_eq!(at_path(&v, ".items[1"), None);
+        assert_eq!(at_path(&v, ".items[]"), None);
     }
 
     #[test]
