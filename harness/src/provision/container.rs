@@ -103,10 +103,18 @@ pub fn local_tag(image: &str) -> String {
     format!("localhost/port-harness/{name}")
 }
 
-async fn image_exists(program: &str, image: &str) -> bool {
-    output(&Cmd::new(program).args(["image", "inspect", "--format", "{{.Id}}", image]))
-        .await
-        .is_ok_and(|o| o.status.success())
+/// The image the engine has for `image`: the image itself, or its local stand-in.
+pub(crate) async fn find_image(program: &str, image: &str) -> Option<String> {
+    for candidate in [image.to_owned(), local_tag(image)] {
+        let out = output(
+            &Cmd::new(program).args(["image", "inspect", "--format", "{{.Id}}", &candidate]),
+        )
+        .await;
+        if out.is_ok_and(|o| o.status.success()) {
+            return Some(candidate);
+        }
+    }
+    None
 }
 
 /// `debian:bookworm-slim` -> `bookworm`, for images debootstrap can build.
@@ -122,15 +130,13 @@ fn debian_suite(image: &str) -> Option<&str> {
 
 async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
     let local = local_tag(image);
-    for candidate in [image, local.as_str()] {
-        if image_exists(program, candidate).await {
-            ctx.events.emit(RunEvent::Prerequisite {
-                what: format!("image {image}"),
-                state: Provision::Present,
-                detail: format!("{program} has {candidate}"),
-            });
-            return Ok(candidate.to_owned());
-        }
+    if let Some(found) = find_image(program, image).await {
+        ctx.events.emit(RunEvent::Prerequisite {
+            what: format!("image {image}"),
+            state: Provision::Present,
+            detail: format!("{program} has {found}"),
+        });
+        return Ok(found);
     }
     ctx.events.emit(RunEvent::Provisioning {
         what: format!("pulling {image}"),

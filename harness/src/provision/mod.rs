@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 use crate::errors::{Error, Result};
 use crate::events::{Events, Provision, RunEvent};
 use crate::matrix::{EngineKind, Matrix, Runtime};
-use crate::process::{Cmd, checked, output};
+use crate::process::{Cmd, checked};
 
 pub use container::Engine;
 pub use wine::Wine;
@@ -288,17 +288,7 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         if !have_engine {
             continue;
         }
-        let mut found = None;
-        for candidate in [image.clone(), container::local_tag(image)] {
-            let out = output(
-                &Cmd::new(program).args(["image", "inspect", "--format", "{{.Id}}", &candidate]),
-            )
-            .await;
-            if out.is_ok_and(|o| o.status.success()) {
-                found = Some(candidate);
-                break;
-            }
-        }
+        let found = container::find_image(program, image).await;
         checks.push(Check {
             what: format!("image {image}"),
             ok: found.is_some(),
