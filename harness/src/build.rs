@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::errors::{Error, Result};
 use crate::events::{Events, RunEvent};
 use crate::matrix::{BuildCommand, CargoServer, Cell, Matrix};
-use crate::process::{Cmd, checked, logged};
+use crate::process::{Cmd, logged};
 use crate::provision::Provisioned;
 
 /// The artifact of each cell, or why it has none.
@@ -202,8 +202,7 @@ async fn cargo_build(
     log_dir: &Path,
     events: &Events,
 ) -> Result<BTreeMap<String, std::result::Result<PathBuf, String>>> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let mut cmd = Cmd::new(cargo)
+    let mut cmd = Cmd::new(cargo())
         .args([
             "build",
             "--message-format=json-render-diagnostics",
@@ -330,11 +329,8 @@ pub fn log_tail(path: &Path, n: usize) -> String {
     lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
-/// Runs `cargo` to check the toolchain answers; used by `doctor`.
-pub async fn cargo_version() -> Result<String> {
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    Ok(checked(&Cmd::new(cargo).arg("--version"))
-        .await?
-        .trim()
-        .to_owned())
+/// The cargo to run: the one running the harness (`$CARGO` under `cargo xtask`), else the
+/// one on PATH.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }

@@ -62,7 +62,6 @@ pub async fn collect(
         }
         None => None,
     };
-    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut engines = Vec::new();
     let mut images = Vec::new();
     for engine in provisioned.engines.values() {
@@ -89,7 +88,7 @@ pub async fn collect(
     Provenance {
         commit,
         rustc: first_line(Cmd::new("rustc").arg("--version")).await,
-        cargo: first_line(Cmd::new(cargo).arg("--version")).await,
+        cargo: first_line(Cmd::new(crate::build::cargo()).arg("--version")).await,
         wine: match &provisioned.wine {
             Some(_) => first_line(Cmd::new("wine").arg("--version")).await,
             None => None,
