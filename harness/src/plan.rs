@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Error, Result};
-use crate::matrix::{Matrix, RuntimeKind, Scope, SuiteKind};
+use crate::matrix::{Matrix, RuntimeKind, Scope, SuiteKind, quoted_list};
 
 /// What the command line selected.
 #[derive(Debug, Clone, Default)]
@@ -162,7 +162,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
             {
                 return Err(Error::Selection(format!(
                     "unknown cell `{wanted}`: expected a cell or target name, one of {}",
-                    names(matrix.cells.iter().map(|c| c.name.as_str()))
+                    quoted_list(matrix.cells.iter().map(|c| c.name.as_str()))
                 )));
             }
         }
@@ -183,7 +183,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         if !known.contains(wanted.as_str()) {
             return Err(Error::Selection(format!(
                 "unknown suite `{wanted}`: expected one of {}",
-                names(matrix.suites.iter().map(|s| s.name.as_str()))
+                quoted_list(matrix.suites.iter().map(|s| s.name.as_str()))
             )));
         }
     }
@@ -204,7 +204,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
     if !primary_selected && !selection.audit && !skipped.is_empty() {
         notes.push(format!(
             "agnostic suites {} run on the primary cell `{}`, which is not selected",
-            names(skipped),
+            quoted_list(skipped),
             matrix.primary
         ));
     }
@@ -321,14 +321,6 @@ fn shard_of(jobs: Vec<Job>, shard: Shard) -> Vec<Job> {
     let start = (shard.index - 1) * len / shard.count;
     let end = shard.index * len / shard.count;
     jobs.into_iter().skip(start).take(end - start).collect()
-}
-
-fn names<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
-    items
-        .into_iter()
-        .map(|s| format!("`{s}`"))
-        .collect::<Vec<_>>()
-        .join(", ")
 }
 
 impl Plan {

@@ -9,6 +9,7 @@ pub(crate) mod source;
 use std::path::Path;
 
 pub use model::*;
+pub(crate) use resolve::quoted_list;
 pub use resolve::{BUILD_PLACEHOLDERS, LAUNCH_PLACEHOLDERS, parse};
 pub use source::Diagnostic;
 

@@ -65,7 +65,8 @@ struct Cx<'a> {
     errors: Vec<Diagnostic>,
 }
 
-fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+/// `a`, `b`, `c` (or a phrase saying there are none), for "expected one of" messages.
+pub(crate) fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<String> = items.into_iter().map(|s| format!("`{s}`")).collect();
     if items.is_empty() {
         "nothing (none are defined)".to_owned()
