@@ -46,6 +46,8 @@ pub struct JobResult {
     pub cell: String,
     /// The suite's scope.
     pub scope: Scope,
+    /// An agnostic suite run off the primary cell by `--audit`.
+    pub audit: bool,
     /// Its cases; empty when the job could not run.
     pub cases: Vec<CaseResult>,
     /// Why the job could not run (build, launch or suite error).
@@ -161,7 +163,6 @@ fn observations_of(matrix: &Matrix, jobs: &[JobResult]) -> Vec<Observation> {
     let mut out = Vec::new();
     for job in jobs {
         let suite = matrix.suite(&job.suite).expect("planned suites exist");
-        let audit = job.scope == Scope::Agnostic && job.cell != matrix.primary;
         for case in &job.cases {
             let source = match (&suite.kind, &suite.path) {
                 (SuiteKind::Http, Some(path)) => {
@@ -177,7 +178,7 @@ fn observations_of(matrix: &Matrix, jobs: &[JobResult]) -> Vec<Observation> {
                     step: o.step.clone(),
                     cell: job.cell.clone(),
                     scope: job.scope,
-                    audit,
+                    audit: job.audit,
                     source: source.clone(),
                     expression: o.expression.clone(),
                     text: o.text.clone(),
@@ -280,6 +281,7 @@ impl JobCtx<'_> {
             suite: job.suite.clone(),
             cell: job.cell.clone(),
             scope: job.scope,
+            audit: job.audit,
             cases,
             error,
             duration: start.elapsed(),

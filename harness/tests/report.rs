@@ -64,6 +64,7 @@ fn job(
         suite: suite.into(),
         cell: cell.into(),
         scope,
+        audit: false,
         cases,
         error: error.map(str::to_owned),
         duration: Duration::from_millis(1500),

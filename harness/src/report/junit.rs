@@ -61,8 +61,7 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
         let mut built = suite.build();
         built.hostname = results.provenance.host.clone();
         report.add_testsuite(built);
-        let audit = job.scope == crate::matrix::Scope::Agnostic && job.cell != results.plan.primary;
-        properties.push((name, job.cell.clone(), scope_name(job.scope), audit));
+        properties.push((name, job.cell.clone(), scope_name(job.scope), job.audit));
     }
     let mut xml = Vec::new();
     report

@@ -95,7 +95,7 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], accept: bool) -> Result<Results>
             suite: j.suite.clone(),
             cell: j.cell.clone(),
             scope: j.scope,
-            audit: j.scope == crate::matrix::Scope::Agnostic && j.cell != plan.primary,
+            audit: j.audit,
         })
         .collect();
     plan.totals.shard_runs = plan.jobs.len();
