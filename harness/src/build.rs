@@ -229,9 +229,13 @@ async fn cargo_build(
     });
     let start = Instant::now();
     let mut found: BTreeMap<String, PathBuf> = BTreeMap::new();
+    // Cargo's JSON messages are data for the harness; the log keeps what cargo tells people
+    // (its standard error: progress and rendered diagnostics).
     let status = logged(&cmd, &log, |line| {
-        if let Ok(cargo_metadata::Message::CompilerArtifact(a)) =
-            serde_json::from_str::<cargo_metadata::Message>(line)
+        let Ok(message) = serde_json::from_str::<cargo_metadata::Message>(line) else {
+            return true;
+        };
+        if let cargo_metadata::Message::CompilerArtifact(a) = message
             && a.target.name.as_str() == bin
             && let Some(exe) = a.executable
         {
@@ -243,10 +247,13 @@ async fn cargo_build(
                 found.insert(triple.clone(), exe);
             }
         }
+        false
     })
     .await?;
     let duration = start.elapsed();
-    let tail = log_tail(&log, 30);
+    // With --keep-going the other triples go on compiling after an error: leave cargo's
+    // progress lines out, so that the diagnostics are what the tail shows.
+    let tail = diagnostics_tail(&log, 40);
     let mut out = BTreeMap::new();
     for triple in triples {
         let result = match found.remove(triple) {
@@ -292,7 +299,7 @@ async fn command_build(
         command: cmd.to_string(),
     });
     let start = Instant::now();
-    let result = match logged(&cmd, &log, |_| {}).await {
+    let result = match logged(&cmd, &log, |_| true).await {
         Err(e) => Err(e.to_string()),
         Ok(status) if !status.success() => Err(format!(
             "`{cmd}` failed ({status}); see {}:\n{}",
@@ -320,6 +327,32 @@ async fn command_build(
         duration: start.elapsed(),
     });
     result
+}
+
+/// The last `n` lines of cargo's log that are not its progress lines (`Compiling x`, ...).
+fn diagnostics_tail(path: &Path, n: usize) -> String {
+    const PROGRESS: &[&str] = &[
+        "Compiling",
+        "Checking",
+        "Fresh",
+        "Finished",
+        "Blocking",
+        "Building",
+        "Downloaded",
+        "Downloading",
+        "Locking",
+        "Updating",
+        "Adding",
+    ];
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let word = l.trim_start().split(' ').next().unwrap_or("");
+            !PROGRESS.contains(&word)
+        })
+        .collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
 }
 
 /// The last `n` lines of a log file.

@@ -238,9 +238,15 @@ pub async fn checked(cmd: &Cmd) -> Result<String> {
     }
 }
 
-/// Runs `cmd` with its standard output and error appended to `log`, and returns once it
-/// exits; `on_line` sees each line of standard output as it comes (for progress).
-pub async fn logged(cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Result<ExitStatus> {
+/// Runs `cmd` with its standard error appended to `log`, and returns once it exits.
+/// `on_line` sees each line of standard output as it comes and says whether it belongs in
+/// the log too (a command's output does; data the caller parses, such as cargo's JSON
+/// messages, does not).
+pub async fn logged(
+    cmd: &Cmd,
+    log: &Path,
+    mut on_line: impl FnMut(&str) -> bool,
+) -> Result<ExitStatus> {
     use tokio::io::AsyncBufReadExt;
     let file = open_log(log)?;
     let mut command = cmd.build();
@@ -252,10 +258,11 @@ pub async fn logged(cmd: &Cmd, log: &Path, mut on_line: impl FnMut(&str)) -> Res
     let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
     let mut file = tokio::fs::File::from_std(file);
     while let Some(line) = lines.next_line().await.map_err(|e| Error::io(log, e))? {
-        on_line(&line);
-        use tokio::io::AsyncWriteExt;
-        let _ = file.write_all(line.as_bytes()).await;
-        let _ = file.write_all(b"\n").await;
+        if on_line(&line) {
+            use tokio::io::AsyncWriteExt;
+            let _ = file.write_all(line.as_bytes()).await;
+            let _ = file.write_all(b"\n").await;
+        }
     }
     let status = child.wait().await.map_err(|e| cmd.spawn_error(e))?;
     guard.disarm();

@@ -27,6 +27,12 @@ fn a_build_failure_fails_only_its_own_cells() {
         err.contains("built with the `broken-on-windows` test feature"),
         "the compiler's message is shown:\n{err}"
     );
+    let log = std::fs::read_to_string(config.parent().unwrap().join("out/logs/build.log")).unwrap();
+    assert!(log.contains("error: deploy-server: built with"), "{log}");
+    assert!(
+        !log.contains("{\"reason\""),
+        "cargo's JSON messages are data, not log lines:\n{log}"
+    );
     assert!(
         err.contains("windows-broken-on-windows platform: ERROR"),
         "{err}"

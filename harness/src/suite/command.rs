@@ -38,7 +38,7 @@ pub async fn run(
         let _ = std::fs::remove_file(dir.join(junit));
     }
     let start = Instant::now();
-    let status = logged(&cmd, &env.log, |_| {}).await?;
+    let status = logged(&cmd, &env.log, |_| true).await?;
     let failure = (!status.success()).then(|| {
         format!(
             "`{cmd}` failed ({status}); its output is {}:\n{}",
