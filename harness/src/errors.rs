@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use crate::matrix::Diagnostic;
+use crate::diagnostic::{Diagnostic, render_all};
 
 /// Everything the harness can fail with.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,7 @@ pub enum Error {
         source: std::io::Error,
     },
     /// A configuration file is malformed or inconsistent.
-    #[error("{}", crate::matrix::source::render_all(.0))]
+    #[error("{}", render_all(.0))]
     Config(Vec<Diagnostic>),
     /// The command line selected something the matrix does not have.
     #[error("{0}")]

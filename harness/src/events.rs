@@ -46,7 +46,7 @@ pub enum RunEvent {
         /// The artifact, or why there is none.
         result: Result<String, String>,
         /// How long the whole build took.
-        #[serde(with = "crate::report::ms", rename = "duration_ms")]
+        #[serde(with = "crate::units::ms", rename = "duration_ms")]
         duration: Duration,
     },
     /// A cell's server is starting.
@@ -65,7 +65,7 @@ pub enum RunEvent {
         /// Where it answers.
         base_url: String,
         /// How long it took.
-        #[serde(with = "crate::report::ms", rename = "after_ms")]
+        #[serde(with = "crate::units::ms", rename = "after_ms")]
         after: Duration,
     },
     /// A cell's server was stopped.
@@ -88,7 +88,7 @@ pub enum RunEvent {
         /// The failures, each as a readable text.
         failures: Vec<String>,
         /// How long it took.
-        #[serde(with = "crate::report::ms", rename = "duration_ms")]
+        #[serde(with = "crate::units::ms", rename = "duration_ms")]
         duration: Duration,
     },
     /// A job could not run (its build or launch failed).

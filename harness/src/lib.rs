@@ -7,6 +7,12 @@
 //! once, on the primary cell), provisions what the cells need, builds, launches, runs,
 //! diffs the behaviour snapshots across cells and reports.
 //!
+//! The modules are layers, listed here from the bottom up; each uses only those before it
+//! (a test checks the `use crate::` lines): [`diagnostic`], [`units`], [`errors`],
+//! [`matrix`], [`plan`], [`events`], [`process`], [`normalize`], [`snapfile`],
+//! [`provision`], [`build`], [`runtime`], [`suite`], [`outcome`], [`verdict`], [`persist`],
+//! [`render`], [`ci`], and [`run`], which orchestrates them.
+//!
 //! This crate holds all of that behaviour and never prints or exits: it returns values and
 //! errors (with [`Error::exit_code`]) and leaves the terminal to its caller, the `xtask` CLI
 //! or another project's own xtask.
@@ -15,25 +21,31 @@
 //! use harness::{Matrix, plan::{Selection, plan}};
 //! let matrix = Matrix::load("matrix.toml".as_ref())?;
 //! let plan = plan(&matrix, &Selection::default())?;
-//! print!("{}", plan.to_table());
+//! print!("{}", harness::render::tables::plan(&plan));
 //! # Ok::<(), harness::Error>(())
 //! ```
 #![warn(missing_docs)]
 
 pub mod build;
-pub mod cell;
 pub mod ci;
+pub mod diagnostic;
 pub mod errors;
 pub mod events;
 pub mod matrix;
+pub mod normalize;
+pub mod outcome;
+pub mod persist;
 pub mod plan;
 pub mod process;
 pub mod provision;
-pub mod report;
+pub mod render;
 pub mod run;
 pub mod runtime;
-pub mod snapshot;
+pub mod snapfile;
 pub mod suite;
+pub mod units;
+pub mod verdict;
 
 pub use errors::{Error, Result};
+pub use harness_cell as cell;
 pub use matrix::Matrix;

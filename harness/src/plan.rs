@@ -6,7 +6,7 @@
 //! Sharding cuts the ordered job list (by cell, then suite) into contiguous parts, so each
 //! shard touches as few cells (and so builds and launches) as possible.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashSet};
 use std::fmt;
 use std::str::FromStr;
 
@@ -254,7 +254,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
             .iter()
             .map(|s| PlanSuite {
                 name: s.name.clone(),
-                kind: s.kind,
+                kind: s.kind(),
                 scope: s.scope,
             })
             .collect(),
@@ -330,79 +330,5 @@ impl Plan {
         self.cells
             .iter()
             .filter(move |c| active.contains(c.name.as_str()))
-    }
-
-    /// The plan as a table of suites by cells, with a summary line.
-    pub fn to_table(&self) -> String {
-        use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
-        let mut table = Table::new();
-        table.load_preset(UTF8_FULL_CONDENSED);
-        let mut header = vec!["suite".to_owned(), "kind".to_owned(), "scope".to_owned()];
-        header.extend(self.cells.iter().map(|c| {
-            if c.primary {
-                format!("{} (primary)", c.name)
-            } else {
-                c.name.clone()
-            }
-        }));
-        table.set_header(header);
-        let by_id: HashMap<(&str, &str), &Job> = self
-            .jobs
-            .iter()
-            .map(|j| ((j.suite.as_str(), j.cell.as_str()), j))
-            .collect();
-        for suite in &self.suites {
-            let mut row = vec![
-                suite.name.clone(),
-                kind_name(suite.kind).to_owned(),
-                scope_name(suite.scope).to_owned(),
-            ];
-            for cell in &self.cells {
-                let job = by_id.get(&(suite.name.as_str(), cell.name.as_str()));
-                row.push(
-                    match job {
-                        Some(j) if j.audit => "audit",
-                        Some(j) if j.scope == Scope::Agnostic => "once",
-                        Some(_) => "run",
-                        None => "-",
-                    }
-                    .to_owned(),
-                );
-            }
-            table.add_row(row);
-        }
-        let t = &self.totals;
-        let mut out = table.to_string();
-        out.push_str(&format!(
-            "\n{} cells, {} suites: {} suite runs instead of {} ({} saved, {:.1}%)",
-            t.cells, t.suites, t.runs, t.naive, t.saved, t.saved_percent
-        ));
-        if let Some(shard) = self.shard {
-            out.push_str(&format!(
-                "\nshard {shard}: {} of the {} runs",
-                t.shard_runs, t.runs
-            ));
-        }
-        for note in &self.notes {
-            out.push_str(&format!("\nnote: {note}"));
-        }
-        out.push('\n');
-        out
-    }
-}
-
-/// The name of a suite kind as written in `matrix.toml`.
-pub fn kind_name(kind: SuiteKind) -> &'static str {
-    match kind {
-        SuiteKind::Http => "http",
-        SuiteKind::Command => "command",
-    }
-}
-
-/// The name of a scope as written in `matrix.toml`.
-pub fn scope_name(scope: Scope) -> &'static str {
-    match scope {
-        Scope::Agnostic => "agnostic",
-        Scope::PerTarget => "per-target",
     }
 }

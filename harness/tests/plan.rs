@@ -108,7 +108,11 @@ fn check(name: &str, extra: &str, primary: &str, args: &str) {
     let jobs: Vec<String> = p.jobs.iter().map(|j| j.id()).collect();
     insta::assert_snapshot!(
         name,
-        format!("$ --plan {args}\n{}jobs: {}", p.to_table(), jobs.join(" "))
+        format!(
+            "$ --plan {args}\n{}jobs: {}",
+            harness::render::tables::plan(&p),
+            jobs.join(" ")
+        )
     );
 }
 

@@ -5,10 +5,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use harness::matrix::Scope;
+use harness::outcome::{JobResult, Observation, Outcome};
 use harness::plan::{Selection, plan};
-use harness::report::{Finish, Provenance, finish};
-use harness::run::JobResult;
-use harness::snapshot::Observation;
+use harness::provision::Provenance;
+use harness::snapfile::{self, SnapFile};
 use harness::suite::CaseResult;
 
 const MATRIX: &str = r#"
@@ -133,14 +133,14 @@ fn reports_of_fixed_results() {
         ),
     ];
     for o in &observations[..3] {
-        let snap = harness::snapshot::store::SnapFile {
+        let snap = SnapFile {
             source: o.source.clone(),
             expression: o.expression.clone(),
             content: o.text.clone(),
         };
-        harness::snapshot::store::write_atomic(
-            &harness::snapshot::store::path(&store, &o.name()),
-            &harness::snapshot::store::render(&snap),
+        harness::persist::write_atomic(
+            &snapfile::path(&store, &o.name()),
+            &snapfile::render(&snap),
         )
         .unwrap();
     }
@@ -171,13 +171,9 @@ fn reports_of_fixed_results() {
             None,
         ),
     ];
-    let mut results = finish(Finish {
-        matrix: &matrix,
-        plan: p.clone(),
-        planned: p.planned.clone(),
+    let outcome = Outcome {
         jobs,
         observations,
-        noise: Vec::new(),
         provenance: Provenance {
             commit: Some("0123456789abcdef".into()),
             rustc: Some("rustc 1.95.0".into()),
@@ -189,9 +185,16 @@ fn reports_of_fixed_results() {
             started: "2026-11-22T12:00:00Z".into(),
             shards: Vec::new(),
         },
-        accept: false,
         duration: Duration::from_secs(42),
-    })
+    };
+    let mut results = harness::run::conclude(
+        &matrix,
+        p.clone(),
+        p.planned.clone(),
+        outcome,
+        Vec::new(),
+        false,
+    )
     .unwrap();
     // Two new snapshots (the env case's) are pending, not baselines.
     assert_eq!(results.written.len(), 2);
@@ -210,9 +213,9 @@ fn reports_of_fixed_results() {
         "results.json",
         serde_json::to_string_pretty(&results).unwrap()
     );
-    insta::assert_snapshot!("junit.xml", harness::report::junit::render(&results, None));
-    insta::assert_snapshot!("report.md", harness::report::markdown::render(&results));
-    let html = harness::report::html::render(&results);
+    insta::assert_snapshot!("junit.xml", harness::render::junit::render(&results, None));
+    insta::assert_snapshot!("report.md", harness::render::markdown::render(&results));
+    let html = harness::render::html::render(&results);
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
         "server text is escaped in the HTML"

@@ -1,7 +1,9 @@
 //! Tidy: checks of the tree itself. Every Rust source file starts with a `//!` line saying
-//! what it is for, no test is ignored, and every `toml` block of the README is a valid
-//! `matrix.toml`.
+//! what it is for; no test is ignored or expected to panic, in any spelling; the harness's
+//! layers only point down; the harness never prints, and only the layers that own files write
+//! them; every `toml` block of the README is a valid `matrix.toml`.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -25,12 +27,146 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// The harness's layers, from the bottom up. A module may use the modules before it in this
+/// list and none after it; `run` orchestrates them all. This is the order ARCHITECTURE.md
+/// draws.
+const LAYERS: &[&str] = &[
+    "diagnostic",
+    "units",
+    "errors",
+    "matrix",
+    "plan",
+    "events",
+    "process",
+    "normalize",
+    "snapfile",
+    "provision",
+    "build",
+    "runtime",
+    "suite",
+    "outcome",
+    "verdict",
+    "persist",
+    "render",
+    "ci",
+    "run",
+];
+
+/// The layer of a harness source file: the first component of its path under `src/`.
+fn layer_of(rel: &Path) -> Option<&str> {
+    let first = rel.components().next()?.as_os_str().to_str()?;
+    let name = first.strip_suffix(".rs").unwrap_or(first);
+    (name != "lib").then_some(name)
+}
+
+/// The top-level modules a source text names through `crate::`, in `use` lines, groups
+/// (`crate::{a, b::c}`) and inline paths.
+fn crate_imports(text: &str) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut rest = text;
+    while let Some(at) = rest.find("crate::") {
+        rest = &rest[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 1;
+            let end = group
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '{' => depth += 1,
+                        '}' => depth -= 1,
+                        _ => {}
+                    }
+                    depth == 0
+                })
+                .map_or(group.len(), |(i, _)| i);
+            let mut depth = 0;
+            let mut item = String::new();
+            for c in group[..end].chars().chain([',']) {
+                match c {
+                    '{' => depth += 1,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => {
+                        let name: String = item
+                            .trim()
+                            .chars()
+                            .take_while(|c| c.is_alphanumeric() || *c == '_')
+                            .collect();
+                        if !name.is_empty() {
+                            found.insert(name);
+                        }
+                        item.clear();
+                        continue;
+                    }
+                    _ => {}
+                }
+                item.push(c);
+            }
+        } else {
+            let name: String = rest
+                .chars()
+                .take_while(|c| c.is_alphanumeric() || *c == '_')
+                .collect();
+            if !name.is_empty() {
+                found.insert(name);
+            }
+        }
+    }
+    found
+}
+
+/// The imports of `text` that point up: modules of a later layer than `layer`.
+fn upward(layer: &str, text: &str) -> Vec<String> {
+    let rank = |m: &str| LAYERS.iter().position(|l| *l == m);
+    let Some(mine) = rank(layer) else {
+        return vec![format!("`{layer}` is in no layer of the tidy test's list")];
+    };
+    crate_imports(text)
+        .into_iter()
+        .filter(|m| m != layer && rank(m).is_none_or(|r| r > mine))
+        .collect()
+}
+
+/// The code of a file before its `#[cfg(test)]` module (what the library ships), without
+/// its comment lines.
+fn shipped(text: &str) -> String {
+    let code = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    code.lines()
+        .filter(|l| !l.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn harness_sources() -> Vec<(PathBuf, String)> {
+    let src = root().join("harness/src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|f| {
+            let rel = f.strip_prefix(&src).unwrap().to_owned();
+            (rel, std::fs::read_to_string(&f).unwrap())
+        })
+        .collect()
+}
+
 #[test]
 fn every_source_file_says_what_it_is_for_and_nothing_is_ignored() {
     let mut files = Vec::new();
     rust_files(&root(), &mut files);
     assert!(files.len() > 10, "found only {} files", files.len());
-    let ignore = ["#[", "ignore", "]"].concat();
+    // Every spelling of the ignore and should-panic attributes: spaced, with a reason, or
+    // behind `cfg_attr`. Built from parts so that this file does not match.
+    let skip = regex::Regex::new(
+        &[
+            r"#\s*\[\s*(cfg_attr\s*\([^\]]*,\s*)?(",
+            "ign",
+            "ore|should",
+            r"_panic)\b",
+        ]
+        .concat(),
+    )
+    .unwrap();
     let mut problems = Vec::new();
     for file in &files {
         let text = std::fs::read_to_string(file).unwrap();
@@ -38,8 +174,122 @@ fn every_source_file_says_what_it_is_for_and_nothing_is_ignored() {
         if !text.starts_with("//!") {
             problems.push(format!("{rel}: does not start with a `//!` line"));
         }
-        if text.contains(&ignore) {
-            problems.push(format!("{rel}: ignores a test"));
+        if let Some(m) = skip.find(&text) {
+            problems.push(format!(
+                "{rel}: `{}` skips a test or hides its failure",
+                m.as_str()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_ignore_check_catches_every_spelling() {
+    let skip = regex::Regex::new(
+        &[
+            r"#\s*\[\s*(cfg_attr\s*\([^\]]*,\s*)?(",
+            "ign",
+            "ore|should",
+            r"_panic)\b",
+        ]
+        .concat(),
+    )
+    .unwrap();
+    let attr = |s: &str| format!("#{s}");
+    for spelling in [
+        attr("[ignore]"),
+        attr(" [ignore]"),
+        attr("[ ignore ]"),
+        attr("[ignore = \"slow\"]"),
+        attr("[cfg_attr(unix, ignore)]"),
+        attr("[should_panic]"),
+        attr("[should_panic(expected = \"x\")]"),
+    ] {
+        assert!(skip.is_match(&spelling), "{spelling} is not caught");
+    }
+    assert!(!skip.is_match(&attr("[test]")));
+    assert!(!skip.is_match("let ignored = true;"));
+}
+
+#[test]
+fn the_layers_point_down() {
+    let mut problems = Vec::new();
+    for (rel, text) in harness_sources() {
+        let Some(layer) = layer_of(&rel) else {
+            continue;
+        };
+        for up in upward(layer, &shipped(&text)) {
+            problems.push(format!(
+                "harness/src/{}: `{layer}` uses `{up}`, a layer above it",
+                rel.display()
+            ));
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+}
+
+#[test]
+fn the_layer_check_catches_an_upward_import() {
+    // `plan` is below `run`: a planner that reaches for the orchestrator is refused, in a
+    // `use` line, in a group and in an inline path alike.
+    for text in [
+        "use crate::run::RunOptions;",
+        "use crate::{matrix::Matrix, run};",
+        "fn f() { crate::run::run(); }",
+        "use crate::{matrix::{Cell, Matrix}, verdict::Results};",
+    ] {
+        assert!(!upward("plan", text).is_empty(), "{text}");
+    }
+    assert!(
+        upward(
+            "plan",
+            "use crate::matrix::{Cell, Matrix};\nuse crate::errors::Result;"
+        )
+        .is_empty()
+    );
+    assert!(upward("run", "use crate::{render, verdict::Results};").is_empty());
+}
+
+#[test]
+fn the_harness_never_prints_and_only_owners_write_files() {
+    // Files: persist writes snapshots and results (render writes its reports through it);
+    // provision owns its cache; process owns the logs of children; run and runtime prepare
+    // each job's scratch folder (data dir, staged executable). `suite` is listed until a
+    // command suite's JUnit file moves into the job's folder.
+    const WRITERS: &[&str] = &[
+        "persist",
+        "render",
+        "provision",
+        "process",
+        "run",
+        "runtime",
+        "suite",
+    ];
+    let print = regex::Regex::new(r"\b(e?print(ln)?|dbg)!\s*\(|std::process::exit\b").unwrap();
+    let write = regex::Regex::new(
+        r"fs::(write|copy|rename|remove_file|remove_dir_all|create_dir_all)\b|File::create\b|OpenOptions\b|write_atomic\b",
+    )
+    .unwrap();
+    let mut problems = Vec::new();
+    for (rel, text) in harness_sources() {
+        let code = &shipped(&text);
+        let layer = layer_of(&rel).unwrap_or("lib");
+        if let Some(m) = print.find(code) {
+            problems.push(format!(
+                "harness/src/{}: `{}`: the harness returns values, the CLI prints",
+                rel.display(),
+                m.as_str()
+            ));
+        }
+        if !WRITERS.contains(&layer)
+            && let Some(m) = write.find(code)
+        {
+            problems.push(format!(
+                "harness/src/{}: `{}`: `{layer}` writes files, which is not its job",
+                rel.display(),
+                m.as_str()
+            ));
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));

@@ -53,15 +53,16 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
     },
-    /// Write a CI workflow that runs the matrix's cells as parallel jobs and merges them.
+    /// Write a CI pipeline that runs the matrix's cells as parallel jobs and merges them.
     Ci {
-        /// The CI system (only `github` for now).
-        #[arg(value_enum)]
-        system: CiSystem,
+        /// The CI system.
+        #[arg(value_parser = ci_systems())]
+        system: String,
         /// The matrix file.
         #[arg(long, default_value = "matrix.toml")]
         config: PathBuf,
-        /// Where to write it (default: `.github/workflows/matrix.yml`); `-` for stdout.
+        /// Where to write it (default: the CI system's own place, such as
+        /// `.github/workflows/matrix.yml`); `-` for stdout.
         #[arg(long)]
         out: Option<PathBuf>,
     },
@@ -113,9 +114,13 @@ struct MatrixArgs {
     format: Format,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
-enum CiSystem {
-    Github,
+/// The CI systems that have a generator.
+fn ci_systems() -> clap::builder::PossibleValuesParser {
+    harness::ci::GENERATORS
+        .iter()
+        .map(|g| g.name())
+        .collect::<Vec<_>>()
+        .into()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -161,18 +166,19 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             let needs = Needs::of(&matrix, matrix.cells.iter().map(|c| c.name.as_str()));
             let cache = harness::provision::cache_dir();
             let checks = harness::provision::doctor(&needs, &cache).await;
-            print!("{}", print::doctor(&checks, &cache));
+            print!("{}", harness::render::tables::doctor(&checks, &cache));
             Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
         }
         Command::Matrix(args) => matrix(args).await,
         Command::Ci {
-            system: CiSystem::Github,
+            system,
             config,
             out,
         } => {
             let matrix = Matrix::load(&config)?;
-            let workflow = harness::ci::github(&matrix, &config.to_string_lossy());
-            let out = out.unwrap_or_else(|| PathBuf::from(".github/workflows/matrix.yml"));
+            let generator = harness::ci::generator(&system).expect("clap checked the name");
+            let workflow = generator.generate(&matrix, &config.to_string_lossy());
+            let out = out.unwrap_or_else(|| PathBuf::from(generator.default_path()));
             if out.as_os_str() == "-" {
                 print!("{workflow}");
             } else {
@@ -192,8 +198,8 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             format,
         } => {
             let matrix = Matrix::load(&config)?;
-            let results = harness::report::merge::merge(&matrix, &merge, accept)?;
-            harness::report::write_all(&results, &out)?;
+            let results = harness::run::merge(&matrix, &merge, accept)?;
+            harness::render::write_all(&results, &out)?;
             finish(&results, &out, format)
         }
     }
@@ -203,8 +209,8 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     let matrix = Matrix::load(&args.config)?;
     let only = match &args.rerun_failed {
         None => None,
-        Some(dir) => Some(harness::report::failed_jobs(
-            &harness::report::Results::read(&dir.join("results.json"))?,
+        Some(dir) => Some(harness::verdict::failed_jobs(
+            &harness::persist::results::read(dir)?,
         )),
     };
     if let (Some(only), Some(dir)) = (&only, &args.rerun_failed)
@@ -223,7 +229,7 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     let plan = harness::plan::plan(&matrix, &selection)?;
     if args.plan {
         match args.format {
-            Format::Human => print!("{}", plan.to_table()),
+            Format::Human => print!("{}", harness::render::tables::plan(&plan)),
             Format::Json => println!(
                 "{}",
                 serde_json::to_string_pretty(&plan).expect("a plan always serializes")
@@ -257,13 +263,13 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     drop(options);
     let _ = printer.await;
     let results = result?;
-    harness::report::write_all(&results, &out_dir)?;
+    harness::render::write_all(&results, &out_dir)?;
     finish(&results, &out_dir, args.format)
 }
 
 /// Prints the results and returns the exit code.
 fn finish(
-    results: &harness::report::Results,
+    results: &harness::verdict::Results,
     out: &std::path::Path,
     format: Format,
 ) -> Result<u8, Error> {
@@ -272,7 +278,7 @@ fn finish(
             "{}",
             serde_json::to_string_pretty(results).expect("results serialize")
         ),
-        Format::Human => print!("{}", print::summary(results, out)),
+        Format::Human => print!("{}", harness::render::terminal::summary(results, out)),
     }
     Ok(if results.passed() { 0 } else { 1 })
 }

@@ -2,16 +2,16 @@
 //! model ([`model`]), so that every problem is reported with its file, line and column.
 
 pub mod model;
+pub mod placeholders;
 pub mod raw;
 mod resolve;
-pub(crate) mod source;
 
 use std::path::Path;
 
+pub use crate::diagnostic::Diagnostic;
 pub use model::*;
+pub use resolve::parse;
 pub(crate) use resolve::quoted_list;
-pub use resolve::{BUILD_PLACEHOLDERS, LAUNCH_PLACEHOLDERS, parse};
-pub use source::Diagnostic;
 
 use crate::errors::{Error, Result};
 

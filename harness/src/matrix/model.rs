@@ -6,8 +6,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use regex::Regex;
-
-pub use super::raw::{EngineKind, RuntimeKind, Scope, SuiteKind};
+use serde::{Deserialize, Serialize};
 
 /// A validated `matrix.toml`.
 #[derive(Debug, Clone)]
@@ -183,20 +182,51 @@ impl Cell {
 pub struct Suite {
     /// Its name.
     pub name: String,
-    /// Its kind.
-    pub kind: SuiteKind,
     /// Where it runs.
     pub scope: Scope,
-    /// Its folder (http) or working directory (command), resolved against the matrix root.
-    pub path: Option<PathBuf>,
-    /// The test command, for command suites.
+    /// The targets it is limited to; `None` is every target.
+    pub targets: Option<Vec<String>>,
+    /// What kind of suite it is, with that kind's settings.
+    pub spec: SuiteSpec,
+}
+
+impl Suite {
+    /// Its kind, without settings.
+    pub fn kind(&self) -> SuiteKind {
+        match self.spec {
+            SuiteSpec::Http(_) => SuiteKind::Http,
+            SuiteSpec::Command(_) => SuiteKind::Command,
+        }
+    }
+}
+
+/// A suite's kind and the settings of that kind.
+#[derive(Debug, Clone)]
+pub enum SuiteSpec {
+    /// Declarative request and expectation files.
+    Http(HttpSpec),
+    /// Any test command.
+    Command(CommandSpec),
+}
+
+/// The settings of an `http` suite.
+#[derive(Debug, Clone)]
+pub struct HttpSpec {
+    /// The folder of its case files, resolved against the matrix root.
+    pub path: PathBuf,
+}
+
+/// The settings of a `command` suite.
+#[derive(Debug, Clone)]
+pub struct CommandSpec {
+    /// The test command as argv.
     pub command: Vec<String>,
-    /// The JUnit file the command writes.
+    /// Its working directory, resolved against the matrix root (default: the root).
+    pub dir: PathBuf,
+    /// The JUnit file the command writes, relative to its working directory.
     pub junit: Option<PathBuf>,
     /// Environment of the command.
     pub env: BTreeMap<String, String>,
-    /// The targets it is limited to; `None` is every target.
-    pub targets: Option<Vec<String>>,
 }
 
 /// Normalization rules.
@@ -225,4 +255,79 @@ pub struct Divergence {
     pub reason: String,
     /// `YYYY-MM-DD` after which it no longer holds.
     pub expires: Option<String>,
+}
+
+/// The runtime a target's server runs in, without its settings.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RuntimeKind {
+    /// A plain process on the host.
+    Host,
+    /// A Windows build under Wine on a Linux host; natively on a Windows host.
+    Wine,
+    /// An OCI container run by podman or docker.
+    Container,
+}
+
+/// Which container engine runs a `container` target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum EngineKind {
+    /// podman when installed, else docker.
+    Auto,
+    /// podman.
+    Podman,
+    /// docker.
+    Docker,
+}
+
+/// The kind of a suite.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SuiteKind {
+    /// Declarative request and expectation files.
+    Http,
+    /// Any test command.
+    Command,
+}
+
+/// Where a suite runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scope {
+    /// Once, on the primary cell.
+    Agnostic,
+    /// On every selected cell.
+    PerTarget,
+}
+
+impl RuntimeKind {
+    /// Its name as written in `matrix.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            RuntimeKind::Host => "host",
+            RuntimeKind::Wine => "wine",
+            RuntimeKind::Container => "container",
+        }
+    }
+}
+
+impl SuiteKind {
+    /// Its name as written in `matrix.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SuiteKind::Http => "http",
+            SuiteKind::Command => "command",
+        }
+    }
+}
+
+impl Scope {
+    /// Its name as written in `matrix.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Scope::Agnostic => "agnostic",
+            Scope::PerTarget => "per-target",
+        }
+    }
 }

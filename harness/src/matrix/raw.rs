@@ -106,14 +106,14 @@ pub struct RawTarget {
     #[schemars(with = "String")]
     pub triple: Spanned<String>,
     /// Where the server runs.
-    #[schemars(with = "RuntimeKind")]
-    pub runtime: Spanned<RuntimeKind>,
+    #[schemars(with = "RawRuntime")]
+    pub runtime: Spanned<RawRuntime>,
     /// The OCI image, for the `container` runtime.
     #[schemars(with = "Option<String>")]
     pub image: Option<Spanned<String>>,
     /// The container engine, for the `container` runtime.
-    #[schemars(with = "Option<EngineKind>")]
-    pub engine: Option<Spanned<EngineKind>>,
+    #[schemars(with = "Option<RawEngine>")]
+    pub engine: Option<Spanned<RawEngine>>,
     /// Environment of the server process on this target, on top of `server.env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -136,9 +136,10 @@ pub struct RawBuild {
 }
 
 /// The runtime a target's server runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum RuntimeKind {
+#[schemars(rename = "RuntimeKind")]
+pub enum RawRuntime {
     /// A plain process on the host.
     Host,
     /// A Windows build under Wine on a Linux host; natively on a Windows host.
@@ -148,11 +149,10 @@ pub enum RuntimeKind {
 }
 
 /// Which container engine runs a `container` target.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize, JsonSchema, serde::Serialize,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum EngineKind {
+#[schemars(rename = "EngineKind")]
+pub enum RawEngine {
     /// podman when installed, else docker.
     Auto,
     /// podman.
@@ -182,11 +182,11 @@ pub struct RawSuite {
     #[schemars(with = "String")]
     pub name: Spanned<String>,
     /// `http` (declarative request files) or `command` (any test command).
-    #[schemars(with = "SuiteKind")]
-    pub kind: Spanned<SuiteKind>,
+    #[schemars(with = "RawSuiteKind")]
+    pub kind: Spanned<RawSuiteKind>,
     /// `agnostic` (run once, on the primary cell) or `per-target` (run on every cell).
-    #[schemars(with = "Scope")]
-    pub scope: Spanned<Scope>,
+    #[schemars(with = "RawScope")]
+    pub scope: Spanned<RawScope>,
     /// The suite's folder, relative to the matrix file (required for `http`; the working
     /// directory of a `command` suite).
     #[schemars(with = "Option<String>")]
@@ -206,9 +206,10 @@ pub struct RawSuite {
 }
 
 /// The kind of a suite.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum SuiteKind {
+#[schemars(rename = "SuiteKind")]
+pub enum RawSuiteKind {
     /// Declarative request and expectation files.
     Http,
     /// Any test command.
@@ -216,9 +217,10 @@ pub enum SuiteKind {
 }
 
 /// Where a suite runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, JsonSchema, serde::Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
 #[serde(rename_all = "kebab-case")]
-pub enum Scope {
+#[schemars(rename = "Scope")]
+pub enum RawScope {
     /// Once, on the primary cell.
     Agnostic,
     /// On every selected cell.

@@ -12,13 +12,10 @@ use toml::Spanned;
 
 use super::model::*;
 use super::raw::*;
-use super::source::Diagnostic;
+use crate::diagnostic::Diagnostic;
 use crate::errors::{Error, Result};
 
-/// The placeholders every launch argument may use, besides the axis names.
-pub const LAUNCH_PLACEHOLDERS: &[&str] = &["addr", "host", "port", "data_dir", "cell", "target"];
-/// The placeholders a build command and artifact may use, besides the axis names.
-pub const BUILD_PLACEHOLDERS: &[&str] = &["triple", "target"];
+use super::placeholders;
 const DEFAULT_READY_TIMEOUT: Duration = Duration::from_secs(30);
 
 static NAME: LazyLock<Regex> =
@@ -95,23 +92,11 @@ impl Cx<'_> {
 
     fn placeholders(&mut self, value: &Spanned<String>, allowed: &[&str], axes: &[String]) {
         let text = value.get_ref();
-        let mut rest = text.as_str();
-        while let Some(open) = rest.find(['{', '}']) {
-            if rest[open..].starts_with('}') {
-                self.error(
-                    value.span(),
-                    format!("unmatched `}}` in `{text}`: expected a placeholder like `{{port}}`"),
-                );
-                return;
-            }
-            let Some(close) = rest[open..].find('}') else {
-                self.error(
-                    value.span(),
-                    format!("unclosed `{{` in `{text}`: expected a placeholder like `{{port}}`"),
-                );
-                return;
-            };
-            let name = &rest[open + 1..open + close];
+        let names = match placeholders::names(text) {
+            Ok(names) => names,
+            Err(why) => return self.error(value.span(), why),
+        };
+        for name in names {
             if !allowed.contains(&name) && !axes.iter().any(|a| a == name) {
                 let known: Vec<String> = allowed
                     .iter()
@@ -127,7 +112,6 @@ impl Cx<'_> {
                     ),
                 );
             }
-            rest = &rest[open + close + 1..];
         }
     }
 
@@ -181,7 +165,7 @@ impl Cx<'_> {
         for axis in raw {
             self.name("axis name", &axis.name);
             let name = axis.name.get_ref();
-            if name == "target" || LAUNCH_PLACEHOLDERS.contains(&name.as_str()) || name == "triple"
+            if name == "target" || placeholders::LAUNCH.contains(&name.as_str()) || name == "triple"
             {
                 self.error(
                     axis.name.span(),
@@ -226,7 +210,7 @@ impl Cx<'_> {
             );
         }
         for arg in &raw.args {
-            self.placeholders(arg, LAUNCH_PLACEHOLDERS, axes);
+            self.placeholders(arg, placeholders::LAUNCH, axes);
         }
         let ready = self.ready(&raw.ready);
         Server {
@@ -315,34 +299,37 @@ impl Cx<'_> {
                 );
             }
             let runtime = match (*t.runtime.get_ref(), &t.image) {
-                (RuntimeKind::Container, Some(image)) => Runtime::Container {
+                (RawRuntime::Container, Some(image)) => Runtime::Container {
                     image: image.get_ref().clone(),
-                    engine: t.engine.as_ref().map_or(EngineKind::Auto, |e| *e.get_ref()),
+                    engine: t
+                        .engine
+                        .as_ref()
+                        .map_or(EngineKind::Auto, |e| engine(*e.get_ref())),
                 },
-                (RuntimeKind::Container, None) => {
+                (RawRuntime::Container, None) => {
                     self.error(
                         t.runtime.span(),
                         format!("target `{name}` runs in a container but names no image: expected `image = \"...\"`"),
                     );
                     Runtime::Host
                 }
-                (kind, image) => {
+                (raw, image) => {
+                    let kind = runtime_kind(raw);
                     if let Some(image) = image {
                         self.error(
                             image.span(),
-                            format!("`image` is only for the `container` runtime, and target `{name}` uses `{}`", runtime_name(kind)),
+                            format!("`image` is only for the `container` runtime, and target `{name}` uses `{}`", kind.as_str()),
                         );
                     }
                     if let Some(engine) = &t.engine {
                         self.error(
                             engine.span(),
-                            format!("`engine` is only for the `container` runtime, and target `{name}` uses `{}`", runtime_name(kind)),
+                            format!("`engine` is only for the `container` runtime, and target `{name}` uses `{}`", kind.as_str()),
                         );
                     }
-                    if kind == RuntimeKind::Wine {
-                        Runtime::Wine
-                    } else {
-                        Runtime::Host
+                    match kind {
+                        RuntimeKind::Wine => Runtime::Wine,
+                        _ => Runtime::Host,
                     }
                 }
             };
@@ -372,9 +359,9 @@ impl Cx<'_> {
             );
         }
         for part in raw.command.get_ref() {
-            self.placeholders(part, BUILD_PLACEHOLDERS, axes);
+            self.placeholders(part, placeholders::BUILD, axes);
         }
-        self.placeholders(&raw.artifact, BUILD_PLACEHOLDERS, axes);
+        self.placeholders(&raw.artifact, placeholders::BUILD, axes);
         BuildCommand {
             command: raw
                 .command
@@ -576,26 +563,50 @@ impl Cx<'_> {
             if !seen.insert(name) {
                 self.error(s.name.span(), format!("duplicate suite `{name}`"));
             }
-            let kind = *s.kind.get_ref();
-            match kind {
-                SuiteKind::Http => {
-                    if s.path.is_none() {
-                        self.error(s.name.span(), format!("http suite `{name}` has no `path`: expected the folder of its case files"));
-                    }
+            let spec = match *s.kind.get_ref() {
+                RawSuiteKind::Http => {
                     if let Some(c) = &s.command {
                         self.error(c.span(), format!("`command` is only for command suites, and `{name}` is an http suite"));
                     }
                     if let Some(j) = &s.junit {
-                        self.error(j.span(), format!("`junit` is only for command suites, and `{name}` is an http suite"));
+                        self.error(
+                            j.span(),
+                            format!(
+                                "`junit` is only for command suites, and `{name}` is an http suite"
+                            ),
+                        );
                     }
+                    let path = match &s.path {
+                        Some(p) => root.join(p.get_ref()),
+                        None => {
+                            self.error(s.name.span(), format!("http suite `{name}` has no `path`: expected the folder of its case files"));
+                            PathBuf::new()
+                        }
+                    };
+                    SuiteSpec::Http(HttpSpec { path })
                 }
-                SuiteKind::Command => match &s.command {
-                    None => self.error(s.name.span(), format!("command suite `{name}` has no `command`: expected the test command as a list of arguments")),
-                    Some(c) if c.get_ref().is_empty() => self.error(c.span(), "empty command: expected the program and its arguments"),
-                    Some(_) => {}
-                },
-            }
-            let scope = *s.scope.get_ref();
+                RawSuiteKind::Command => {
+                    match &s.command {
+                        None => self.error(s.name.span(), format!("command suite `{name}` has no `command`: expected the test command as a list of arguments")),
+                        Some(c) if c.get_ref().is_empty() => self.error(c.span(), "empty command: expected the program and its arguments"),
+                        Some(_) => {}
+                    }
+                    SuiteSpec::Command(CommandSpec {
+                        command: s
+                            .command
+                            .as_ref()
+                            .map(|c| c.get_ref().iter().map(|a| a.get_ref().clone()).collect())
+                            .unwrap_or_default(),
+                        dir: s
+                            .path
+                            .as_ref()
+                            .map_or_else(|| root.to_owned(), |p| root.join(p.get_ref())),
+                        junit: s.junit.as_ref().map(|j| PathBuf::from(j.get_ref())),
+                        env: s.env.clone(),
+                    })
+                }
+            };
+            let scope = scope(*s.scope.get_ref());
             let filter = s.targets.as_ref().map(|list| {
                 if scope == Scope::Agnostic {
                     self.error(list.span(), format!("suite `{name}` is agnostic and runs once on the primary cell, so it cannot be limited to targets: remove `targets` or make it `per-target`"));
@@ -615,17 +626,9 @@ impl Cx<'_> {
             });
             suites.push(Suite {
                 name: name.clone(),
-                kind,
                 scope,
-                path: s.path.as_ref().map(|p| root.join(p.get_ref())),
-                command: s
-                    .command
-                    .as_ref()
-                    .map(|c| c.get_ref().iter().map(|a| a.get_ref().clone()).collect())
-                    .unwrap_or_default(),
-                junit: s.junit.as_ref().map(|j| PathBuf::from(j.get_ref())),
-                env: s.env.clone(),
                 targets: filter,
+                spec,
             });
         }
         suites
@@ -752,11 +755,26 @@ fn cell_value<'c>(cell: &'c Cell, key: &str) -> Option<&'c str> {
     }
 }
 
-fn runtime_name(kind: RuntimeKind) -> &'static str {
-    match kind {
-        RuntimeKind::Host => "host",
-        RuntimeKind::Wine => "wine",
-        RuntimeKind::Container => "container",
+fn runtime_kind(raw: RawRuntime) -> RuntimeKind {
+    match raw {
+        RawRuntime::Host => RuntimeKind::Host,
+        RawRuntime::Wine => RuntimeKind::Wine,
+        RawRuntime::Container => RuntimeKind::Container,
+    }
+}
+
+fn engine(raw: RawEngine) -> EngineKind {
+    match raw {
+        RawEngine::Auto => EngineKind::Auto,
+        RawEngine::Podman => EngineKind::Podman,
+        RawEngine::Docker => EngineKind::Docker,
+    }
+}
+
+fn scope(raw: RawScope) -> Scope {
+    match raw {
+        RawScope::Agnostic => Scope::Agnostic,
+        RawScope::PerTarget => Scope::PerTarget,
     }
 }
 

@@ -2,13 +2,12 @@
 //! with debootstrap when no registry can be reached), and an engine configuration that works
 //! on this host, probed once and remembered.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use super::{Ctx, tools};
+use super::{Check, Ctx, tools};
 use crate::errors::{Error, Result};
-use crate::events::{Provision, RunEvent};
 use crate::matrix::EngineKind;
 use crate::process::{Cmd, checked, output};
 
@@ -51,38 +50,81 @@ struct Remembered {
 
 /// Chooses the engine, makes the image available and finds run flags that work.
 pub async fn ensure(ctx: &Ctx, kind: EngineKind, image: &str) -> Result<Engine> {
-    let program = choose(ctx, kind).await?;
-    let image = ensure_image(ctx, &program, image).await?;
-    let run_flags = probe(ctx, &program, &image).await?;
+    let program = program_for(kind);
+    tools::ensure(ctx, tool_of(program)).await?;
+    if program == "docker" {
+        docker_running().await?;
+    }
+    let image = ensure_image(ctx, program, image).await?;
+    let run_flags = probe(ctx, program, &image).await?;
     Ok(Engine {
-        program,
+        program: program.to_owned(),
         run_flags,
         image,
     })
 }
 
-async fn choose(ctx: &Ctx, kind: EngineKind) -> Result<String> {
-    let podman = || async {
-        tools::ensure(ctx, &tools::PODMAN).await?;
-        Ok::<_, Error>("podman".to_owned())
-    };
+/// The engine program `kind` stands for on this host: `auto` is podman when it is installed
+/// (or when neither is, as podman is what the harness installs), else docker.
+fn program_for(kind: EngineKind) -> &'static str {
     match kind {
-        EngineKind::Podman => podman().await,
-        EngineKind::Docker => {
-            tools::ensure(ctx, &tools::DOCKER).await?;
-            docker_running().await?;
-            Ok("docker".to_owned())
+        EngineKind::Podman => "podman",
+        EngineKind::Docker => "docker",
+        EngineKind::Auto if which::which("podman").is_err() && which::which("docker").is_ok() => {
+            "docker"
         }
-        EngineKind::Auto => {
-            if which::which("podman").is_ok() {
-                podman().await
-            } else if which::which("docker").is_ok() && docker_running().await.is_ok() {
-                Ok("docker".to_owned())
-            } else {
-                podman().await
-            }
-        }
+        EngineKind::Auto => "podman",
     }
+}
+
+fn tool_of(program: &str) -> &'static tools::Tool {
+    if program == "docker" {
+        &tools::DOCKER
+    } else {
+        &tools::PODMAN
+    }
+}
+
+/// Whether `program` has `image` (or its local stand-in).
+async fn check_image(program: &str, image: &str) -> Check {
+    let found = find_image(program, image).await;
+    Check {
+        what: format!("image {image}"),
+        ok: found.is_some(),
+        detail: match &found {
+            Some(c) => format!("{program} has {c}"),
+            None => "missing; `matrix` pulls it, or builds it with debootstrap".into(),
+        },
+        fix: None,
+    }
+}
+
+/// Whether a working run configuration of `program` is remembered.
+fn check_config(cache: &Path, program: &str) -> Check {
+    let remembered = read_remembered(cache, program);
+    Check {
+        what: format!("{program} configuration"),
+        ok: remembered.is_some(),
+        detail: match &remembered {
+            Some(r) => describe(&r.run_flags),
+            None => "not probed yet; `matrix` probes it".into(),
+        },
+        fix: None,
+    }
+}
+
+/// Everything a container cell of `kind` with `image` needs, as `doctor` shows it.
+pub async fn checks(cache: &Path, kind: EngineKind, image: &str) -> Vec<Check> {
+    let program = program_for(kind);
+    let engine = tools::check(tool_of(program));
+    if !engine.ok {
+        return vec![engine];
+    }
+    vec![
+        engine,
+        check_image(program, image).await,
+        check_config(cache, program),
+    ]
 }
 
 async fn docker_running() -> Result<()> {
@@ -130,24 +172,15 @@ fn debian_suite(image: &str) -> Option<&str> {
 
 async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
     let local = local_tag(image);
-    if let Some(found) = find_image(program, image).await {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: format!("image {image}"),
-            state: Provision::Present,
-            detail: format!("{program} has {found}"),
-        });
-        return Ok(found);
+    let check = check_image(program, image).await;
+    if check.ok {
+        ctx.present(&check);
+        return Ok(find_image(program, image).await.unwrap_or(local));
     }
-    ctx.events.emit(RunEvent::Provisioning {
-        what: format!("pulling {image}"),
-    });
+    ctx.provisioning(format!("pulling {image}"));
     let pull = output(&Cmd::new(program).args(["pull", "--quiet", image])).await?;
     if pull.status.success() {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: format!("image {image}"),
-            state: Provision::Provisioned,
-            detail: format!("pulled with {program}"),
-        });
+        ctx.provisioned(&check.what, format!("pulled with {program}"));
         return Ok(image.to_owned());
     }
     let Some(suite) = debian_suite(image) else {
@@ -158,9 +191,9 @@ async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
         });
     };
     tools::ensure(ctx, &tools::DEBOOTSTRAP).await?;
-    ctx.events.emit(RunEvent::Provisioning {
-        what: format!("no registry reachable: building {local} with debootstrap {suite} (once)"),
-    });
+    ctx.provisioning(format!(
+        "no registry reachable: building {local} with debootstrap {suite} (once)"
+    ));
     let work = tempfile::Builder::new()
         .prefix("rootfs-")
         .tempdir_in(&ctx.cache)
@@ -191,11 +224,7 @@ async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
     )
     .await?;
     checked(&Cmd::new(program).arg("import").arg(&tar).arg(&local)).await?;
-    ctx.events.emit(RunEvent::Prerequisite {
-        what: format!("image {image}"),
-        state: Provision::Provisioned,
-        detail: format!("built {local} with debootstrap"),
-    });
+    ctx.provisioned(&check.what, format!("built {local} with debootstrap"));
     Ok(local)
 }
 
@@ -203,28 +232,25 @@ fn last_line(s: &str) -> &str {
     s.trim().lines().last().unwrap_or("")
 }
 
-fn remembered_path(ctx: &Ctx, program: &str) -> PathBuf {
-    ctx.cache.join(format!("engine-{program}.json"))
+fn remembered_path(cache: &Path, program: &str) -> PathBuf {
+    cache.join(format!("engine-{program}.json"))
+}
+
+fn read_remembered(cache: &Path, program: &str) -> Option<Remembered> {
+    let bytes = std::fs::read(remembered_path(cache, program)).ok()?;
+    serde_json::from_slice(&bytes).ok()
 }
 
 /// Run flags that work: remembered from an earlier probe, or probed now (the engine's
 /// defaults first, then the fallback known to work on sandboxed hosts).
 async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
-    let path = remembered_path(ctx, program);
-    if let Some(r) = std::fs::read(&path)
-        .ok()
-        .and_then(|b| serde_json::from_slice::<Remembered>(&b).ok())
-    {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: format!("{program} configuration"),
-            state: Provision::Present,
-            detail: describe(&r.run_flags),
-        });
+    let check = check_config(&ctx.cache, program);
+    if let (true, Some(r)) = (check.ok, read_remembered(&ctx.cache, program)) {
+        ctx.present(&check);
         return Ok(r.run_flags);
     }
-    ctx.events.emit(RunEvent::Provisioning {
-        what: format!("probing a working {program} configuration"),
-    });
+    let path = remembered_path(&ctx.cache, program);
+    ctx.provisioning(format!("probing a working {program} configuration"));
     let mut errors = Vec::new();
     for flags in [&[][..], FALLBACK_FLAGS] {
         let out = output(
@@ -241,11 +267,7 @@ async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
             })
             .expect("serializes");
             std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-            ctx.events.emit(RunEvent::Prerequisite {
-                what: format!("{program} configuration"),
-                state: Provision::Provisioned,
-                detail: describe(&run_flags),
-            });
+            ctx.provisioned(&check.what, describe(&run_flags));
             return Ok(run_flags);
         }
         errors.push(format!(

@@ -3,9 +3,8 @@
 
 use tokio::sync::OnceCell;
 
-use super::Ctx;
+use super::{Check, Ctx};
 use crate::errors::{Error, Result};
-use crate::events::{Provision, RunEvent};
 use crate::process::{Cmd, checked};
 
 /// A tool the harness needs, and the Debian packages that provide it.
@@ -81,14 +80,34 @@ pub fn install_command(tool: &Tool) -> String {
     )
 }
 
+/// Whether `tool` is on PATH.
+pub fn check(tool: &Tool) -> Check {
+    let what = format!("{} ({})", tool.program, tool.purpose);
+    match which::which(tool.program) {
+        Ok(path) => Check {
+            what,
+            ok: true,
+            detail: path.display().to_string(),
+            fix: None,
+        },
+        Err(_) => Check {
+            what,
+            ok: false,
+            detail: if can_apt() {
+                "missing; `matrix` installs it".into()
+            } else {
+                "missing".into()
+            },
+            fix: Some(install_command(tool)),
+        },
+    }
+}
+
 /// Finds `tool`, installing it when allowed.
 pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
-    if let Ok(path) = which::which(tool.program) {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: tool.program.to_owned(),
-            state: Provision::Present,
-            detail: path.display().to_string(),
-        });
+    let check = check(tool);
+    if check.ok {
+        ctx.present(&check);
         return Ok(());
     }
     if !can_apt() {
@@ -99,9 +118,10 @@ pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
             fix: install_command(tool),
         });
     }
-    ctx.events.emit(RunEvent::Provisioning {
-        what: format!("installing {} with apt-get", tool.packages.join(" ")),
-    });
+    ctx.provisioning(format!(
+        "installing {} with apt-get",
+        tool.packages.join(" ")
+    ));
     static UPDATED: OnceCell<()> = OnceCell::const_new();
     UPDATED
         .get_or_try_init(|| async { checked(&apt().args(["update", "-qq"])).await.map(|_| ()) })
@@ -118,12 +138,14 @@ pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
         ),
         fix: install_command(tool),
     })?;
-    ctx.events.emit(RunEvent::Prerequisite {
-        what: tool.program.to_owned(),
-        state: Provision::Provisioned,
-        detail: format!("installed {}", path.display()),
-    });
+    ctx.provisioned(&check.what, format!("installed {}", path.display()));
     Ok(())
+}
+
+/// The cargo to run: the one running the harness (`$CARGO` under `cargo xtask`), else the
+/// one on PATH.
+pub fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
 }
 
 fn apt() -> Cmd {

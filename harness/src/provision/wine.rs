@@ -5,9 +5,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::{Ctx, tools};
+use super::{Check, Ctx, tools};
 use crate::errors::{Error, Result};
-use crate::events::{Provision, RunEvent};
 use crate::process::{Cmd, checked};
 
 /// A ready Wine.
@@ -50,52 +49,94 @@ BOOL WINAPI ProcessPrng(PBYTE data, SIZE_T length) {
 "#;
 const SHIM_DEF: &str = "LIBRARY bcryptprimitives\nEXPORTS\n    ProcessPrng\n";
 
+fn prefix_of(cache: &Path) -> PathBuf {
+    cache.join("wine-prefix")
+}
+
+fn shim_of(cache: &Path) -> PathBuf {
+    cache.join("processprng-shim/bcryptprimitives.dll")
+}
+
+/// Whether the cached prefix is ready.
+fn check_prefix(cache: &Path) -> Check {
+    let prefix = prefix_of(cache);
+    let ready = prefix.join("system.reg").is_file();
+    Check {
+        what: "wine prefix".into(),
+        ok: ready,
+        detail: if ready {
+            prefix.display().to_string()
+        } else {
+            "not created yet; `matrix` creates it".into()
+        },
+        fix: (!ready).then(|| format!("WINEPREFIX={} wineboot --init", prefix.display())),
+    }
+}
+
+/// Whether Rust programs can get `ProcessPrng` under this Wine.
+fn check_shim(cache: &Path) -> Check {
+    let needed = needs_shim();
+    let built = shim_of(cache).is_file();
+    Check {
+        what: "ProcessPrng shim".into(),
+        ok: !needed || built,
+        detail: match (needed, built) {
+            (false, _) => "this Wine's bcryptprimitives.dll exports it".into(),
+            (true, true) => shim_of(cache).display().to_string(),
+            (true, false) => "this Wine lacks it; `matrix` builds a shim with mingw".into(),
+        },
+        fix: None,
+    }
+}
+
+/// Everything Wine cells need, as `doctor` shows it.
+pub fn checks(cache: &Path) -> Vec<Check> {
+    let wine = tools::check(&tools::WINE);
+    let have_wine = wine.ok;
+    let mut checks = vec![wine, check_prefix(cache)];
+    if have_wine {
+        checks.push(check_shim(cache));
+    }
+    checks
+}
+
 /// Makes Wine ready: the tools, the prefix, and the shim when needed.
 pub async fn ensure(ctx: &Ctx) -> Result<Wine> {
     tools::ensure(ctx, &tools::WINE).await?;
     tools::ensure(ctx, &tools::WINESERVER).await?;
-    let prefix = ctx.cache.join("wine-prefix");
+    let prefix = prefix_of(&ctx.cache);
     let wine = Wine {
         prefix: prefix.clone(),
         shim: None,
     };
-    if prefix.join("system.reg").is_file() {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: "wine prefix".into(),
-            state: Provision::Present,
-            detail: prefix.display().to_string(),
-        });
+    let check = check_prefix(&ctx.cache);
+    if check.ok {
+        ctx.present(&check);
     } else {
-        ctx.events.emit(RunEvent::Provisioning {
-            what: format!("creating a wine prefix in {} (once)", prefix.display()),
-        });
+        ctx.provisioning(format!(
+            "creating a wine prefix in {} (once)",
+            prefix.display()
+        ));
         // A half-made prefix from an interrupted run is not reusable.
         let _ = std::fs::remove_dir_all(&prefix);
         std::fs::create_dir_all(&prefix).map_err(|e| Error::io(&prefix, e))?;
         checked(&wine.env(Cmd::new("wineboot").arg("--init"))).await?;
         checked(&wine.env(Cmd::new("wineserver").arg("-w"))).await?;
-        if !prefix.join("system.reg").is_file() {
+        if !check_prefix(&ctx.cache).ok {
             return Err(Error::Prerequisite {
                 what: "a wine prefix".into(),
                 why: format!("wineboot --init left no system.reg in {}", prefix.display()),
                 fix: format!("WINEPREFIX={} wineboot --init", prefix.display()),
             });
         }
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: "wine prefix".into(),
-            state: Provision::Provisioned,
-            detail: prefix.display().to_string(),
-        });
+        ctx.provisioned(&check.what, prefix.display().to_string());
     }
-    let shim = if needs_shim() {
-        Some(ensure_shim(ctx).await?)
+    let check = check_shim(&ctx.cache);
+    let shim = if check.ok {
+        ctx.present(&check);
+        needs_shim().then(|| shim_of(&ctx.cache))
     } else {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: "ProcessPrng".into(),
-            state: Provision::Present,
-            detail: "this Wine's bcryptprimitives.dll exports it".into(),
-        });
-        None
+        Some(build_shim(ctx, &check.what).await?)
     };
     Ok(Wine { prefix, shim })
 }
@@ -141,17 +182,9 @@ pub fn needs_shim() -> bool {
     })
 }
 
-async fn ensure_shim(ctx: &Ctx) -> Result<PathBuf> {
-    let dir = ctx.cache.join("processprng-shim");
-    let dll = dir.join("bcryptprimitives.dll");
-    if dll.is_file() {
-        ctx.events.emit(RunEvent::Prerequisite {
-            what: "ProcessPrng shim".into(),
-            state: Provision::Present,
-            detail: dll.display().to_string(),
-        });
-        return Ok(dll);
-    }
+async fn build_shim(ctx: &Ctx, what: &str) -> Result<PathBuf> {
+    let dll = shim_of(&ctx.cache);
+    let dir = dll.parent().expect("the shim has a folder").to_owned();
     tools::ensure(ctx, &tools::MINGW).await?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
     std::fs::write(dir.join("shim.c"), SHIM_C).map_err(|e| Error::io(dir.join("shim.c"), e))?;
@@ -167,10 +200,6 @@ async fn ensure_shim(ctx: &Ctx) -> Result<PathBuf> {
     )
     .await?;
     std::fs::rename(&tmp, &dll).map_err(|e| Error::io(&dll, e))?;
-    ctx.events.emit(RunEvent::Prerequisite {
-        what: "ProcessPrng shim".into(),
-        state: Provision::Provisioned,
-        detail: format!("built {}", dll.display()),
-    });
+    ctx.provisioned(what, format!("built {}", dll.display()));
     Ok(dll)
 }

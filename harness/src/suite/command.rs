@@ -1,5 +1,6 @@
-//! `command` suites: any test command, run with the cell in its environment
-//! (`HARNESS_BASE_URL`, `HARNESS_CELL`, `HARNESS_TARGET`, `HARNESS_SNAPSHOT_DIR`). Its
+//! `command` suites: any test command, run with the cell in its environment (the variables
+//! of `harness_cell::vars`: `HARNESS_BASE_URL`, `HARNESS_CELL`, `HARNESS_TARGET`,
+//! `HARNESS_SNAPSHOT_DIR`). Its
 //! output goes to the cell's log folder; the JUnit XML it writes (when the suite names one) or
 //! else its exit code says what passed. Each file it
 //! writes into the snapshot folder is a snapshot of the case named after the file.
@@ -7,38 +8,69 @@
 use std::path::Path;
 use std::time::Instant;
 
-use super::{CaseResult, Observed, SuiteEnv};
-use crate::build::log_tail;
-use crate::errors::{Error, Result};
-use crate::matrix::{Normalize, Suite};
-use crate::process::{Cmd, logged};
-use crate::snapshot::normalize;
+use futures_util::future::BoxFuture;
+use harness_cell::vars;
 
-/// Runs a command suite; it is one case, named after the suite.
-pub async fn run(
-    suite: &Suite,
-    root: &Path,
-    env: &SuiteEnv,
-    rules: &Normalize,
-) -> Result<Vec<CaseResult>> {
-    std::fs::create_dir_all(&env.snapshot_dir).map_err(|e| Error::io(&env.snapshot_dir, e))?;
-    let dir = suite.path.clone().unwrap_or_else(|| root.to_owned());
-    let mut cmd = Cmd::new(&suite.command[0])
-        .args(&suite.command[1..])
-        .current_dir(&dir)
-        .env("HARNESS_BASE_URL", &env.base_url)
-        .env("HARNESS_CELL", &env.cell)
-        .env("HARNESS_TARGET", &env.target)
-        .env("HARNESS_SNAPSHOT_DIR", &env.snapshot_dir);
-    for (k, v) in &suite.env {
-        cmd = cmd.env(k, v);
+use super::{CaseResult, LoadedSuite, Observed, SuiteEnv};
+use crate::errors::{Error, Result};
+use crate::matrix::{CommandSpec, Matrix, Normalize, Suite};
+use crate::normalize;
+use crate::process::{Cmd, log_tail, logged};
+
+/// A `command` suite.
+pub struct CommandSuite {
+    name: String,
+    spec: CommandSpec,
+    rules: Normalize,
+}
+
+impl CommandSuite {
+    /// The command suite `suite` of `matrix`.
+    pub fn new(matrix: &Matrix, suite: &Suite, spec: &CommandSpec) -> CommandSuite {
+        CommandSuite {
+            name: suite.name.clone(),
+            spec: spec.clone(),
+            rules: matrix.normalize.clone(),
+        }
     }
-    if let Some(junit) = &suite.junit {
+
+    fn cmd(&self, env: &SuiteEnv) -> Cmd {
+        let mut cmd = Cmd::new(&self.spec.command[0])
+            .args(&self.spec.command[1..])
+            .current_dir(&self.spec.dir)
+            .env(vars::BASE_URL, &env.base_url)
+            .env(vars::CELL, &env.cell)
+            .env(vars::TARGET, &env.target)
+            .env(vars::SNAPSHOT_DIR, &env.snapshot_dir);
+        for (k, v) in &self.spec.env {
+            cmd = cmd.env(k, v);
+        }
+        cmd
+    }
+}
+
+impl LoadedSuite for CommandSuite {
+    fn source(&self, _case: &str) -> String {
+        format!("suite {}", self.name)
+    }
+
+    fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>> {
+        Box::pin(run(self, env))
+    }
+}
+
+/// Runs a command suite: its cases come from its JUnit file, or it is one case named after
+/// the suite; then the snapshots it wrote.
+async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
+    std::fs::create_dir_all(&env.snapshot_dir).map_err(|e| Error::io(&env.snapshot_dir, e))?;
+    let dir = &suite.spec.dir;
+    let cmd = suite.cmd(env);
+    if let Some(junit) = &suite.spec.junit {
         // A report left by an earlier run must not pass for this one's.
         let _ = std::fs::remove_file(dir.join(junit));
     }
     let start = Instant::now();
-    let status = logged(&cmd, &env.log, |_| true).await?;
+    let status = logged(&cmd, &env.log, |l| Some(l.to_owned())).await?;
     let failure = (!status.success()).then(|| {
         format!(
             "`{cmd}` failed ({status}); its output is {}:\n{}",
@@ -48,7 +80,7 @@ pub async fn run(
     });
     // With a JUnit file, its cases are the results; a non-zero exit with no failing case in it
     // still fails (the command broke before or after its tests).
-    let mut results = match &suite.junit {
+    let mut results = match &suite.spec.junit {
         Some(junit) => {
             let path = dir.join(junit);
             let mut cases = super::junit::read(&path)?;
@@ -74,7 +106,7 @@ pub async fn run(
     results.extend(written_snapshots(
         &env.snapshot_dir,
         &cmd.to_string(),
-        rules,
+        &suite.rules,
     )?);
     Ok(results)
 }

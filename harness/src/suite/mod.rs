@@ -1,15 +1,23 @@
 //! Suites: run one suite against one cell's server and say what happened, case by case.
-//! `http` suites are declarative case files ([`http`]); `command` suites are any test command
-//! ([`command`]).
+//!
+//! A suite is loaded (its files read and checked) once, before anything is built, and then
+//! run against each cell's server through the [`LoadedSuite`] trait. The kinds are listed in
+//! one place, [`load`]: a new kind is a module implementing the trait and one line there.
 
 pub mod command;
 pub mod http;
 pub mod junit;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
+
+use crate::errors::{Error, Result};
+use crate::matrix::{Matrix, Suite, SuiteSpec};
+use crate::units::ms;
 
 /// What one case did.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -23,7 +31,7 @@ pub struct CaseResult {
     /// The observed, normalized behaviour of each snapshotted step.
     pub observed: Vec<Observed>,
     /// How long it took.
-    #[serde(with = "crate::report::ms", rename = "duration_ms")]
+    #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
 }
 
@@ -41,7 +49,7 @@ pub struct Observed {
     pub json: Option<serde_json::Value>,
 }
 
-/// Where a suite runs.
+/// Where a suite runs: one cell's server, and the folders the harness gives the job.
 #[derive(Debug, Clone)]
 pub struct SuiteEnv {
     /// The server's base URL.
@@ -54,4 +62,50 @@ pub struct SuiteEnv {
     pub snapshot_dir: PathBuf,
     /// Where a command suite's output goes.
     pub log: PathBuf,
+}
+
+/// A suite whose files were read and checked, ready to run against any cell's server.
+pub trait LoadedSuite: Send + Sync {
+    /// Where the behaviour of `case` is defined, as its snapshots name it (a case file
+    /// relative to the matrix, or the suite's command).
+    fn source(&self, case: &str) -> String;
+    /// Runs every case against the server of `env`.
+    fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>>;
+}
+
+/// Loads `suite` of `matrix`: the one place that lists the suite kinds.
+pub fn load(matrix: &Matrix, suite: &Suite) -> Result<Arc<dyn LoadedSuite>> {
+    Ok(match &suite.spec {
+        SuiteSpec::Http(spec) => Arc::new(http::HttpSuite::load(matrix, spec)?),
+        SuiteSpec::Command(spec) => Arc::new(command::CommandSuite::new(matrix, suite, spec)),
+    })
+}
+
+/// Loads the named suites of `matrix`, reporting the problems of every suite at once.
+pub fn load_all<'a>(
+    matrix: &Matrix,
+    names: impl IntoIterator<Item = &'a str>,
+) -> Result<std::collections::BTreeMap<String, Arc<dyn LoadedSuite>>> {
+    let mut loaded = std::collections::BTreeMap::new();
+    let mut diagnostics = Vec::new();
+    for name in names {
+        if loaded.contains_key(name) {
+            continue;
+        }
+        let suite = matrix
+            .suite(name)
+            .ok_or_else(|| Error::Selection(format!("unknown suite `{name}`")))?;
+        match load(matrix, suite) {
+            Ok(s) => {
+                loaded.insert(name.to_owned(), s);
+            }
+            Err(Error::Config(d)) => diagnostics.extend(d),
+            Err(e) => return Err(e),
+        }
+    }
+    if diagnostics.is_empty() {
+        Ok(loaded)
+    } else {
+        Err(Error::Config(diagnostics))
+    }
 }

@@ -4,7 +4,18 @@
 //! (cargo's rustc processes, Wine's preloader, a shell's children), and so that a Ctrl-C in
 //! the terminal reaches the harness alone, which then stops its children in order. A child
 //! is stopped on every path: [`Running::stop`] asks politely and then forces, and dropping a
-//! [`Running`] (on an error, a panic, or a cancelled future) kills its group at once.
+//! [`Running`] (on an error, a panic, or a cancelled future) kills its group at once. How a
+//! group is made and signalled is the platform's: `unix.rs` and `windows.rs` have the same
+//! functions.
+
+#[cfg(unix)]
+mod unix;
+#[cfg(unix)]
+use unix as platform;
+#[cfg(windows)]
+mod windows;
+#[cfg(windows)]
+use windows as platform;
 
 use std::ffi::{OsStr, OsString};
 use std::fmt;
@@ -89,11 +100,7 @@ impl Cmd {
             c.current_dir(dir);
         }
         c.stdin(Stdio::null());
-        #[cfg(unix)]
-        {
-            use std::os::unix::process::CommandExt;
-            c.process_group(0);
-        }
+        platform::new_group(&mut c);
         let mut c = tokio::process::Command::from(c);
         c.kill_on_drop(true);
         c
@@ -119,22 +126,11 @@ impl Cmd {
 impl fmt::Display for Cmd {
     /// The command line as a user could paste it into a shell.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let quote = |s: &OsStr| {
-            let s = s.to_string_lossy();
-            if !s.is_empty()
-                && s.chars()
-                    .all(|c| c.is_ascii_alphanumeric() || "-_./:=@%+,".contains(c))
-            {
-                s.into_owned()
-            } else {
-                format!("'{}'", s.replace('\'', r"'\''"))
-            }
-        };
-        write!(f, "{}", quote(&self.program))?;
-        for a in &self.args {
-            write!(f, " {}", quote(a))?;
-        }
-        Ok(())
+        let words: Vec<String> = std::iter::once(&self.program)
+            .chain(&self.args)
+            .map(|s| s.to_string_lossy().into_owned())
+            .collect();
+        f.write_str(&shell_words::join(words))
     }
 }
 
@@ -166,15 +162,19 @@ impl Drop for GroupGuard {
     }
 }
 
-#[derive(Clone, Copy)]
+/// What a process group is asked to do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Signal {
+    /// Stop as on Ctrl-C.
     Interrupt,
+    /// Stop, cleaning up.
     Terminate,
+    /// Stop now.
     Kill,
 }
 
 fn kill_group(pid: u32, force: bool) {
-    signal_group(
+    platform::signal_group(
         pid,
         if force {
             Signal::Kill
@@ -183,22 +183,6 @@ fn kill_group(pid: u32, force: bool) {
         },
     );
 }
-
-#[cfg(unix)]
-fn signal_group(pid: u32, signal: Signal) {
-    let signal = match signal {
-        Signal::Interrupt => libc::SIGINT,
-        Signal::Terminate => libc::SIGTERM,
-        Signal::Kill => libc::SIGKILL,
-    };
-    // SAFETY: killpg has no memory-safety preconditions; the pid is a group we created.
-    unsafe {
-        libc::killpg(pid as libc::pid_t, signal);
-    }
-}
-
-#[cfg(not(unix))]
-fn signal_group(_pid: u32, _signal: Signal) {}
 
 /// Runs `cmd` to completion and captures its output. Cancelling the future kills the
 /// command's whole process group.
@@ -239,15 +223,15 @@ pub async fn checked(cmd: &Cmd) -> Result<String> {
 }
 
 /// Runs `cmd` with its standard error appended to `log`, and returns once it exits.
-/// `on_line` sees each line of standard output as it comes and says whether it belongs in
-/// the log too (a command's output does; data the caller parses, such as cargo's JSON
-/// messages, does not).
+/// `on_line` sees each line of standard output as it comes (lossily decoded) and returns
+/// what of it belongs in the log: the line itself for a command's output, a rendering of it,
+/// or nothing for data the caller parses (such as cargo's JSON messages).
 pub async fn logged(
     cmd: &Cmd,
     log: &Path,
-    mut on_line: impl FnMut(&str) -> bool,
+    mut on_line: impl FnMut(&str) -> Option<String>,
 ) -> Result<ExitStatus> {
-    use tokio::io::AsyncBufReadExt;
+    use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
     let file = open_log(log)?;
     let mut command = cmd.build();
     command
@@ -255,12 +239,12 @@ pub async fn logged(
         .stderr(file.try_clone().map_err(|e| Error::io(log, e))?);
     let mut child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
     let mut guard = GroupGuard(child.id());
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).lines();
+    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).split(b'\n');
     let mut file = tokio::fs::File::from_std(file);
-    while let Some(line) = lines.next_line().await.map_err(|e| Error::io(log, e))? {
-        if on_line(&line) {
-            use tokio::io::AsyncWriteExt;
-            let _ = file.write_all(line.as_bytes()).await;
+    while let Some(line) = lines.next_segment().await.map_err(|e| Error::io(log, e))? {
+        let line = String::from_utf8_lossy(&line);
+        if let Some(text) = on_line(line.trim_end_matches('\r')) {
+            let _ = file.write_all(text.as_bytes()).await;
             let _ = file.write_all(b"\n").await;
         }
     }
@@ -338,7 +322,7 @@ impl Running {
             return (Some(status), false);
         }
         if let Some(pid) = self.guard.0 {
-            signal_group(
+            platform::signal_group(
                 pid,
                 if interrupt {
                     Signal::Interrupt
@@ -370,6 +354,15 @@ impl Running {
     }
 }
 
+/// The last `n` lines of a log file, lossily decoded.
+pub fn log_tail(path: &Path, n: usize) -> String {
+    let text = std::fs::read(path)
+        .map(|b| String::from_utf8_lossy(&b).into_owned())
+        .unwrap_or_default();
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}
+
 /// A free TCP port on 127.0.0.1, as the system hands it out.
 pub fn free_port() -> Result<u16> {
     let listener =
@@ -387,7 +380,15 @@ mod tests {
     #[test]
     fn display_quotes_what_a_shell_would_split() {
         let cmd = Cmd::new("podman").args(["run", "--name", "a b", "it's", "-e", "K=V"]);
-        assert_eq!(cmd.to_string(), r"podman run --name 'a b' 'it'\''s' -e K=V");
+        assert_eq!(
+            cmd.to_string(),
+            r"podman run --name 'a b' 'it'\''s' -e 'K=V'"
+        );
+        assert_eq!(
+            shell_words::split(&cmd.to_string()).unwrap(),
+            ["podman", "run", "--name", "a b", "it's", "-e", "K=V"],
+            "a shell reads back the same argv"
+        );
     }
 
     #[tokio::test]
@@ -413,6 +414,7 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
     #[tokio::test]
     async fn stop_kills_the_whole_group() {
         let dir = tempfile::tempdir().unwrap();
@@ -434,6 +436,7 @@ mod tests {
         assert_eq!(live_members(pgid), 0, "the group's processes are gone");
     }
 
+    #[cfg(unix)]
     /// Processes of a group that are not zombies (a zombie is dead; only its parent's
     /// `wait` removes it, and an orphan's new parent may never call it).
     fn live_members(pgid: u32) -> usize {

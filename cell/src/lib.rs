@@ -1,8 +1,9 @@
-//! For the test code of a `command` suite: which cell it runs against, and a way to write
-//! snapshots that take part in the cross-cell diff.
+//! For the test code of a port harness `command` suite: which cell it runs against, and a way
+//! to write snapshots that take part in the cross-cell diff. It has no dependencies, so a test
+//! crate that wants its cell pulls in nothing else; the harness sets the variables of [`vars`].
 //!
 //! ```no_run
-//! if let Some(cell) = harness::cell::CellEnv::from_env() {
+//! if let Some(cell) = harness_cell::CellEnv::from_env() {
 //!     let url = format!("{}/health", cell.base_url);
 //!     // ... call the server, then:
 //!     cell.snapshot("health", "status: ok").unwrap();
@@ -11,7 +12,19 @@
 
 use std::path::PathBuf;
 
-/// The cell a command suite runs against, from the `HARNESS_*` environment.
+/// The environment variables the harness gives a command suite.
+pub mod vars {
+    /// The server's base URL, such as `http://127.0.0.1:41234`.
+    pub const BASE_URL: &str = "HARNESS_BASE_URL";
+    /// The cell's name.
+    pub const CELL: &str = "HARNESS_CELL";
+    /// The cell's target's name.
+    pub const TARGET: &str = "HARNESS_TARGET";
+    /// The folder where the suite writes snapshots.
+    pub const SNAPSHOT_DIR: &str = "HARNESS_SNAPSHOT_DIR";
+}
+
+/// The cell a command suite runs against, from the [`vars`] in its environment.
 #[derive(Debug, Clone)]
 pub struct CellEnv {
     /// The server's base URL (`HARNESS_BASE_URL`).
@@ -27,10 +40,10 @@ impl CellEnv {
     /// The cell, when run by the harness; `None` otherwise.
     pub fn from_env() -> Option<CellEnv> {
         Some(CellEnv {
-            base_url: std::env::var("HARNESS_BASE_URL").ok()?,
-            cell: std::env::var("HARNESS_CELL").unwrap_or_default(),
-            target: std::env::var("HARNESS_TARGET").unwrap_or_default(),
-            snapshot_dir: std::env::var_os("HARNESS_SNAPSHOT_DIR").map(PathBuf::from),
+            base_url: std::env::var(vars::BASE_URL).ok()?,
+            cell: std::env::var(vars::CELL).unwrap_or_default(),
+            target: std::env::var(vars::TARGET).unwrap_or_default(),
+            snapshot_dir: std::env::var_os(vars::SNAPSHOT_DIR).map(PathBuf::from),
         })
     }
 

@@ -11,43 +11,10 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
-use super::store;
 use crate::matrix::{Matrix, Scope};
-
-/// One snapshotted step of one case on one cell, normalized.
-#[derive(Debug, Clone, Serialize, Deserialize)]
-pub struct Observation {
-    /// The suite.
-    pub suite: String,
-    /// The case.
-    pub case: String,
-    /// The step.
-    pub step: String,
-    /// The cell.
-    pub cell: String,
-    /// The suite's scope.
-    pub scope: Scope,
-    /// Planned off the primary cell by `--audit`.
-    pub audit: bool,
-    /// The case file (or command) it comes from.
-    pub source: String,
-    /// The request (or output name).
-    pub expression: String,
-    /// The normalized snapshot text.
-    pub text: String,
-    /// The normalized JSON body, for noise analysis.
-    #[serde(skip)]
-    pub json: Option<Value>,
-}
-
-impl Observation {
-    /// Its snapshot name.
-    pub fn name(&self) -> String {
-        store::name(&self.suite, &self.case, &self.step, &self.cell)
-    }
-}
+use crate::outcome::Observation;
+use crate::snapfile as store;
 
 /// Whether a divergence is allowed.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

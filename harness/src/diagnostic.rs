@@ -1,5 +1,6 @@
-//! Source text and spans: turns a byte range of `matrix.toml` into a file, line and column,
-//! and renders a diagnostic with the offending line under it.
+//! Diagnostics: a problem in a file the user wrote (`matrix.toml`, a suite's case file),
+//! located to the line and column from a byte span, and rendered with the offending line
+//! under it.
 
 use std::fmt;
 use std::ops::Range;
@@ -68,7 +69,7 @@ impl fmt::Display for Diagnostic {
 }
 
 /// Renders several diagnostics, separated by blank lines.
-pub(crate) fn render_all(diagnostics: &[Diagnostic]) -> String {
+pub fn render_all(diagnostics: &[Diagnostic]) -> String {
     diagnostics
         .iter()
         .map(ToString::to_string)

@@ -1,51 +1,30 @@
-//! Results and reports: what a run (or a merge of shards) found, as `results.json` (a
-//! versioned schema), JUnit XML for CI, and the release sign-off report in Markdown and HTML.
-//!
-//! [`finish`] is where a run ends, and where a merge of shards ends too: it compares the
-//! observations (across cells and against the baselines), writes pending or accepted
-//! snapshots, derives each case's status and the verdict. Because shards' `results.json`
-//! carry their normalized observations, a merge recomputes the cross-cell diff over all of
-//! them exactly as a single-machine run would.
+//! The verdict: what a run (or a merge of shards) means. Pure: [`judge`] takes what a run
+//! observed, the committed baselines and today's date, compares the observations across cells
+//! and against the baselines ([`compare`]), gives each case its status and decides GO or
+//! NO-GO. Because shards carry their normalized observations, a merge ([`merge`]) feeds the
+//! same judgement as a run, so sharding changes where work happens, never the verdict.
 
-pub mod html;
-pub mod junit;
-pub mod markdown;
+pub mod compare;
 pub mod merge;
-pub mod provenance;
+pub mod noise;
 
-use std::collections::BTreeSet;
-use std::path::{Path, PathBuf};
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::errors::{Error, Result};
 use crate::matrix::{Matrix, Scope};
+use crate::outcome::{JobResult, Observation, Outcome};
 use crate::plan::Plan;
-use crate::run::{JobResult, Noise};
-use crate::snapshot::{self, Acceptance, Comparison, Observation};
+use crate::provision::Provenance;
+use crate::units::ms;
 
-pub use provenance::Provenance;
+pub use compare::{Acceptance, BaselineChange, BaselineState, Comparison, Divergence, Stale};
+pub use noise::Noise;
 
 /// The schema `results.json` declares; bumped on incompatible changes.
 pub const SCHEMA: &str = "port-harness/results/v1";
-
-/// Durations as whole milliseconds in JSON.
-pub mod ms {
-    use std::time::Duration;
-
-    use serde::{Deserialize, Deserializer, Serializer};
-
-    /// Serializes a duration as milliseconds.
-    pub fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
-        s.serialize_u64(d.as_millis() as u64)
-    }
-
-    /// Deserializes milliseconds.
-    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
-        Ok(Duration::from_millis(u64::deserialize(d)?))
-    }
-}
 
 /// The outcome of one case on one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -134,83 +113,66 @@ impl Results {
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Go
     }
-
-    /// Reads a `results.json`.
-    pub fn read(path: &Path) -> Result<Results> {
-        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let value: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::io(path, std::io::Error::other(format!("not JSON: {e}"))))?;
-        if value["schema"] != SCHEMA {
-            return Err(Error::io(
-                path,
-                std::io::Error::other(format!("schema {} is not {SCHEMA}", value["schema"])),
-            ));
-        }
-        serde_json::from_value(value)
-            .map_err(|e| Error::io(path, std::io::Error::other(e.to_string())))
-    }
 }
 
-/// What [`finish`] works from.
+/// What [`judge`] works from.
 #[derive(Debug)]
-pub struct Finish<'a> {
+pub struct Judge<'a> {
     /// The matrix.
     pub matrix: &'a Matrix,
     /// The plan run (for a merge: the whole plan).
     pub plan: Plan,
     /// The ids of every job of the whole plan.
     pub planned: Vec<String>,
-    /// The jobs that ran.
-    pub jobs: Vec<JobResult>,
-    /// Their observations.
-    pub observations: Vec<Observation>,
+    /// What the run observed.
+    pub outcome: Outcome,
     /// Noise findings.
     pub noise: Vec<Noise>,
-    /// Provenance.
-    pub provenance: Provenance,
+    /// The committed baselines' contents, by snapshot name.
+    pub baselines: &'a BTreeMap<String, String>,
+    /// Today, `YYYY-MM-DD`, for divergence expiry.
+    pub today: &'a str,
     /// Accept new and changed snapshots.
     pub accept: bool,
-    /// How long it took.
-    pub duration: Duration,
 }
 
-/// Compares, writes snapshots, and gives the results their statuses and verdict.
-pub fn finish(f: Finish<'_>) -> Result<Results> {
-    let dir = &f.matrix.snapshot_dir;
-    let comparison = snapshot::compare(
-        f.matrix,
-        &f.observations,
-        &|name| {
-            snapshot::store::read(dir, name)
-                .ok()
-                .flatten()
-                .map(|s| s.content)
-        },
-        &snapshot::today(),
+/// Compares, and gives the results their statuses and verdict. Writes nothing: the snapshot
+/// files it calls for are `persist`'s, which fills in [`Results::written`].
+pub fn judge(j: Judge<'_>) -> Results {
+    let Outcome {
+        jobs,
+        observations,
+        provenance,
+        duration,
+    } = j.outcome;
+    let comparison = compare::compare(
+        j.matrix,
+        &observations,
+        &|name| j.baselines.get(name).cloned(),
+        j.today,
     );
-    let written = snapshot::write(dir, &f.observations, &comparison, f.accept)?;
-    let runs = runs(&f.jobs, &f.observations, &comparison);
-    let reasons = reasons(&runs, &comparison, f.accept);
-    Ok(Results {
+    let runs = runs(&jobs, &observations, &comparison);
+    let reasons = reasons(&runs, &comparison, j.accept);
+    Results {
         schema: SCHEMA.to_owned(),
-        plan: f.plan,
-        planned: f.planned,
-        jobs: f.jobs,
+        plan: j.plan,
+        planned: j.planned,
+        jobs,
         runs,
-        observations: f.observations,
+        observations,
         comparison,
-        noise: f.noise,
-        provenance: f.provenance,
-        accepted: f.accept,
-        written,
+        noise: j.noise,
+        provenance,
+        accepted: j.accept,
+        written: Vec::new(),
         verdict: if reasons.is_empty() {
             Verdict::Go
         } else {
             Verdict::NoGo
         },
         reasons,
-        duration: f.duration,
-    })
+        duration,
+    }
 }
 
 fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec<RunRecord> {
@@ -230,11 +192,9 @@ fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec
             continue;
         }
         for case in &job.cases {
-            let mine = |d: &&snapshot::compare::Divergence| {
-                d.suite == job.suite && d.case == case.name && d.cell == job.cell
-            };
-            let divergences: Vec<&snapshot::compare::Divergence> =
-                c.all_divergences().filter(mine).collect();
+            let mine =
+                |d: &&Divergence| d.suite == job.suite && d.case == case.name && d.cell == job.cell;
+            let divergences: Vec<&Divergence> = c.all_divergences().filter(mine).collect();
             let (status, detail) = if !case.passed {
                 (Status::Failed, case.failure.clone())
             } else if let Some(d) = divergences
@@ -322,33 +282,4 @@ pub fn failed_jobs(results: &Results) -> BTreeSet<String> {
         .filter(|r| matches!(r.status, Status::Failed | Status::Error | Status::Diverged))
         .map(|r| format!("{}@{}", r.suite, r.cell))
         .collect()
-}
-
-/// Writes `results.json`, `junit.xml`, `junit/<cell>.xml`, `report.md` and `report.html`
-/// into `out`, each atomically. Returns the files written.
-pub fn write_all(results: &Results, out: &Path) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
-    let mut files = Vec::new();
-    let mut put = |name: &str, text: String| -> Result<()> {
-        let path = out.join(name);
-        snapshot::store::write_atomic(&path, &text)?;
-        files.push(path);
-        Ok(())
-    };
-    put(
-        "results.json",
-        serde_json::to_string_pretty(results).expect("results serialize") + "\n",
-    )?;
-    put("junit.xml", junit::render(results, None))?;
-    for cell in &results.plan.cells {
-        if results.runs.iter().any(|r| r.cell == cell.name) {
-            put(
-                &format!("junit/{}.xml", cell.name),
-                junit::render(results, Some(&cell.name)),
-            )?;
-        }
-    }
-    put("report.md", markdown::render(results))?;
-    put("report.html", html::render(results))?;
-    Ok(files)
 }

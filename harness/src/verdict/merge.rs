@@ -1,33 +1,43 @@
-//! Merging shards: the `results.json` of each CI job, put back together into the results of
-//! the whole plan. Every planned job must be in exactly one shard; the cross-cell diff, the
-//! baselines and the verdict are then computed over all of them, as on one machine.
+//! Merging shards: the results of each CI job, put back together into what the whole plan
+//! observed. Every planned job must be in exactly one shard; the judgement then runs over all
+//! of them, as on one machine. Pure: reading the shards' files is `persist`'s.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use super::{Finish, Results, finish};
+use super::{Noise, Results};
 use crate::errors::{Error, Result};
-use crate::matrix::Matrix;
+use crate::outcome::Outcome;
+use crate::plan::{Job, Plan};
 
-/// Merges the results in `dirs` (each holding a `results.json`).
-pub fn merge(matrix: &Matrix, dirs: &[PathBuf], accept: bool) -> Result<Results> {
-    if dirs.is_empty() {
+/// The shards put back together.
+#[derive(Debug)]
+pub struct Merged {
+    /// The whole plan, with every shard's jobs.
+    pub plan: Plan,
+    /// The ids of every planned job.
+    pub planned: Vec<String>,
+    /// What the shards observed, together.
+    pub outcome: Outcome,
+    /// The shards' noise findings.
+    pub noise: Vec<Noise>,
+}
+
+/// Merges the results of shards, each with the folder it came from (for messages).
+pub fn combine(shards: &[(PathBuf, Results)]) -> Result<Merged> {
+    let Some((first_dir, first)) = shards.first() else {
         return Err(Error::Selection(
             "nothing to merge: expected at least one shard's output folder".into(),
         ));
-    }
-    let shards: Vec<(PathBuf, Results)> = dirs
-        .iter()
-        .map(|d| Ok((d.clone(), Results::read(&d.join("results.json"))?)))
-        .collect::<Result<_>>()?;
-    let planned = shards[0].1.planned.clone();
+    };
+    let planned = first.planned.clone();
     for (dir, s) in &shards[1..] {
         if s.planned != planned {
             return Err(Error::Selection(format!(
                 "{} comes from another plan than {}: shards must be runs of the same matrix and selection",
                 dir.display(),
-                shards[0].0.display()
+                first_dir.display()
             )));
         }
     }
@@ -37,9 +47,9 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], accept: bool) -> Result<Results>
     let mut noise = Vec::new();
     let mut hosts = Vec::new();
     let mut duration = Duration::ZERO;
-    for (dir, s) in &shards {
+    for (dir, s) in shards {
         for job in &s.jobs {
-            let id = format!("{}@{}", job.suite, job.cell);
+            let id = job.id();
             if let Some(other) = from.insert(id.clone(), dir) {
                 return Err(Error::Selection(format!(
                     "job {id} is in two shards, {} and {}",
@@ -81,17 +91,12 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], accept: bool) -> Result<Results>
     // Jobs in plan order, as a single run would list them.
     let order: BTreeMap<&String, usize> =
         planned.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    jobs.sort_by_key(|j| {
-        order
-            .get(&format!("{}@{}", j.suite, j.cell))
-            .copied()
-            .unwrap_or(usize::MAX)
-    });
-    let mut plan = shards[0].1.plan.clone();
+    jobs.sort_by_key(|j| order.get(&j.id()).copied().unwrap_or(usize::MAX));
+    let mut plan = first.plan.clone();
     plan.shard = None;
     plan.jobs = jobs
         .iter()
-        .map(|j| crate::plan::Job {
+        .map(|j| Job {
             suite: j.suite.clone(),
             cell: j.cell.clone(),
             scope: j.scope,
@@ -99,17 +104,17 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], accept: bool) -> Result<Results>
         })
         .collect();
     plan.totals.shard_runs = plan.jobs.len();
-    let mut provenance = shards[0].1.provenance.clone();
+    let mut provenance = first.provenance.clone();
     provenance.shards = hosts;
-    finish(Finish {
-        matrix,
+    Ok(Merged {
         plan,
         planned,
-        jobs,
-        observations,
+        outcome: Outcome {
+            jobs,
+            observations,
+            provenance,
+            duration,
+        },
         noise,
-        provenance,
-        accept,
-        duration,
     })
 }

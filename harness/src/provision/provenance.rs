@@ -3,8 +3,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::Provisioned;
+use super::tools::cargo;
 use crate::process::{Cmd, output};
-use crate::provision::Provisioned;
 
 /// Where and with what a run happened.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -88,7 +89,7 @@ pub async fn collect(
     Provenance {
         commit,
         rustc: first_line(Cmd::new("rustc").arg("--version")).await,
-        cargo: first_line(Cmd::new(crate::build::cargo()).arg("--version")).await,
+        cargo: first_line(Cmd::new(cargo()).arg("--version")).await,
         wine: match &provisioned.wine {
             Some(_) => first_line(Cmd::new("wine").arg("--version")).await,
             None => None,

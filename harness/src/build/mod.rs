@@ -1,0 +1,100 @@
+//! Builds: the server for every selected cell, each distinct build once.
+//!
+//! A cargo server ([`cargo`]) is located with `cargo metadata` and built with cargo's JSON
+//! messages, which name the executable it produced (paths are never guessed) and carry each
+//! compiler error as cargo rendered it. All triples of one profile and feature set go to one
+//! cargo invocation, so cargo builds them in parallel within its job limit under one lock,
+//! and `--keep-going` lets the other triples finish when one fails. A server that cargo does
+//! not build is built by its target's own command ([`command`]).
+
+pub mod cargo;
+pub mod command;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use crate::errors::Result;
+use crate::events::Events;
+use crate::matrix::{Cell, Matrix, placeholders};
+use crate::provision::Provisioned;
+
+pub use cargo::target_dir;
+
+/// The artifact of each cell, or why it has none.
+pub type Artifacts = BTreeMap<String, std::result::Result<PathBuf, String>>;
+
+/// The file every build of a run logs to, in the run's log folder.
+pub const LOG: &str = "build.log";
+
+/// Builds the server for `cells`; build failures are reported per cell, not as an error.
+pub async fn build_all(
+    matrix: &Matrix,
+    cells: &[&Cell],
+    provisioned: &Provisioned,
+    log_dir: &Path,
+    events: &Events,
+) -> Result<Artifacts> {
+    let log = log_dir.join(LOG);
+    let mut artifacts = Artifacts::new();
+    let mut cargo_groups: BTreeMap<cargo::Key, BTreeSet<String>> = BTreeMap::new();
+    let mut commands: BTreeMap<(Vec<String>, String), Vec<String>> = BTreeMap::new();
+    for cell in cells {
+        let target = matrix
+            .target(&cell.target)
+            .expect("cells name known targets");
+        match &target.build {
+            Some(build) => {
+                let expand = |s: &String| {
+                    placeholders::expand(s, &|name| match name {
+                        "triple" => Some(target.triple.clone()),
+                        "target" => Some(cell.target.clone()),
+                        axis => cell.value(axis).map(str::to_owned),
+                    })
+                };
+                let command = build.command.iter().map(expand).collect();
+                commands
+                    .entry((command, expand(&build.artifact)))
+                    .or_default()
+                    .push(cell.name.clone());
+            }
+            None => {
+                cargo_groups
+                    .entry(cargo::Key::of(cell))
+                    .or_default()
+                    .insert(target.triple.clone());
+            }
+        }
+    }
+    if !cargo_groups.is_empty() {
+        let server = matrix
+            .server
+            .cargo
+            .as_ref()
+            .expect("validated: cargo builds need a package");
+        let bin = cargo::binary(&matrix.root, server).await?;
+        for (key, triples) in &cargo_groups {
+            let build = cargo::Build {
+                root: &matrix.root,
+                server,
+                bin: &bin,
+                key,
+                triples,
+                env: &provisioned.cargo_env,
+            };
+            let built = build.run(&log, events).await?;
+            for cell in cells {
+                let target = matrix.target(&cell.target).expect("known");
+                if target.build.is_none() && &cargo::Key::of(cell) == key {
+                    artifacts.insert(cell.name.clone(), built[&target.triple].clone());
+                }
+            }
+        }
+    }
+    for ((cmd, artifact), names) in commands {
+        let result = command::build(&matrix.root, &cmd, &artifact, &log, events).await;
+        for name in names {
+            artifacts.insert(name, result.clone());
+        }
+    }
+    Ok(artifacts)
+}

@@ -1,0 +1,134 @@
+//! The release sign-off report as one self-contained HTML file: no script, no network, styles
+//! inline. Built with maud, which escapes every value it inserts, so nothing that comes from
+//! a server response, a diff or the matrix can become markup.
+
+use maud::{DOCTYPE, Markup, PreEscaped, html};
+
+use super::view::{self, GO_TEXT, Square, acceptance_text, saved_text, secs, verdict_word};
+use crate::verdict::{Results, Status, Verdict};
+
+fn class(sq: Square) -> &'static str {
+    match sq {
+        Square::None => "none",
+        Square::Passed | Square::Once => "pass",
+        Square::Accepted => "accepted",
+        Square::Diverged | Square::Failed | Square::Error => "fail",
+    }
+}
+
+const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}\
+h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}table{border-collapse:collapse;margin:1rem 0}\
+td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{background:#dafbe1}\
+td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
+pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px}.reason{color:#57606a}";
+
+/// The report.
+pub fn render(r: &Results) -> String {
+    let verdict = verdict_word(r.verdict);
+    let vclass = match r.verdict {
+        Verdict::Go => "go",
+        Verdict::NoGo => "nogo",
+    };
+    let page: Markup = html! {
+        (DOCTYPE)
+        html lang="en" {
+            head {
+                meta charset="utf-8";
+                title { "Release sign-off: " (verdict) }
+                style { (PreEscaped(STYLE)) }
+            }
+            body {
+                h1 #verdict { "Release sign-off: " span class=(vclass) { (verdict) } }
+                @if r.reasons.is_empty() {
+                    p { (GO_TEXT) }
+                } @else {
+                    ul #reasons { @for reason in &r.reasons { li { (reason) } } }
+                }
+                (grid(r))
+                (divergences(r))
+                (failures(r))
+                (jobs(r))
+                h2 { "Provenance" }
+                ul #provenance {
+                    @for (k, v) in view::provenance(r) { li { (k) ": " (v) } }
+                    @for shard in &r.provenance.shards { li { "shard: " (shard) } }
+                }
+            }
+        }
+    };
+    page.into_string() + "\n"
+}
+
+fn grid(r: &Results) -> Markup {
+    html! {
+        h2 { "Suites by cells" }
+        table #grid {
+            tr {
+                th { "suite" }
+                th { "scope" }
+                @for c in &r.plan.cells {
+                    th { (c.name) @if c.primary { " (primary)" } }
+                }
+            }
+            @for row in view::grid(r) {
+                tr {
+                    td { (row.suite) }
+                    td { (row.scope.as_str()) }
+                    @for (sq, cell) in row.squares.iter().zip(&r.plan.cells) {
+                        td class=(class(*sq)) data-suite=(row.suite) data-cell=(cell.name) {
+                            (sq.label())
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn divergences(r: &Results) -> Markup {
+    let divergences: Vec<_> = r.comparison.all_divergences().collect();
+    html! {
+        h2 { "Divergences (" (divergences.len()) ")" }
+        @for d in divergences {
+            h3 { (d.suite) " / " (d.case) " / step " (d.step) ": " (d.cell) " against " (d.primary) }
+            p.reason { (acceptance_text(&d.acceptance)) }
+            pre.diff { (d.diff) }
+        }
+    }
+}
+
+fn failures(r: &Results) -> Markup {
+    let failures: Vec<_> = r
+        .runs
+        .iter()
+        .filter(|x| x.detail.is_some() && matches!(x.status, Status::Failed | Status::Error))
+        .collect();
+    html! {
+        @if !failures.is_empty() {
+            h2 { "Failures (" (failures.len()) ")" }
+            @for f in failures {
+                h3 { (f.suite) " / " (f.case) " on " (f.cell) }
+                pre { (f.detail.as_deref().unwrap_or("")) }
+            }
+        }
+    }
+}
+
+fn jobs(r: &Results) -> Markup {
+    html! {
+        h2 { "What ran where" }
+        p { (saved_text(r)) }
+        table #jobs {
+            tr { th { "cell" } th { "suite" } th { "cases" } th { "time" } th { "log" } }
+            @for job in view::jobs(r) {
+                tr {
+                    td { (job.cell) }
+                    td { (job.suite) }
+                    td { (job.cases) }
+                    td { (secs(job.duration)) }
+                    td { a href={ "logs/" (job.cell) "/" (job.suite) ".server.log" } { "server log" } }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,62 @@
+//! JUnit XML for CI test reporters (Jenkins, GitLab, GitHub), written with quick-junit: a
+//! testsuite per suite and cell (`suite@cell`) with properties naming the cell and the scope,
+//! a testcase per case. Agnostic suites appear once, on the cell that ran them; a divergence
+//! is a failure whose body is the diff; an accepted divergence passes, with its reason in the
+//! case's output. quick-junit escapes text and drops what XML 1.0 cannot hold.
+
+use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
+
+use crate::verdict::{Results, Status};
+
+/// The report of every cell, or of `cell` alone.
+pub fn render(results: &Results, cell: Option<&str>) -> String {
+    let started = chrono::DateTime::parse_from_rfc3339(&results.provenance.started).ok();
+    let mut report = Report::new("port-harness");
+    for job in &results.jobs {
+        if cell.is_some_and(|c| c != job.cell) {
+            continue;
+        }
+        let mut suite = TestSuite::new(job.id());
+        if let Some(started) = started {
+            suite.set_timestamp(started);
+        }
+        suite.set_time(job.duration);
+        suite
+            .extra
+            .insert("hostname".into(), results.provenance.host.as_str().into());
+        suite.add_property(Property::new("cell", job.cell.as_str()));
+        suite.add_property(Property::new("scope", job.scope.as_str()));
+        if job.audit {
+            suite.add_property(Property::new("audit", "true"));
+        }
+        for run in results
+            .runs
+            .iter()
+            .filter(|r| r.suite == job.suite && r.cell == job.cell)
+        {
+            let detail = run.detail.clone().unwrap_or_default();
+            let failure = |kind: NonSuccessKind, message: &str| {
+                let mut status = TestCaseStatus::non_success(kind);
+                status.set_message(message).set_description(detail.as_str());
+                status
+            };
+            let status = match run.status {
+                Status::Passed | Status::Accepted => TestCaseStatus::success(),
+                Status::Failed => failure(NonSuccessKind::Failure, "failure"),
+                Status::Diverged => failure(NonSuccessKind::Failure, "divergence"),
+                Status::Error => failure(NonSuccessKind::Error, "error"),
+            };
+            let mut case = TestCase::new(run.case.as_str(), status);
+            case.set_classname(format!("{}.{}", job.suite, job.cell));
+            case.set_time(run.duration);
+            if run.status == Status::Accepted {
+                case.set_system_out(format!("accepted divergence: {detail}"));
+            }
+            suite.add_test_case(case);
+        }
+        report.add_test_suite(suite);
+    }
+    report
+        .to_string()
+        .expect("serializing a report to memory does not fail")
+}

@@ -1,0 +1,194 @@
+//! The view model every report shares: what a reader sees of results (the grid of suites by
+//! cells, divergences in words, what ran where), computed once from [`Results`] so that the
+//! terminal, Markdown and HTML say the same things.
+
+use std::time::Duration;
+
+use crate::matrix::Scope;
+use crate::verdict::{Acceptance, Results, Status, Verdict};
+
+/// One square of the grid.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Square {
+    /// Not planned there.
+    None,
+    /// Every case passed.
+    Passed,
+    /// Every case passed, on the only cell that runs this agnostic suite.
+    Once,
+    /// Some case differs from the primary cell, as accepted.
+    Accepted,
+    /// Some case differs from the primary cell, unaccepted.
+    Diverged,
+    /// Some case failed.
+    Failed,
+    /// The job could not run.
+    Error,
+}
+
+impl Square {
+    /// The word shown for it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Square::None => "—",
+            Square::Passed => "passed",
+            Square::Once => "passed (once, agnostic)",
+            Square::Accepted => "accepted divergence",
+            Square::Diverged => "DIVERGED",
+            Square::Failed => "FAILED",
+            Square::Error => "ERROR",
+        }
+    }
+}
+
+/// One row of the grid: a suite, its scope, and a square per cell (in plan order).
+#[derive(Debug, Clone)]
+pub struct Row {
+    /// The suite.
+    pub suite: String,
+    /// Its scope.
+    pub scope: Scope,
+    /// A square per cell.
+    pub squares: Vec<Square>,
+}
+
+/// The grid of suites by cells.
+pub fn grid(results: &Results) -> Vec<Row> {
+    results
+        .plan
+        .suites
+        .iter()
+        .map(|suite| {
+            let squares = results
+                .plan
+                .cells
+                .iter()
+                .map(|cell| {
+                    let runs: Vec<_> = results
+                        .runs
+                        .iter()
+                        .filter(|r| r.suite == suite.name && r.cell == cell.name)
+                        .collect();
+                    let has = |s: Status| runs.iter().any(|r| r.status == s);
+                    if runs.is_empty() {
+                        Square::None
+                    } else if has(Status::Error) {
+                        Square::Error
+                    } else if has(Status::Failed) {
+                        Square::Failed
+                    } else if has(Status::Diverged) {
+                        Square::Diverged
+                    } else if has(Status::Accepted) {
+                        Square::Accepted
+                    } else if suite.scope == Scope::Agnostic && cell.primary {
+                        Square::Once
+                    } else {
+                        Square::Passed
+                    }
+                })
+                .collect();
+            Row {
+                suite: suite.name.clone(),
+                scope: suite.scope,
+                squares,
+            }
+        })
+        .collect()
+}
+
+/// The verdict in words.
+pub fn verdict_word(verdict: Verdict) -> &'static str {
+    match verdict {
+        Verdict::Go => "GO",
+        Verdict::NoGo => "NO-GO",
+    }
+}
+
+/// What GO means, for a report that has no reasons to list.
+pub const GO_TEXT: &str = "Every case passed on every cell, and every difference between cells is an accepted divergence.";
+
+/// A divergence's acceptance in words.
+pub fn acceptance_text(acceptance: &Acceptance) -> String {
+    match acceptance {
+        Acceptance::Accepted { reason } => format!("accepted: {reason}"),
+        Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
+        Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
+    }
+}
+
+/// The sentence on the runs that agnostic suites and filters saved.
+pub fn saved_text(results: &Results) -> String {
+    let t = &results.plan.totals;
+    format!(
+        "{} suite runs instead of {} (every suite on every cell): {} saved by agnostic suites and filters.",
+        t.runs,
+        t.naive,
+        t.naive.saturating_sub(t.runs)
+    )
+}
+
+/// One job, as the "what ran where" table shows it.
+#[derive(Debug, Clone)]
+pub struct JobRow {
+    /// The cell.
+    pub cell: String,
+    /// The suite.
+    pub suite: String,
+    /// Its cases.
+    pub cases: usize,
+    /// Those that passed (accepted divergences included).
+    pub passed: usize,
+    /// How long it took.
+    pub duration: Duration,
+}
+
+/// What ran where.
+pub fn jobs(results: &Results) -> Vec<JobRow> {
+    results
+        .jobs
+        .iter()
+        .map(|job| {
+            let runs: Vec<_> = results
+                .runs
+                .iter()
+                .filter(|x| x.suite == job.suite && x.cell == job.cell)
+                .collect();
+            JobRow {
+                cell: job.cell.clone(),
+                suite: job.suite.clone(),
+                cases: runs.len(),
+                passed: runs
+                    .iter()
+                    .filter(|x| matches!(x.status, Status::Passed | Status::Accepted))
+                    .count(),
+                duration: job.duration,
+            }
+        })
+        .collect()
+}
+
+/// The provenance as (key, value) lines, in report order.
+pub fn provenance(results: &Results) -> Vec<(&'static str, String)> {
+    let p = &results.provenance;
+    let mut lines = Vec::new();
+    for (k, v) in [
+        ("commit", &p.commit),
+        ("rustc", &p.rustc),
+        ("cargo", &p.cargo),
+        ("wine", &p.wine),
+    ] {
+        if let Some(v) = v {
+            lines.push((k, v.clone()));
+        }
+    }
+    lines.extend(p.engines.iter().map(|e| ("engine", e.clone())));
+    lines.extend(p.images.iter().map(|i| ("image", i.clone())));
+    lines.push(("host", p.host.clone()));
+    lines.push(("started", p.started.clone()));
+    lines
+}
+
+/// A duration in seconds with one decimal.
+pub fn secs(d: Duration) -> String {
+    format!("{:.1}s", d.as_secs_f64())
+}

@@ -1,0 +1,164 @@
+//! One job: a fresh server for one suite on one cell. It launches the server in the cell's
+//! runtime with a fresh data dir, waits until it is ready, runs the suite against it and
+//! stops it. A job whose build or launch fails is an error of that job; the rest go on.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+use super::{RunOptions, data_dir};
+use crate::build::Artifacts;
+use crate::errors::{Error, Result};
+use crate::events::RunEvent;
+use crate::matrix::{Cell, Matrix};
+use crate::outcome::{JobResult, Observation};
+use crate::plan::{Job, Plan};
+use crate::provision::{self, Provisioned};
+use crate::runtime::{self, Launch, Runtime, Server};
+use crate::suite::{CaseResult, LoadedSuite, SuiteEnv};
+
+/// What every job of a run shares.
+pub(super) struct Jobs<'a> {
+    pub matrix: &'a Matrix,
+    pub suites: &'a BTreeMap<String, Arc<dyn LoadedSuite>>,
+    pub artifacts: &'a Artifacts,
+    pub provisioned: &'a Provisioned,
+    pub scratch: &'a Path,
+    pub logs: &'a Path,
+    pub options: &'a RunOptions,
+}
+
+impl Jobs<'_> {
+    /// Runs the plan's jobs of `cell`, one after the other, in its runtime.
+    pub async fn run_cell(&self, plan: &Plan, cell: &Cell) -> Result<Vec<JobResult>> {
+        let target = self
+            .matrix
+            .target(&cell.target)
+            .expect("cells name known targets");
+        let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
+        let _reserved = match runtime.exclusive() {
+            Some(path) => Some(provision::lock(&path).await?),
+            None => None,
+        };
+        let mut results = Vec::new();
+        for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
+            results.push(self.run_job(job, runtime.as_ref()).await);
+        }
+        Ok(results)
+    }
+
+    /// Every snapshotted step of `jobs`, as observations.
+    pub fn observations(&self, jobs: &[JobResult]) -> Vec<Observation> {
+        jobs.iter()
+            .flat_map(|job| {
+                let suite = &self.suites[&job.suite];
+                job.observations(&|case| suite.source(case))
+            })
+            .collect()
+    }
+
+    /// Runs one job; a launch or suite error is the job's error, not the run's.
+    async fn run_job(&self, job: &Job, runtime: &dyn Runtime) -> JobResult {
+        let events = &self.options.events;
+        let start = Instant::now();
+        let (cases, error) = match self.launch_and_run(job, runtime).await {
+            Ok(cases) => (cases, None),
+            Err(e) => {
+                events.emit(RunEvent::JobError {
+                    suite: job.suite.clone(),
+                    cell: job.cell.clone(),
+                    error: e.to_string(),
+                });
+                (Vec::new(), Some(e.to_string()))
+            }
+        };
+        let result = JobResult::new(job, cases, error, start.elapsed());
+        if result.error.is_none() {
+            events.emit(RunEvent::JobFinished {
+                suite: job.suite.clone(),
+                cell: job.cell.clone(),
+                passed: result.cases.iter().filter(|c| c.passed).count(),
+                failures: result
+                    .cases
+                    .iter()
+                    .filter_map(|c| c.failure.as_ref().map(|f| format!("{}: {f}", c.name)))
+                    .collect(),
+                duration: result.duration,
+            });
+        }
+        result
+    }
+
+    /// Launches a fresh server for the job, waits until it is ready, runs the suite, stops it.
+    async fn launch_and_run(&self, job: &Job, runtime: &dyn Runtime) -> Result<Vec<CaseResult>> {
+        let (matrix, options) = (self.matrix, self.options);
+        let cell = matrix.cell(&job.cell).expect("planned cells exist");
+        let suite = &self.suites[&job.suite];
+        let artifact = match self.artifacts.get(&cell.name) {
+            Some(Ok(path)) => path.clone(),
+            Some(Err(why)) => {
+                return Err(Error::Command {
+                    command: "build".into(),
+                    problem: format!("of cell `{}` failed", cell.name),
+                    stderr: why.clone(),
+                });
+            }
+            None => unreachable!("every active cell has a build result"),
+        };
+        let work = tempfile::Builder::new()
+            .prefix(&format!("{}-{}-", cell.name, job.suite))
+            .tempdir_in(self.scratch)
+            .map_err(|e| Error::io(self.scratch, e))?;
+        let data_dir = work.path().join("data");
+        std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+        if let Some(seed) = &matrix.server.seed {
+            data_dir::seed(seed, &data_dir)?;
+        }
+        let cell_logs = self.logs.join(&cell.name);
+        let log = cell_logs.join(format!("{}.server.log", job.suite));
+        let _ = std::fs::remove_file(&log);
+        let launch = Launch {
+            cell,
+            artifact: &artifact,
+            port: crate::process::free_port()?,
+            data_dir: &data_dir,
+            log: &log,
+            args: &matrix.server.args,
+            env: runtime::server_env(matrix, cell),
+            name: format!(
+                "port-harness-{}-{}-{}",
+                std::process::id(),
+                cell.name,
+                job.suite
+            ),
+        };
+        let mut server: Server = runtime.start(&launch)?;
+        options.events.emit(RunEvent::ServerStarting {
+            cell: cell.name.clone(),
+            suite: job.suite.clone(),
+            command: server.command().to_owned(),
+        });
+        let after = server.wait_ready(&matrix.server.ready).await?;
+        options.events.emit(RunEvent::ServerReady {
+            cell: cell.name.clone(),
+            base_url: server.base_url.clone(),
+            after,
+        });
+        let env = SuiteEnv {
+            base_url: server.base_url.clone(),
+            cell: cell.name.clone(),
+            target: cell.target.clone(),
+            snapshot_dir: work.path().join("snapshots"),
+            log: cell_logs.join(format!("{}.command.log", job.suite)),
+        };
+        let results = suite.run(&env).await?;
+        let forced = server.stop(options.stop_grace).await;
+        options.events.emit(RunEvent::ServerStopped {
+            cell: cell.name.clone(),
+            forced,
+            log: log.display().to_string(),
+        });
+        Ok(results)
+    }
+}

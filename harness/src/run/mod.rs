@@ -1,0 +1,114 @@
+//! The run: orchestration of every layer. It loads the plan's suites (so a broken case file
+//! costs no build), provisions what the plan's cells need, builds each distinct build once,
+//! runs the cells at once ([`job`]), and ends where a merge of shards ends too
+//! ([`conclude`]): judged, and the snapshots written. Progress goes out as [`RunEvent`]s.
+//!
+//! [`RunEvent`]: crate::events::RunEvent
+
+mod conclude;
+mod data_dir;
+mod job;
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use crate::build::{self, build_all};
+use crate::errors::{Error, Result};
+use crate::events::Events;
+use crate::matrix::Matrix;
+use crate::outcome::Outcome;
+use crate::plan::Plan;
+use crate::provision::{self, Ctx, Needs, container};
+use crate::verdict::{Results, noise};
+
+pub use conclude::{conclude, merge};
+
+/// How to run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Results, logs and scratch space.
+    pub out_dir: PathBuf,
+    /// The provisioning cache.
+    pub cache_dir: PathBuf,
+    /// Where progress goes.
+    pub events: Events,
+    /// How long a server gets to stop before it is killed.
+    pub stop_grace: Duration,
+    /// Make new and changed snapshots the baselines.
+    pub accept: bool,
+    /// Run the primary cell's jobs a second time and report what differs between the runs.
+    pub noise_check: bool,
+}
+
+/// Runs `plan`, and finishes with the comparison, the snapshots and the verdict.
+pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Results> {
+    let start = Instant::now();
+    let started = std::time::SystemTime::now();
+    let suites = crate::suite::load_all(matrix, plan.jobs.iter().map(|j| j.suite.as_str()))?;
+    let cells: Vec<&crate::matrix::Cell> = plan
+        .active_cells()
+        .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
+        .collect();
+    let ctx = Ctx {
+        cache: options.cache_dir.clone(),
+        events: options.events.clone(),
+    };
+    let needs = Needs::of(matrix, cells.iter().map(|c| c.name.as_str()));
+    let provisioned = provision::provision(&needs, &ctx).await?;
+    for engine in provisioned.engines.values() {
+        container::remove_leftovers(&engine.program).await?;
+    }
+    let logs = options.out_dir.join("logs");
+    let build_log = logs.join(build::LOG);
+    let _ = std::fs::remove_file(&build_log);
+    let artifacts = build_all(matrix, &cells, &provisioned, &logs, &options.events).await?;
+    // One build log serves every cell (all triples build in one cargo invocation); each
+    // cell's log folder gets it, so that a cell's folder tells its whole story.
+    for cell in &cells {
+        let dir = logs.join(&cell.name);
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let _ = std::fs::copy(&build_log, dir.join(build::LOG));
+    }
+    let scratch = options.out_dir.join("tmp");
+    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+
+    let jobs = job::Jobs {
+        matrix,
+        suites: &suites,
+        artifacts: &artifacts,
+        provisioned: &provisioned,
+        scratch: &scratch,
+        logs: &logs,
+        options,
+    };
+    // Cells run at once (each one's jobs in order), so the matrix takes about as long as its
+    // slowest cell, not the sum of them.
+    let per_cell =
+        futures_util::future::join_all(cells.iter().map(|cell| jobs.run_cell(plan, cell))).await;
+    let mut results = Vec::new();
+    for cell_jobs in per_cell {
+        results.extend(cell_jobs?);
+    }
+    let observations = jobs.observations(&results);
+    let mut noise = Vec::new();
+    if options.noise_check
+        && let Some(primary) = cells.iter().find(|c| c.name == matrix.primary)
+    {
+        let again = jobs.run_cell(plan, primary).await?;
+        noise = noise::between(&observations, &jobs.observations(&again));
+    }
+    let provenance = provision::provenance::collect(&matrix.root, &provisioned, started).await;
+    conclude::conclude(
+        matrix,
+        plan.clone(),
+        plan.planned.clone(),
+        Outcome {
+            jobs: results,
+            observations,
+            provenance,
+            duration: start.elapsed(),
+        },
+        noise,
+        options.accept,
+    )
+}

@@ -1,0 +1,170 @@
+//! A running server: its readiness probe, its graceful stop, and the cleanup that happens
+//! when it is dropped on any other path (an error, a panic, Ctrl-C), so that nothing outlives
+//! the harness.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use super::{Cleanup, Launch};
+use crate::errors::{Error, Result};
+use crate::matrix::{Probe, Ready};
+use crate::process::{Running, log_tail};
+
+/// A running server.
+pub struct Server {
+    process: Option<Running>,
+    cleanup: Option<Box<dyn Cleanup>>,
+    /// Where it answers.
+    pub base_url: String,
+    port: u16,
+    log: PathBuf,
+    stop_signal: StopSignal,
+}
+
+/// How a runtime asks its server to stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopSignal {
+    /// SIGTERM to the process group.
+    Term,
+    /// SIGINT: Wine turns it into a console Ctrl-C for the Windows program.
+    Interrupt,
+    /// The cleanup's stop command (a container engine's `stop`).
+    Engine,
+}
+
+impl Server {
+    pub(super) fn new(
+        process: Running,
+        cleanup: Option<Box<dyn Cleanup>>,
+        launch: &Launch,
+        stop_signal: StopSignal,
+    ) -> Self {
+        Server {
+            process: Some(process),
+            cleanup,
+            base_url: format!("http://127.0.0.1:{}", launch.port),
+            port: launch.port,
+            log: launch.log.to_owned(),
+            stop_signal,
+        }
+    }
+
+    /// The launch command, for messages.
+    pub fn command(&self) -> &str {
+        self.process.as_ref().map_or("", |p| p.command())
+    }
+
+    /// Waits until the readiness probe answers. Fails at once when the server exits, and
+    /// after the timeout; both errors carry the end of the server's log.
+    pub async fn wait_ready(&mut self, ready: &Ready) -> Result<Duration> {
+        let start = Instant::now();
+        loop {
+            if let Some(status) = self.process.as_mut().and_then(Running::try_wait) {
+                return Err(Error::Command {
+                    command: self.command().to_owned(),
+                    problem: format!(
+                        "exited ({status}) before it was ready; its log is {}",
+                        self.log.display()
+                    ),
+                    stderr: log_tail(&self.log, 30),
+                });
+            }
+            if self.probe(&ready.probe).await {
+                return Ok(start.elapsed());
+            }
+            if start.elapsed() > ready.timeout {
+                return Err(Error::Command {
+                    command: self.command().to_owned(),
+                    problem: format!(
+                        "was not ready after {:?} ({}); its log is {}",
+                        ready.timeout,
+                        describe(&ready.probe),
+                        self.log.display()
+                    ),
+                    stderr: log_tail(&self.log, 30),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    async fn probe(&self, probe: &Probe) -> bool {
+        match probe {
+            Probe::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                .await
+                .is_ok(),
+            Probe::Log(re) => {
+                std::fs::read_to_string(&self.log).is_ok_and(|t| t.lines().any(|l| re.is_match(l)))
+            }
+            Probe::Http(path) => {
+                let url = format!("{}{path}", self.base_url);
+                tokio::task::spawn_blocking(move || {
+                    let agent: ureq::Agent = ureq::Agent::config_builder()
+                        .http_status_as_error(false)
+                        .timeout_global(Some(Duration::from_secs(2)))
+                        .build()
+                        .into();
+                    agent
+                        .get(&url)
+                        .call()
+                        .is_ok_and(|r| r.status().is_success())
+                })
+                .await
+                .unwrap_or(false)
+            }
+        }
+    }
+
+    /// Stops the server: gracefully, then by force after `grace`. Returns whether force
+    /// was needed.
+    pub async fn stop(mut self, grace: Duration) -> bool {
+        let mut forced = false;
+        if let Some(process) = self.process.take() {
+            match self.stop_signal {
+                StopSignal::Engine => {
+                    if let Some(cmd) = self.cleanup.as_ref().and_then(|c| c.stop(grace)) {
+                        let ok = crate::process::output(&cmd)
+                            .await
+                            .is_ok_and(|o| o.status.success());
+                        forced |= !ok;
+                    }
+                    let (_, f) = process.stop(grace).await;
+                    forced |= f;
+                }
+                StopSignal::Interrupt => {
+                    let (_, f) = process.stop_with(true, grace).await;
+                    forced |= f;
+                }
+                StopSignal::Term => {
+                    let (_, f) = process.stop(grace).await;
+                    forced |= f;
+                }
+            }
+        }
+        if let Some(cleanup) = self.cleanup.take() {
+            tokio::task::spawn_blocking(move || cleanup.remove())
+                .await
+                .expect("cleanup does not panic");
+        }
+        forced
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        // An unstopped server: its process group is killed by `Running`'s own drop; what
+        // lives outside it (a container, a wineserver) goes here.
+        drop(self.process.take());
+        if let Some(cleanup) = self.cleanup.take() {
+            cleanup.remove();
+        }
+    }
+}
+
+fn describe(probe: &Probe) -> String {
+    match probe {
+        Probe::Http(path) => format!("GET {path} never answered 2xx"),
+        Probe::Tcp => "the port never accepted a connection".into(),
+        Probe::Log(re) => format!("no log line matched `{re}`"),
+    }
+}

@@ -1,0 +1,220 @@
+//! Running a case of an `http` suite: each step sends a request, checks its expectations
+//! (status, headers, a JSON subset, a body), captures values for later steps (`${name}`), and
+//! records the normalized response for snapshots.
+
+use std::collections::BTreeMap;
+use std::time::Instant;
+
+use serde_json::Value;
+
+use super::case::CaseFile;
+use super::client::{Response, send};
+use crate::matrix::Normalize;
+use crate::normalize;
+use crate::suite::{CaseResult, Observed};
+
+fn substitute(text: &str, captures: &BTreeMap<String, String>) -> String {
+    let mut out = text.to_owned();
+    for (k, v) in captures {
+        out = out.replace(&format!("${{{k}}}"), v);
+    }
+    out
+}
+
+/// The value at a path like `.items[0].id` of `value` (the redaction path grammar; `[]`
+/// names no single value, so it finds nothing).
+pub fn at_path<'v>(value: &'v Value, path: &str) -> Option<&'v Value> {
+    normalize::segments(path)?
+        .iter()
+        .try_fold(value, |v, seg| match seg {
+            normalize::Seg::Key(k) => v.get(*k),
+            normalize::Seg::Index(i) => v.get(*i),
+            normalize::Seg::Every => None,
+        })
+}
+
+/// Whether `actual` contains `expected`: objects by subset of keys, the rest by equality.
+pub fn contains(actual: &Value, expected: &Value) -> bool {
+    match (actual, expected) {
+        (Value::Object(a), Value::Object(e)) => e
+            .iter()
+            .all(|(k, ev)| a.get(k).is_some_and(|av| contains(av, ev))),
+        (Value::Array(a), Value::Array(e)) => {
+            a.len() == e.len() && a.iter().zip(e).all(|(av, ev)| contains(av, ev))
+        }
+        (a, e) => a == e,
+    }
+}
+
+/// The observed behaviour of one response, normalized: status, content type (and the
+/// `extra` headers, by the names the case file gives), body.
+pub fn observed(response: &Response, rules: &Normalize, extra: &[String]) -> normalize::Normalized {
+    let mut headers: Vec<(&str, &str)> = vec![(
+        "content-type",
+        response
+            .headers
+            .get("content-type")
+            .map_or("", String::as_str),
+    )];
+    for name in extra {
+        if !name.eq_ignore_ascii_case("content-type") {
+            let value = response
+                .headers
+                .get(&name.to_lowercase())
+                .map_or("(absent)", String::as_str);
+            headers.push((name, value));
+        }
+    }
+    normalize::response(rules, response.status, &headers, &response.body)
+}
+
+/// Runs one case against `base_url`.
+pub fn run_case(base_url: &str, name: &str, case: &CaseFile, rules: &Normalize) -> CaseResult {
+    let start = Instant::now();
+    let mut captures = BTreeMap::new();
+    let mut observed_steps = Vec::new();
+    for (i, step) in case.steps.iter().enumerate() {
+        let step_name = step.name.clone().unwrap_or_else(|| (i + 1).to_string());
+        let path = substitute(&step.path, &captures);
+        let mut headers = step.headers.clone();
+        let body = match (&step.json, &step.body) {
+            (Some(json), _) => {
+                headers
+                    .entry("content-type".into())
+                    .or_insert_with(|| "application/json".into());
+                let text = serde_json::to_string(json).expect("toml values serialize as JSON");
+                Some(substitute(&text, &captures).into_bytes())
+            }
+            (None, Some(body)) => Some(substitute(body, &captures).into_bytes()),
+            (None, None) => step.file_body.clone(),
+        };
+        let request_line = format!("{} {path}", step.method);
+        let request_text = format!(
+            "{request_line}{}",
+            body.as_ref()
+                .map(|b| format!("\n{}", String::from_utf8_lossy(b)))
+                .unwrap_or_default()
+        );
+        let fail = |why: String, response: Option<&Response>| CaseResult {
+            name: name.to_owned(),
+            passed: false,
+            failure: Some(format!(
+                "step `{step_name}`: {why}\n--- request\n{request_text}\n--- response\n{}",
+                response.map_or("(none)".to_owned(), |r| observed(
+                    r,
+                    &Normalize::default(),
+                    &[]
+                )
+                .text)
+            )),
+            observed: observed_steps.clone(),
+            duration: start.elapsed(),
+        };
+        let response = match send(base_url, &step.method, &path, &headers, body) {
+            Ok(r) => r,
+            Err(e) => return fail(e, None),
+        };
+        if let Some(status) = step.expect.status
+            && response.status != status
+        {
+            return fail(
+                format!("expected status {status}, got {}", response.status),
+                Some(&response),
+            );
+        }
+        for (k, v) in &step.expect.headers {
+            let got = response.headers.get(&k.to_lowercase());
+            if got != Some(v) {
+                return fail(
+                    format!("expected header {k}: {v}, got {got:?}"),
+                    Some(&response),
+                );
+            }
+        }
+        if let Some(expected) = &step.expect.body
+            && response.body != expected.as_bytes()
+        {
+            return fail(format!("expected the body {expected:?}"), Some(&response));
+        }
+        let json = serde_json::from_slice::<Value>(&response.body).ok();
+        if let Some(expected) = &step.expect.json {
+            let expected = serde_json::to_value(expected).expect("toml values serialize as JSON");
+            match &json {
+                Some(actual) if contains(actual, &expected) => {}
+                Some(_) => {
+                    return fail(
+                        format!("expected the JSON to contain {expected}"),
+                        Some(&response),
+                    );
+                }
+                None => {
+                    return fail(
+                        format!("expected JSON containing {expected}, got a body that is not JSON"),
+                        Some(&response),
+                    );
+                }
+            }
+        }
+        for (var, path) in &step.capture {
+            match json.as_ref().and_then(|j| at_path(j, path)) {
+                Some(Value::String(s)) => captures.insert(var.clone(), s.clone()),
+                Some(other) => captures.insert(var.clone(), other.to_string()),
+                None => {
+                    return fail(
+                        format!("nothing at `{path}` to capture as `{var}`"),
+                        Some(&response),
+                    );
+                }
+            };
+        }
+        if step.snapshot {
+            let n = observed(&response, rules, &step.snapshot_headers);
+            observed_steps.push(Observed {
+                step: step_name,
+                expression: request_line,
+                text: n.text,
+                json: n.json,
+            });
+        }
+    }
+    CaseResult {
+        name: name.to_owned(),
+        passed: true,
+        failure: None,
+        observed: observed_steps,
+        duration: start.elapsed(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn paths_reach_into_objects_and_arrays() {
+        let v = json!({ "items": [{ "id": "a" }, { "id": "b" }], "n": 1 });
+        assert_eq!(at_path(&v, ".items[1].id"), Some(&json!("b")));
+        assert_eq!(at_path(&v, ".n"), Some(&json!(1)));
+        assert_eq!(at_path(&v, ".missing"), None);
+        assert_eq!(at_path(&v, ".items[5]"), None);
+        assert_eq!(at_path(&v, "items"), None, "a path starts with `.` or `[`");
+        assert_eq!(at_path(&v, ".items[1"), None);
+        assert_eq!(at_path(&v, ".items[]"), None);
+    }
+
+    #[test]
+    fn containment_is_a_subset_for_objects_and_equality_otherwise() {
+        let actual = json!({ "error": { "code": "conflict", "message": "m" }, "list": [1, 2] });
+        assert!(contains(
+            &actual,
+            &json!({ "error": { "code": "conflict" } })
+        ));
+        assert!(!contains(
+            &actual,
+            &json!({ "error": { "code": "invalid" } })
+        ));
+        assert!(contains(&actual, &json!({ "list": [1, 2] })));
+        assert!(!contains(&actual, &json!({ "list": [1] })));
+    }
+}

@@ -1,0 +1,61 @@
+//! `http` suites: a folder of case files ([`case`]), one case per file, run in file-name order
+//! against one fresh server per suite; each step's request is sent by [`client`] and checked
+//! by [`check`].
+
+pub mod case;
+pub mod check;
+pub mod client;
+
+use std::path::PathBuf;
+
+use futures_util::future::BoxFuture;
+
+use super::{CaseResult, LoadedSuite, SuiteEnv};
+use crate::errors::Result;
+use crate::matrix::{HttpSpec, Matrix, Normalize};
+
+/// An `http` suite with its cases read and checked.
+pub struct HttpSuite {
+    /// The suite folder, relative to the matrix root when it lies inside it.
+    folder: PathBuf,
+    cases: Vec<(String, case::CaseFile)>,
+    rules: Normalize,
+}
+
+impl HttpSuite {
+    /// Reads and checks the case files of `spec`.
+    pub fn load(matrix: &Matrix, spec: &HttpSpec) -> Result<HttpSuite> {
+        Ok(HttpSuite {
+            folder: spec
+                .path
+                .strip_prefix(&matrix.root)
+                .unwrap_or(&spec.path)
+                .to_owned(),
+            cases: case::load(&spec.path)?,
+            rules: matrix.normalize.clone(),
+        })
+    }
+}
+
+impl LoadedSuite for HttpSuite {
+    fn source(&self, case: &str) -> String {
+        format!("{}/{case}.toml", self.folder.display())
+    }
+
+    fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>> {
+        Box::pin(async move {
+            // Requests block; they run on the blocking pool, one case after the other.
+            let base = env.base_url.clone();
+            let cases = self.cases.clone();
+            let rules = self.rules.clone();
+            Ok(tokio::task::spawn_blocking(move || {
+                cases
+                    .iter()
+                    .map(|(name, case)| check::run_case(&base, name, case, &rules))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .expect("cases do not panic"))
+        })
+    }
+}
