@@ -1,8 +1,9 @@
 //! Builds and provisioning as a user meets them: a build that fails for one triple fails that
 //! triple's cells with the compiler's message and leaves the others running; a host cell runs
 //! as a plain process; a fresh cache is provisioned by the first run and reused by the second.
+//! Facts come from the results and the JSON progress events, not from the human output.
 
-use matrix_tests::{leftovers_after, root, run_matrix, serial, text, variant, xtask_cmd};
+use matrix_tests::{Run, leftovers_after, matrix_json, root, serial, variant, xtask_cmd};
 
 #[test]
 fn a_build_failure_fails_only_its_own_cells() {
@@ -20,26 +21,26 @@ fn a_build_failure_fails_only_its_own_cells() {
             ),
         ],
     );
-    let out = run_matrix(&config, &["--suite", "platform"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let run = matrix_json(&config, &["--suite", "platform"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let broken = run.job("platform@windows-broken-on-windows");
+    let error = broken["error"].as_str().expect("the windows job errs");
     assert!(
-        err.contains("built with the `broken-on-windows` test feature"),
-        "the compiler's message is shown:\n{err}"
+        error.contains("built with the `broken-on-windows` test feature"),
+        "the compiler's message is the job's error:\n{error}"
+    );
+    let debian = run.job("platform@debian-broken-on-windows");
+    assert!(debian["error"].is_null(), "{}", run.text);
+    assert_eq!(
+        debian["cases"].as_array().unwrap().len(),
+        3,
+        "the other cell still ran"
     );
     let log = std::fs::read_to_string(config.parent().unwrap().join("out/logs/build.log")).unwrap();
     assert!(log.contains("error: deploy-server: built with"), "{log}");
     assert!(
         !log.contains("{\"reason\""),
         "cargo's JSON messages are data, not log lines:\n{log}"
-    );
-    assert!(
-        err.contains("windows-broken-on-windows platform: ERROR"),
-        "{err}"
-    );
-    assert!(
-        err.contains("debian-broken-on-windows platform: 3 passed, 0 failed"),
-        "the other cell still ran:\n{err}"
     );
     assert!(leftovers_after(15).is_empty());
 }
@@ -56,23 +57,31 @@ fn a_host_cell_runs_the_server_as_a_plain_process() {
     );
     // A new cell has no baselines yet: its first snapshots are accepted (into the scenario's
     // own copy of the snapshots).
-    let out = run_matrix(
+    let run = matrix_json(
         &config,
         &[
             "--cell", "local", "--suite", "platform", "--suite", "tasks", "--accept",
         ],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("local      platform: starting the server: /"),
-        "a plain process, no wrapper:\n{err}"
-    );
-    assert!(
-        err.contains("local      tasks: 6 passed, 0 failed"),
-        "{err}"
-    );
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    let artifact = root().join("target/x86_64-unknown-linux-gnu/debug/deploy-server");
+    for start in run.events_of("server-starting") {
+        let command = start["command"].as_str().unwrap();
+        assert!(
+            command.starts_with(&format!("{} ", artifact.display())),
+            "a plain process, no wrapper: {command}"
+        );
+    }
+    assert_eq!(run.job("tasks@local")["cases"].as_array().unwrap().len(), 6);
     assert!(leftovers_after(15).is_empty());
+}
+
+/// What one prerequisite's event said: `present` or `provisioned`.
+fn state_of<'a>(run: &'a Run, what: &str) -> Option<&'a str> {
+    run.events_of("prerequisite")
+        .into_iter()
+        .find(|e| e["what"].as_str().is_some_and(|w| w.starts_with(what)))
+        .and_then(|e| e["state"].as_str())
 }
 
 #[test]
@@ -81,15 +90,16 @@ fn a_fresh_cache_is_provisioned_once_and_then_reused() {
     let cache = tempfile::tempdir().unwrap();
     let run = || {
         let start = std::time::Instant::now();
-        let out = xtask_cmd(&root(), &["matrix", "--suite", "platform"])
-            .env("HARNESS_CACHE_DIR", cache.path())
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-        (
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-            start.elapsed(),
+        let out = xtask_cmd(
+            &root(),
+            &["matrix", "--suite", "platform", "--format", "json"],
         )
+        .env("HARNESS_CACHE_DIR", cache.path())
+        .output()
+        .unwrap();
+        let run = Run::of(&out);
+        assert_eq!(run.code, Some(0), "{}", run.text);
+        (run, start.elapsed())
     };
     let doctor = || {
         xtask_cmd(&root(), &["doctor"])
@@ -102,7 +112,7 @@ fn a_fresh_cache_is_provisioned_once_and_then_reused() {
         before.status.code(),
         Some(3),
         "an empty cache lacks things: {}",
-        text(&before)
+        matrix_tests::text(&before)
     );
     let table = String::from_utf8_lossy(&before.stdout);
     assert!(
@@ -115,30 +125,33 @@ fn a_fresh_cache_is_provisioned_once_and_then_reused() {
         after.status.code(),
         Some(0),
         "everything is ready after a run: {}",
-        text(&after)
+        matrix_tests::text(&after)
     );
-    for made in [
-        "wine prefix: provisioned now",
-        "ProcessPrng shim: provisioned now",
-        "podman configuration: provisioned now",
-    ] {
-        assert!(
-            first.contains(made),
-            "the first run provisions ({made}):\n{first}"
+    for made in ["wine prefix", "ProcessPrng shim", "podman configuration"] {
+        assert_eq!(
+            state_of(&first, made),
+            Some("provisioned"),
+            "the first run provisions {made}:\n{}",
+            first.text
         );
     }
     let (second, second_time) = run();
     assert!(
-        !second.contains("provisioned now"),
-        "the second run provisions nothing:\n{second}"
+        second
+            .events_of("prerequisite")
+            .iter()
+            .all(|e| e["state"] == "present"),
+        "the second run provisions nothing:\n{}",
+        second.text
     );
+    assert!(second.events_of("provisioning").is_empty());
     for reused in [
-        "wine prefix: ready, nothing to do",
-        "ProcessPrng shim: ready, nothing to do",
-        "podman configuration: ready, nothing to do",
-        "image debian:bookworm-slim: ready, nothing to do",
+        "wine prefix",
+        "ProcessPrng shim",
+        "podman configuration",
+        "image debian:bookworm-slim",
     ] {
-        assert!(second.contains(reused), "{reused}:\n{second}");
+        assert_eq!(state_of(&second, reused), Some("present"), "{reused}");
     }
     println!("first run {first_time:?}, second run {second_time:?}");
     assert!(leftovers_after(15).is_empty());
@@ -169,12 +182,12 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
         r#"{"id": "p1", "name": "Seeded", "created": "2026-01-01T00:00:00Z"}"#,
     )
     .unwrap();
-    let out = run_matrix(&config, &["--cell", "local", "--suite", "platform"]);
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        err.contains("build      cargo build --quiet -p deploy-server --target-dir own-target"),
+    let run = matrix_json(&config, &["--cell", "local", "--suite", "platform"]);
+    let builds = run.events_of("build-started");
+    assert_eq!(
+        builds[0]["command"], "cargo build --quiet -p deploy-server --target-dir own-target",
         "its own command:\n{}",
-        text(&out)
+        run.text
     );
     assert!(
         config
@@ -184,8 +197,15 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
             .is_file()
     );
     // The seed is in the fresh data dir: the case that expects no projects sees it.
-    assert!(err.contains("FAILED data-dir-isolated"), "{}", text(&out));
-    assert!(err.contains("\"name\": \"Seeded\""), "{}", text(&out));
+    let isolated = run.case("platform", "data-dir-isolated", "local");
+    assert_eq!(isolated["status"], "failed", "{}", run.text);
+    assert!(
+        isolated["detail"]
+            .as_str()
+            .unwrap()
+            .contains("\"name\": \"Seeded\""),
+        "{isolated}"
+    );
     assert!(leftovers_after(15).is_empty());
 }
 
@@ -203,54 +223,52 @@ fn cells_run_at_once_and_wine_cells_take_turns_with_the_prefix() {
         ],
     );
     // New cells have no baselines: their first snapshots are accepted into the scenario.
-    let out = run_matrix(
+    let run = matrix_json(
         &config,
         &["--suite", "platform", "--suite", "tasks", "--accept"],
     );
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    let at = |needle: &str| {
-        err.find(needle)
-            .unwrap_or_else(|| panic!("no `{needle}` in\n{err}"))
-    };
+    assert_eq!(run.code, Some(0), "{}", run.text);
     // One build serves all four cells.
-    assert_eq!(
-        err.matches("build      x86_64-pc-windows-gnu: built")
-            .count(),
-        1,
-        "{err}"
-    );
-    // The container cells start while a Wine cell is still running: cells run at once.
-    let first_wine_done = at("windows-a  server stopped").min(at("windows-b  server stopped"));
+    let windows_builds = run
+        .events_of("build-finished")
+        .into_iter()
+        .filter(|e| e["build"] == "x86_64-pc-windows-gnu")
+        .count();
+    assert_eq!(windows_builds, 1, "{}", run.text);
+    // The event stream is in the order things happened. Where each cell's servers start and
+    // stop in it:
+    let at = |kind: &str, cell: &str| -> Vec<usize> {
+        run.events
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e["event"] == kind && e["cell"] == cell)
+            .map(|(i, _)| i)
+            .collect()
+    };
+    let first_wine_stop =
+        at("server-stopped", "windows-a")[0].min(at("server-stopped", "windows-b")[0]);
+    // A container cell starts while a Wine cell is still running: cells run at once.
     assert!(
-        at("debian-a   platform: starting") < first_wine_done
-            || at("debian-b   platform: starting") < first_wine_done,
-        "{err}"
+        at("server-starting", "debian-a")[0] < first_wine_stop
+            || at("server-starting", "debian-b")[0] < first_wine_stop,
+        "{}",
+        run.text
     );
     // The two Wine cells never overlap: one's last server stops before the other's first
     // server starts.
-    let lines: Vec<&str> = err.lines().collect();
-    let first_line = |cell: &str, what: &str| {
-        lines
-            .iter()
-            .position(|l| l.starts_with(cell) && l.contains(what))
-            .unwrap()
-    };
-    let last_line = |cell: &str, what: &str| {
-        lines
-            .iter()
-            .rposition(|l| l.starts_with(cell) && l.contains(what))
-            .unwrap()
-    };
-    let (a, b) = ("windows-a ", "windows-b ");
-    let (first, second) = if first_line(a, ": starting") < first_line(b, ": starting") {
-        (a, b)
+    let (a, b) = (
+        at("server-starting", "windows-a")[0],
+        at("server-starting", "windows-b")[0],
+    );
+    let (first, second) = if a < b {
+        ("windows-a", "windows-b")
     } else {
-        (b, a)
+        ("windows-b", "windows-a")
     };
     assert!(
-        last_line(first, "server stopped") < first_line(second, ": starting"),
-        "{err}"
+        at("server-stopped", first).last().unwrap() < &at("server-starting", second)[0],
+        "{}",
+        run.text
     );
     assert!(leftovers_after(15).is_empty());
 }

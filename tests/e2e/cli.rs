@@ -78,12 +78,20 @@ fn bad_config_and_selection_exit_with_2_and_say_where() {
     let text = std::fs::read_to_string(root().join("matrix.toml"))
         .unwrap()
         .replace("runtime = \"wine\"", "runtime = \"wyne\"");
-    std::fs::write(&bad, text).unwrap();
+    std::fs::write(&bad, &text).unwrap();
+    // Where the bad value is: its line, and its column counted in characters from 1.
+    let (line, column) = text
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| l.find("\"wyne\"").map(|c| (i + 1, c + 1)))
+        .unwrap();
     let out = xtask(&["matrix", "--plan", "--config", bad.to_str().unwrap()]);
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
-        err.contains("matrix.toml:19:11: unknown variant `wyne`"),
+        err.contains(&format!(
+            "matrix.toml:{line}:{column}: unknown variant `wyne`"
+        )),
         "{err}"
     );
 

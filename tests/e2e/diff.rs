@@ -2,13 +2,25 @@
 //! and snapshots: accepted divergences, a behaviour change injected on one cell, the audit,
 //! the noise check, and pending snapshots accepted with `cargo insta accept`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
-use matrix_tests::{command, copy_snapshots, root, run_matrix, serial, text, variant};
+use matrix_tests::{command, copy_snapshots, matrix_json, root, serial, text, variant};
 
-fn run(config: &Path, args: &[&str]) -> (Option<i32>, String) {
-    let out = run_matrix(config, args);
-    (out.status.code(), text(&out))
+/// `(suite, case, step, cell, acceptance)` as the divergences list it.
+fn d(
+    suite: &str,
+    case: &str,
+    step: &str,
+    cell: &str,
+    status: &str,
+) -> (String, String, String, String, String) {
+    (
+        suite.into(),
+        case.into(),
+        step.into(),
+        cell.into(),
+        status.into(),
+    )
 }
 
 #[test]
@@ -22,23 +34,42 @@ fn removing_an_accepted_divergence_fails_the_run_naming_the_case() {
         )],
     );
     // The renamed entry no longer names the case, so echo-lines is an unaccepted divergence.
-    let (code, out) = run(&config, &["--suite", "tasks"]);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(out.contains("unaccepted divergences (1):"), "{out}");
-    assert!(
-        out.contains("tasks / echo-lines / step 1: windows differs from debian"),
-        "{out}"
+    let run = matrix_json(&config, &["--suite", "tasks"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(run.verdict(), "no-go");
+    let unaccepted: Vec<_> = run
+        .divergences()
+        .into_iter()
+        .filter(|x| x.4 == "unaccepted")
+        .collect();
+    assert_eq!(
+        unaccepted,
+        [d("tasks", "echo-lines", "1", "windows", "unaccepted")]
     );
+    let diff = run.results["comparison"]["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|x| x["case"] == "echo-lines")
+        .unwrap()["diff"]
+        .as_str()
+        .unwrap();
     assert!(
-        out.contains(r#"+  "stdout": "one\r\ntwo\r\n","#),
-        "the diff shows the CRLF:\n{out}"
+        diff.contains(r#"+  "stdout": "one\r\ntwo\r\n","#),
+        "the diff shows the CRLF:\n{diff}"
     );
-    assert!(out.contains("verdict: NO-GO"), "{out}");
-    // The other accepted divergences of the suite are still accepted and listed.
+    assert_eq!(
+        run.case("tasks", "echo-lines", "windows")["status"],
+        "diverged"
+    );
+    // The other accepted divergences of the suite are still accepted.
     assert!(
-        out.contains("tasks / echo / step 1 on windows: cmd.exe ends output lines with CRLF"),
-        "{out}"
+        run.divergences()
+            .contains(&d("tasks", "echo", "1", "windows", "accepted")),
+        "{}",
+        run.text
     );
+    assert_eq!(run.case("tasks", "echo", "windows")["status"], "accepted");
 }
 
 #[test]
@@ -51,21 +82,23 @@ fn a_behaviour_change_on_one_cell_is_a_divergence_of_that_cell() {
             "runtime = \"wine\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
         )],
     );
-    let (code, out) = run(&config, &["--suite", "projects"]);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(
-        out.contains("projects / list-sorted / step list: windows differs from debian"),
-        "{out}"
-    );
-    assert!(
-        out.contains("unaccepted divergences (1):"),
-        "only the listing changed:\n{out}"
+    let run = matrix_json(&config, &["--suite", "projects"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(
+        run.divergences(),
+        [d(
+            "projects",
+            "list-sorted",
+            "list",
+            "windows",
+            "unaccepted"
+        )],
+        "only the listing changed"
     );
     // The windows baseline changed too, and is left pending for review, not overwritten.
-    assert!(
-        out.contains("changed projects__list-sorted.list@windows"),
-        "{out}"
-    );
+    let baseline = &run.results["comparison"]["baseline"];
+    assert_eq!(baseline[0]["name"], "projects__list-sorted.list@windows");
+    assert_eq!(baseline[0]["state"], "changed");
     let snapshots = config.parent().unwrap().join("snapshots");
     assert!(
         snapshots
@@ -100,7 +133,7 @@ fn the_audit_flags_an_agnostic_suite_that_is_not() {
             ),
         ],
     );
-    let (code, out) = run(
+    let run = matrix_json(
         &config,
         &[
             "--suite",
@@ -112,22 +145,22 @@ fn the_audit_flags_an_agnostic_suite_that_is_not() {
             "--audit",
         ],
     );
-    assert_eq!(code, Some(1), "{out}");
-    assert!(
-        out.contains("audit: agnostic suites that behave differently between cells:"),
-        "{out}"
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let not_agnostic: Vec<String> = run.results["comparison"]["not_agnostic"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| format!("{}/{}@{}", x["suite"], x["case"], x["cell"]).replace('"', ""))
+        .collect();
+    assert_eq!(
+        not_agnostic,
+        ["platform/info@windows"],
+        "platform is not agnostic; api-contract really is"
     );
-    assert!(
-        out.contains("platform / info / step 1: windows differs from debian"),
-        "{out}"
-    );
-    assert!(
-        !out.contains("api-contract / "),
-        "api-contract really is agnostic:\n{out}"
-    );
-    assert!(
-        out.contains("candidates for `scope = \"agnostic\"`): projects"),
-        "projects behaved the same on every cell:\n{out}"
+    assert_eq!(
+        run.results["comparison"]["agnostic_candidates"],
+        serde_json::json!(["projects"]),
+        "projects behaved the same on every cell"
     );
 }
 
@@ -141,21 +174,17 @@ fn the_noise_check_finds_a_nondeterministic_field() {
             "env = { RUST_LOG = \"info\", DEPLOY_NOISE = \"1\" }",
         )],
     );
-    let (_, out) = run(
+    let run = matrix_json(
         &config,
         &["--cell", "debian", "--suite", "health", "--noise-check"],
     );
-    assert!(
-        out.contains("noise: steps that differ between two runs of the same build:"),
-        "{out}"
-    );
-    assert!(
-        out.contains("health / health-ok / step 1: fields .request_id"),
-        "{out}"
-    );
-    assert!(
-        out.contains(r#"suggestion: [normalize] redact = [".request_id"]"#),
-        "{out}"
+    let noise = run.results["noise"].as_array().unwrap();
+    assert_eq!(noise.len(), 1, "{}", run.text);
+    assert_eq!(noise[0]["case"], "health-ok");
+    assert_eq!(noise[0]["fields"], serde_json::json!([".request_id"]));
+    assert_eq!(
+        noise[0]["suggestion"],
+        r#"[normalize] redact = [".request_id"]"#
     );
 }
 
@@ -206,13 +235,15 @@ fn cargo_insta_accepts_a_pending_snapshot_which_then_matches() {
         )],
     );
 
-    let (code, out) = run(&config, &["--cell", "debian", "--suite", "platform"]);
+    let run = matrix_json(&config, &["--cell", "debian", "--suite", "platform"]);
     assert_eq!(
-        code,
+        run.code,
         Some(1),
-        "a new snapshot is not yet a baseline:\n{out}"
+        "a new snapshot is not yet a baseline:\n{}",
+        run.text
     );
-    assert!(out.contains(&format!("new     {name}")), "{out}");
+    assert_eq!(run.results["comparison"]["baseline"][0]["name"], name);
+    assert_eq!(run.results["comparison"]["baseline"][0]["state"], "new");
     assert!(snapshots.join(format!("{name}.snap.new")).is_file());
 
     let accepted = command(&insta)
@@ -228,9 +259,14 @@ fn cargo_insta_accepts_a_pending_snapshot_which_then_matches() {
     );
     assert!(!snapshots.join(format!("{name}.snap.new")).exists());
 
-    let (code, out) = run(&config, &["--cell", "debian", "--suite", "platform"]);
-    assert_eq!(code, Some(0), "the accepted snapshot matches:\n{out}");
-    assert!(out.contains("0 snapshots differ from baselines"), "{out}");
+    let run = matrix_json(&config, &["--cell", "debian", "--suite", "platform"]);
+    assert_eq!(
+        run.code,
+        Some(0),
+        "the accepted snapshot matches:\n{}",
+        run.text
+    );
+    assert_eq!(run.results["comparison"]["baseline"], serde_json::json!([]));
 }
 
 #[test]
@@ -244,33 +280,30 @@ fn a_command_suite_reports_its_cases_from_junit() {
             &format!("command = [\"sh\", \"-c\", '''{script}''']\njunit = \"junit.xml\""),
         )],
     );
-    let (code, out) = run(&config, &["--cell", "debian", "--suite", "client"]);
-    assert_eq!(code, Some(1), "{out}");
-    assert!(
-        out.contains("debian     client: 1 passed, 1 failed"),
-        "{out}"
+    let run = matrix_json(&config, &["--cell", "debian", "--suite", "client"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    assert_eq!(
+        run.case("client", "reaches-debian", "debian")["status"],
+        "passed"
     );
-    assert!(out.contains("FAILED fails: boom"), "{out}");
+    let fails = run.case("client", "fails", "debian");
+    assert_eq!(fails["status"], "failed");
+    assert_eq!(fails["detail"], "boom");
 }
 
 #[test]
 fn the_repository_matrix_is_green_with_its_intended_divergences_and_none_stale() {
     let _serial = serial();
     let out = tempfile::tempdir().unwrap();
-    let (code, log) = run(
+    let run = matrix_json(
         &root().join("matrix.toml"),
         &["--out", out.path().to_str().unwrap()],
     );
-    assert_eq!(code, Some(0), "{log}");
-    assert!(log.contains("verdict: GO"), "{log}");
-    assert!(
-        !log.contains("stale accepted divergences"),
-        "every accepted divergence really happens:\n{log}"
-    );
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert_eq!(run.verdict(), "go");
     let matrix = harness::Matrix::load(&root().join("matrix.toml")).unwrap();
-    let results: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.path().join("results.json")).unwrap())
-            .unwrap();
+    let results = matrix_tests::results_in(out.path());
+    assert_eq!(results, run.results, "results.json is what the run printed");
     let accepted = results["comparison"]["divergences"].as_array().unwrap();
     for d in &matrix.divergences {
         assert!(
@@ -282,7 +315,11 @@ fn the_repository_matrix_is_green_with_its_intended_divergences_and_none_stale()
             d.case
         );
     }
-    assert_eq!(results["comparison"]["stale"].as_array().unwrap().len(), 0);
+    assert_eq!(
+        results["comparison"]["stale"].as_array().unwrap().len(),
+        0,
+        "every accepted divergence really happens"
+    );
 }
 
 #[test]
@@ -302,19 +339,13 @@ fn a_failed_expectation_shows_request_response_and_expectation() {
         "[[step]]\nmethod = \"POST\"\npath = \"/projects\"\njson = { name = \"Kettle\" }\nexpect = { status = 418 }\n",
     )
     .unwrap();
-    let (code, log) = run(&config, &["--cell", "debian", "--suite", "health"]);
-    assert_eq!(code, Some(1), "{log}");
+    let run = matrix_json(&config, &["--cell", "debian", "--suite", "health"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let teapot = run.case("health", "teapot", "debian");
+    assert_eq!(teapot["status"], "failed");
+    let detail = teapot["detail"].as_str().unwrap();
     assert!(
-        log.contains("FAILED teapot: step `1`: expected status 418, got 201"),
-        "{log}"
-    );
-    assert!(log.contains("--- request"), "{log}");
-    assert!(
-        log.contains(r#"POST /projects"#) && log.contains(r#"{"name":"Kettle"}"#),
-        "the request is shown:\n{log}"
-    );
-    assert!(
-        log.contains("--- response") && log.contains("status: 201"),
-        "the response is shown:\n{log}"
+        detail.starts_with("step `1`: expected status 418, got 201\n--- request\nPOST /projects\n{\"name\":\"Kettle\"}\n--- response\nstatus: 201\n"),
+        "the expectation, the request and the response together:\n{detail}"
     );
 }

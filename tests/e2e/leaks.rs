@@ -7,7 +7,7 @@ use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use matrix_tests::{
-    leftovers, leftovers_after, root, run_matrix, serial, text, variant, xtask_cmd, xtask_command,
+    Run, leftovers, leftovers_after, matrix_json, root, serial, variant, xtask_cmd, xtask_json,
 };
 
 fn assert_clean(before: &[String]) {
@@ -23,20 +23,33 @@ fn assert_clean(before: &[String]) {
 fn a_passing_run_leaves_nothing() {
     let _serial = serial();
     let before = leftovers();
-    let out = xtask_command(&root(), &["matrix", "--suite", "platform"]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let run = xtask_json(&["matrix", "--suite", "platform"]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
     for cell in ["windows", "debian"] {
-        assert!(
-            err.contains(&format!("{cell:<10} server ready")),
-            "{cell} was ready:\n{err}"
-        );
-        assert!(
-            err.contains(&format!("{cell:<10} server stopped (log:")),
-            "{cell} stopped gracefully:\n{err}"
-        );
+        let ready = run.events_of("server-ready");
+        assert!(ready.iter().any(|e| e["cell"] == cell), "{cell} was ready");
+        let stopped: Vec<_> = run
+            .events_of("server-stopped")
+            .into_iter()
+            .filter(|e| e["cell"] == cell)
+            .collect();
+        assert_eq!(stopped.len(), 1, "{}", run.text);
+        assert_eq!(stopped[0]["forced"], false, "{cell} stopped gracefully");
     }
     assert_clean(&before);
+}
+
+/// The errors of the platform jobs of both cells.
+fn job_errors(run: &Run) -> Vec<String> {
+    ["platform@windows", "platform@debian"]
+        .iter()
+        .map(|id| {
+            run.job(id)["error"]
+                .as_str()
+                .unwrap_or_else(|| panic!("{id} did not err:\n{}", run.text))
+                .to_owned()
+        })
+        .collect()
 }
 
 #[test]
@@ -50,15 +63,14 @@ fn a_server_that_never_becomes_ready_is_stopped() {
             "http = \"/never\"\ntimeout = \"3s\"",
         )],
     );
-    let out = run_matrix(&config, &["--suite", "platform"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(
-        err.matches("was not ready after 3s (GET /never never answered 2xx)")
-            .count(),
-        2,
-        "{err}"
-    );
+    let run = matrix_json(&config, &["--suite", "platform"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    for error in job_errors(&run) {
+        assert!(
+            error.contains("was not ready after 3s (GET /never never answered 2xx)"),
+            "{error}"
+        );
+    }
     assert_clean(&before);
 }
 
@@ -73,27 +85,38 @@ fn a_server_that_crashes_is_reported_with_its_log() {
             "args = [\"--no-such-flag\", \"--listen\"",
         )],
     );
-    let out = run_matrix(&config, &["--suite", "platform"]);
-    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(err.matches("before it was ready").count(), 2, "{err}");
-    assert!(
-        err.contains("unknown argument `--no-such-flag`"),
-        "the server's own message is shown:\n{err}"
-    );
+    let run = matrix_json(&config, &["--suite", "platform"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    for error in job_errors(&run) {
+        assert!(error.contains("before it was ready"), "{error}");
+        assert!(
+            error.contains("unknown argument `--no-such-flag`"),
+            "the server's own message is shown:\n{error}"
+        );
+    }
     assert_clean(&before);
 }
 
+/// Whether a live process runs exactly `cmdline` (arguments joined by spaces).
+fn running(cmdline: &str) -> bool {
+    std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
+        std::fs::read(e.path().join("cmdline"))
+            .is_ok_and(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim() == cmdline)
+    })
+}
+
 /// Starts a run whose suite sleeps, sends SIGINT to its process group (as a terminal's Ctrl-C
-/// does) once the server is ready, and checks the run stops with 130 and leaves nothing.
+/// does) once the suite's command runs, and checks the run stops with 130 and leaves nothing.
 fn interrupt(cell: &str) {
     let _serial = serial();
     let before = leftovers();
+    // A duration no other process on the machine is likely to sleep.
+    let sleeper = "sleep 2917";
     let config = variant(
         &format!("interrupt-{cell}"),
         &[(
             "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
-            "command = [\"sleep\", \"300\"]",
+            "command = [\"sleep\", \"2917\"]",
         )],
     );
     let mut cmd = xtask_cmd(
@@ -106,6 +129,8 @@ fn interrupt(cell: &str) {
             cell,
             "--suite",
             "client",
+            "--format",
+            "json",
         ],
     );
     std::os::unix::process::CommandExt::process_group(&mut cmd, 0);
@@ -121,20 +146,16 @@ fn interrupt(cell: &str) {
             let _ = tx.send(line);
         }
     });
-    let mut seen = Vec::new();
+    // Wait until the suite's command is running: the server is up and the job is mid-case.
     let deadline = Instant::now() + Duration::from_secs(300);
-    loop {
-        let line = rx
-            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
-            .unwrap_or_else(|_| panic!("no ready server:\n{}", seen.join("\n")));
-        let ready = line.contains("server ready");
-        seen.push(line);
-        if ready {
-            break;
-        }
+    while !running(sleeper) {
+        assert!(
+            Instant::now() < deadline && child.try_wait().unwrap().is_none(),
+            "the suite never started:\n{}",
+            rx.try_iter().collect::<Vec<_>>().join("\n")
+        );
+        std::thread::sleep(Duration::from_millis(50));
     }
-    // Let the suite's command start, then interrupt the whole group.
-    std::thread::sleep(Duration::from_secs(1));
     // SAFETY: signalling a process group we created.
     unsafe {
         libc::killpg(child.id() as libc::pid_t, libc::SIGINT);
@@ -148,10 +169,11 @@ fn interrupt(cell: &str) {
             start.elapsed() < Duration::from_secs(60),
             "the run did not stop after SIGINT"
         );
-        std::thread::sleep(Duration::from_millis(100));
+        std::thread::sleep(Duration::from_millis(50));
     };
-    seen.extend(rx.try_iter());
+    let seen: Vec<String> = rx.try_iter().collect();
     assert_clean(&before);
+    assert!(!running(sleeper), "the suite's command was stopped");
     assert_eq!(status.code(), Some(130), "{}", seen.join("\n"));
     assert!(
         seen.iter().any(|l| l.contains("error: interrupted")),

@@ -55,25 +55,35 @@ fn junit_xml_reads_the_same_in_an_independent_reader() {
     let script = r#"
 import sys, json
 from junitparser import JUnitXml, Failure, Error
-xml = JUnitXml.fromfile(sys.argv[1])
-cases, failures, suites, props = 0, 0, [], set()
-for suite in xml:
-    suites.append(suite.name)
-    for p in suite.properties():
-        props.add((suite.name, p.name, p.value))
-    for case in suite:
-        cases += 1
-        failures += sum(1 for r in case.result if isinstance(r, (Failure, Error)))
-print(json.dumps({"cases": cases, "failures": failures, "suites": sorted(suites), "props": sorted(props)}))
+out = {}
+for path in sys.argv[1:]:
+    xml = JUnitXml.fromfile(path)
+    cases, failures, suites, props = 0, 0, [], set()
+    for suite in xml:
+        suites.append(suite.name)
+        for p in suite.properties():
+            props.add((suite.name, p.name, p.value))
+        for case in suite:
+            cases += 1
+            failures += sum(1 for r in case.result if isinstance(r, (Failure, Error)))
+    out[path] = {"cases": cases, "failures": failures, "suites": sorted(suites), "props": sorted(props)}
+print(json.dumps(out))
 "#;
+    let files = [
+        out.path().join("junit.xml"),
+        out.path().join("junit/windows.xml"),
+        out.path().join("junit/debian.xml"),
+    ];
     let read = command("python3")
         .env("PYTHONPATH", python_path("junitparser"))
         .args(["-c", script])
-        .arg(out.path().join("junit.xml"))
+        .args(&files)
         .output()
         .unwrap();
     assert!(read.status.success(), "{}", text(&read));
-    let junit: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    let read: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    let of = |f: &PathBuf| read[f.to_str().unwrap()].clone();
+    let junit = of(&files[0]);
     let r = results(out.path());
     let runs = r["runs"].as_array().unwrap();
     assert_eq!(junit["cases"], runs.len(), "one testcase per run");
@@ -117,10 +127,26 @@ print(json.dumps({"cases": cases, "failures": failures, "suites": sorted(suites)
         props.contains(r#"["tasks@windows","cell","windows"]"#),
         "{props}"
     );
-    // Per-cell files exist and the combined file is their union.
+    // The per-cell files, read by the same reader, are the combined file cut by cell.
+    let (windows, debian) = (of(&files[1]), of(&files[2]));
+    for key in ["cases", "failures"] {
+        assert_eq!(
+            windows[key].as_u64().unwrap() + debian[key].as_u64().unwrap(),
+            junit[key].as_u64().unwrap(),
+            "{key}: the cells' files add up to the combined one"
+        );
+    }
+    let mut union: Vec<serde_json::Value> = windows["suites"].as_array().unwrap().clone();
+    union.extend(debian["suites"].as_array().unwrap().iter().cloned());
+    union.sort_by_key(|v| v.to_string());
+    assert_eq!(serde_json::Value::Array(union), junit["suites"]);
     assert!(
-        out.path().join("junit/windows.xml").is_file()
-            && out.path().join("junit/debian.xml").is_file()
+        windows["suites"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|s| s.as_str().unwrap().ends_with("@windows")),
+        "{windows}"
     );
 }
 

@@ -177,26 +177,35 @@ fn debian_build_runs_in_a_docker_container_through_the_same_code() {
     let _serial = serial();
     let _docker = Dockerd::ensure();
     let config = matrix_tests::variant("docker", &[("engine = \"auto\"", "engine = \"docker\"")]);
-    let out = matrix_tests::run_matrix(
+    let cache = harness::provision::cache_dir();
+    let run = matrix_tests::matrix_json(
         &config,
         &[
             "--cell", "debian", "--suite", "platform", "--suite", "tasks",
         ],
     );
-    let log = matrix_tests::text(&out);
-    assert_eq!(out.status.code(), Some(0), "{log}");
-    assert!(
-        log.contains("debian     platform: starting the server: docker run --rm --init"),
-        "{log}"
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    for start in run.events_of("server-starting") {
+        assert!(
+            start["command"]
+                .as_str()
+                .unwrap()
+                .starts_with("docker run --rm --init"),
+            "{start}"
+        );
+    }
+    // docker's defaults work here, so the remembered configuration has no fallback flags.
+    let remembered: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(cache.join("engine-docker.json")).unwrap())
+            .unwrap();
+    assert_eq!(
+        remembered["run_flags"],
+        serde_json::json!([]),
+        "{remembered}"
     );
-    assert!(log.contains("docker configuration: "), "{log}");
-    assert!(
-        log.contains("(engine defaults)"),
-        "docker's defaults work here, so no fallback flags:\n{log}"
-    );
-    assert!(
-        log.contains("debian     tasks: 6 passed, 0 failed"),
-        "{log}"
+    assert_eq!(
+        run.job("tasks@debian")["cases"].as_array().unwrap().len(),
+        6
     );
     let left = leftovers_after(15);
     assert!(left.is_empty(), "left behind: {left:#?}");

@@ -204,3 +204,116 @@ pub fn text(out: &Output) -> String {
         String::from_utf8_lossy(&out.stderr)
     )
 }
+
+/// A finished `cargo xtask matrix` (or `report`) run with `--format json`: its exit code,
+/// the results it printed (the same as its `results.json`), its progress events, and the
+/// whole output for assertion messages.
+#[derive(Debug)]
+pub struct Run {
+    /// The exit code.
+    pub code: Option<i32>,
+    /// The results, or `Null` when the run printed none (an error before results).
+    pub results: serde_json::Value,
+    /// The progress events, in order.
+    pub events: Vec<serde_json::Value>,
+    /// Everything it printed.
+    pub text: String,
+}
+
+impl Run {
+    /// Reads a finished command's output.
+    pub fn of(out: &Output) -> Run {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        Run {
+            code: out.status.code(),
+            results: serde_json::from_slice(&out.stdout).unwrap_or(serde_json::Value::Null),
+            events: stderr
+                .lines()
+                .filter_map(|l| serde_json::from_str(l).ok())
+                .collect(),
+            text: text(out),
+        }
+    }
+
+    /// The events of one kind (`server-ready`, `job-finished`, ...).
+    pub fn events_of(&self, kind: &str) -> Vec<&serde_json::Value> {
+        self.events.iter().filter(|e| e["event"] == kind).collect()
+    }
+
+    /// The verdict: `go` or `no-go`.
+    pub fn verdict(&self) -> &str {
+        self.results["verdict"].as_str().unwrap_or("(none)")
+    }
+
+    /// The job `suite@cell`.
+    pub fn job(&self, id: &str) -> &serde_json::Value {
+        self.results["jobs"]
+            .as_array()
+            .and_then(|jobs| {
+                jobs.iter()
+                    .find(|j| format!("{}@{}", j["suite"], j["cell"]).replace('"', "") == id)
+            })
+            .unwrap_or_else(|| panic!("no job {id} in the results:\n{}", self.text))
+    }
+
+    /// The run of case `case` of `suite` on `cell`.
+    pub fn case(&self, suite: &str, case: &str, cell: &str) -> &serde_json::Value {
+        self.results["runs"]
+            .as_array()
+            .and_then(|runs| {
+                runs.iter()
+                    .find(|r| r["suite"] == suite && r["case"] == case && r["cell"] == cell)
+            })
+            .unwrap_or_else(|| panic!("no run of {suite}/{case} on {cell}:\n{}", self.text))
+    }
+
+    /// `(suite, case, step, cell, acceptance status)` of every divergence.
+    pub fn divergences(&self) -> Vec<(String, String, String, String, String)> {
+        self.results["comparison"]["divergences"]
+            .as_array()
+            .map(|ds| {
+                ds.iter()
+                    .map(|d| {
+                        let s = |k: &str| d[k].as_str().unwrap_or("").to_owned();
+                        (
+                            s("suite"),
+                            s("case"),
+                            s("step"),
+                            s("cell"),
+                            d["acceptance"]["status"].as_str().unwrap_or("").to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Runs `cargo xtask matrix --config CONFIG --format json ARGS` from the repository.
+pub fn matrix_json(config: &Path, args: &[&str]) -> Run {
+    let mut all = vec![
+        "matrix",
+        "--config",
+        config.to_str().expect("a UTF-8 path"),
+        "--format",
+        "json",
+    ];
+    all.extend_from_slice(args);
+    Run::of(&xtask_command(&root(), &all))
+}
+
+/// Runs `cargo xtask ARGS --format json` in the repository.
+pub fn xtask_json(args: &[&str]) -> Run {
+    let mut all = args.to_vec();
+    all.extend_from_slice(&["--format", "json"]);
+    Run::of(&xtask_command(&root(), &all))
+}
+
+/// The `results.json` of an output folder.
+pub fn results_in(dir: &Path) -> serde_json::Value {
+    let path = dir.join("results.json");
+    serde_json::from_str(
+        &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
+}
