@@ -1,9 +1,8 @@
 //! The second phase of reading `matrix.toml`: checks every value and cross-reference of the
 //! raw mirror, collects every problem with its span, and builds the [`Matrix`] model.
 
-use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Range;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::LazyLock;
 use std::time::Duration;
 
@@ -55,6 +54,9 @@ fn tidy_toml_message(message: &str) -> String {
     let joined = message.trim().lines().collect::<Vec<_>>().join("; ");
     joined.trim_end_matches('.').to_owned()
 }
+
+mod cells;
+mod suites;
 
 struct Cx<'a> {
     path: &'a Path,
@@ -373,176 +375,6 @@ impl Cx<'_> {
         }
     }
 
-    fn cells(
-        &mut self,
-        targets: &[Target],
-        axes: &[Axis],
-        include: &[Spanned<BTreeMap<Spanned<String>, Spanned<String>>>],
-        exclude: &[Spanned<BTreeMap<Spanned<String>, Spanned<String>>>],
-    ) -> Vec<Cell> {
-        let mut product: Vec<Cell> = targets
-            .iter()
-            .map(|t| Cell {
-                name: String::new(),
-                target: t.name.clone(),
-                values: Vec::new(),
-            })
-            .collect();
-        for axis in axes {
-            product = product
-                .into_iter()
-                .flat_map(|cell| {
-                    axis.values.iter().map(move |v| {
-                        let mut c = cell.clone();
-                        c.values.push((axis.name.clone(), v.clone()));
-                        c
-                    })
-                })
-                .collect();
-        }
-        let mut removed = vec![false; product.len()];
-        for rule in exclude {
-            let Some(conditions) = self.rule(rule, targets, axes, false) else {
-                continue;
-            };
-            let mut matched = false;
-            for (i, cell) in product.iter().enumerate() {
-                if !removed[i]
-                    && conditions
-                        .iter()
-                        .all(|(k, v)| cell_value(cell, k) == Some(v.as_str()))
-                {
-                    removed[i] = true;
-                    matched = true;
-                }
-            }
-            if !matched {
-                self.error(rule.span(), "this exclude matches no cell that is left (an earlier exclude removed them): expected a rule that removes something");
-            }
-        }
-        let mut cells: Vec<Cell> = product
-            .into_iter()
-            .zip(removed)
-            .filter(|(_, r)| !r)
-            .map(|(c, _)| c)
-            .collect();
-        let mut spans: Vec<Option<Range<usize>>> = vec![None; cells.len()];
-        for rule in include {
-            let Some(conditions) = self.rule(rule, targets, axes, true) else {
-                continue;
-            };
-            let target = conditions["target"].clone();
-            let values = axes
-                .iter()
-                .map(|a| (a.name.clone(), conditions[&a.name].clone()))
-                .collect();
-            cells.push(Cell {
-                name: String::new(),
-                target,
-                values,
-            });
-            spans.push(Some(rule.span()));
-        }
-        let mut seen: BTreeSet<String> = BTreeSet::new();
-        for (cell, span) in cells.iter_mut().zip(spans) {
-            cell.name = std::iter::once(cell.target.as_str())
-                .chain(cell.values.iter().map(|(_, v)| v.as_str()))
-                .collect::<Vec<_>>()
-                .join("-");
-            if !seen.insert(cell.name.clone()) {
-                let why = if span.is_some() {
-                    "this include repeats a cell of the matrix"
-                } else {
-                    "two combinations of target and axis values join to the same name"
-                };
-                self.error(
-                    span.unwrap_or(0..0),
-                    format!(
-                        "duplicate cell `{}`: {why}; expected every cell to have its own name",
-                        cell.name
-                    ),
-                );
-            }
-        }
-        cells
-    }
-
-    /// Checks one include or exclude rule; returns its conditions by key when every key and
-    /// value is known (and, for an include, when every axis is given).
-    fn rule(
-        &mut self,
-        rule: &Spanned<BTreeMap<Spanned<String>, Spanned<String>>>,
-        targets: &[Target],
-        axes: &[Axis],
-        complete: bool,
-    ) -> Option<BTreeMap<String, String>> {
-        let which = if complete { "include" } else { "exclude" };
-        let mut ok = true;
-        let mut conditions = BTreeMap::new();
-        for (key, value) in rule.get_ref() {
-            let (k, v) = (key.get_ref(), value.get_ref());
-            if k == "target" {
-                if !targets.iter().any(|t| &t.name == v) {
-                    ok = false;
-                    self.error(
-                        value.span(),
-                        format!(
-                            "unknown target `{v}` in {which}: expected one of {}",
-                            quoted_list(targets.iter().map(|t| t.name.as_str()))
-                        ),
-                    );
-                }
-            } else if let Some(axis) = axes.iter().find(|a| &a.name == k) {
-                if !complete && !axis.values.contains(v) {
-                    ok = false;
-                    self.error(
-                        value.span(),
-                        format!(
-                            "unknown value `{v}` of axis `{k}` in exclude: expected one of {}",
-                            quoted_list(axis.values.iter().map(String::as_str))
-                        ),
-                    );
-                } else if complete && !NAME.is_match(v) {
-                    ok = false;
-                    self.name("axis value", value);
-                }
-            } else {
-                ok = false;
-                self.error(
-                    key.span(),
-                    format!(
-                        "unknown key `{k}` in {which}: expected `target` or an axis name ({})",
-                        quoted_list(axes.iter().map(|a| a.name.as_str()))
-                    ),
-                );
-            }
-            conditions.insert(k.clone(), v.clone());
-        }
-        if complete {
-            let missing: Vec<&str> = std::iter::once("target")
-                .chain(axes.iter().map(|a| a.name.as_str()))
-                .filter(|k| !conditions.contains_key(*k))
-                .collect();
-            if !missing.is_empty() {
-                ok = false;
-                self.error(
-                    rule.span(),
-                    format!(
-                        "include is missing {}: expected a value for `target` and for every axis",
-                        quoted_list(missing)
-                    ),
-                );
-            }
-        } else if conditions.is_empty() {
-            ok = false;
-            self.error(
-                rule.span(),
-                "empty exclude: expected `target` or axis values to match",
-            );
-        }
-        ok.then_some(conditions)
-    }
-
     fn primary(&mut self, raw: &Spanned<String>, cells: &[Cell]) -> String {
         let name = raw.get_ref();
         if !cells.iter().any(|c| &c.name == name) {
@@ -552,86 +384,6 @@ impl Cx<'_> {
             );
         }
         name.clone()
-    }
-
-    fn suites(&mut self, raw: &[RawSuite], targets: &[Target], root: &Path) -> Vec<Suite> {
-        let mut suites: Vec<Suite> = Vec::new();
-        let mut seen: BTreeSet<&str> = BTreeSet::new();
-        for s in raw {
-            self.name("suite name", &s.name);
-            let name = s.name.get_ref();
-            if !seen.insert(name) {
-                self.error(s.name.span(), format!("duplicate suite `{name}`"));
-            }
-            let spec = match *s.kind.get_ref() {
-                RawSuiteKind::Http => {
-                    if let Some(c) = &s.command {
-                        self.error(c.span(), format!("`command` is only for command suites, and `{name}` is an http suite"));
-                    }
-                    if let Some(j) = &s.junit {
-                        self.error(
-                            j.span(),
-                            format!(
-                                "`junit` is only for command suites, and `{name}` is an http suite"
-                            ),
-                        );
-                    }
-                    let path = match &s.path {
-                        Some(p) => root.join(p.get_ref()),
-                        None => {
-                            self.error(s.name.span(), format!("http suite `{name}` has no `path`: expected the folder of its case files"));
-                            PathBuf::new()
-                        }
-                    };
-                    SuiteSpec::Http(HttpSpec { path })
-                }
-                RawSuiteKind::Command => {
-                    match &s.command {
-                        None => self.error(s.name.span(), format!("command suite `{name}` has no `command`: expected the test command as a list of arguments")),
-                        Some(c) if c.get_ref().is_empty() => self.error(c.span(), "empty command: expected the program and its arguments"),
-                        Some(_) => {}
-                    }
-                    SuiteSpec::Command(CommandSpec {
-                        command: s
-                            .command
-                            .as_ref()
-                            .map(|c| c.get_ref().iter().map(|a| a.get_ref().clone()).collect())
-                            .unwrap_or_default(),
-                        dir: s
-                            .path
-                            .as_ref()
-                            .map_or_else(|| root.to_owned(), |p| root.join(p.get_ref())),
-                        junit: s.junit.as_ref().map(|j| PathBuf::from(j.get_ref())),
-                        env: s.env.clone(),
-                    })
-                }
-            };
-            let scope = scope(*s.scope.get_ref());
-            let filter = s.targets.as_ref().map(|list| {
-                if scope == Scope::Agnostic {
-                    self.error(list.span(), format!("suite `{name}` is agnostic and runs once on the primary cell, so it cannot be limited to targets: remove `targets` or make it `per-target`"));
-                }
-                if list.get_ref().is_empty() {
-                    self.error(list.span(), "empty target filter: expected at least one target name");
-                }
-                for t in list.get_ref() {
-                    if !targets.iter().any(|k| &k.name == t.get_ref()) {
-                        self.error(
-                            t.span(),
-                            format!("unknown target `{}` in the filter of suite `{name}`: expected one of {}", t.get_ref(), quoted_list(targets.iter().map(|t| t.name.as_str()))),
-                        );
-                    }
-                }
-                list.get_ref().iter().map(|t| t.get_ref().clone()).collect()
-            });
-            suites.push(Suite {
-                name: name.clone(),
-                scope,
-                targets: filter,
-                spec,
-            });
-        }
-        suites
     }
 
     fn normalize(&mut self, raw: &RawNormalize) -> Normalize {
@@ -660,99 +412,6 @@ impl Cx<'_> {
             filters,
         }
     }
-
-    fn divergences(
-        &mut self,
-        raw: &[RawDivergence],
-        suites: &[Suite],
-        cells: &[Cell],
-        primary: &str,
-    ) -> Vec<Divergence> {
-        let mut out = Vec::new();
-        for d in raw {
-            let suite_name = d.suite.get_ref();
-            match suites.iter().find(|s| &s.name == suite_name) {
-                None => self.error(
-                    d.suite.span(),
-                    format!("divergence names unknown suite `{suite_name}`: expected one of {}", quoted_list(suites.iter().map(|s| s.name.as_str()))),
-                ),
-                Some(s) if s.scope == Scope::Agnostic => self.error(
-                    d.suite.span(),
-                    format!("suite `{suite_name}` is agnostic and runs on one cell only, so it cannot diverge: expected a per-target suite"),
-                ),
-                Some(_) => {}
-            }
-            if d.case.get_ref().trim().is_empty() {
-                self.error(
-                    d.case.span(),
-                    "empty case name: expected the case that diverges",
-                );
-            }
-            if d.cells.get_ref().is_empty() {
-                self.error(d.cells.span(), "divergence names no cells: expected the cells that differ from the primary cell");
-            }
-            // Each entry is a cell, or a target standing for its cells (the primary aside).
-            let mut expanded: Vec<String> = Vec::new();
-            for c in d.cells.get_ref() {
-                let name = c.get_ref();
-                let of_target: Vec<&Cell> = cells
-                    .iter()
-                    .filter(|k| &k.target == name && k.name != primary)
-                    .collect();
-                if name == primary {
-                    self.error(c.span(), format!("`{primary}` is the primary cell, the reference others are compared with: expected other cells"));
-                } else if cells.iter().any(|k| &k.name == name) {
-                    expanded.push(name.clone());
-                } else if !of_target.is_empty() {
-                    expanded.extend(of_target.iter().map(|k| k.name.clone()));
-                } else {
-                    self.error(
-                        c.span(),
-                        format!(
-                            "unknown cell `{name}` in divergence: expected a cell or a target other than the primary's alone, one of {}",
-                            quoted_list(cells.iter().filter(|k| k.name != primary).map(|c| c.name.as_str()))
-                        ),
-                    );
-                }
-            }
-            expanded.dedup();
-            if d.reason.get_ref().trim().is_empty() {
-                self.error(
-                    d.reason.span(),
-                    "empty reason: expected why this difference is intended",
-                );
-            }
-            let expires = d.expires.as_ref().and_then(|e| {
-                let dt = e.get_ref();
-                match (&dt.date, &dt.time) {
-                    (Some(date), None) => Some(date.to_string()),
-                    _ => {
-                        self.error(
-                            e.span(),
-                            format!("invalid expiry `{dt}`: expected a date like 2027-01-31"),
-                        );
-                        None
-                    }
-                }
-            });
-            out.push(Divergence {
-                suite: suite_name.clone(),
-                case: d.case.get_ref().clone(),
-                cells: expanded,
-                reason: d.reason.get_ref().clone(),
-                expires,
-            });
-        }
-        out
-    }
-}
-
-fn cell_value<'c>(cell: &'c Cell, key: &str) -> Option<&'c str> {
-    if key == "target" {
-        Some(&cell.target)
-    } else {
-        cell.value(key)
-    }
 }
 
 fn runtime_kind(raw: RawRuntime) -> RuntimeKind {
@@ -768,13 +427,6 @@ fn engine(raw: RawEngine) -> EngineKind {
         RawEngine::Auto => EngineKind::Auto,
         RawEngine::Podman => EngineKind::Podman,
         RawEngine::Docker => EngineKind::Docker,
-    }
-}
-
-fn scope(raw: RawScope) -> Scope {
-    match raw {
-        RawScope::Agnostic => Scope::Agnostic,
-        RawScope::PerTarget => Scope::PerTarget,
     }
 }
 

@@ -1,0 +1,190 @@
+//! Suites and the divergence ledger: each suite's kind and settings, scope and target
+//! filter; each accepted divergence's suite, case, cells (a target stands for its cells),
+//! reason and expiry.
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+use super::Cx;
+use super::quoted_list;
+use crate::matrix::model::*;
+use crate::matrix::raw::*;
+
+impl Cx<'_> {
+    pub(super) fn suites(
+        &mut self,
+        raw: &[RawSuite],
+        targets: &[Target],
+        root: &Path,
+    ) -> Vec<Suite> {
+        let mut suites: Vec<Suite> = Vec::new();
+        let mut seen: BTreeSet<&str> = BTreeSet::new();
+        for s in raw {
+            self.name("suite name", &s.name);
+            let name = s.name.get_ref();
+            if !seen.insert(name) {
+                self.error(s.name.span(), format!("duplicate suite `{name}`"));
+            }
+            let spec = match *s.kind.get_ref() {
+                RawSuiteKind::Http => {
+                    if let Some(c) = &s.command {
+                        self.error(c.span(), format!("`command` is only for command suites, and `{name}` is an http suite"));
+                    }
+                    if let Some(j) = &s.junit {
+                        self.error(
+                            j.span(),
+                            format!(
+                                "`junit` is only for command suites, and `{name}` is an http suite"
+                            ),
+                        );
+                    }
+                    let path = match &s.path {
+                        Some(p) => root.join(p.get_ref()),
+                        None => {
+                            self.error(s.name.span(), format!("http suite `{name}` has no `path`: expected the folder of its case files"));
+                            PathBuf::new()
+                        }
+                    };
+                    SuiteSpec::Http(HttpSpec { path })
+                }
+                RawSuiteKind::Command => {
+                    match &s.command {
+                        None => self.error(s.name.span(), format!("command suite `{name}` has no `command`: expected the test command as a list of arguments")),
+                        Some(c) if c.get_ref().is_empty() => self.error(c.span(), "empty command: expected the program and its arguments"),
+                        Some(_) => {}
+                    }
+                    SuiteSpec::Command(CommandSpec {
+                        command: s
+                            .command
+                            .as_ref()
+                            .map(|c| c.get_ref().iter().map(|a| a.get_ref().clone()).collect())
+                            .unwrap_or_default(),
+                        dir: s
+                            .path
+                            .as_ref()
+                            .map_or_else(|| root.to_owned(), |p| root.join(p.get_ref())),
+                        junit: s.junit.as_ref().map(|j| PathBuf::from(j.get_ref())),
+                        env: s.env.clone(),
+                    })
+                }
+            };
+            let scope = scope(*s.scope.get_ref());
+            let filter = s.targets.as_ref().map(|list| {
+                if scope == Scope::Agnostic {
+                    self.error(list.span(), format!("suite `{name}` is agnostic and runs once on the primary cell, so it cannot be limited to targets: remove `targets` or make it `per-target`"));
+                }
+                if list.get_ref().is_empty() {
+                    self.error(list.span(), "empty target filter: expected at least one target name");
+                }
+                for t in list.get_ref() {
+                    if !targets.iter().any(|k| &k.name == t.get_ref()) {
+                        self.error(
+                            t.span(),
+                            format!("unknown target `{}` in the filter of suite `{name}`: expected one of {}", t.get_ref(), quoted_list(targets.iter().map(|t| t.name.as_str()))),
+                        );
+                    }
+                }
+                list.get_ref().iter().map(|t| t.get_ref().clone()).collect()
+            });
+            suites.push(Suite {
+                name: name.clone(),
+                scope,
+                targets: filter,
+                spec,
+            });
+        }
+        suites
+    }
+
+    pub(super) fn divergences(
+        &mut self,
+        raw: &[RawDivergence],
+        suites: &[Suite],
+        cells: &[Cell],
+        primary: &str,
+    ) -> Vec<Divergence> {
+        let mut out = Vec::new();
+        for d in raw {
+            let suite_name = d.suite.get_ref();
+            match suites.iter().find(|s| &s.name == suite_name) {
+                None => self.error(
+                    d.suite.span(),
+                    format!("divergence names unknown suite `{suite_name}`: expected one of {}", quoted_list(suites.iter().map(|s| s.name.as_str()))),
+                ),
+                Some(s) if s.scope == Scope::Agnostic => self.error(
+                    d.suite.span(),
+                    format!("suite `{suite_name}` is agnostic and runs on one cell only, so it cannot diverge: expected a per-target suite"),
+                ),
+                Some(_) => {}
+            }
+            if d.case.get_ref().trim().is_empty() {
+                self.error(
+                    d.case.span(),
+                    "empty case name: expected the case that diverges",
+                );
+            }
+            if d.cells.get_ref().is_empty() {
+                self.error(d.cells.span(), "divergence names no cells: expected the cells that differ from the primary cell");
+            }
+            // Each entry is a cell, or a target standing for its cells (the primary aside).
+            let mut expanded: Vec<String> = Vec::new();
+            for c in d.cells.get_ref() {
+                let name = c.get_ref();
+                let of_target: Vec<&Cell> = cells
+                    .iter()
+                    .filter(|k| &k.target == name && k.name != primary)
+                    .collect();
+                if name == primary {
+                    self.error(c.span(), format!("`{primary}` is the primary cell, the reference others are compared with: expected other cells"));
+                } else if cells.iter().any(|k| &k.name == name) {
+                    expanded.push(name.clone());
+                } else if !of_target.is_empty() {
+                    expanded.extend(of_target.iter().map(|k| k.name.clone()));
+                } else {
+                    self.error(
+                        c.span(),
+                        format!(
+                            "unknown cell `{name}` in divergence: expected a cell or a target other than the primary's alone, one of {}",
+                            quoted_list(cells.iter().filter(|k| k.name != primary).map(|c| c.name.as_str()))
+                        ),
+                    );
+                }
+            }
+            expanded.dedup();
+            if d.reason.get_ref().trim().is_empty() {
+                self.error(
+                    d.reason.span(),
+                    "empty reason: expected why this difference is intended",
+                );
+            }
+            let expires = d.expires.as_ref().and_then(|e| {
+                let dt = e.get_ref();
+                match (&dt.date, &dt.time) {
+                    (Some(date), None) => Some(date.to_string()),
+                    _ => {
+                        self.error(
+                            e.span(),
+                            format!("invalid expiry `{dt}`: expected a date like 2027-01-31"),
+                        );
+                        None
+                    }
+                }
+            });
+            out.push(Divergence {
+                suite: suite_name.clone(),
+                case: d.case.get_ref().clone(),
+                cells: expanded,
+                reason: d.reason.get_ref().clone(),
+                expires,
+            });
+        }
+        out
+    }
+}
+
+fn scope(raw: RawScope) -> Scope {
+    match raw {
+        RawScope::Agnostic => Scope::Agnostic,
+        RawScope::PerTarget => Scope::PerTarget,
+    }
+}
