@@ -78,8 +78,30 @@ pub struct Plan {
     pub totals: Totals,
     /// The shard this plan is cut to.
     pub shard: Option<Shard>,
+    /// What the command line narrowed the plan to, for the verdict's scope.
+    pub narrowed: Narrowed,
     /// Things the user should know about the selection.
     pub notes: Vec<String>,
+}
+
+/// What a selection left out of the full plan. A plan that leaves nothing out is the full
+/// plan, the only one whose verdict (alone, or as a complete merge of its shards) signs a
+/// release off.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Narrowed {
+    /// The cells selected, when not every cell is.
+    pub cells: Vec<String>,
+    /// The suites selected, when not every suite is.
+    pub suites: Vec<String>,
+    /// Only the jobs that failed in an earlier run.
+    pub rerun: bool,
+}
+
+impl Narrowed {
+    /// Whether nothing but the shard (which a merge puts back) was left out.
+    pub fn is_whole(&self) -> bool {
+        self.cells.is_empty() && self.suites.is_empty() && !self.rerun
+    }
 }
 
 /// A selected cell.
@@ -234,6 +256,19 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         None => jobs,
         Some(shard) => shard_of(jobs, shard),
     };
+    let narrowed = Narrowed {
+        cells: if cells.len() == matrix.cells.len() {
+            Vec::new()
+        } else {
+            cells.iter().map(|c| c.name.clone()).collect()
+        },
+        suites: if suites.len() == matrix.suites.len() {
+            Vec::new()
+        } else {
+            suites.iter().map(|s| s.name.clone()).collect()
+        },
+        rerun: selection.only.is_some(),
+    };
     Ok(Plan {
         primary: matrix.primary.clone(),
         cells: cells
@@ -274,6 +309,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         jobs,
         planned,
         shard: selection.shard,
+        narrowed,
         notes,
     })
 }

@@ -184,15 +184,24 @@ fn reports_of_fixed_results() {
             host: "Linux ci 6.1 x86_64".into(),
             started: "2026-11-22T12:00:00Z".into(),
             shards: Vec::new(),
+            inputs: harness::provision::Inputs {
+                harness: "0.1.0".into(),
+                matrix_sha256: "5e1f".into(),
+                suites_sha256: "a11c".into(),
+            },
         },
         duration: Duration::from_secs(42),
     };
     let mut results = harness::run::conclude(
         &matrix,
-        p.clone(),
-        p.planned.clone(),
-        outcome,
-        Vec::new(),
+        harness::run::Ending {
+            plan: p.clone(),
+            planned: p.planned.clone(),
+            outcome,
+            noise: Vec::new(),
+            noise_cell: None,
+            merged: None,
+        },
         false,
     )
     .unwrap();

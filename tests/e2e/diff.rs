@@ -1,10 +1,8 @@
 //! The cross-target diff as a user meets it, on scenario copies of this repository's matrix
 //! and snapshots: accepted divergences, a behaviour change injected on one cell, the audit,
-//! the noise check, and pending snapshots accepted with `cargo insta accept`.
+//! the noise check, JUnit from a command suite, the repository's own matrix.
 
-use std::path::PathBuf;
-
-use matrix_tests::{command, copy_snapshots, matrix_json, root, serial, text, variant};
+use matrix_tests::{matrix_json, root, serial, variant};
 
 /// `(suite, case, step, cell, acceptance)` as the divergences list it.
 fn d(
@@ -29,11 +27,11 @@ fn removing_an_accepted_divergence_fails_the_run_naming_the_case() {
     let config = variant(
         "no-crlf-divergence",
         &[(
-            "[[divergence]]\nsuite = \"tasks\"\ncase = \"echo-lines\"\n",
-            "[[divergence]]\nsuite = \"tasks\"\ncase = \"echo-lines-was-here\"\n",
+            "[[divergence]]\nsuite = \"tasks\"\ncase = \"echo-lines\"\ncells = [\"windows\"]\nreason = \"cmd.exe ends output lines with CRLF\"\n",
+            "",
         )],
     );
-    // The renamed entry no longer names the case, so echo-lines is an unaccepted divergence.
+    // Without its ledger entry, echo-lines is an unaccepted divergence.
     let run = matrix_json(&config, &["--suite", "tasks"]);
     assert_eq!(run.code, Some(1), "{}", run.text);
     assert_eq!(run.verdict(), "no-go");
@@ -108,7 +106,7 @@ fn a_behaviour_change_on_one_cell_is_a_divergence_of_that_cell() {
     let committed =
         std::fs::read_to_string(snapshots.join("projects__list-sorted.list@windows.snap")).unwrap();
     let original = std::fs::read_to_string(
-        root().join("fixtures/snapshots/projects__list-sorted.list@windows.snap"),
+        root().join("fixtures/deploy-server/snapshots/projects__list-sorted.list@windows.snap"),
     )
     .unwrap();
     assert_eq!(
@@ -186,87 +184,6 @@ fn the_noise_check_finds_a_nondeterministic_field() {
         noise[0]["suggestion"],
         r#"[normalize] redact = [".request_id"]"#
     );
-}
-
-/// cargo-insta from crates.io: on PATH, or installed into the target folder once.
-fn cargo_insta() -> PathBuf {
-    if let Ok(path) = which::which("cargo-insta") {
-        return path;
-    }
-    let tools = root().join("target/tools");
-    let bin = tools.join("bin/cargo-insta");
-    if !bin.is_file() {
-        let out = command(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-            .args(["install", "cargo-insta", "--locked", "--root"])
-            .arg(&tools)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "cargo install cargo-insta: {}",
-            text(&out)
-        );
-    }
-    bin
-}
-
-#[test]
-fn cargo_insta_accepts_a_pending_snapshot_which_then_matches() {
-    let _serial = serial();
-    let insta = cargo_insta();
-    // cargo-insta looks for snapshots in a cargo project: give the snapshots one.
-    let project = tempfile::tempdir().unwrap();
-    std::fs::write(
-        project.path().join("Cargo.toml"),
-        "[package]\nname = \"snapshots\"\nversion = \"0.1.0\"\nedition = \"2021\"\n",
-    )
-    .unwrap();
-    std::fs::create_dir_all(project.path().join("src")).unwrap();
-    std::fs::write(project.path().join("src/lib.rs"), "").unwrap();
-    let snapshots = project.path().join("snapshots");
-    copy_snapshots(&snapshots);
-    let name = "platform__health.1@debian";
-    std::fs::remove_file(snapshots.join(format!("{name}.snap"))).unwrap();
-    let config = variant(
-        "insta",
-        &[(
-            "dir = \"fixtures/snapshots\"",
-            &format!("dir = \"{}\"", snapshots.display()),
-        )],
-    );
-
-    let run = matrix_json(&config, &["--cell", "debian", "--suite", "platform"]);
-    assert_eq!(
-        run.code,
-        Some(1),
-        "a new snapshot is not yet a baseline:\n{}",
-        run.text
-    );
-    assert_eq!(run.results["comparison"]["baseline"][0]["name"], name);
-    assert_eq!(run.results["comparison"]["baseline"][0]["state"], "new");
-    assert!(snapshots.join(format!("{name}.snap.new")).is_file());
-
-    let accepted = command(&insta)
-        .args(["insta", "accept"])
-        .current_dir(project.path())
-        .output()
-        .unwrap();
-    assert!(accepted.status.success(), "{}", text(&accepted));
-    assert!(
-        snapshots.join(format!("{name}.snap")).is_file(),
-        "{}",
-        text(&accepted)
-    );
-    assert!(!snapshots.join(format!("{name}.snap.new")).exists());
-
-    let run = matrix_json(&config, &["--cell", "debian", "--suite", "platform"]);
-    assert_eq!(
-        run.code,
-        Some(0),
-        "the accepted snapshot matches:\n{}",
-        run.text
-    );
-    assert_eq!(run.results["comparison"]["baseline"], serde_json::json!([]));
 }
 
 #[test]

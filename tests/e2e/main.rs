@@ -9,3 +9,4 @@ mod leaks;
 mod reports;
 mod runtimes;
 mod tidy;
+mod verdicts;

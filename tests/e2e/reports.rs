@@ -6,7 +6,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use matrix_tests::{command, root, serial, text, variant, xtask_command};
+use matrix_tests::{
+    chromium_dom, command, python_path, root, serial, text, variant, xtask_command,
+};
 
 fn run(args: &[&str]) -> (Option<i32>, String) {
     let out = xtask_command(&root(), args);
@@ -15,25 +17,6 @@ fn run(args: &[&str]) -> (Option<i32>, String) {
 
 fn results(dir: &Path) -> serde_json::Value {
     serde_json::from_str(&std::fs::read_to_string(dir.join("results.json")).unwrap()).unwrap()
-}
-
-/// A Python package from PyPI, installed once into the target folder.
-fn python_path(package: &str) -> PathBuf {
-    let dir = root().join("target/tools/python");
-    if !dir.join(package).exists() {
-        let out = command("python3")
-            .args(["-m", "pip", "install", "--quiet", "--target"])
-            .arg(&dir)
-            .arg(package)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "pip install {package}: {}",
-            text(&out)
-        );
-    }
-    dir
 }
 
 #[test]
@@ -150,26 +133,6 @@ print(json.dumps(out))
     );
 }
 
-/// Chromium from Debian, installed when missing (as root), else the command that installs it.
-fn chromium() -> PathBuf {
-    if let Ok(path) = which::which("chromium") {
-        return path;
-    }
-    // A fresh machine may have no package lists yet.
-    let _ = command("apt-get").args(["update", "-qq"]).output();
-    let out = command("apt-get")
-        .args(["install", "-y", "-qq", "chromium"])
-        .env("DEBIAN_FRONTEND", "noninteractive")
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "chromium is missing; install it with: apt-get update && apt-get install -y chromium\n{}",
-        text(&out)
-    );
-    which::which("chromium").unwrap()
-}
-
 #[test]
 fn the_html_report_renders_its_grid_and_shows_markup_from_servers_as_text() {
     let _serial = serial();
@@ -193,27 +156,9 @@ fn the_html_report_renders_its_grid_and_shows_markup_from_servers_as_text() {
         out.to_str().unwrap(),
     ]);
     assert_eq!(code, Some(1), "{log}");
-    let profile = tempfile::tempdir().unwrap();
-    let dom = command(chromium())
-        .args([
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            "--dump-dom",
-        ])
-        .arg(format!("--user-data-dir={}", profile.path().display()))
-        .arg(format!("file://{}", out.join("report.html").display()))
-        .output()
-        .unwrap();
-    assert!(dom.status.success(), "{}", text(&dom));
-    let dom = String::from_utf8_lossy(&dom.stdout);
+    let dom = chromium_dom(&out.join("report.html"));
     assert!(
-        dom.contains("<title>Release sign-off: NO-GO</title>"),
+        dom.contains("<title>Release sign-off: NO-GO (a selection (suites health, projects): not a sign-off)</title>"),
         "the page's own script-free title stands:\n{dom}"
     );
     assert!(dom.contains(r#"<table id="grid">"#), "{dom}");

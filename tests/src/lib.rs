@@ -104,7 +104,10 @@ pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
     // so that a scenario's pending or accepted snapshots never touch the repository.
     let text = text
         .replace("path = \"fixtures/", "path = \"{root}/fixtures/")
-        .replace("dir = \"fixtures/snapshots\"", "dir = \"snapshots\"");
+        .replace(
+            "dir = \"fixtures/deploy-server/snapshots\"",
+            "dir = \"snapshots\"",
+        );
     let config = scenario(name, &text);
     copy_snapshots(&config.parent().unwrap().join("snapshots"));
     config
@@ -114,7 +117,7 @@ pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
 pub fn copy_snapshots(to: &Path) {
     let _ = std::fs::remove_dir_all(to);
     std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(root().join("fixtures/snapshots")).unwrap() {
+    for entry in std::fs::read_dir(root().join("fixtures/deploy-server/snapshots")).unwrap() {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
     }
@@ -316,4 +319,66 @@ pub fn results_in(dir: &Path) -> serde_json::Value {
         &std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
     )
     .unwrap()
+}
+
+/// A Python package from PyPI, installed once into the target folder.
+pub fn python_path(package: &str) -> PathBuf {
+    let dir = root().join("target/tools/python");
+    if !dir.join(package).exists() {
+        let out = command("python3")
+            .args(["-m", "pip", "install", "--quiet", "--target"])
+            .arg(&dir)
+            .arg(package)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "pip install {package}: {}",
+            text(&out)
+        );
+    }
+    dir
+}
+
+/// Chromium from Debian, installed when missing (as root), else the command that installs it.
+pub fn chromium() -> PathBuf {
+    if let Ok(path) = which::which("chromium") {
+        return path;
+    }
+    // A fresh machine may have no package lists yet.
+    let _ = command("apt-get").args(["update", "-qq"]).output();
+    let out = command("apt-get")
+        .args(["install", "-y", "-qq", "chromium"])
+        .env("DEBIAN_FRONTEND", "noninteractive")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "chromium is missing; install it with: apt-get update && apt-get install -y chromium\n{}",
+        text(&out)
+    );
+    which::which("chromium").unwrap()
+}
+
+/// The DOM headless Chromium builds from the page at `file`, as text.
+pub fn chromium_dom(file: &Path) -> String {
+    let profile = tempfile::tempdir().unwrap();
+    let dom = command(chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--dump-dom",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("file://{}", file.display()))
+        .output()
+        .unwrap();
+    assert!(dom.status.success(), "{}", text(&dom));
+    String::from_utf8_lossy(&dom.stdout).into_owned()
 }

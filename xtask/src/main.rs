@@ -198,7 +198,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             format,
         } => {
             let matrix = Matrix::load(&config)?;
-            let results = harness::run::merge(&matrix, &merge, accept)?;
+            let results = harness::run::merge(&matrix, &merge, &out, accept)?;
             harness::render::write_all(&results, &out)?;
             finish(&results, &out, format)
         }
@@ -227,6 +227,8 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         only,
     };
     let plan = harness::plan::plan(&matrix, &selection)?;
+    // Every suite file and what the matrix refers to, before anything is built.
+    harness::run::validate(&matrix)?;
     if args.plan {
         match args.format {
             Format::Human => print!("{}", harness::render::tables::plan(&plan)),
@@ -280,7 +282,7 @@ fn finish(
         ),
         Format::Human => print!("{}", harness::render::terminal::summary(results, out)),
     }
-    Ok(if results.passed() { 0 } else { 1 })
+    Ok(results.verdict.exit_code())
 }
 
 async fn interrupted() {

@@ -11,11 +11,22 @@ use std::path::Path;
 pub use crate::diagnostic::Diagnostic;
 pub use model::*;
 pub use resolve::parse;
-pub(crate) use resolve::quoted_list;
+pub use resolve::quoted_list;
 
 use crate::errors::{Error, Result};
 
+/// The SHA-256 of `bytes`, in lowercase hex.
+pub fn sha256(bytes: &[u8]) -> String {
+    use sha2::Digest;
+    format!("{:x}", sha2::Sha256::digest(bytes))
+}
+
 impl Matrix {
+    /// The SHA-256 of the matrix file's text.
+    pub fn sha256(&self) -> String {
+        sha256(self.text.as_bytes())
+    }
+
     /// Reads and validates a matrix file.
     pub fn load(path: &Path) -> Result<Matrix> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {

@@ -2,6 +2,7 @@
 //! every default applied. Code after parsing works only with these types.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -13,6 +14,9 @@ use serde::{Deserialize, Serialize};
 pub struct Matrix {
     /// The file it was read from.
     pub file: PathBuf,
+    /// Its text, so that checks made after parsing (a suite's folder, a ledger entry's case)
+    /// can point at the line and column too.
+    pub text: String,
     /// The folder relative paths are resolved against (the file's folder).
     pub root: PathBuf,
     /// The server under test.
@@ -61,8 +65,8 @@ pub struct Server {
     pub args: Vec<String>,
     /// Environment on every target.
     pub env: BTreeMap<String, String>,
-    /// A folder copied into each fresh data dir.
-    pub seed: Option<PathBuf>,
+    /// A folder copied into each fresh data dir, and where the matrix names it.
+    pub seed: Option<(PathBuf, Range<usize>)>,
     /// The readiness probe.
     pub ready: Ready,
 }
@@ -214,6 +218,8 @@ pub enum SuiteSpec {
 pub struct HttpSpec {
     /// The folder of its case files, resolved against the matrix root.
     pub path: PathBuf,
+    /// Where the matrix names it.
+    pub span: Range<usize>,
 }
 
 /// The settings of a `command` suite.
@@ -223,6 +229,8 @@ pub struct CommandSpec {
     pub command: Vec<String>,
     /// Its working directory, resolved against the matrix root (default: the root).
     pub dir: PathBuf,
+    /// Where the matrix names the working directory, when it does.
+    pub dir_span: Option<Range<usize>>,
     /// The JUnit file the command writes, relative to its working directory.
     pub junit: Option<PathBuf>,
     /// Environment of the command.
@@ -249,6 +257,8 @@ pub struct Divergence {
     pub suite: String,
     /// The case.
     pub case: String,
+    /// Where the matrix names the case.
+    pub case_span: Range<usize>,
     /// The cells that differ from the primary (target names expanded).
     pub cells: Vec<String>,
     /// Why.

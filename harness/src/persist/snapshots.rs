@@ -9,7 +9,7 @@ use super::write_atomic;
 use crate::errors::{Error, Result};
 use crate::outcome::Observation;
 use crate::snapfile::{self, SnapFile};
-use crate::verdict::Comparison;
+use crate::verdict::Results;
 
 /// Reads the committed snapshot `name`, if there is one.
 pub fn read(dir: &Path, name: &str) -> Result<Option<SnapFile>> {
@@ -26,34 +26,44 @@ pub fn read(dir: &Path, name: &str) -> Result<Option<SnapFile>> {
     }
 }
 
-/// The committed contents of the baselines of `observations` that exist, by snapshot name.
-pub fn baselines(dir: &Path, observations: &[Observation]) -> BTreeMap<String, String> {
-    observations
+/// The committed contents, by snapshot name, of the baselines that exist of `observations`
+/// and of the `primary` cell's counterparts (a cell is compared with the primary's baseline
+/// when the primary did not run).
+pub fn baselines(
+    dir: &Path,
+    observations: &[Observation],
+    primary: &str,
+) -> BTreeMap<String, String> {
+    let names: std::collections::BTreeSet<String> = observations
         .iter()
-        .filter(|o| !o.audit)
-        .filter_map(|o| {
-            let name = o.name();
+        .flat_map(|o| {
+            [
+                (!o.audit).then(|| o.name()),
+                Some(snapfile::name(&o.suite, &o.case, &o.step, primary)),
+            ]
+        })
+        .flatten()
+        .collect();
+    names
+        .into_iter()
+        .filter_map(|name| {
             let content = read(dir, &name).ok().flatten()?.content;
             Some((name, content))
         })
         .collect()
 }
 
-/// Writes what the comparison found to the snapshot folder: with `accept`, new and changed
-/// snapshots become the baselines; without, they are written as pending (`.snap.new`) for
+/// Writes what the judgement calls for into the snapshot folder: with `--accept`, new and
+/// changed snapshots become the baselines, except those held back because their cell
+/// diverges unaccepted; everything else that differs is written as pending (`.snap.new`) for
 /// `cargo insta review`. A pending file whose snapshot now matches is removed. Returns the
 /// files written.
-pub fn write(
-    dir: &Path,
-    observations: &[Observation],
-    comparison: &Comparison,
-    accept: bool,
-) -> Result<Vec<PathBuf>> {
+pub fn write(dir: &Path, results: &Results) -> Result<Vec<PathBuf>> {
     let mut written = Vec::new();
-    for o in observations.iter().filter(|o| !o.audit) {
+    for o in results.observations.iter().filter(|o| !o.audit) {
         let name = o.name();
         let pending = snapfile::pending_path(dir, &name);
-        let changed = comparison.baseline.iter().any(|b| b.name == name);
+        let changed = results.comparison.baseline.iter().any(|b| b.name == name);
         if !changed {
             let _ = std::fs::remove_file(&pending);
             continue;
@@ -63,6 +73,7 @@ pub fn write(
             expression: o.expression.clone(),
             content: o.text.clone(),
         });
+        let accept = results.accepted && !results.held_back.contains(&name);
         let target = if accept {
             snapfile::path(dir, &name)
         } else {

@@ -22,7 +22,7 @@ use crate::events::{Events, Provision, RunEvent};
 use crate::matrix::{EngineKind, Matrix, Runtime};
 
 pub use container::Engine;
-pub use provenance::Provenance;
+pub use provenance::{Inputs, Provenance};
 pub use wine::Wine;
 
 /// Where provisioning keeps what it made: `$HARNESS_CACHE_DIR`, else

@@ -28,6 +28,20 @@ pub struct Provenance {
     pub started: String,
     /// With a merge: the shards' hosts.
     pub shards: Vec<String>,
+    /// What was run: the harness's version and the inputs' hashes. Shards merge only when
+    /// they agree on all of it.
+    pub inputs: Inputs,
+}
+
+/// What a run's verdict depends on besides the server: the harness and its inputs.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inputs {
+    /// The harness's version.
+    pub harness: String,
+    /// SHA-256 of the matrix file.
+    pub matrix_sha256: String,
+    /// SHA-256 of every suite's definition (its case files, or its command).
+    pub suites_sha256: String,
 }
 
 async fn first_line(cmd: Cmd) -> Option<String> {
@@ -43,6 +57,7 @@ pub async fn collect(
     root: &std::path::Path,
     provisioned: &Provisioned,
     started: std::time::SystemTime,
+    inputs: Inputs,
 ) -> Provenance {
     let commit = match first_line(
         Cmd::new("git")
@@ -99,5 +114,6 @@ pub async fn collect(
         host,
         started: humantime::format_rfc3339_seconds(started).to_string(),
         shards: Vec::new(),
+        inputs,
     }
 }

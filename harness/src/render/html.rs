@@ -4,7 +4,10 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
-use super::view::{self, GO_TEXT, Square, acceptance_text, saved_text, secs, verdict_word};
+use super::view::{
+    self, GO_TEXT, REVIEW, Square, acceptance_text, against_text, headline, pending_baselines,
+    saved_text, secs, verdict_word,
+};
 use crate::verdict::{Results, Status, Verdict};
 
 fn class(sq: Square) -> &'static str {
@@ -17,7 +20,7 @@ fn class(sq: Square) -> &'static str {
 }
 
 const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;max-width:72rem;padding:0 1rem;color:#1b1f24}\
-h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}table{border-collapse:collapse;margin:1rem 0}\
+h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}h1 .pending{color:#9a6700}table{border-collapse:collapse;margin:1rem 0}\
 td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{background:#dafbe1}\
 td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
 pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px}.reason{color:#57606a}";
@@ -28,17 +31,26 @@ pub fn render(r: &Results) -> String {
     let vclass = match r.verdict {
         Verdict::Go => "go",
         Verdict::NoGo => "nogo",
+        Verdict::Pending => "pending",
     };
     let page: Markup = html! {
         (DOCTYPE)
         html lang="en" {
             head {
                 meta charset="utf-8";
-                title { "Release sign-off: " (verdict) }
+                title { "Release sign-off: " (headline(r)) }
                 style { (PreEscaped(STYLE)) }
             }
             body {
-                h1 #verdict { "Release sign-off: " span class=(vclass) { (verdict) } }
+                h1 #verdict {
+                    "Release sign-off: " span class=(vclass) { (verdict) } " (" (r.scope.line()) ")"
+                }
+                @if !r.scope.sign_off {
+                    p #not-a-sign-off {
+                        strong { "Not a sign-off" } ": this verdict covers " (r.scope.text)
+                        ". Only the full plan, run at once or as a complete merge of its shards, signs a release off."
+                    }
+                }
                 @if r.reasons.is_empty() {
                     p { (GO_TEXT) }
                 } @else {
@@ -46,11 +58,13 @@ pub fn render(r: &Results) -> String {
                 }
                 (grid(r))
                 (divergences(r))
+                (baselines(r))
                 (failures(r))
                 (jobs(r))
                 h2 { "Provenance" }
                 ul #provenance {
                     @for (k, v) in view::provenance(r) { li { (k) ": " (v) } }
+                    li { "scope: " (r.scope.line()) }
                     @for shard in &r.provenance.shards { li { "shard: " (shard) } }
                 }
             }
@@ -91,7 +105,7 @@ fn divergences(r: &Results) -> Markup {
         h2 { "Divergences (" (divergences.len()) ")" }
         @for d in divergences {
             h3 { (d.suite) " / " (d.case) " / step " (d.step) ": " (d.cell) " against " (d.primary) }
-            p.reason { (acceptance_text(&d.acceptance)) }
+            p.reason { (acceptance_text(&d.acceptance)) " (" (against_text(d)) ")" }
             pre.diff { (d.diff) }
         }
     }
@@ -126,9 +140,41 @@ fn jobs(r: &Results) -> Markup {
                     td { (job.suite) }
                     td { (job.cases) }
                     td { (secs(job.duration)) }
-                    td { a href={ "logs/" (job.cell) "/" (job.suite) ".server.log" } { "server log" } }
+                    td {
+                        @if let Some(link) = r.logs.get(&job.cell) {
+                            a href={ (link) "/" (job.suite) ".server.log" } { "server log" }
+                        }
+                    }
                 }
             }
+        }
+    }
+}
+
+fn baselines(r: &Results) -> Markup {
+    let (new, changed) = pending_baselines(r);
+    html! {
+        @if !changed.is_empty() {
+            h2 { "Snapshots that differ from their committed baselines (" (changed.len()) ")" }
+            @for b in &changed {
+                h3 { (b.name) }
+                pre.diff { (b.diff) }
+            }
+        }
+        @if !new.is_empty() {
+            h2 { "New snapshots (" (new.len()) ")" }
+            p { "Not yet baselines; review them with " (REVIEW) "." }
+            ul #new-snapshots { @for b in &new { li { (b.name) } } }
+        }
+        @if !r.held_back.is_empty() {
+            h2 { "Not accepted" }
+            p { "Their cell diverges from the primary unaccepted; accept the divergence in matrix.toml first." }
+            ul #held-back { @for name in &r.held_back { li { (name) } } }
+        }
+        @if !r.comparison.uncompared.is_empty() {
+            h2 { "Not compared across cells (" (r.comparison.uncompared.len()) ")" }
+            p { "The primary cell neither ran these steps nor has committed baselines for them." }
+            ul #uncompared { @for name in &r.comparison.uncompared { li { (name) } } }
         }
     }
 }

@@ -1,11 +1,13 @@
 //! JUnit XML for CI test reporters (Jenkins, GitLab, GitHub), written with quick-junit: a
-//! testsuite per suite and cell (`suite@cell`) with properties naming the cell and the scope,
+//! testsuite per suite and cell (`suite@cell`) with properties naming the cell, the suite's
+//! scope, the verdict, what the run covered and whether it signs off, and the commit;
 //! a testcase per case. Agnostic suites appear once, on the cell that ran them; a divergence
 //! is a failure whose body is the diff; an accepted divergence passes, with its reason in the
 //! case's output. quick-junit escapes text and drops what XML 1.0 cannot hold.
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
+use super::view::verdict_word;
 use crate::verdict::{Results, Status};
 
 /// The report of every cell, or of `cell` alone.
@@ -26,6 +28,19 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
             .insert("hostname".into(), results.provenance.host.as_str().into());
         suite.add_property(Property::new("cell", job.cell.as_str()));
         suite.add_property(Property::new("scope", job.scope.as_str()));
+        suite.add_property(Property::new("verdict", verdict_word(results.verdict)));
+        suite.add_property(Property::new("run-scope", results.scope.line()));
+        suite.add_property(Property::new(
+            "sign-off",
+            if results.signed_off() {
+                "true"
+            } else {
+                "false"
+            },
+        ));
+        if let Some(commit) = &results.provenance.commit {
+            suite.add_property(Property::new("commit", commit.as_str()));
+        }
         if job.audit {
             suite.add_property(Property::new("audit", "true"));
         }

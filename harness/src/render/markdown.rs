@@ -4,13 +4,23 @@
 
 use std::fmt::Write;
 
-use super::view::{self, GO_TEXT, acceptance_text, saved_text, secs, verdict_word};
+use super::view::{
+    self, GO_TEXT, REVIEW, acceptance_text, against_text, headline, pending_baselines, saved_text,
+    secs,
+};
 use crate::verdict::Results;
 
 /// The report.
 pub fn render(r: &Results) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Release sign-off: {}\n", verdict_word(r.verdict));
+    let _ = writeln!(s, "# Release sign-off: {}\n", headline(r));
+    if !r.scope.sign_off {
+        let _ = writeln!(
+            s,
+            "**Not a sign-off**: this verdict covers {}. Only the full plan, run at once or as a complete merge of its shards, signs a release off.\n",
+            r.scope.text
+        );
+    }
     if r.reasons.is_empty() {
         let _ = writeln!(s, "{GO_TEXT}\n");
     } else {
@@ -50,8 +60,14 @@ pub fn render(r: &Results) -> String {
         let status = acceptance_text(&d.acceptance);
         let _ = writeln!(
             s,
-            "### {} / {} / step {}: {} against {}\n\n{status}\n\n```diff\n{}```\n",
-            d.suite, d.case, d.step, d.cell, d.primary, d.diff
+            "### {} / {} / step {}: {} against {}\n\n{status} ({})\n\n```diff\n{}```\n",
+            d.suite,
+            d.case,
+            d.step,
+            d.cell,
+            d.primary,
+            against_text(d),
+            d.diff
         );
     }
     if !r.comparison.stale.is_empty() {
@@ -65,14 +81,46 @@ pub fn render(r: &Results) -> String {
         }
         s.push('\n');
     }
-    if !r.comparison.baseline.is_empty() {
+    let (new, changed) = pending_baselines(r);
+    if !changed.is_empty() {
         let _ = writeln!(
             s,
-            "## Snapshots that differ from their baselines ({})\n",
-            r.comparison.baseline.len()
+            "## Snapshots that differ from their committed baselines ({})\n",
+            changed.len()
         );
-        for b in &r.comparison.baseline {
-            let _ = writeln!(s, "- {:?}: {}", b.state, b.name);
+        for b in &changed {
+            let _ = writeln!(s, "### {}\n\n```diff\n{}```\n", b.name, b.diff);
+        }
+    }
+    if !new.is_empty() {
+        let _ = writeln!(
+            s,
+            "## New snapshots ({})\n\nNot yet baselines; review them with {REVIEW}.\n",
+            new.len()
+        );
+        for b in &new {
+            let _ = writeln!(s, "- {}", b.name);
+        }
+        s.push('\n');
+    }
+    if !r.held_back.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Not accepted\n\nTheir cell diverges from the primary unaccepted; accept the divergence in matrix.toml first.\n"
+        );
+        for name in &r.held_back {
+            let _ = writeln!(s, "- {name}");
+        }
+        s.push('\n');
+    }
+    if !r.comparison.uncompared.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Not compared across cells ({})\n\nThe primary cell neither ran these steps nor has committed baselines for them.\n",
+            r.comparison.uncompared.len()
+        );
+        for name in &r.comparison.uncompared {
+            let _ = writeln!(s, "- {name}");
         }
         s.push('\n');
     }
@@ -82,6 +130,19 @@ pub fn render(r: &Results) -> String {
             "## Audit\n\nPer-target suites that behaved the same on every cell: {}\n",
             r.comparison.agnostic_candidates.join(", ")
         );
+    }
+    if let Some(rule) = &r.noise_check {
+        let _ = writeln!(s, "## Noise check\n\n{rule}.\n");
+        if r.noise.is_empty() {
+            let _ = writeln!(s, "Nothing differed between the two runs.\n");
+        }
+        for n in &r.noise {
+            let _ = writeln!(
+                s,
+                "### {} / {} / step {}\n\nsuggestion: `{}`\n\n```diff\n{}```\n",
+                n.suite, n.case, n.step, n.suggestion, n.diff
+            );
+        }
     }
     let _ = writeln!(s, "## What ran where\n");
     let _ = writeln!(s, "{}\n", saved_text(r));
@@ -104,18 +165,20 @@ pub fn render(r: &Results) -> String {
     for (k, v) in view::provenance(r) {
         let _ = writeln!(s, "- {k}: {v}");
     }
+    let _ = writeln!(s, "- scope: {}", r.scope.line());
     let _ = writeln!(s, "- took: {}", secs(r.duration));
     for shard in &r.provenance.shards {
         let _ = writeln!(s, "- shard: {shard}");
     }
     let _ = writeln!(s, "\n## Logs\n");
     for c in &r.plan.cells {
-        let _ = writeln!(
-            s,
-            "- [{0}](logs/{0}/): build, server and suite logs of {0}",
-            c.name
-        );
+        if let Some(link) = r.logs.get(&c.name) {
+            let _ = writeln!(
+                s,
+                "- [{0}]({link}/): build, server and suite logs of {0}",
+                c.name
+            );
+        }
     }
-    let _ = writeln!(s, "- [build](logs/build.log)");
     s
 }

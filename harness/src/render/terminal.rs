@@ -5,9 +5,9 @@
 use std::fmt::Write;
 use std::path::Path;
 
-use super::view::secs;
+use super::view::{REVIEW, against_text, headline, pending_baselines, secs, verdict_word};
 use crate::events::{Provision, RunEvent};
-use crate::verdict::{Acceptance, BaselineState, Results};
+use crate::verdict::{Acceptance, Results};
 
 /// The line a progress event shows as.
 pub fn line(event: &RunEvent) -> String {
@@ -103,8 +103,13 @@ pub fn summary(result: &Results, out: &Path) -> String {
             };
             let _ = writeln!(
                 s,
-                "  {} / {} / step {}: {} differs from {}{why}",
-                d.suite, d.case, d.step, d.cell, d.primary
+                "  {} / {} / step {}: {} differs from {} ({}){why}",
+                d.suite,
+                d.case,
+                d.step,
+                d.cell,
+                d.primary,
+                against_text(d)
             );
             s.push_str(&indent(&d.diff));
         }
@@ -140,28 +145,45 @@ pub fn summary(result: &Results, out: &Path) -> String {
             );
         }
     }
-    if !c.baseline.is_empty() {
-        let verb = if result.accepted {
-            "accepted"
-        } else {
-            "pending review (cargo insta review, or --accept)"
-        };
+    let (new, changed) = pending_baselines(result);
+    if !changed.is_empty() {
         let _ = writeln!(
             s,
-            "\nsnapshots that differ from their baselines, {verb} ({}):",
-            c.baseline.len()
+            "\nsnapshots that differ from their committed baselines, pending review ({}):",
+            changed.len()
         );
-        for b in &c.baseline {
-            let _ = writeln!(
-                s,
-                "  {} {}",
-                match b.state {
-                    BaselineState::New => "new    ",
-                    BaselineState::Changed => "changed",
-                },
-                b.name
-            );
+        for b in &changed {
+            let _ = writeln!(s, "  {}", b.name);
             s.push_str(&indent(&b.diff));
+        }
+    }
+    if !new.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nnew snapshots, not yet baselines ({}): review them with {REVIEW}",
+            new.len()
+        );
+        for b in &new {
+            let _ = writeln!(s, "  {}", b.name);
+        }
+    }
+    if !result.held_back.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nnot accepted, because their cell diverges from the primary unaccepted (accept the divergence in matrix.toml first):"
+        );
+        for name in &result.held_back {
+            let _ = writeln!(s, "  {name}");
+        }
+    }
+    if !c.uncompared.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nnot compared across cells: the primary cell neither ran these steps nor has committed baselines for them ({}):",
+            c.uncompared.len()
+        );
+        for name in &c.uncompared {
+            let _ = writeln!(s, "  {name}");
         }
     }
     if !c.not_agnostic.is_empty() {
@@ -188,7 +210,11 @@ pub fn summary(result: &Results, out: &Path) -> String {
     if !result.noise.is_empty() {
         let _ = writeln!(
             s,
-            "\nnoise: steps that differ between two runs of the same build:"
+            "\nnoise ({}):",
+            result
+                .noise_check
+                .as_deref()
+                .unwrap_or("two runs of the same build")
         );
         for n in &result.noise {
             let _ = writeln!(
@@ -215,22 +241,20 @@ pub fn summary(result: &Results, out: &Path) -> String {
         .filter(|c| c.passed)
         .count();
     let errors = result.jobs.iter().filter(|j| j.error.is_some()).count();
+    let label = verdict_word(result.verdict).to_lowercase();
     for reason in &result.reasons {
-        let _ = writeln!(s, "\nno-go: {reason}");
+        let _ = writeln!(s, "\n{label}: {reason}");
     }
-    let verdict = if result.passed() {
-        "verdict: GO"
-    } else {
-        "verdict: NO-GO"
-    };
+    let verdict = format!("verdict: {}", headline(result));
     let _ = write!(
         s,
-        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error; {} divergences ({} unaccepted); {} snapshots differ from baselines; in {}\n{verdict}\nreports: {}\nlogs: {}\n",
+        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error; {} divergences ({} unaccepted); {} changed and {} new snapshots pending; in {}\n{verdict}\nreports: {}\nlogs: {}\n",
         result.jobs.len(),
         cases - passed,
         c.divergences.len(),
         failing.len(),
-        c.baseline.len(),
+        changed.len(),
+        new.len(),
         secs(result.duration),
         out.join("report.html").display(),
         out.join("logs").display()

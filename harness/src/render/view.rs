@@ -5,7 +5,9 @@
 use std::time::Duration;
 
 use crate::matrix::Scope;
-use crate::verdict::{Acceptance, Results, Status, Verdict};
+use crate::verdict::{
+    Acceptance, Against, BaselineChange, BaselineState, Divergence, Results, Status, Verdict,
+};
 
 /// One square of the grid.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -101,8 +103,45 @@ pub fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
         Verdict::Go => "GO",
         Verdict::NoGo => "NO-GO",
+        Verdict::Pending => "PENDING",
     }
 }
+
+/// The verdict with its scope, as every report's headline shows it: `GO (the full plan)`,
+/// `GO (shard 1 of 3: not a sign-off)`.
+pub fn headline(results: &Results) -> String {
+    format!(
+        "{} ({})",
+        verdict_word(results.verdict),
+        results.scope.line()
+    )
+}
+
+/// What a divergence was compared with, in words.
+pub fn against_text(d: &Divergence) -> String {
+    match d.against {
+        Against::Run => format!("compared with {} in this run", d.primary),
+        Against::Baseline => format!("compared with the committed baselines of {}", d.primary),
+    }
+}
+
+/// The new and the changed snapshots that are not baselines after this run.
+pub fn pending_baselines(results: &Results) -> (Vec<&BaselineChange>, Vec<&BaselineChange>) {
+    let pending = |b: &&BaselineChange| !results.accepted || results.held_back.contains(&b.name);
+    let of = |state: BaselineState| {
+        results
+            .comparison
+            .baseline
+            .iter()
+            .filter(|b| b.state == state)
+            .filter(pending)
+            .collect::<Vec<_>>()
+    };
+    (of(BaselineState::New), of(BaselineState::Changed))
+}
+
+/// The command that reviews pending snapshots.
+pub const REVIEW: &str = "cargo insta review (or run again with --accept)";
 
 /// What GO means, for a report that has no reasons to list.
 pub const GO_TEXT: &str = "Every case passed on every cell, and every difference between cells is an accepted divergence.";

@@ -1,7 +1,7 @@
 //! Where a run and a merge of shards both end: the baselines read, the observations judged,
 //! and the snapshots the judgement calls for written.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::errors::Result;
 use crate::matrix::Matrix;
@@ -10,52 +10,87 @@ use crate::persist;
 use crate::plan::Plan;
 use crate::verdict::{self, Judge, Noise, Results};
 
+/// What a run (or a merge) hands to the judgement.
+#[derive(Debug)]
+pub struct Ending {
+    /// The plan run (for a merge: the whole plan).
+    pub plan: Plan,
+    /// The ids of every job of the whole plan.
+    pub planned: Vec<String>,
+    /// What was observed.
+    pub outcome: Outcome,
+    /// Noise findings.
+    pub noise: Vec<Noise>,
+    /// With `--noise-check`: the cell that ran twice.
+    pub noise_cell: Option<String>,
+    /// For a merge: how many shards.
+    pub merged: Option<usize>,
+}
+
 /// Today's date as `YYYY-MM-DD` (UTC), for divergence expiry.
 fn today() -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     now[..10].to_owned()
 }
 
-/// Judges `outcome` against the committed baselines and writes the snapshots it calls for.
-pub fn conclude(
-    matrix: &Matrix,
-    plan: Plan,
-    planned: Vec<String>,
-    outcome: Outcome,
-    noise: Vec<Noise>,
-    accept: bool,
-) -> Result<Results> {
+/// Judges what was observed against the committed baselines and writes the snapshots the
+/// judgement calls for.
+pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool) -> Result<Results> {
     let dir = &matrix.snapshot_dir;
-    let baselines = persist::snapshots::baselines(dir, &outcome.observations);
+    let baselines =
+        persist::snapshots::baselines(dir, &ending.outcome.observations, &matrix.primary);
     let mut results = verdict::judge(Judge {
         matrix,
-        plan,
-        planned,
-        outcome,
-        noise,
+        plan: ending.plan,
+        planned: ending.planned,
+        outcome: ending.outcome,
+        noise: ending.noise,
         baselines: &baselines,
         today: &today(),
         accept,
+        noise_cell: ending.noise_cell,
+        merged: ending.merged,
     });
-    results.written =
-        persist::snapshots::write(dir, &results.observations, &results.comparison, accept)?;
+    results.written = persist::snapshots::write(dir, &results)?;
     Ok(results)
 }
 
 /// Merges the results in `dirs` (the output folders of shards) into the results of the
-/// whole plan.
-pub fn merge(matrix: &Matrix, dirs: &[PathBuf], accept: bool) -> Result<Results> {
+/// whole plan, to be written into `out`: each cell's logs stay in its shard's folder, linked
+/// from `out`.
+pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Result<Results> {
     let shards = dirs
         .iter()
         .map(|d| Ok((d.clone(), persist::results::read(d)?)))
         .collect::<Result<Vec<_>>>()?;
-    let merged = verdict::merge::combine(&shards)?;
-    conclude(
+    let expected = crate::provision::Inputs {
+        harness: env!("CARGO_PKG_VERSION").to_owned(),
+        matrix_sha256: matrix.sha256(),
+        suites_sha256: super::validate(matrix)?.suites_sha256,
+    };
+    let merged = verdict::merge::combine(&shards, &expected)?;
+    let mut results = conclude(
         matrix,
-        merged.plan,
-        merged.planned,
-        merged.outcome,
-        merged.noise,
+        Ending {
+            plan: merged.plan,
+            planned: merged.planned,
+            outcome: merged.outcome,
+            noise: merged.noise,
+            noise_cell: None,
+            merged: Some(shards.len()),
+        },
         accept,
-    )
+    )?;
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let out = absolute(out);
+    for (dir, shard) in &shards {
+        for job in &shard.jobs {
+            let logs = absolute(&dir.join("logs").join(&job.cell));
+            let link = pathdiff::diff_paths(&logs, &out).unwrap_or(logs);
+            results
+                .logs
+                .insert(job.cell.clone(), link.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    Ok(results)
 }

@@ -112,7 +112,7 @@ impl Jobs<'_> {
             .map_err(|e| Error::io(self.scratch, e))?;
         let data_dir = work.path().join("data");
         std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
-        if let Some(seed) = &matrix.server.seed {
+        if let Some((seed, _)) = &matrix.server.seed {
             data_dir::seed(seed, &data_dir)?;
         }
         let cell_logs = self.logs.join(&cell.name);

@@ -8,6 +8,7 @@
 mod conclude;
 mod data_dir;
 mod job;
+mod validate;
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -21,7 +22,8 @@ use crate::plan::Plan;
 use crate::provision::{self, Ctx, Needs, container};
 use crate::verdict::{Results, noise};
 
-pub use conclude::{conclude, merge};
+pub use conclude::{Ending, conclude, merge};
+pub use validate::{Validated, validate};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -44,7 +46,8 @@ pub struct RunOptions {
 pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Results> {
     let start = Instant::now();
     let started = std::time::SystemTime::now();
-    let suites = crate::suite::load_all(matrix, plan.jobs.iter().map(|j| j.suite.as_str()))?;
+    let validated = validate(matrix)?;
+    let suites = &validated.suites;
     let cells: Vec<&crate::matrix::Cell> = plan
         .active_cells()
         .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
@@ -74,7 +77,7 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
 
     let jobs = job::Jobs {
         matrix,
-        suites: &suites,
+        suites,
         artifacts: &artifacts,
         provisioned: &provisioned,
         scratch: &scratch,
@@ -91,24 +94,36 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
     }
     let observations = jobs.observations(&results);
     let mut noise = Vec::new();
+    let mut noise_cell = None;
     if options.noise_check
         && let Some(primary) = cells.iter().find(|c| c.name == matrix.primary)
     {
         let again = jobs.run_cell(plan, primary).await?;
         noise = noise::between(&observations, &jobs.observations(&again));
+        noise_cell = Some(primary.name.clone());
     }
-    let provenance = provision::provenance::collect(&matrix.root, &provisioned, started).await;
+    let inputs = provision::Inputs {
+        harness: env!("CARGO_PKG_VERSION").to_owned(),
+        matrix_sha256: matrix.sha256(),
+        suites_sha256: validated.suites_sha256.clone(),
+    };
+    let provenance =
+        provision::provenance::collect(&matrix.root, &provisioned, started, inputs).await;
     conclude::conclude(
         matrix,
-        plan.clone(),
-        plan.planned.clone(),
-        Outcome {
-            jobs: results,
-            observations,
-            provenance,
-            duration: start.elapsed(),
+        Ending {
+            plan: plan.clone(),
+            planned: plan.planned.clone(),
+            outcome: Outcome {
+                jobs: results,
+                observations,
+                provenance,
+                duration: start.elapsed(),
+            },
+            noise,
+            noise_cell,
+            merged: None,
         },
-        noise,
         options.accept,
     )
 }

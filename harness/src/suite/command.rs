@@ -25,13 +25,25 @@ pub struct CommandSuite {
 }
 
 impl CommandSuite {
-    /// The command suite `suite` of `matrix`.
-    pub fn new(matrix: &Matrix, suite: &Suite, spec: &CommandSpec) -> CommandSuite {
-        CommandSuite {
+    /// The command suite `suite` of `matrix`; its working directory must exist.
+    pub fn new(matrix: &Matrix, suite: &Suite, spec: &CommandSpec) -> Result<CommandSuite> {
+        if let Some(span) = &spec.dir_span
+            && !spec.dir.is_dir()
+        {
+            return Err(super::in_matrix(
+                matrix,
+                span.clone(),
+                format!(
+                    "working directory {} does not exist: expected the folder the command runs in",
+                    spec.dir.display()
+                ),
+            ));
+        }
+        Ok(CommandSuite {
             name: suite.name.clone(),
             spec: spec.clone(),
             rules: matrix.normalize.clone(),
-        }
+        })
     }
 
     fn cmd(&self, env: &SuiteEnv) -> Cmd {
@@ -50,6 +62,14 @@ impl CommandSuite {
 }
 
 impl LoadedSuite for CommandSuite {
+    fn definition(&self) -> Vec<u8> {
+        format!(
+            "{:?}",
+            (&self.spec.command, &self.spec.env, &self.spec.junit)
+        )
+        .into_bytes()
+    }
+
     fn source(&self, _case: &str) -> String {
         format!("suite {}", self.name)
     }

@@ -8,6 +8,8 @@ pub mod command;
 pub mod http;
 pub mod junit;
 
+use std::collections::BTreeMap;
+use std::ops::Range;
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
@@ -15,6 +17,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 use serde::{Deserialize, Serialize};
 
+use crate::diagnostic::Diagnostic;
 use crate::errors::{Error, Result};
 use crate::matrix::{Matrix, Suite, SuiteSpec};
 use crate::units::ms;
@@ -69,6 +72,14 @@ pub trait LoadedSuite: Send + Sync {
     /// Where the behaviour of `case` is defined, as its snapshots name it (a case file
     /// relative to the matrix, or the suite's command).
     fn source(&self, case: &str) -> String;
+    /// What defines it, as bytes whose hash changes when the suite does (its case files'
+    /// contents, or its command line and environment).
+    fn definition(&self) -> Vec<u8>;
+    /// The names of its cases, when they are known before it runs (a command's cases are
+    /// known only from what it reports).
+    fn cases(&self) -> Option<Vec<String>> {
+        None
+    }
     /// Runs every case against the server of `env`.
     fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>>;
 }
@@ -77,35 +88,35 @@ pub trait LoadedSuite: Send + Sync {
 pub fn load(matrix: &Matrix, suite: &Suite) -> Result<Arc<dyn LoadedSuite>> {
     Ok(match &suite.spec {
         SuiteSpec::Http(spec) => Arc::new(http::HttpSuite::load(matrix, spec)?),
-        SuiteSpec::Command(spec) => Arc::new(command::CommandSuite::new(matrix, suite, spec)),
+        SuiteSpec::Command(spec) => Arc::new(command::CommandSuite::new(matrix, suite, spec)?),
     })
 }
 
-/// Loads the named suites of `matrix`, reporting the problems of every suite at once.
-pub fn load_all<'a>(
-    matrix: &Matrix,
-    names: impl IntoIterator<Item = &'a str>,
-) -> Result<std::collections::BTreeMap<String, Arc<dyn LoadedSuite>>> {
-    let mut loaded = std::collections::BTreeMap::new();
+/// The loaded suites, by name.
+pub type Loaded = BTreeMap<String, Arc<dyn LoadedSuite>>;
+
+/// Loads every suite of `matrix`: those that load, and the problems of all the others.
+pub fn load_all(matrix: &Matrix) -> Result<(Loaded, Vec<Diagnostic>)> {
+    let mut loaded = BTreeMap::new();
     let mut diagnostics = Vec::new();
-    for name in names {
-        if loaded.contains_key(name) {
-            continue;
-        }
-        let suite = matrix
-            .suite(name)
-            .ok_or_else(|| Error::Selection(format!("unknown suite `{name}`")))?;
+    for suite in &matrix.suites {
         match load(matrix, suite) {
             Ok(s) => {
-                loaded.insert(name.to_owned(), s);
+                loaded.insert(suite.name.clone(), s);
             }
             Err(Error::Config(d)) => diagnostics.extend(d),
             Err(e) => return Err(e),
         }
     }
-    if diagnostics.is_empty() {
-        Ok(loaded)
-    } else {
-        Err(Error::Config(diagnostics))
-    }
+    Ok((loaded, diagnostics))
+}
+
+/// A problem at `span` of the matrix file.
+pub(crate) fn in_matrix(matrix: &Matrix, span: Range<usize>, message: String) -> Error {
+    Error::Config(vec![Diagnostic::new(
+        &matrix.file,
+        &matrix.text,
+        span,
+        message,
+    )])
 }

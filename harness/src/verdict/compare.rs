@@ -2,6 +2,9 @@
 //! baseline. Pure: the caller passes the baselines and today's date, so the same inputs always
 //! give the same comparison.
 //!
+//! Every cell is compared across cells whatever the run selected: with the primary cell's
+//! snapshot from this run when the primary ran the step, otherwise with the primary's
+//! committed baseline; a step that has neither is listed as not compared, never as passing.
 //! A per-target step whose snapshot on a cell differs from the primary cell's is a
 //! divergence. It is accepted when a `[[divergence]]` names its suite, case and cell (and has
 //! not expired); an accepted divergence whose case behaved the same on that cell is stale. In
@@ -36,6 +39,16 @@ pub enum Acceptance {
     },
 }
 
+/// What a cell's snapshot was compared with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Against {
+    /// The primary cell's snapshot from the same run (or merge).
+    Run,
+    /// The primary cell's committed baseline: the primary did not run the step.
+    Baseline,
+}
+
 /// A difference between a cell and the primary cell.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Divergence {
@@ -49,6 +62,8 @@ pub struct Divergence {
     pub cell: String,
     /// The primary cell.
     pub primary: String,
+    /// Whether the primary's snapshot came from this run or from its committed baseline.
+    pub against: Against,
     /// A unified diff from the primary cell's snapshot to this cell's.
     pub diff: String,
     /// Whether it is accepted.
@@ -102,6 +117,9 @@ pub struct Comparison {
     pub not_agnostic: Vec<Divergence>,
     /// In an audit: per-target suites that behaved the same on every cell.
     pub agnostic_candidates: Vec<String>,
+    /// Snapshots of cells other than the primary that could not be compared: the primary
+    /// neither ran their step nor has a committed baseline for it.
+    pub uncompared: Vec<String>,
 }
 
 impl Comparison {
@@ -151,15 +169,26 @@ pub fn compare(
     let mut compared: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
     let mut differed: BTreeSet<(&str, &str, &str)> = BTreeSet::new();
     for ((suite, case, step), cells) in &by_step {
-        let Some(reference) = cells.get(primary) else {
-            continue;
+        let committed;
+        let (reference, against) = match cells.get(primary) {
+            Some(o) => (o.text.as_str(), Against::Run),
+            None => match baseline(&store::name(suite, case, step, primary)) {
+                Some(text) => {
+                    committed = text;
+                    (committed.as_str(), Against::Baseline)
+                }
+                None => {
+                    out.uncompared.extend(cells.values().map(|o| o.name()));
+                    continue;
+                }
+            },
         };
         for (cell, o) in cells {
             if *cell == primary {
                 continue;
             }
             compared.insert((suite, case, cell));
-            if store::same(&reference.text, &o.text) {
+            if store::same(reference, &o.text) {
                 continue;
             }
             differed.insert((suite, case, cell));
@@ -170,10 +199,14 @@ pub fn compare(
                 step: step.to_string(),
                 cell: cell.to_string(),
                 primary: primary.to_owned(),
+                against,
                 diff: unified(
-                    &reference.text,
+                    reference,
                     &o.text,
-                    &format!("{name}{primary}"),
+                    &match against {
+                        Against::Run => format!("{name}{primary}"),
+                        Against::Baseline => format!("{name}{primary}.snap (committed)"),
+                    },
                     &format!("{name}{cell}"),
                 ),
                 acceptance: acceptance(matrix, suite, case, cell, today),
@@ -477,6 +510,52 @@ reason = "a misspelled case"
                 .iter()
                 .all(|b| !b.name.ends_with("@windows") || !b.name.starts_with("contract")),
             "audit runs are not baselines"
+        );
+    }
+
+    #[test]
+    fn without_the_primary_a_cell_is_compared_with_the_primary_baselines() {
+        use Scope::PerTarget as P;
+        // Only windows ran: its snapshots meet debian's committed baselines (here `linux`, the
+        // primary of this matrix), never only their own.
+        let observations = [
+            obs("projects", "list", "windows", P, "[B, a]"),
+            obs("projects", "get", "windows", P, "a"),
+            obs("projects", "new-case", "windows", P, "x"),
+        ];
+        let c = check(
+            &observations,
+            &[
+                ("projects__list.1@linux", "[a, B]"),
+                ("projects__get.1@linux", "a"),
+                ("projects__list.1@windows", "[B, a]"),
+                ("projects__get.1@windows", "a"),
+            ],
+        );
+        let found: Vec<String> = c
+            .divergences
+            .iter()
+            .map(|d| {
+                format!(
+                    "{}/{}@{} {:?} {:?}",
+                    d.suite, d.case, d.cell, d.against, d.acceptance
+                )
+            })
+            .collect();
+        assert_eq!(found, ["projects/list@windows Baseline Unaccepted"]);
+        insta::assert_snapshot!(c.divergences[0].diff, @r"
+        --- projects__list.1@linux.snap (committed)
+        +++ projects__list.1@windows
+        @@ -1 +1 @@
+        -[a, B]
+        \ No newline at end of file
+        +[B, a]
+        \ No newline at end of file
+        ");
+        assert_eq!(
+            c.uncompared,
+            ["projects__new-case.1@windows"],
+            "a step the primary has no baseline for cannot pass unseen"
         );
     }
 }

@@ -10,6 +10,7 @@ use super::{Noise, Results};
 use crate::errors::{Error, Result};
 use crate::outcome::Outcome;
 use crate::plan::{Job, Plan};
+use crate::provision::Inputs;
 
 /// The shards put back together.
 #[derive(Debug)]
@@ -24,13 +25,75 @@ pub struct Merged {
     pub noise: Vec<Noise>,
 }
 
-/// Merges the results of shards, each with the folder it came from (for messages).
-pub fn combine(shards: &[(PathBuf, Results)]) -> Result<Merged> {
+/// What shards must agree on, with each other and with the matrix of the merge: the
+/// harness, the matrix and the suites that produced them, and the commit they ran.
+fn disagreements(shards: &[(PathBuf, Results)], expected: &Inputs) -> Vec<String> {
+    let mut out = Vec::new();
+    let show = |dirs: Vec<&PathBuf>| {
+        dirs.iter()
+            .map(|d| d.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    type Field = fn(&Inputs) -> &str;
+    let checks: [(&str, &str, Field); 3] = [
+        ("the harness version", &expected.harness, |i| &i.harness),
+        ("the matrix file", &expected.matrix_sha256, |i| {
+            &i.matrix_sha256
+        }),
+        ("the suites", &expected.suites_sha256, |i| &i.suites_sha256),
+    ];
+    for (what, want, get) in checks {
+        let differ: Vec<&PathBuf> = shards
+            .iter()
+            .filter(|(_, r)| get(&r.provenance.inputs) != want)
+            .map(|(d, _)| d)
+            .collect();
+        if !differ.is_empty() {
+            out.push(format!(
+                "{} ran with a different {} than this merge",
+                show(differ),
+                what.trim_start_matches("the ")
+            ));
+        }
+    }
+    let commits: BTreeMap<&Option<String>, Vec<&PathBuf>> =
+        shards.iter().fold(BTreeMap::new(), |mut m, (d, r)| {
+            m.entry(&r.provenance.commit).or_default().push(d);
+            m
+        });
+    if commits.len() > 1 {
+        out.push(format!(
+            "the shards ran different commits: {}",
+            commits
+                .iter()
+                .map(|(c, dirs)| format!(
+                    "{} in {}",
+                    c.as_deref().unwrap_or("(no commit)"),
+                    show(dirs.clone())
+                ))
+                .collect::<Vec<_>>()
+                .join("; ")
+        ));
+    }
+    out
+}
+
+/// Merges the results of shards, each with the folder it came from (for messages); they
+/// must have been made by the harness, matrix and suites of `expected`.
+pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merged> {
     let Some((first_dir, first)) = shards.first() else {
         return Err(Error::Selection(
             "nothing to merge: expected at least one shard's output folder".into(),
         ));
     };
+    let disagree = disagreements(shards, expected);
+    if !disagree.is_empty() {
+        return Err(Error::Selection(format!(
+            "these shards cannot be merged into one verdict:\n  {}",
+            disagree.join("\n  ")
+        )));
+    }
     let planned = first.planned.clone();
     for (dir, s) in &shards[1..] {
         if s.planned != planned {

@@ -7,6 +7,7 @@
 pub mod compare;
 pub mod merge;
 pub mod noise;
+pub mod scope;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
@@ -20,11 +21,14 @@ use crate::plan::Plan;
 use crate::provision::Provenance;
 use crate::units::ms;
 
-pub use compare::{Acceptance, BaselineChange, BaselineState, Comparison, Divergence, Stale};
+pub use compare::{
+    Acceptance, Against, BaselineChange, BaselineState, Comparison, Divergence, Stale,
+};
 pub use noise::Noise;
+pub use scope::{RunScope, ScopeKind};
 
 /// The schema `results.json` declares; bumped on incompatible changes.
-pub const SCHEMA: &str = "port-harness/results/v1";
+pub const SCHEMA: &str = "port-harness/results/v2";
 
 /// The outcome of one case on one cell.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -64,14 +68,30 @@ pub struct RunRecord {
     pub detail: Option<String>,
 }
 
-/// GO or NO-GO.
+/// GO, NO-GO or PENDING.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Verdict {
-    /// Everything passed; every divergence is accepted.
+    /// Everything passed, every difference between cells is accepted, and every snapshot
+    /// matches its committed baseline.
     Go,
-    /// Something did not.
+    /// Something failed, could not run, diverged unaccepted, or changed from its baseline.
     NoGo,
+    /// Nothing is wrong, but not everything is proven: new snapshots await review, or some
+    /// could not be compared with the primary cell.
+    Pending,
+}
+
+impl Verdict {
+    /// The process exit code it stands for: 0 GO, 1 NO-GO, 4 PENDING (2, 3 and 130 are
+    /// [`crate::Error::exit_code`]'s).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Verdict::Go => 0,
+            Verdict::NoGo => 1,
+            Verdict::Pending => 4,
+        }
+    }
 }
 
 /// Everything a run found: the content of `results.json`.
@@ -95,13 +115,23 @@ pub struct Results {
     pub noise: Vec<Noise>,
     /// Where and with what the run happened.
     pub provenance: Provenance,
+    /// With `--noise-check`: what was run twice, and what counts as noise.
+    pub noise_check: Option<String>,
     /// Whether new and changed snapshots were accepted.
     pub accepted: bool,
+    /// With `--accept`: snapshots that were not made baselines because their cell diverges
+    /// from the primary unaccepted; they stay pending until the divergence is accepted.
+    pub held_back: Vec<String>,
     /// Snapshot files written.
     pub written: Vec<PathBuf>,
+    /// Each cell's log folder, relative to the output folder (for a merge, in its shard's
+    /// output folder).
+    pub logs: BTreeMap<String, String>,
     /// The verdict.
     pub verdict: Verdict,
-    /// Why the verdict is NO-GO (empty for GO).
+    /// What the verdict covers, and whether it signs a release off.
+    pub scope: RunScope,
+    /// Why the verdict is not GO: what is wrong first, then what awaits review.
     pub reasons: Vec<String>,
     /// How long it took.
     #[serde(with = "ms", rename = "duration_ms")]
@@ -112,6 +142,11 @@ impl Results {
     /// Whether the verdict is GO.
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Go
+    }
+
+    /// Whether this is a GO that signs the release off.
+    pub fn signed_off(&self) -> bool {
+        self.passed() && self.scope.sign_off
     }
 }
 
@@ -134,6 +169,10 @@ pub struct Judge<'a> {
     pub today: &'a str,
     /// Accept new and changed snapshots.
     pub accept: bool,
+    /// With `--noise-check`: the cell that ran twice.
+    pub noise_cell: Option<String>,
+    /// For a merge: how many shards.
+    pub merged: Option<usize>,
 }
 
 /// Compares, and gives the results their statuses and verdict. Writes nothing: the snapshot
@@ -152,9 +191,39 @@ pub fn judge(j: Judge<'_>) -> Results {
         j.today,
     );
     let runs = runs(&jobs, &observations, &comparison);
-    let reasons = reasons(&runs, &comparison, j.accept);
+    // An accept never turns an unaccepted difference between cells into a baseline.
+    let held_back: Vec<String> = if j.accept {
+        let diverging: BTreeSet<String> = comparison
+            .failing()
+            .chain(&comparison.not_agnostic)
+            .map(|d| crate::snapfile::name(&d.suite, &d.case, &d.step, &d.cell))
+            .collect();
+        comparison
+            .baseline
+            .iter()
+            .filter(|b| diverging.contains(&b.name))
+            .map(|b| b.name.clone())
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let (wrong, unproven) = reasons(&runs, &comparison, j.accept, &held_back);
+    let verdict = if !wrong.is_empty() {
+        Verdict::NoGo
+    } else if !unproven.is_empty() {
+        Verdict::Pending
+    } else {
+        Verdict::Go
+    };
+    let logs = j
+        .plan
+        .cells
+        .iter()
+        .map(|c| (c.name.clone(), format!("logs/{}", c.name)))
+        .collect();
     Results {
         schema: SCHEMA.to_owned(),
+        scope: scope::of(&j.plan, j.merged),
         plan: j.plan,
         planned: j.planned,
         jobs,
@@ -162,15 +231,18 @@ pub fn judge(j: Judge<'_>) -> Results {
         observations,
         comparison,
         noise: j.noise,
+        noise_check: j.noise_cell.map(|cell| {
+            format!(
+                "every job of `{cell}` ran twice with the same build; what differs between the two runs is noise, not behaviour"
+            )
+        }),
         provenance,
         accepted: j.accept,
+        held_back,
         written: Vec::new(),
-        verdict: if reasons.is_empty() {
-            Verdict::Go
-        } else {
-            Verdict::NoGo
-        },
-        reasons,
+        logs,
+        verdict,
+        reasons: wrong.into_iter().chain(unproven).collect(),
         duration,
     }
 }
@@ -230,16 +302,22 @@ fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec
     out
 }
 
-fn reasons(runs: &[RunRecord], c: &Comparison, accept: bool) -> Vec<String> {
+/// Why the verdict is not GO: what is wrong (NO-GO), and what is not yet proven (PENDING).
+fn reasons(
+    runs: &[RunRecord],
+    c: &Comparison,
+    accept: bool,
+    held_back: &[String],
+) -> (Vec<String>, Vec<String>) {
     let count = |s: Status| runs.iter().filter(|r| r.status == s).count();
-    let mut reasons = Vec::new();
+    let mut wrong = Vec::new();
     let failed = count(Status::Failed);
     if failed > 0 {
-        reasons.push(format!("{failed} cases failed"));
+        wrong.push(format!("{failed} cases failed"));
     }
     let errors = count(Status::Error);
     if errors > 0 {
-        reasons.push(format!("{errors} jobs could not run"));
+        wrong.push(format!("{errors} jobs could not run"));
     }
     let unaccepted = c
         .divergences
@@ -247,7 +325,7 @@ fn reasons(runs: &[RunRecord], c: &Comparison, accept: bool) -> Vec<String> {
         .filter(|d| d.acceptance == Acceptance::Unaccepted)
         .count();
     if unaccepted > 0 {
-        reasons.push(format!("{unaccepted} unaccepted divergences"));
+        wrong.push(format!("{unaccepted} unaccepted divergences"));
     }
     let expired = c
         .divergences
@@ -255,22 +333,43 @@ fn reasons(runs: &[RunRecord], c: &Comparison, accept: bool) -> Vec<String> {
         .filter(|d| matches!(d.acceptance, Acceptance::Expired { .. }))
         .count();
     if expired > 0 {
-        reasons.push(format!("{expired} accepted divergences have expired"));
+        wrong.push(format!("{expired} accepted divergences have expired"));
     }
     let not_agnostic: BTreeSet<&str> = c.not_agnostic.iter().map(|d| d.suite.as_str()).collect();
     if !not_agnostic.is_empty() {
-        reasons.push(format!(
+        wrong.push(format!(
             "agnostic suites behave differently between cells: {}",
             not_agnostic.into_iter().collect::<Vec<_>>().join(", ")
         ));
     }
-    if !accept && !c.baseline.is_empty() {
-        reasons.push(format!(
-            "{} snapshots differ from their baselines",
-            c.baseline.len()
+    // What is not a baseline after this run: everything without --accept, and what an
+    // accept held back.
+    let pending = |state: BaselineState| {
+        c.baseline
+            .iter()
+            .filter(|b| b.state == state && (!accept || held_back.contains(&b.name)))
+            .count()
+    };
+    let changed = pending(BaselineState::Changed);
+    if changed > 0 {
+        wrong.push(format!(
+            "{changed} snapshots differ from their committed baselines"
         ));
     }
-    reasons
+    let mut unproven = Vec::new();
+    let new = pending(BaselineState::New);
+    if new > 0 {
+        unproven.push(format!(
+            "{new} new snapshots await review (`cargo insta review`, or run again with `--accept`)"
+        ));
+    }
+    if !c.uncompared.is_empty() {
+        unproven.push(format!(
+            "{} snapshots could not be compared across cells: the primary cell ran none of their steps and has no committed baselines for them (run the primary cell and review its snapshots first)",
+            c.uncompared.len()
+        ));
+    }
+    (wrong, unproven)
 }
 
 /// The jobs of earlier results that failed, could not run, or diverged unaccepted: what
@@ -282,4 +381,163 @@ pub fn failed_jobs(results: &Results) -> BTreeSet<String> {
         .filter(|r| matches!(r.status, Status::Failed | Status::Error | Status::Diverged))
         .map(|r| format!("{}@{}", r.suite, r.cell))
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::plan::{Selection, Shard, plan};
+    use crate::suite::{CaseResult, Observed};
+
+    const MATRIX: &str = r#"
+primary = "debian"
+[server]
+package = "srv"
+[server.ready]
+tcp = true
+[[target]]
+name = "debian"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "host"
+[[target]]
+name = "windows"
+triple = "x86_64-pc-windows-gnu"
+runtime = "wine"
+[[suite]]
+name = "projects"
+kind = "http"
+path = "s/projects"
+scope = "per-target"
+"#;
+
+    /// Judges one case of `projects` observed as `texts` (cell, text), against `baselines`.
+    fn verdict_of(
+        selection: &Selection,
+        texts: &[(&str, &str)],
+        baselines: &[(&str, &str)],
+        accept: bool,
+    ) -> Results {
+        let matrix = crate::matrix::parse(Path::new("matrix.toml"), MATRIX).unwrap();
+        let p = plan(&matrix, selection).unwrap();
+        let jobs: Vec<JobResult> = texts
+            .iter()
+            .map(|(cell, text)| JobResult {
+                suite: "projects".into(),
+                cell: (*cell).into(),
+                scope: Scope::PerTarget,
+                audit: false,
+                cases: vec![CaseResult {
+                    name: "list".into(),
+                    passed: true,
+                    failure: None,
+                    observed: vec![Observed {
+                        step: "1".into(),
+                        expression: "GET /projects".into(),
+                        text: (*text).into(),
+                        json: None,
+                    }],
+                    duration: Duration::ZERO,
+                }],
+                error: None,
+                duration: Duration::ZERO,
+            })
+            .collect();
+        let observations = jobs
+            .iter()
+            .flat_map(|j| j.observations(&|_| "s/projects/list.toml".into()))
+            .collect();
+        let baselines: BTreeMap<String, String> = baselines
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        judge(Judge {
+            matrix: &matrix,
+            planned: p.planned.clone(),
+            plan: p,
+            outcome: Outcome {
+                jobs,
+                observations,
+                provenance: Provenance::default(),
+                duration: Duration::ZERO,
+            },
+            noise: Vec::new(),
+            baselines: &baselines,
+            today: "2026-11-25",
+            accept,
+            noise_cell: None,
+            merged: None,
+        })
+    }
+
+    const DEBIAN: &str = "projects__list.1@debian";
+    const WINDOWS: &str = "projects__list.1@windows";
+
+    #[test]
+    fn new_snapshots_alone_are_pending_and_a_changed_one_is_no_go() {
+        let all = Selection::default();
+        let r = verdict_of(&all, &[("debian", "[a]"), ("windows", "[a]")], &[], false);
+        assert_eq!(r.verdict, Verdict::Pending);
+        assert!(r.comparison.divergences.is_empty());
+        assert_eq!(r.reasons.len(), 1, "{:?}", r.reasons);
+        assert!(r.reasons[0].starts_with("2 new snapshots await review"));
+        let committed = [(DEBIAN, "[a]"), (WINDOWS, "[b]")];
+        let r = verdict_of(
+            &all,
+            &[("debian", "[a]"), ("windows", "[a]")],
+            &committed,
+            false,
+        );
+        assert_eq!(r.verdict, Verdict::NoGo, "{:?}", r.reasons);
+        let r = verdict_of(
+            &all,
+            &[("debian", "[a]"), ("windows", "[a]")],
+            &committed,
+            true,
+        );
+        assert_eq!(r.verdict, Verdict::Go, "accepted: {:?}", r.reasons);
+        assert!(r.signed_off());
+        assert_eq!(r.scope.kind, ScopeKind::Full);
+    }
+
+    #[test]
+    fn a_cell_alone_is_compared_with_the_primary_and_an_accept_holds_its_divergence_back() {
+        let windows = Selection {
+            cells: vec!["windows".into()],
+            ..Selection::default()
+        };
+        let committed = [(DEBIAN, "[a, B]"), (WINDOWS, "[a, B]")];
+        let r = verdict_of(&windows, &[("windows", "[B, a]")], &committed, true);
+        assert_eq!(r.verdict, Verdict::NoGo, "{:?}", r.reasons);
+        assert_eq!(r.comparison.divergences[0].against, Against::Baseline);
+        assert_eq!(r.held_back, [WINDOWS], "an accept never hides a divergence");
+        assert_eq!(r.scope.kind, ScopeKind::Selection);
+        assert_eq!(
+            r.scope.line(),
+            "a selection (cells windows): not a sign-off"
+        );
+        // With nothing of the primary's to compare with, a lone cell proves nothing.
+        let r = verdict_of(
+            &windows,
+            &[("windows", "[B, a]")],
+            &[(WINDOWS, "[B, a]")],
+            false,
+        );
+        assert_eq!(r.verdict, Verdict::Pending, "{:?}", r.reasons);
+        assert_eq!(r.comparison.uncompared, [WINDOWS]);
+    }
+
+    #[test]
+    fn a_shard_that_passes_is_go_but_not_a_sign_off() {
+        let shard = Selection {
+            shard: Some(Shard { index: 1, count: 2 }),
+            ..Selection::default()
+        };
+        let committed = [(DEBIAN, "[a]"), (WINDOWS, "[a]")];
+        let r = verdict_of(&shard, &[("windows", "[a]")], &committed, false);
+        assert_eq!(r.verdict, Verdict::Go, "{:?}", r.reasons);
+        assert!(!r.signed_off());
+        assert_eq!(r.scope.line(), "shard 1 of 2: not a sign-off");
+    }
 }

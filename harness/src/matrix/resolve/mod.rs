@@ -65,7 +65,7 @@ struct Cx<'a> {
 }
 
 /// `a`, `b`, `c` (or a phrase saying there are none), for "expected one of" messages.
-pub(crate) fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
+pub fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
     let items: Vec<String> = items.into_iter().map(|s| format!("`{s}`")).collect();
     if items.is_empty() {
         "nothing (none are defined)".to_owned()
@@ -149,6 +149,7 @@ impl Cx<'_> {
         );
         Matrix {
             file: self.path.to_owned(),
+            text: self.text.to_owned(),
             root,
             server,
             targets,
@@ -222,7 +223,10 @@ impl Cx<'_> {
             }),
             args: raw.args.iter().map(|a| a.get_ref().clone()).collect(),
             env: raw.env.clone(),
-            seed: raw.seed.as_ref().map(|s| root.join(s.get_ref())),
+            seed: raw
+                .seed
+                .as_ref()
+                .map(|s| (root.join(s.get_ref()), s.span())),
             ready,
         }
     }

@@ -5,6 +5,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
+use toml::Spanned;
+
 use super::Cx;
 use super::quoted_list;
 use crate::matrix::model::*;
@@ -38,14 +40,14 @@ impl Cx<'_> {
                             ),
                         );
                     }
-                    let path = match &s.path {
-                        Some(p) => root.join(p.get_ref()),
+                    let (path, span) = match &s.path {
+                        Some(p) => (root.join(p.get_ref()), p.span()),
                         None => {
                             self.error(s.name.span(), format!("http suite `{name}` has no `path`: expected the folder of its case files"));
-                            PathBuf::new()
+                            (PathBuf::new(), s.name.span())
                         }
                     };
-                    SuiteSpec::Http(HttpSpec { path })
+                    SuiteSpec::Http(HttpSpec { path, span })
                 }
                 RawSuiteKind::Command => {
                     match &s.command {
@@ -63,6 +65,7 @@ impl Cx<'_> {
                             .path
                             .as_ref()
                             .map_or_else(|| root.to_owned(), |p| root.join(p.get_ref())),
+                        dir_span: s.path.as_ref().map(Spanned::span),
                         junit: s.junit.as_ref().map(|j| PathBuf::from(j.get_ref())),
                         env: s.env.clone(),
                     })
@@ -173,6 +176,7 @@ impl Cx<'_> {
             out.push(Divergence {
                 suite: suite_name.clone(),
                 case: d.case.get_ref().clone(),
+                case_span: d.case.span(),
                 cells: expanded,
                 reason: d.reason.get_ref().clone(),
                 expires,

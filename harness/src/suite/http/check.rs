@@ -7,18 +7,37 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::case::CaseFile;
+use super::case::{Body, CaseFile};
 use super::client::{Response, send};
 use crate::matrix::Normalize;
 use crate::normalize;
 use crate::suite::{CaseResult, Observed};
 
+/// `text` with each `${name}` replaced by its captured value (every use was checked to be
+/// captured by an earlier step when the suite was loaded).
 fn substitute(text: &str, captures: &BTreeMap<String, String>) -> String {
     let mut out = text.to_owned();
     for (k, v) in captures {
         out = out.replace(&format!("${{{k}}}"), v);
     }
     out
+}
+
+/// A JSON body with captures substituted inside its strings (keys and values), so that a
+/// captured value is always a well-formed part of the JSON, whatever characters it holds.
+fn substitute_json(value: &Value, captures: &BTreeMap<String, String>) -> Value {
+    match value {
+        Value::String(s) => Value::String(substitute(s, captures)),
+        Value::Array(items) => {
+            Value::Array(items.iter().map(|v| substitute_json(v, captures)).collect())
+        }
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| (substitute(k, captures), substitute_json(v, captures)))
+                .collect(),
+        ),
+        other => other.clone(),
+    }
 }
 
 /// The value at a path like `.items[0].id` of `value` (the redaction path grammar; `[]`
@@ -73,20 +92,30 @@ pub fn run_case(base_url: &str, name: &str, case: &CaseFile, rules: &Normalize) 
     let start = Instant::now();
     let mut captures = BTreeMap::new();
     let mut observed_steps = Vec::new();
-    for (i, step) in case.steps.iter().enumerate() {
-        let step_name = step.name.clone().unwrap_or_else(|| (i + 1).to_string());
+    for step in &case.steps {
+        let step_name = step.name.clone();
         let path = substitute(&step.path, &captures);
-        let mut headers = step.headers.clone();
-        let body = match (&step.json, &step.body) {
-            (Some(json), _) => {
-                headers
-                    .entry("content-type".into())
-                    .or_insert_with(|| "application/json".into());
-                let text = serde_json::to_string(json).expect("toml values serialize as JSON");
-                Some(substitute(&text, &captures).into_bytes())
+        let mut headers: BTreeMap<String, String> = step
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), substitute(v, &captures)))
+            .collect();
+        let body = match &step.body {
+            Body::Json(json) => {
+                if !headers
+                    .keys()
+                    .any(|k| k.eq_ignore_ascii_case("content-type"))
+                {
+                    headers.insert("content-type".into(), "application/json".into());
+                }
+                Some(
+                    serde_json::to_vec(&substitute_json(json, &captures))
+                        .expect("JSON values serialize"),
+                )
             }
-            (None, Some(body)) => Some(substitute(body, &captures).into_bytes()),
-            (None, None) => step.file_body.clone(),
+            Body::Text(text) => Some(substitute(text, &captures).into_bytes()),
+            Body::Bytes(bytes) => Some(bytes.clone()),
+            Body::None => None,
         };
         let request_line = format!("{} {path}", step.method);
         let request_text = format!(

@@ -18,6 +18,8 @@ use crate::matrix::{HttpSpec, Matrix, Normalize};
 pub struct HttpSuite {
     /// The suite folder, relative to the matrix root when it lies inside it.
     folder: PathBuf,
+    /// The case files' names and contents.
+    definition: Vec<u8>,
     cases: Vec<(String, case::CaseFile)>,
     rules: Normalize,
 }
@@ -25,12 +27,23 @@ pub struct HttpSuite {
 impl HttpSuite {
     /// Reads and checks the case files of `spec`.
     pub fn load(matrix: &Matrix, spec: &HttpSpec) -> Result<HttpSuite> {
+        if !spec.path.is_dir() {
+            return Err(super::in_matrix(
+                matrix,
+                spec.span.clone(),
+                format!(
+                    "suite folder {} does not exist: expected a folder of case files",
+                    spec.path.display()
+                ),
+            ));
+        }
         Ok(HttpSuite {
             folder: spec
                 .path
                 .strip_prefix(&matrix.root)
                 .unwrap_or(&spec.path)
                 .to_owned(),
+            definition: case::definition(&spec.path)?,
             cases: case::load(&spec.path)?,
             rules: matrix.normalize.clone(),
         })
@@ -40,6 +53,14 @@ impl HttpSuite {
 impl LoadedSuite for HttpSuite {
     fn source(&self, case: &str) -> String {
         format!("{}/{case}.toml", self.folder.display())
+    }
+
+    fn definition(&self) -> Vec<u8> {
+        self.definition.clone()
+    }
+
+    fn cases(&self) -> Option<Vec<String>> {
+        Some(self.cases.iter().map(|(name, _)| name.clone()).collect())
     }
 
     fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>> {

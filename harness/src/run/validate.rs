@@ -1,0 +1,73 @@
+//! Everything checked before anything is built or launched, so that a broken input costs no
+//! build: every suite's files (through `suite::load_all`), the seed folder, and the divergence
+//! ledger's references to cases. All problems at once, each located in its file.
+
+use crate::errors::{Error, Result};
+use crate::matrix::Matrix;
+use crate::suite::{self, Loaded};
+
+/// The suites, loaded and checked, and the hash of their definitions.
+pub struct Validated {
+    /// Every suite of the matrix.
+    pub suites: Loaded,
+    /// SHA-256 of every suite's name and definition, in matrix order.
+    pub suites_sha256: String,
+}
+
+/// Loads and checks every suite of `matrix` and what the matrix refers to.
+pub fn validate(matrix: &Matrix) -> Result<Validated> {
+    let mut diagnostics = Vec::new();
+    let mut collect = |e: Error| match e {
+        Error::Config(d) => {
+            diagnostics.extend(d);
+            Ok(())
+        }
+        other => Err(other),
+    };
+    if let Some((seed, span)) = &matrix.server.seed
+        && !seed.is_dir()
+    {
+        collect(suite::in_matrix(
+            matrix,
+            span.clone(),
+            format!(
+                "seed folder {} does not exist: expected a folder to copy into each fresh data dir",
+                seed.display()
+            ),
+        ))?;
+    }
+    let (loaded, problems) = suite::load_all(matrix)?;
+    collect(Error::Config(problems))?;
+    for d in &matrix.divergences {
+        let Some(cases) = loaded.get(&d.suite).and_then(|s| s.cases()) else {
+            continue;
+        };
+        if !cases.contains(&d.case) {
+            collect(suite::in_matrix(
+                matrix,
+                d.case_span.clone(),
+                format!(
+                    "divergence names case `{}`, which suite `{}` does not have: expected one of {}",
+                    d.case,
+                    d.suite,
+                    crate::matrix::quoted_list(cases.iter().map(String::as_str))
+                ),
+            ))?;
+        }
+    }
+    if diagnostics.is_empty() {
+        let mut all = Vec::new();
+        for (name, suite) in &loaded {
+            all.extend(name.as_bytes());
+            all.push(0);
+            all.extend(suite.definition());
+            all.push(0);
+        }
+        Ok(Validated {
+            suites_sha256: crate::matrix::sha256(&all),
+            suites: loaded,
+        })
+    } else {
+        Err(Error::Config(diagnostics))
+    }
+}
