@@ -22,6 +22,8 @@ pub mod vars {
     pub const TARGET: &str = "HARNESS_TARGET";
     /// The folder where the suite writes snapshots.
     pub const SNAPSHOT_DIR: &str = "HARNESS_SNAPSHOT_DIR";
+    /// The file where the suite writes its JUnit XML, when its matrix says `junit = true`.
+    pub const JUNIT: &str = "HARNESS_JUNIT";
 }
 
 /// The cell a command suite runs against, from the [`vars`] in its environment.

@@ -189,12 +189,12 @@ fn the_noise_check_finds_a_nondeterministic_field() {
 #[test]
 fn a_command_suite_reports_its_cases_from_junit() {
     let _serial = serial();
-    let script = r#"test -n "$HARNESS_BASE_URL" && printf '<testsuite><testcase name="reaches-%s"/><testcase name="fails"><failure message="boom"/></testcase></testsuite>' "$HARNESS_CELL" > junit.xml"#;
+    let script = r#"test -n "$HARNESS_BASE_URL" && printf '<testsuite><testcase name="reaches-%s"/><testcase name="fails"><failure message="boom"/></testcase></testsuite>' "$HARNESS_CELL" > "$HARNESS_JUNIT""#;
     let config = variant(
         "junit",
         &[(
             "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
-            &format!("command = [\"sh\", \"-c\", '''{script}''']\njunit = \"junit.xml\""),
+            &format!("command = [\"sh\", \"-c\", '''{script}''']\njunit = true"),
         )],
     );
     let run = matrix_json(&config, &["--cell", "debian", "--suite", "client"]);
@@ -206,6 +206,9 @@ fn a_command_suite_reports_its_cases_from_junit() {
     let fails = run.case("client", "fails", "debian");
     assert_eq!(fails["status"], "failed");
     assert_eq!(fails["detail"], "boom");
+    // The JUnit file was the job's own, in the run's folder: nothing was written into the
+    // working tree.
+    assert!(!root().join("junit.xml").exists());
 }
 
 #[test]

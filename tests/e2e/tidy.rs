@@ -255,8 +255,7 @@ fn the_layer_check_catches_an_upward_import() {
 fn the_harness_never_prints_and_only_owners_write_files() {
     // Files: persist writes snapshots and results (render writes its reports through it);
     // provision owns its cache; process owns the logs of children; run and runtime prepare
-    // each job's scratch folder (data dir, staged executable). `suite` is listed until a
-    // command suite's JUnit file moves into the job's folder.
+    // each job's scratch folder (data dir, staged executable).
     const WRITERS: &[&str] = &[
         "persist",
         "render",
@@ -264,7 +263,6 @@ fn the_harness_never_prints_and_only_owners_write_files() {
         "process",
         "run",
         "runtime",
-        "suite",
     ];
     let print = regex::Regex::new(r"\b(e?print(ln)?|dbg)!\s*\(|std::process::exit\b").unwrap();
     let write = regex::Regex::new(

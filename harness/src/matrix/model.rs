@@ -231,8 +231,8 @@ pub struct CommandSpec {
     pub dir: PathBuf,
     /// Where the matrix names the working directory, when it does.
     pub dir_span: Option<Range<usize>>,
-    /// The JUnit file the command writes, relative to its working directory.
-    pub junit: Option<PathBuf>,
+    /// Whether the command writes JUnit XML to `$HARNESS_JUNIT`.
+    pub junit: bool,
     /// Environment of the command.
     pub env: BTreeMap<String, String>,
 }

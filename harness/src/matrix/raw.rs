@@ -194,15 +194,26 @@ pub struct RawSuite {
     /// The test command as argv, for `command` suites.
     #[schemars(with = "Option<Vec<String>>")]
     pub command: Option<Spanned<Vec<Spanned<String>>>>,
-    /// A JUnit XML file the command writes, relative to its working directory.
-    #[schemars(with = "Option<String>")]
-    pub junit: Option<Spanned<String>>,
+    /// Whether the command writes JUnit XML, to the file `$HARNESS_JUNIT` names (a file in the
+    /// job's own folder): its test cases are then the suite's cases.
+    #[schemars(with = "Option<bool>")]
+    pub junit: Option<Spanned<RawJunit>>,
     /// Environment of a `command` suite.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// Only on these targets (per-target suites only).
     #[schemars(with = "Option<Vec<String>>")]
     pub targets: Option<Spanned<Vec<Spanned<String>>>>,
+}
+
+/// `junit`: a boolean; a path (the old form) is read only to explain the change.
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub enum RawJunit {
+    /// `junit = true`.
+    Written(bool),
+    /// `junit = "path"`, no longer accepted.
+    Path(String),
 }
 
 /// The kind of a suite.

@@ -111,7 +111,10 @@ impl Jobs<'_> {
             .tempdir_in(self.scratch)
             .map_err(|e| Error::io(self.scratch, e))?;
         let data_dir = work.path().join("data");
-        std::fs::create_dir_all(&data_dir).map_err(|e| Error::io(&data_dir, e))?;
+        let snapshot_dir = work.path().join("snapshots");
+        for dir in [&data_dir, &snapshot_dir] {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
+        }
         if let Some((seed, _)) = &matrix.server.seed {
             data_dir::seed(seed, &data_dir)?;
         }
@@ -149,7 +152,8 @@ impl Jobs<'_> {
             base_url: server.base_url.clone(),
             cell: cell.name.clone(),
             target: cell.target.clone(),
-            snapshot_dir: work.path().join("snapshots"),
+            snapshot_dir,
+            junit: work.path().join("junit.xml"),
             log: cell_logs.join(format!("{}.command.log", job.suite)),
         };
         let results = suite.run(&env).await?;

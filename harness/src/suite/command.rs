@@ -53,7 +53,8 @@ impl CommandSuite {
             .env(vars::BASE_URL, &env.base_url)
             .env(vars::CELL, &env.cell)
             .env(vars::TARGET, &env.target)
-            .env(vars::SNAPSHOT_DIR, &env.snapshot_dir);
+            .env(vars::SNAPSHOT_DIR, &env.snapshot_dir)
+            .env(vars::JUNIT, &env.junit);
         for (k, v) in &self.spec.env {
             cmd = cmd.env(k, v);
         }
@@ -82,13 +83,7 @@ impl LoadedSuite for CommandSuite {
 /// Runs a command suite: its cases come from its JUnit file, or it is one case named after
 /// the suite; then the snapshots it wrote.
 async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
-    std::fs::create_dir_all(&env.snapshot_dir).map_err(|e| Error::io(&env.snapshot_dir, e))?;
-    let dir = &suite.spec.dir;
     let cmd = suite.cmd(env);
-    if let Some(junit) = &suite.spec.junit {
-        // A report left by an earlier run must not pass for this one's.
-        let _ = std::fs::remove_file(dir.join(junit));
-    }
     let start = Instant::now();
     let status = logged(&cmd, &env.log, |l| Some(l.to_owned())).await?;
     let failure = (!status.success()).then(|| {
@@ -100,10 +95,21 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
     });
     // With a JUnit file, its cases are the results; a non-zero exit with no failing case in it
     // still fails (the command broke before or after its tests).
-    let mut results = match &suite.spec.junit {
-        Some(junit) => {
-            let path = dir.join(junit);
-            let mut cases = super::junit::read(&path)?;
+    let mut results = match suite.spec.junit {
+        true if !env.junit.is_file() => vec![CaseResult {
+            name: suite.name.clone(),
+            passed: false,
+            failure: Some(format!(
+                "the command wrote no JUnit XML to ${} ({}){}",
+                vars::JUNIT,
+                env.junit.display(),
+                failure.map(|f| format!("\n{f}")).unwrap_or_default()
+            )),
+            observed: Vec::new(),
+            duration: start.elapsed(),
+        }],
+        true => {
+            let mut cases = super::junit::read(&env.junit)?;
             if let Some(failure) = failure.filter(|_| cases.iter().all(|c| c.passed)) {
                 cases.push(CaseResult {
                     name: suite.name.clone(),
@@ -115,7 +121,7 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
             }
             cases
         }
-        None => vec![CaseResult {
+        false => vec![CaseResult {
             name: suite.name.clone(),
             passed: status.success(),
             failure,

@@ -63,6 +63,8 @@ pub struct SuiteEnv {
     pub target: String,
     /// Where a command suite writes snapshots.
     pub snapshot_dir: PathBuf,
+    /// Where a command suite writes its JUnit XML.
+    pub junit: PathBuf,
     /// Where a command suite's output goes.
     pub log: PathBuf,
 }

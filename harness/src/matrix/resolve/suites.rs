@@ -66,7 +66,14 @@ impl Cx<'_> {
                             .as_ref()
                             .map_or_else(|| root.to_owned(), |p| root.join(p.get_ref())),
                         dir_span: s.path.as_ref().map(Spanned::span),
-                        junit: s.junit.as_ref().map(|j| PathBuf::from(j.get_ref())),
+                        junit: match s.junit.as_ref().map(|j| (j.get_ref(), j.span())) {
+                            None => false,
+                            Some((RawJunit::Written(w), _)) => *w,
+                            Some((RawJunit::Path(p), span)) => {
+                                self.error(span, format!("`junit = \"{p}\"`: a command no longer writes its JUnit into the working tree; expected `junit = true`, with the command writing to the file `$HARNESS_JUNIT` names (for example `--junitxml=$HARNESS_JUNIT`)"));
+                                false
+                            }
+                        },
                         env: s.env.clone(),
                     })
                 }
