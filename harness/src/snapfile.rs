@@ -21,14 +21,51 @@ pub fn name(suite: &str, case: &str, step: &str, cell: &str) -> String {
     format!("{suite}__{case}.{step}@{cell}")
 }
 
-/// The committed snapshot's path.
-pub fn path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.snap"))
+/// Why `name` cannot be a file name in the snapshot folder, if it cannot: it must be one
+/// path component on every platform, so no separator, no `..`, no control character, none
+/// of the characters Windows forbids, no reserved device name (`CON`, `NUL`, `COM1`, ...),
+/// and no trailing dot or space.
+pub fn unsafe_name(name: &str) -> Option<String> {
+    const RESERVED: &[&str] = &[
+        "CON", "PRN", "AUX", "NUL", "COM1", "COM2", "COM3", "COM4", "COM5", "COM6", "COM7", "COM8",
+        "COM9", "LPT1", "LPT2", "LPT3", "LPT4", "LPT5", "LPT6", "LPT7", "LPT8", "LPT9",
+    ];
+    let stem = name.split('.').next().unwrap_or("");
+    let why = if name.is_empty() {
+        "it is empty".to_owned()
+    } else if let Some(c) = name
+        .chars()
+        .find(|c| c.is_control() || "/\\:*?\"<>|".contains(*c))
+    {
+        format!("it holds {c:?}, which a file name cannot")
+    } else if name.contains("..") {
+        "it holds `..`".to_owned()
+    } else if RESERVED.iter().any(|r| r.eq_ignore_ascii_case(stem)) {
+        format!("`{stem}` is a reserved device name on Windows")
+    } else if name.ends_with(['.', ' ']) {
+        "it ends with a dot or a space".to_owned()
+    } else {
+        return None;
+    };
+    Some(format!(
+        "snapshot name {name:?} cannot be a file name: {why}"
+    ))
 }
 
-/// The pending snapshot's path.
-pub fn pending_path(dir: &Path, name: &str) -> PathBuf {
-    dir.join(format!("{name}.snap.new"))
+/// The committed snapshot's path, or why `name` cannot have one.
+pub fn path(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    match unsafe_name(name) {
+        Some(why) => Err(why),
+        None => Ok(dir.join(format!("{name}.snap"))),
+    }
+}
+
+/// The pending snapshot's path, or why `name` cannot have one.
+pub fn pending_path(dir: &Path, name: &str) -> Result<PathBuf, String> {
+    match unsafe_name(name) {
+        Some(why) => Err(why),
+        None => Ok(dir.join(format!("{name}.snap.new"))),
+    }
 }
 
 fn yaml_string(s: &str) -> String {
@@ -48,8 +85,17 @@ pub fn render(snap: &SnapFile) -> String {
     )
 }
 
-/// Parses a `.snap` file; content is compared without trailing newlines, as insta does.
+/// Parses a `.snap` file; content is compared without trailing newlines, as insta does. A
+/// file whose line endings were all converted to CRLF (a Windows checkout with `autocrlf`)
+/// reads as the file it was.
 pub fn parse(text: &str) -> Option<SnapFile> {
+    let converted;
+    let text = if text.starts_with("---\r\n") {
+        converted = text.replace("\r\n", "\n");
+        &converted
+    } else {
+        text
+    };
     let rest = text.strip_prefix("---\n")?;
     let end = rest.find("\n---\n")?;
     let header = &rest[..end];
@@ -97,5 +143,33 @@ mod tests {
         "#);
         assert_eq!(parse(&text), Some(snap));
         assert_eq!(name("tasks", "echo", "1", "debian"), "tasks__echo.1@debian");
+    }
+
+    #[test]
+    fn only_names_that_stay_one_file_in_the_folder_get_a_path() {
+        let dir = Path::new("/snapshots");
+        assert_eq!(
+            path(dir, "tasks__echo.1@debian").unwrap(),
+            Path::new("/snapshots/tasks__echo.1@debian.snap")
+        );
+        for bad in [
+            "../escape",
+            "a/b",
+            "a\\b",
+            "..",
+            "x__..__y",
+            "ansi\u{1b}[31m",
+            "nul\u{0}",
+            "CON",
+            "nul.1@debian",
+            "trailing.",
+            "trailing ",
+            "a:b",
+            "",
+        ] {
+            let why = path(dir, bad).unwrap_err();
+            assert!(why.starts_with("snapshot name"), "{bad:?}: {why}");
+            assert!(pending_path(dir, bad).is_err(), "{bad:?}");
+        }
     }
 }

@@ -139,7 +139,7 @@ fn reports_of_fixed_results() {
             content: o.text.clone(),
         };
         harness::persist::write_atomic(
-            &snapfile::path(&store, &o.name()),
+            &snapfile::path(&store, &o.name()).unwrap(),
             &snapfile::render(&snap),
         )
         .unwrap();
@@ -201,8 +201,10 @@ fn reports_of_fixed_results() {
             noise: Vec::new(),
             noise_cell: None,
             merged: None,
+            logs: Default::default(),
         },
         false,
+        &dir.path().join("out"),
     )
     .unwrap();
     // Two new snapshots (the env case's) are pending, not baselines.

@@ -145,7 +145,10 @@ fn main() -> ExitCode {
     match runtime.block_on(run(cli)) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
-            eprintln!("error: {e}");
+            eprintln!(
+                "error: {}",
+                harness::render::escape::terminal(&e.to_string())
+            );
             ExitCode::from(e.exit_code())
         }
     }
@@ -199,7 +202,6 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         } => {
             let matrix = Matrix::load(&config)?;
             let results = harness::run::merge(&matrix, &merge, &out, accept)?;
-            harness::render::write_all(&results, &out)?;
             finish(&results, &out, format)
         }
     }
@@ -265,7 +267,6 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     drop(options);
     let _ = printer.await;
     let results = result?;
-    harness::render::write_all(&results, &out_dir)?;
     finish(&results, &out_dir, args.format)
 }
 

@@ -9,6 +9,43 @@ use std::path::Path;
 
 use crate::errors::{Error, Result};
 
+/// An output folder claimed by this run; released when dropped.
+#[derive(Debug)]
+pub struct Claim(#[expect(dead_code, reason = "held for its lock")] std::fs::File);
+
+/// Claims the output folder `out` for this run: a second run with the same `--out` is refused,
+/// naming the run that holds it, instead of both overwriting each other's results.
+pub fn claim(out: &Path) -> Result<Claim> {
+    use std::io::{Read, Seek, Write};
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
+    let path = out.join(".port-harness.lock");
+    let mut file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .read(true)
+        .write(true)
+        .open(&path)
+        .map_err(|e| Error::io(&path, e))?;
+    match file.try_lock() {
+        Ok(()) => {
+            let _ = file.set_len(0);
+            let _ = file.rewind();
+            let _ = write!(file, "{}", std::process::id());
+            Ok(Claim(file))
+        }
+        Err(std::fs::TryLockError::WouldBlock) => {
+            let mut pid = String::new();
+            let _ = file.read_to_string(&mut pid);
+            Err(Error::Selection(format!(
+                "output folder {} is in use by another run (pid {}): wait for it to finish, or give this run another --out",
+                out.display(),
+                pid.trim()
+            )))
+        }
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
+    }
+}
+
 /// Writes `text` to `path` atomically, creating its folder.
 pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
@@ -35,5 +72,21 @@ mod tests {
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
         assert_eq!(names, ["a.txt"], "no temp file is left");
+    }
+
+    #[test]
+    fn an_output_folder_is_claimed_by_one_run_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = claim(dir.path()).unwrap();
+        let err = claim(dir.path()).unwrap_err().to_string();
+        assert!(
+            err.contains(&format!(
+                "is in use by another run (pid {})",
+                std::process::id()
+            )),
+            "{err}"
+        );
+        drop(first);
+        claim(dir.path()).unwrap();
     }
 }

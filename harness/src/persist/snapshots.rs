@@ -1,8 +1,10 @@
-//! The snapshot folder: committed baselines read by name, and what a comparison found
-//! written back, pending (`.snap.new`, for `cargo insta review`) or, with `accept`, as the
-//! new baselines.
+//! The snapshot folder: committed baselines read by name, and what a judgement found written
+//! back, pending (`.snap.new`, for `cargo insta review`) or, with `accept`, as the new
+//! baselines. Every name goes through `snapfile`'s checks before it becomes a file, so no name
+//! (from a suite, a command, or a tampered shard) can reach outside the folder. A file that
+//! cannot be read or written is an error of that file alone.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use super::write_atomic;
@@ -13,28 +15,33 @@ use crate::verdict::Results;
 
 /// Reads the committed snapshot `name`, if there is one.
 pub fn read(dir: &Path, name: &str) -> Result<Option<SnapFile>> {
-    let p = snapfile::path(dir, name);
-    match std::fs::read_to_string(&p) {
-        Ok(text) => snapfile::parse(&text).map(Some).ok_or_else(|| {
-            Error::io(
-                &p,
-                std::io::Error::other("not a snapshot file (expected insta's `---` header)"),
-            )
-        }),
+    let p = snapfile::path(dir, name).map_err(Error::Selection)?;
+    match std::fs::read(&p) {
+        Ok(bytes) => {
+            let text = String::from_utf8(bytes).map_err(|_| {
+                Error::io(&p, std::io::Error::other("not a snapshot file (not UTF-8)"))
+            })?;
+            snapfile::parse(&text).map(Some).ok_or_else(|| {
+                Error::io(
+                    &p,
+                    std::io::Error::other("not a snapshot file (expected insta's `---` header)"),
+                )
+            })
+        }
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
         Err(e) => Err(Error::io(p, e)),
     }
 }
 
-/// The committed contents, by snapshot name, of the baselines that exist of `observations`
-/// and of the `primary` cell's counterparts (a cell is compared with the primary's baseline
-/// when the primary did not run).
+/// The committed baselines of `observations` and of the `primary` cell's counterparts (a
+/// cell is compared with the primary's baseline when the primary did not run), by snapshot
+/// name; and the baselines that exist but could not be read, each naming its file.
 pub fn baselines(
     dir: &Path,
     observations: &[Observation],
     primary: &str,
-) -> BTreeMap<String, String> {
-    let names: std::collections::BTreeSet<String> = observations
+) -> (BTreeMap<String, String>, Vec<String>) {
+    let names: BTreeSet<String> = observations
         .iter()
         .flat_map(|o| {
             [
@@ -44,27 +51,54 @@ pub fn baselines(
         })
         .flatten()
         .collect();
-    names
-        .into_iter()
-        .filter_map(|name| {
-            let content = read(dir, &name).ok().flatten()?.content;
-            Some((name, content))
-        })
-        .collect()
+    let mut found = BTreeMap::new();
+    let mut errors = Vec::new();
+    for name in names {
+        match read(dir, &name) {
+            Ok(Some(snap)) => {
+                found.insert(name, snap.content);
+            }
+            Ok(None) => {}
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    (found, errors)
+}
+
+/// What writing the snapshots did.
+#[derive(Debug, Default)]
+pub struct Written {
+    /// The files written.
+    pub files: Vec<PathBuf>,
+    /// The snapshots that could not be written, each with why.
+    pub errors: Vec<String>,
 }
 
 /// Writes what the judgement calls for into the snapshot folder: with `--accept`, new and
 /// changed snapshots become the baselines, except those held back because their cell
 /// diverges unaccepted; everything else that differs is written as pending (`.snap.new`) for
-/// `cargo insta review`. A pending file whose snapshot now matches is removed. Returns the
-/// files written.
-pub fn write(dir: &Path, results: &Results) -> Result<Vec<PathBuf>> {
-    let mut written = Vec::new();
+/// `cargo insta review`. A pending file whose snapshot now matches is removed.
+pub fn write(dir: &Path, results: &Results) -> Written {
+    let mut out = Written::default();
+    let changed: BTreeSet<&str> = results
+        .comparison
+        .baseline
+        .iter()
+        .map(|b| b.name.as_str())
+        .collect();
     for o in results.observations.iter().filter(|o| !o.audit) {
         let name = o.name();
-        let pending = snapfile::pending_path(dir, &name);
-        let changed = results.comparison.baseline.iter().any(|b| b.name == name);
-        if !changed {
+        let (pending, baseline) = match (
+            snapfile::pending_path(dir, &name),
+            snapfile::path(dir, &name),
+        ) {
+            (Ok(p), Ok(b)) => (p, b),
+            (Err(why), _) | (_, Err(why)) => {
+                out.errors.push(why);
+                continue;
+            }
+        };
+        if !changed.contains(name.as_str()) {
             let _ = std::fs::remove_file(&pending);
             continue;
         }
@@ -74,41 +108,49 @@ pub fn write(dir: &Path, results: &Results) -> Result<Vec<PathBuf>> {
             content: o.text.clone(),
         });
         let accept = results.accepted && !results.held_back.contains(&name);
-        let target = if accept {
-            snapfile::path(dir, &name)
-        } else {
-            pending.clone()
-        };
-        write_atomic(&target, &text)?;
-        if accept {
-            let _ = std::fs::remove_file(&pending);
+        let target = if accept { baseline } else { pending.clone() };
+        match write_atomic(&target, &text) {
+            Ok(()) => {
+                if accept {
+                    let _ = std::fs::remove_file(&pending);
+                }
+                out.files.push(target);
+            }
+            Err(e) => out.errors.push(e.to_string()),
         }
-        written.push(target);
     }
-    Ok(written)
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn put(dir: &Path, name: &str, text: &str) {
+        std::fs::write(snapfile::path(dir, name).unwrap(), text).unwrap();
+    }
+
     #[test]
-    fn a_written_snapshot_reads_back_and_a_file_that_is_not_one_is_an_error() {
+    fn a_baseline_reads_back_a_converted_one_reads_the_same_and_a_broken_one_is_an_error() {
         let dir = tempfile::tempdir().unwrap();
         assert_eq!(read(dir.path(), "x").unwrap(), None);
         let snap = SnapFile {
             source: "s".into(),
             expression: "e".into(),
-            content: "c\n".into(),
+            content: "c\nd\n".into(),
         };
-        write_atomic(&snapfile::path(dir.path(), "x"), &snapfile::render(&snap)).unwrap();
-        assert_eq!(read(dir.path(), "x").unwrap(), Some(snap));
-        std::fs::write(snapfile::path(dir.path(), "y"), "hello").unwrap();
-        assert!(
-            read(dir.path(), "y")
-                .unwrap_err()
-                .to_string()
-                .contains("not a snapshot file")
+        put(dir.path(), "x", &snapfile::render(&snap));
+        assert_eq!(read(dir.path(), "x").unwrap(), Some(snap.clone()));
+        // A Windows checkout with autocrlf converts every line ending.
+        put(
+            dir.path(),
+            "crlf",
+            &snapfile::render(&snap).replace('\n', "\r\n"),
         );
+        assert_eq!(read(dir.path(), "crlf").unwrap(), Some(snap));
+        put(dir.path(), "y", "hello");
+        let err = read(dir.path(), "y").unwrap_err().to_string();
+        assert!(err.contains("y.snap: not a snapshot file"), "{err}");
+        assert!(read(dir.path(), "../y").is_err());
     }
 }

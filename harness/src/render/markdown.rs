@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::escape::{fenced, inline as e};
 use super::view::{
     self, GO_TEXT, REVIEW, acceptance_text, against_text, headline, pending_baselines, saved_text,
     secs,
@@ -13,18 +14,19 @@ use crate::verdict::Results;
 /// The report.
 pub fn render(r: &Results) -> String {
     let mut s = String::new();
-    let _ = writeln!(s, "# Release sign-off: {}\n", headline(r));
+    let _ = writeln!(s, "# Release sign-off: {}\n", e(&headline(r)));
     if !r.scope.sign_off {
         let _ = writeln!(
             s,
             "**Not a sign-off**: this verdict covers {}. Only the full plan, run at once or as a complete merge of its shards, signs a release off.\n",
-            r.scope.text
+            e(&r.scope.text)
         );
     }
     if r.reasons.is_empty() {
         let _ = writeln!(s, "{GO_TEXT}\n");
     } else {
         for reason in &r.reasons {
+            // The harness's own words, with code spans; no server text.
             let _ = writeln!(s, "- {reason}");
         }
         s.push('\n');
@@ -35,7 +37,7 @@ pub fn render(r: &Results) -> String {
         let _ = write!(
             s,
             " {}{} |",
-            c.name,
+            e(&c.name),
             if c.primary { " (primary)" } else { "" }
         );
     }
@@ -45,7 +47,7 @@ pub fn render(r: &Results) -> String {
     }
     s.push('\n');
     for row in view::grid(r) {
-        let _ = write!(s, "| {} | {} |", row.suite, row.scope.as_str());
+        let _ = write!(s, "| {} | {} |", e(&row.suite), row.scope.as_str());
         for sq in row.squares {
             let _ = write!(s, " {} |", sq.label());
         }
@@ -60,14 +62,15 @@ pub fn render(r: &Results) -> String {
         let status = acceptance_text(&d.acceptance);
         let _ = writeln!(
             s,
-            "### {} / {} / step {}: {} against {}\n\n{status} ({})\n\n```diff\n{}```\n",
-            d.suite,
-            d.case,
-            d.step,
-            d.cell,
-            d.primary,
-            against_text(d),
-            d.diff
+            "### {} / {} / step {}: {} against {}\n\n{} ({})\n\n{}\n",
+            e(&d.suite),
+            e(&d.case),
+            e(&d.step),
+            e(&d.cell),
+            e(&d.primary),
+            e(&status),
+            e(&against_text(d)),
+            fenced("diff", &d.diff)
         );
     }
     if !r.comparison.stale.is_empty() {
@@ -76,7 +79,10 @@ pub fn render(r: &Results) -> String {
             let _ = writeln!(
                 s,
                 "- {} / {} on {} no longer differs ({})",
-                st.suite, st.case, st.cell, st.reason
+                e(&st.suite),
+                e(&st.case),
+                e(&st.cell),
+                e(&st.reason)
             );
         }
         s.push('\n');
@@ -89,7 +95,7 @@ pub fn render(r: &Results) -> String {
             changed.len()
         );
         for b in &changed {
-            let _ = writeln!(s, "### {}\n\n```diff\n{}```\n", b.name, b.diff);
+            let _ = writeln!(s, "### {}\n\n{}\n", e(&b.name), fenced("diff", &b.diff));
         }
     }
     if !new.is_empty() {
@@ -99,7 +105,7 @@ pub fn render(r: &Results) -> String {
             new.len()
         );
         for b in &new {
-            let _ = writeln!(s, "- {}", b.name);
+            let _ = writeln!(s, "- {}", e(&b.name));
         }
         s.push('\n');
     }
@@ -109,7 +115,7 @@ pub fn render(r: &Results) -> String {
             "## Not accepted\n\nTheir cell diverges from the primary unaccepted; accept the divergence in matrix.toml first.\n"
         );
         for name in &r.held_back {
-            let _ = writeln!(s, "- {name}");
+            let _ = writeln!(s, "- {}", e(name));
         }
         s.push('\n');
     }
@@ -120,7 +126,7 @@ pub fn render(r: &Results) -> String {
             r.comparison.uncompared.len()
         );
         for name in &r.comparison.uncompared {
-            let _ = writeln!(s, "- {name}");
+            let _ = writeln!(s, "- {}", e(name));
         }
         s.push('\n');
     }
@@ -128,7 +134,7 @@ pub fn render(r: &Results) -> String {
         let _ = writeln!(
             s,
             "## Audit\n\nPer-target suites that behaved the same on every cell: {}\n",
-            r.comparison.agnostic_candidates.join(", ")
+            e(&r.comparison.agnostic_candidates.join(", "))
         );
     }
     if let Some(rule) = &r.noise_check {
@@ -139,8 +145,12 @@ pub fn render(r: &Results) -> String {
         for n in &r.noise {
             let _ = writeln!(
                 s,
-                "### {} / {} / step {}\n\nsuggestion: `{}`\n\n```diff\n{}```\n",
-                n.suite, n.case, n.step, n.suggestion, n.diff
+                "### {} / {} / step {}\n\nsuggestion:\n\n{}\n\n{}\n",
+                e(&n.suite),
+                e(&n.case),
+                e(&n.step),
+                fenced("toml", &n.suggestion),
+                fenced("diff", &n.diff)
             );
         }
     }
@@ -154,8 +164,8 @@ pub fn render(r: &Results) -> String {
         let _ = writeln!(
             s,
             "| {} | {} | {} | {} | {} |",
-            job.cell,
-            job.suite,
+            e(&job.cell),
+            e(&job.suite),
             job.cases,
             job.passed,
             secs(job.duration)
@@ -163,20 +173,21 @@ pub fn render(r: &Results) -> String {
     }
     let _ = writeln!(s, "\n## Provenance\n");
     for (k, v) in view::provenance(r) {
-        let _ = writeln!(s, "- {k}: {v}");
+        let _ = writeln!(s, "- {k}: {}", e(&v));
     }
-    let _ = writeln!(s, "- scope: {}", r.scope.line());
+    let _ = writeln!(s, "- scope: {}", e(&r.scope.line()));
     let _ = writeln!(s, "- took: {}", secs(r.duration));
     for shard in &r.provenance.shards {
-        let _ = writeln!(s, "- shard: {shard}");
+        let _ = writeln!(s, "- shard: {}", e(shard));
     }
     let _ = writeln!(s, "\n## Logs\n");
     for c in &r.plan.cells {
         if let Some(link) = r.logs.get(&c.name) {
             let _ = writeln!(
                 s,
-                "- [{0}]({link}/): build, server and suite logs of {0}",
-                c.name
+                "- [{0}](<{1}/>): build, server and suite logs of {0}",
+                e(&c.name),
+                link.replace(['<', '>', '\n'], "")
             );
         }
     }

@@ -9,8 +9,12 @@ use super::view::{REVIEW, against_text, headline, pending_baselines, secs, verdi
 use crate::events::{Provision, RunEvent};
 use crate::verdict::{Acceptance, Results};
 
-/// The line a progress event shows as.
+/// The line a progress event shows as, with server text escaped.
 pub fn line(event: &RunEvent) -> String {
+    super::escape::terminal(&raw_line(event))
+}
+
+fn raw_line(event: &RunEvent) -> String {
     match event {
         RunEvent::Provisioning { what } => format!("provision  {what}"),
         RunEvent::Prerequisite {
@@ -87,8 +91,12 @@ fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
 
-/// The closing summary: findings first, then counts and the verdict.
+/// The closing summary: findings first, then counts and the verdict; server text escaped.
 pub fn summary(result: &Results, out: &Path) -> String {
+    super::escape::terminal(&raw_summary(result, out))
+}
+
+fn raw_summary(result: &Results, out: &Path) -> String {
     let c = &result.comparison;
     let mut s = String::new();
     let failing: Vec<_> = c.failing().collect();

@@ -1,6 +1,7 @@
 //! Where a run and a merge of shards both end: the baselines read, the observations judged,
 //! and the snapshots the judgement calls for written.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use crate::errors::Result;
@@ -25,6 +26,9 @@ pub struct Ending {
     pub noise_cell: Option<String>,
     /// For a merge: how many shards.
     pub merged: Option<usize>,
+    /// Each cell's log folder relative to the output folder, when not `logs/<cell>` (a merge
+    /// links the shards' own).
+    pub logs: BTreeMap<String, String>,
 }
 
 /// Today's date as `YYYY-MM-DD` (UTC), for divergence expiry.
@@ -33,11 +37,12 @@ fn today() -> String {
     now[..10].to_owned()
 }
 
-/// Judges what was observed against the committed baselines and writes the snapshots the
-/// judgement calls for.
-pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool) -> Result<Results> {
+/// Judges what was observed against the committed baselines, writes the results into `out`,
+/// then the snapshots the judgement calls for (so that a failed snapshot write loses nothing
+/// else), then the reports.
+pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool, out: &Path) -> Result<Results> {
     let dir = &matrix.snapshot_dir;
-    let baselines =
+    let (baselines, unreadable) =
         persist::snapshots::baselines(dir, &ending.outcome.observations, &matrix.primary);
     let mut results = verdict::judge(Judge {
         matrix,
@@ -50,8 +55,14 @@ pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool) -> Result<Results
         accept,
         noise_cell: ending.noise_cell,
         merged: ending.merged,
+        logs: ending.logs,
     });
-    results.written = persist::snapshots::write(dir, &results)?;
+    results.record_file_errors(unreadable);
+    persist::results::write(&results, out)?;
+    let written = persist::snapshots::write(dir, &results);
+    results.written = written.files;
+    results.record_file_errors(written.errors);
+    crate::render::write_all(&results, out)?;
     Ok(results)
 }
 
@@ -59,6 +70,7 @@ pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool) -> Result<Results
 /// whole plan, to be written into `out`: each cell's logs stay in its shard's folder, linked
 /// from `out`.
 pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Result<Results> {
+    let _claim = persist::claim(out)?;
     let shards = dirs
         .iter()
         .map(|d| Ok((d.clone(), persist::results::read(d)?)))
@@ -69,7 +81,17 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Res
         suites_sha256: super::validate(matrix)?.suites_sha256,
     };
     let merged = verdict::merge::combine(&shards, &expected)?;
-    let mut results = conclude(
+    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
+    let from = absolute(out);
+    let mut logs = BTreeMap::new();
+    for (dir, shard) in &shards {
+        for job in &shard.jobs {
+            let folder = absolute(&dir.join("logs").join(&job.cell));
+            let link = pathdiff::diff_paths(&folder, &from).unwrap_or(folder);
+            logs.insert(job.cell.clone(), link.to_string_lossy().replace('\\', "/"));
+        }
+    }
+    conclude(
         matrix,
         Ending {
             plan: merged.plan,
@@ -78,19 +100,9 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Res
             noise: merged.noise,
             noise_cell: None,
             merged: Some(shards.len()),
+            logs,
         },
         accept,
-    )?;
-    let absolute = |p: &Path| std::path::absolute(p).unwrap_or_else(|_| p.to_owned());
-    let out = absolute(out);
-    for (dir, shard) in &shards {
-        for job in &shard.jobs {
-            let logs = absolute(&dir.join("logs").join(&job.cell));
-            let link = pathdiff::diff_paths(&logs, &out).unwrap_or(logs);
-            results
-                .logs
-                .insert(job.cell.clone(), link.to_string_lossy().replace('\\', "/"));
-        }
-    }
-    Ok(results)
+        out,
+    )
 }

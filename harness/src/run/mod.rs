@@ -42,8 +42,10 @@ pub struct RunOptions {
     pub noise_check: bool,
 }
 
-/// Runs `plan`, and finishes with the comparison, the snapshots and the verdict.
+/// Runs `plan` and finishes with the judgement: results, snapshots and reports are written
+/// into `options.out_dir`, which the run claims for itself.
 pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Results> {
+    let _claim = crate::persist::claim(&options.out_dir)?;
     let start = Instant::now();
     let started = std::time::SystemTime::now();
     let validated = validate(matrix)?;
@@ -123,7 +125,9 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
             noise,
             noise_cell,
             merged: None,
+            logs: Default::default(),
         },
         options.accept,
+        &options.out_dir,
     )
 }

@@ -124,6 +124,9 @@ pub struct Results {
     pub held_back: Vec<String>,
     /// Snapshot files written.
     pub written: Vec<PathBuf>,
+    /// Baselines that could not be read and snapshots that could not be written, each naming
+    /// its file; the rest of the run stands.
+    pub file_errors: Vec<String>,
     /// Each cell's log folder, relative to the output folder (for a merge, in its shard's
     /// output folder).
     pub logs: BTreeMap<String, String>,
@@ -142,6 +145,23 @@ impl Results {
     /// Whether the verdict is GO.
     pub fn passed(&self) -> bool {
         self.verdict == Verdict::Go
+    }
+
+    /// Records the snapshot and baseline files that could not be read or written: the
+    /// verdict is then NO-GO, since a baseline was not compared or a snapshot was lost.
+    pub fn record_file_errors(&mut self, errors: Vec<String>) {
+        if errors.is_empty() {
+            return;
+        }
+        self.reasons.insert(
+            0,
+            format!(
+                "{} snapshot files could not be read or written",
+                errors.len()
+            ),
+        );
+        self.file_errors.extend(errors);
+        self.verdict = Verdict::NoGo;
     }
 
     /// Whether this is a GO that signs the release off.
@@ -173,6 +193,8 @@ pub struct Judge<'a> {
     pub noise_cell: Option<String>,
     /// For a merge: how many shards.
     pub merged: Option<usize>,
+    /// Each cell's log folder relative to the output folder, when not `logs/<cell>`.
+    pub logs: BTreeMap<String, String>,
 }
 
 /// Compares, and gives the results their statuses and verdict. Writes nothing: the snapshot
@@ -219,7 +241,10 @@ pub fn judge(j: Judge<'_>) -> Results {
         .plan
         .cells
         .iter()
-        .map(|c| (c.name.clone(), format!("logs/{}", c.name)))
+        .map(|c| {
+            let link = j.logs.get(&c.name).cloned();
+            (c.name.clone(), link.unwrap_or(format!("logs/{}", c.name)))
+        })
         .collect();
     Results {
         schema: SCHEMA.to_owned(),
@@ -240,6 +265,7 @@ pub fn judge(j: Judge<'_>) -> Results {
         accepted: j.accept,
         held_back,
         written: Vec::new(),
+        file_errors: Vec::new(),
         logs,
         verdict,
         reasons: wrong.into_iter().chain(unproven).collect(),
@@ -468,6 +494,7 @@ scope = "per-target"
             accept,
             noise_cell: None,
             merged: None,
+            logs: BTreeMap::new(),
         })
     }
 
