@@ -50,6 +50,18 @@ pub enum Error {
         /// Why.
         source: std::io::Error,
     },
+    /// Something took longer than its limit.
+    #[error("{what} did not finish within its {limit} of {after}; it was {doing}")]
+    Timeout {
+        /// What ran out of time.
+        what: String,
+        /// The `[limits]` key that bounds it.
+        limit: &'static str,
+        /// The limit.
+        after: String,
+        /// What it was doing, or waiting for.
+        doing: String,
+    },
     /// The run was interrupted (Ctrl-C).
     #[error("interrupted")]
     Interrupted,
@@ -73,7 +85,7 @@ impl Error {
         match self {
             Error::ReadConfig { .. } | Error::Config(_) | Error::Selection(_) => 2,
             Error::Prerequisite { .. } => 3,
-            Error::Command { .. } | Error::Io { .. } => 1,
+            Error::Command { .. } | Error::Io { .. } | Error::Timeout { .. } => 1,
             Error::Interrupted => 130,
         }
     }

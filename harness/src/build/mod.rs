@@ -81,7 +81,17 @@ pub async fn build_all(
                 triples,
                 env: &provisioned.cargo_env,
             };
-            let built = build.run(&log, events).await?;
+            let built =
+                match tokio::time::timeout(matrix.limits.build_timeout, build.run(&log, events))
+                    .await
+                {
+                    Ok(built) => built?,
+                    // Dropping the build stopped cargo and everything it started.
+                    Err(_) => triples
+                        .iter()
+                        .map(|t| (t.clone(), Err(timed_out(matrix))))
+                        .collect(),
+                };
             for cell in cells {
                 let target = matrix.target(&cell.target).expect("known");
                 if target.build.is_none() && &cargo::Key::of(cell) == key {
@@ -91,10 +101,20 @@ pub async fn build_all(
         }
     }
     for ((cmd, artifact), names) in commands {
-        let result = command::build(&matrix.root, &cmd, &artifact, &log, events).await;
+        let build = command::build(&matrix.root, &cmd, &artifact, &log, events);
+        let result = tokio::time::timeout(matrix.limits.build_timeout, build)
+            .await
+            .unwrap_or_else(|_| Err(timed_out(matrix)));
         for name in names {
             artifacts.insert(name, result.clone());
         }
     }
     Ok(artifacts)
+}
+
+fn timed_out(matrix: &Matrix) -> String {
+    format!(
+        "the build did not finish within its build_timeout of {} and was stopped",
+        humantime::format_duration(matrix.limits.build_timeout)
+    )
 }

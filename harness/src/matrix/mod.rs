@@ -27,13 +27,34 @@ impl Matrix {
         sha256(self.text.as_bytes())
     }
 
-    /// Reads and validates a matrix file.
+    /// Reads and validates a matrix file. Its folder, the root its relative paths start
+    /// from, is made absolute, so that they hold wherever a process runs.
     pub fn load(path: &Path) -> Result<Matrix> {
         let text = std::fs::read_to_string(path).map_err(|source| Error::ReadConfig {
             path: path.to_owned(),
             source,
         })?;
-        parse(path, &text)
+        let mut matrix = parse(path, &text)?;
+        if let Ok(root) = std::path::absolute(&matrix.root) {
+            let relative = matrix.root.clone();
+            let rebase = |p: &mut std::path::PathBuf| {
+                if let Ok(rest) = p.strip_prefix(&relative) {
+                    *p = root.join(rest);
+                }
+            };
+            rebase(&mut matrix.snapshot_dir);
+            if let Some((seed, _)) = &mut matrix.server.seed {
+                rebase(seed);
+            }
+            for suite in &mut matrix.suites {
+                match &mut suite.spec {
+                    SuiteSpec::Http(h) => rebase(&mut h.path),
+                    SuiteSpec::Command(c) => rebase(&mut c.dir),
+                }
+            }
+            matrix.root = root;
+        }
+        Ok(matrix)
     }
 }
 

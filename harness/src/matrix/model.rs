@@ -37,6 +37,63 @@ pub struct Matrix {
     pub divergences: Vec<Divergence>,
     /// The folder of committed snapshots.
     pub snapshot_dir: PathBuf,
+    /// Timeouts and sizes.
+    pub limits: Limits,
+}
+
+/// Timeouts and sizes, from `[limits]` or their defaults.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Limits {
+    /// One HTTP request.
+    pub request_timeout: Duration,
+    /// One case, all its steps together.
+    pub case_timeout: Duration,
+    /// One job: launch, readiness, suite and stop.
+    pub job_timeout: Duration,
+    /// A `command` suite's command.
+    pub command_timeout: Duration,
+    /// The builds.
+    pub build_timeout: Duration,
+    /// The largest response body kept whole in a snapshot, in bytes.
+    pub max_body: u64,
+    /// The most cells the matrix may expand to.
+    pub max_cells: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            request_timeout: Duration::from_secs(30),
+            case_timeout: Duration::from_secs(120),
+            job_timeout: Duration::from_secs(15 * 60),
+            command_timeout: Duration::from_secs(10 * 60),
+            build_timeout: Duration::from_secs(60 * 60),
+            max_body: 1024 * 1024,
+            max_cells: 256,
+        }
+    }
+}
+
+impl Limits {
+    /// Every limit as `name = value`, in `[limits]`'s spelling, for reports.
+    pub fn describe(&self) -> Vec<(&'static str, String)> {
+        let d = |d: Duration| humantime::format_duration(d).to_string();
+        vec![
+            ("request_timeout", d(self.request_timeout)),
+            ("case_timeout", d(self.case_timeout)),
+            ("job_timeout", d(self.job_timeout)),
+            ("command_timeout", d(self.command_timeout)),
+            ("build_timeout", d(self.build_timeout)),
+            (
+                "max_body",
+                bytesize::ByteSize::b(self.max_body)
+                    .display()
+                    .iec()
+                    .to_string(),
+            ),
+            ("max_cells", self.max_cells.to_string()),
+        ]
+    }
 }
 
 impl Matrix {

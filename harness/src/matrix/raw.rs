@@ -49,6 +49,37 @@ pub struct RawMatrix {
     /// Where snapshots and results live.
     #[serde(default)]
     pub snapshots: RawSnapshots,
+    /// Timeouts and sizes, each with a default.
+    #[serde(default)]
+    pub limits: RawLimits,
+}
+
+/// `[limits]`: durations like `30s` or `10m`, sizes like `1MiB`.
+#[derive(Debug, Default, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RawLimits {
+    /// How long one HTTP request may take (default `30s`).
+    #[schemars(with = "Option<String>")]
+    pub request_timeout: Option<Spanned<String>>,
+    /// How long one case may take, all its steps together (default `2m`).
+    #[schemars(with = "Option<String>")]
+    pub case_timeout: Option<Spanned<String>>,
+    /// How long one job may take: launch, readiness, suite and stop (default `15m`).
+    #[schemars(with = "Option<String>")]
+    pub job_timeout: Option<Spanned<String>>,
+    /// How long a `command` suite's command may run (default `10m`).
+    #[schemars(with = "Option<String>")]
+    pub command_timeout: Option<Spanned<String>>,
+    /// How long the builds may take (default `60m`).
+    #[schemars(with = "Option<String>")]
+    pub build_timeout: Option<Spanned<String>>,
+    /// The largest response body kept whole in a snapshot; a larger one is kept as its size,
+    /// its SHA-256 and its first bytes (default `1MiB`).
+    #[schemars(with = "Option<String>")]
+    pub max_body: Option<Spanned<String>>,
+    /// The most cells the targets and axes may expand to (default `256`).
+    #[schemars(with = "Option<u64>")]
+    pub max_cells: Option<Spanned<u64>>,
 }
 
 /// `[server]`.

@@ -224,6 +224,14 @@ pub fn provenance(results: &Results) -> Vec<(&'static str, String)> {
     lines.extend(p.images.iter().map(|i| ("image", i.clone())));
     lines.push(("host", p.host.clone()));
     lines.push(("started", p.started.clone()));
+    if !results.limits.is_empty() {
+        let limits: Vec<String> = results
+            .limits
+            .iter()
+            .map(|(k, v)| format!("{k} = {v}"))
+            .collect();
+        lines.push(("limits", limits.join(", ")));
+    }
     lines
 }
 

@@ -16,7 +16,7 @@ use crate::outcome::{JobResult, Observation};
 use crate::plan::{Job, Plan};
 use crate::provision::{self, Provisioned};
 use crate::runtime::{self, Launch, Runtime, Server};
-use crate::suite::{CaseResult, LoadedSuite, SuiteEnv};
+use crate::suite::{CaseResult, Doing, LoadedSuite, SuiteEnv};
 
 /// What every job of a run shares.
 pub(super) struct Jobs<'a> {
@@ -62,7 +62,20 @@ impl Jobs<'_> {
     async fn run_job(&self, job: &Job, runtime: &dyn Runtime) -> JobResult {
         let events = &self.options.events;
         let start = Instant::now();
-        let (cases, error) = match self.launch_and_run(job, runtime).await {
+        let doing = Doing::default();
+        let limit = self.matrix.limits.job_timeout;
+        // Past its deadline the job is dropped: its server stops like on any other path.
+        let outcome =
+            match tokio::time::timeout(limit, self.launch_and_run(job, runtime, &doing)).await {
+                Ok(outcome) => outcome,
+                Err(_) => Err(Error::Timeout {
+                    what: format!("job {}", job.id()),
+                    limit: "job_timeout",
+                    after: humantime::format_duration(limit).to_string(),
+                    doing: doing.get(),
+                }),
+            };
+        let (cases, error) = match outcome {
             Ok(cases) => (cases, None),
             Err(e) => {
                 events.emit(RunEvent::JobError {
@@ -91,7 +104,12 @@ impl Jobs<'_> {
     }
 
     /// Launches a fresh server for the job, waits until it is ready, runs the suite, stops it.
-    async fn launch_and_run(&self, job: &Job, runtime: &dyn Runtime) -> Result<Vec<CaseResult>> {
+    async fn launch_and_run(
+        &self,
+        job: &Job,
+        runtime: &dyn Runtime,
+        doing: &Doing,
+    ) -> Result<Vec<CaseResult>> {
         let (matrix, options) = (self.matrix, self.options);
         let cell = matrix.cell(&job.cell).expect("planned cells exist");
         let suite = &self.suites[&job.suite];
@@ -136,12 +154,14 @@ impl Jobs<'_> {
                 job.suite
             ),
         };
+        doing.set("starting the server");
         let mut server: Server = runtime.start(&launch)?;
         options.events.emit(RunEvent::ServerStarting {
             cell: cell.name.clone(),
             suite: job.suite.clone(),
             command: server.command().to_owned(),
         });
+        doing.set("waiting for the server to be ready");
         let after = server.wait_ready(&matrix.server.ready).await?;
         options.events.emit(RunEvent::ServerReady {
             cell: cell.name.clone(),
@@ -155,8 +175,10 @@ impl Jobs<'_> {
             snapshot_dir,
             junit: work.path().join("junit.xml"),
             log: cell_logs.join(format!("{}.command.log", job.suite)),
+            doing: doing.clone(),
         };
         let results = suite.run(&env).await?;
+        doing.set("stopping the server");
         let forced = server.stop(options.stop_grace).await;
         options.events.emit(RunEvent::ServerStopped {
             cell: cell.name.clone(),

@@ -18,7 +18,47 @@ pub struct Server {
     pub base_url: String,
     port: u16,
     log: PathBuf,
+    scan: LogScan,
     stop_signal: StopSignal,
+}
+
+/// How far the log readiness probe has read: it reads only what the server wrote since the
+/// last poll, so a chatty server costs no more than its new lines.
+#[derive(Debug, Default)]
+struct LogScan {
+    offset: u64,
+    partial: Vec<u8>,
+}
+
+impl LogScan {
+    /// The longest unfinished line kept between polls.
+    const MAX_LINE: usize = 1024 * 1024;
+
+    /// Whether a line written since the last call (or the unfinished last line) matches.
+    fn matches(&mut self, log: &std::path::Path, re: &regex::Regex) -> bool {
+        use std::io::{Read, Seek, SeekFrom};
+        let Ok(mut file) = std::fs::File::open(log) else {
+            return false;
+        };
+        if file.seek(SeekFrom::Start(self.offset)).is_err() {
+            return false;
+        }
+        let mut new = Vec::new();
+        let Ok(n) = file.read_to_end(&mut new) else {
+            return false;
+        };
+        self.offset += n as u64;
+        self.partial.extend_from_slice(&new);
+        let mut found = false;
+        let mut rest: &[u8] = &self.partial;
+        while let Some(end) = rest.iter().position(|b| *b == b'\n') {
+            found |= re.is_match(&String::from_utf8_lossy(&rest[..end]));
+            rest = &rest[end + 1..];
+        }
+        let keep = rest.len().saturating_sub(Self::MAX_LINE);
+        self.partial = rest[keep..].to_vec();
+        found || re.is_match(&String::from_utf8_lossy(&self.partial))
+    }
 }
 
 /// How a runtime asks its server to stop.
@@ -45,6 +85,7 @@ impl Server {
             base_url: format!("http://127.0.0.1:{}", launch.port),
             port: launch.port,
             log: launch.log.to_owned(),
+            scan: LogScan::default(),
             stop_signal,
         }
     }
@@ -88,14 +129,12 @@ impl Server {
         }
     }
 
-    async fn probe(&self, probe: &Probe) -> bool {
+    async fn probe(&mut self, probe: &Probe) -> bool {
         match probe {
             Probe::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", self.port))
                 .await
                 .is_ok(),
-            Probe::Log(re) => {
-                std::fs::read_to_string(&self.log).is_ok_and(|t| t.lines().any(|l| re.is_match(l)))
-            }
+            Probe::Log(re) => self.scan.matches(&self.log, re),
             Probe::Http(path) => {
                 let url = format!("{}{path}", self.base_url);
                 tokio::task::spawn_blocking(move || {
@@ -166,5 +205,25 @@ fn describe(probe: &Probe) -> String {
         Probe::Http(path) => format!("GET {path} never answered 2xx"),
         Probe::Tcp => "the port never accepted a connection".into(),
         Probe::Log(re) => format!("no log line matched `{re}`"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_log_probe_reads_new_lines_only_and_lossily() {
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("server.log");
+        let re = regex::Regex::new("listening on").unwrap();
+        let mut scan = LogScan::default();
+        std::fs::write(&log, b"starting \xff\xfe\n").unwrap();
+        assert!(!scan.matches(&log, &re));
+        let mut more = std::fs::read(&log).unwrap();
+        more.extend_from_slice(b"listening on 127.0.0.1:80\n");
+        std::fs::write(&log, &more).unwrap();
+        assert!(scan.matches(&log, &re));
+        assert_eq!(scan.offset, more.len() as u64, "each byte is read once");
     }
 }

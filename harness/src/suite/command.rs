@@ -22,6 +22,7 @@ pub struct CommandSuite {
     name: String,
     spec: CommandSpec,
     rules: Normalize,
+    timeout: std::time::Duration,
 }
 
 impl CommandSuite {
@@ -43,6 +44,7 @@ impl CommandSuite {
             name: suite.name.clone(),
             spec: spec.clone(),
             rules: matrix.normalize.clone(),
+            timeout: matrix.limits.command_timeout,
         })
     }
 
@@ -85,14 +87,35 @@ impl LoadedSuite for CommandSuite {
 async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
     let cmd = suite.cmd(env);
     let start = Instant::now();
-    let status = logged(&cmd, &env.log, |l| Some(l.to_owned())).await?;
-    let failure = (!status.success()).then(|| {
-        format!(
-            "`{cmd}` failed ({status}); its output is {}:\n{}",
-            env.log.display(),
-            log_tail(&env.log, 40)
-        )
-    });
+    env.doing.set(format!("running the command `{cmd}`"));
+    // Past its timeout the command is dropped, which stops its whole process group.
+    let ran = tokio::time::timeout(
+        suite.timeout,
+        logged(&cmd, &env.log, |l| Some(l.to_owned())),
+    )
+    .await;
+    let (ok, failure) = match ran {
+        Ok(status) => {
+            let status = status?;
+            let failure = (!status.success()).then(|| {
+                format!(
+                    "`{cmd}` failed ({status}); its output is {}:\n{}",
+                    env.log.display(),
+                    log_tail(&env.log, 40)
+                )
+            });
+            (status.success(), failure)
+        }
+        Err(_) => (
+            false,
+            Some(format!(
+                "`{cmd}` did not finish within its command_timeout of {} and was stopped; its output is {}:\n{}",
+                humantime::format_duration(suite.timeout),
+                env.log.display(),
+                log_tail(&env.log, 40)
+            )),
+        ),
+    };
     // With a JUnit file, its cases are the results; a non-zero exit with no failing case in it
     // still fails (the command broke before or after its tests).
     let mut results = match suite.spec.junit {
@@ -123,7 +146,7 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         }
         false => vec![CaseResult {
             name: suite.name.clone(),
-            passed: status.success(),
+            passed: ok,
             failure,
             observed: Vec::new(),
             duration: start.elapsed(),

@@ -48,16 +48,19 @@ pub fn parse(text: &str) -> std::result::Result<Vec<CaseResult>, String> {
                 .collect::<Vec<_>>()
                 .join("\n")
         });
-        let seconds: f64 = case
+        // A time that is not a finite, non-negative number of seconds (`inf`, `NaN`, `-1`,
+        // text) is no time at all.
+        let duration = case
             .attribute("time")
-            .and_then(|t| t.parse().ok())
-            .unwrap_or(0.0);
+            .and_then(|t| t.trim().parse::<f64>().ok())
+            .and_then(|s| Duration::try_from_secs_f64(s).ok())
+            .unwrap_or_default();
         cases.push(CaseResult {
             name,
             passed: failure.is_none(),
             failure,
             observed: Vec::new(),
-            duration: Duration::from_secs_f64(seconds.max(0.0)),
+            duration,
         });
     }
     Ok(cases)
@@ -98,6 +101,14 @@ mod tests {
             ]
         );
         assert_eq!(cases[1].duration, Duration::from_millis(1500));
+    }
+
+    #[test]
+    fn a_time_that_is_no_duration_is_zero_not_a_panic() {
+        for time in ["inf", "-inf", "NaN", "-1", "1e400", "soon", ""] {
+            let xml = format!(r#"<testsuite><testcase name="t" time="{time}"/></testsuite>"#);
+            assert_eq!(parse(&xml).unwrap()[0].duration, Duration::ZERO, "{time}");
+        }
     }
 
     #[test]

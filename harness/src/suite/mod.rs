@@ -67,6 +67,25 @@ pub struct SuiteEnv {
     pub junit: PathBuf,
     /// Where a command suite's output goes.
     pub log: PathBuf,
+    /// What the suite is doing now (the case it runs), for the message when its job runs
+    /// out of time.
+    pub doing: Doing,
+}
+
+/// What a job is doing, shared between the job and its suite.
+#[derive(Debug, Clone, Default)]
+pub struct Doing(Arc<std::sync::Mutex<String>>);
+
+impl Doing {
+    /// Says what the job does now.
+    pub fn set(&self, what: impl Into<String>) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = what.into();
+    }
+
+    /// What the job does now.
+    pub fn get(&self) -> String {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
 }
 
 /// A suite whose files were read and checked, ready to run against any cell's server.

@@ -130,6 +130,8 @@ pub struct Results {
     /// Each cell's log folder, relative to the output folder (for a merge, in its shard's
     /// output folder).
     pub logs: BTreeMap<String, String>,
+    /// The limits the run enforced, as `[limits]` spells them.
+    pub limits: BTreeMap<String, String>,
     /// The verdict.
     pub verdict: Verdict,
     /// What the verdict covers, and whether it signs a release off.
@@ -266,6 +268,13 @@ pub fn judge(j: Judge<'_>) -> Results {
         held_back,
         written: Vec::new(),
         file_errors: Vec::new(),
+        limits: j
+            .matrix
+            .limits
+            .describe()
+            .into_iter()
+            .map(|(k, v)| (k.to_owned(), v))
+            .collect(),
         logs,
         verdict,
         reasons: wrong.into_iter().chain(unproven).collect(),

@@ -16,7 +16,26 @@ impl Cx<'_> {
         axes: &[Axis],
         include: &[Spanned<BTreeMap<Spanned<String>, Spanned<String>>>],
         exclude: &[Spanned<BTreeMap<Spanned<String>, Spanned<String>>>],
+        (max_cells, at): (u64, Option<Range<usize>>),
     ) -> Vec<Cell> {
+        // Counted before anything is expanded, so that a product of many axes is an error
+        // rather than gigabytes of cells.
+        let product = axes.iter().fold(targets.len() as u64, |n, a| {
+            n.saturating_mul(a.values.len() as u64)
+        });
+        if product > max_cells {
+            let sizes: Vec<String> = std::iter::once(targets.len().to_string())
+                .chain(axes.iter().map(|a| a.values.len().to_string()))
+                .collect();
+            self.error(
+                at.unwrap_or(0..0),
+                format!(
+                    "the targets and axes expand to {product} cells ({}), more than max_cells = {max_cells}: expected fewer axis values, excludes, or a larger `[limits] max_cells`",
+                    sizes.join(" x ")
+                ),
+            );
+            return Vec::new();
+        }
         let mut product: Vec<Cell> = targets
             .iter()
             .map(|t| Cell {

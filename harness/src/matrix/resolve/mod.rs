@@ -56,6 +56,7 @@ fn tidy_toml_message(message: &str) -> String {
 }
 
 mod cells;
+mod limits;
 mod suites;
 
 struct Cx<'a> {
@@ -131,7 +132,14 @@ impl Cx<'_> {
         let server = self.server(&raw.server, &axis_names, &root);
         let before = self.errors.len();
         let targets = self.targets(&raw.targets, server.cargo.is_some(), &axis_names);
-        let cells = self.cells(&targets, &axes, &raw.include, &raw.exclude);
+        let (limits, max_cells_at) = self.limits(&raw.limits);
+        let cells = self.cells(
+            &targets,
+            &axes,
+            &raw.include,
+            &raw.exclude,
+            (limits.max_cells, max_cells_at),
+        );
         // A broken target, axis or rule already explains why the primary may be missing.
         let primary = if axes_ok && self.errors.len() == before {
             self.primary(&raw.primary, &cells)
@@ -160,6 +168,7 @@ impl Cx<'_> {
             normalize,
             divergences,
             snapshot_dir,
+            limits,
         }
     }
 
@@ -261,25 +270,11 @@ impl Cx<'_> {
                 ),
             }
         }
-        let timeout = match &r.timeout {
-            None => DEFAULT_READY_TIMEOUT,
-            Some(t) => {
-                match humantime::parse_duration(t.get_ref()) {
-                    Ok(d) if !d.is_zero() => d,
-                    Ok(_) => {
-                        self.error(t.span(), "readiness timeout must be longer than zero");
-                        DEFAULT_READY_TIMEOUT
-                    }
-                    Err(e) => {
-                        self.error(
-                        t.span(),
-                        format!("invalid duration `{}` ({e}): expected a duration like `30s` or `2m`", t.get_ref()),
-                    );
-                        DEFAULT_READY_TIMEOUT
-                    }
-                }
-            }
-        };
+        let timeout = self.duration(
+            "readiness timeout",
+            r.timeout.as_ref(),
+            DEFAULT_READY_TIMEOUT,
+        );
         Ready { probe, timeout }
     }
 

@@ -140,6 +140,23 @@ pub fn uses(text: &str) -> Vec<&str> {
     out
 }
 
+/// A TOML value as JSON: tables as objects, and dates and times as the strings they were
+/// written as (serde would make them objects of its own).
+pub fn json_of(value: &toml::Value) -> serde_json::Value {
+    use serde_json::Value as J;
+    match value {
+        toml::Value::String(s) => J::String(s.clone()),
+        toml::Value::Integer(i) => J::from(*i),
+        toml::Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
+        toml::Value::Boolean(b) => J::Bool(*b),
+        toml::Value::Datetime(d) => J::String(d.to_string()),
+        toml::Value::Array(items) => J::Array(items.iter().map(json_of).collect()),
+        toml::Value::Table(t) => {
+            J::Object(t.iter().map(|(k, v)| (k.clone(), json_of(v))).collect())
+        }
+    }
+}
+
 /// Every string of a TOML value (a JSON body's, for the captures it uses).
 fn strings(value: &toml::Value, out: &mut Vec<String>) {
     match value {
@@ -478,6 +495,16 @@ capture = { later = "id" }
         24:10: invalid method `BAD METHOD`: expected an HTTP method token such as `GET` or `PROPFIND`
         26:21: invalid capture path `id`: expected a JSON path of `.key` and `[N]` steps, like `.id` or `.items[0].id`
         "#);
+    }
+
+    #[test]
+    fn dates_in_a_json_body_stay_the_text_they_were() {
+        let v: toml::Value =
+            toml::from_str("at = 2026-11-25T10:00:00Z\nday = 2026-11-25\nn = 1.5").unwrap();
+        assert_eq!(
+            json_of(&v),
+            serde_json::json!({"at": "2026-11-25T10:00:00Z", "day": "2026-11-25", "n": 1.5})
+        );
     }
 
     #[test]

@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 
 use super::{CaseResult, LoadedSuite, SuiteEnv};
 use crate::errors::Result;
-use crate::matrix::{HttpSpec, Matrix, Normalize};
+use crate::matrix::{HttpSpec, Limits, Matrix, Normalize};
 
 /// An `http` suite with its cases read and checked.
 pub struct HttpSuite {
@@ -22,6 +22,7 @@ pub struct HttpSuite {
     definition: Vec<u8>,
     cases: Vec<(String, case::CaseFile)>,
     rules: Normalize,
+    limits: Limits,
 }
 
 impl HttpSuite {
@@ -46,6 +47,7 @@ impl HttpSuite {
             definition: case::definition(&spec.path)?,
             cases: case::load(&spec.path)?,
             rules: matrix.normalize.clone(),
+            limits: matrix.limits.clone(),
         })
     }
 }
@@ -69,10 +71,15 @@ impl LoadedSuite for HttpSuite {
             let base = env.base_url.clone();
             let cases = self.cases.clone();
             let rules = self.rules.clone();
+            let limits = self.limits.clone();
+            let doing = env.doing.clone();
             Ok(tokio::task::spawn_blocking(move || {
                 cases
                     .iter()
-                    .map(|(name, case)| check::run_case(&base, name, case, &rules))
+                    .map(|(name, case)| {
+                        doing.set(format!("running case `{name}`"));
+                        check::run_case(&base, name, case, &rules, &limits)
+                    })
                     .collect::<Vec<_>>()
             })
             .await
