@@ -202,6 +202,7 @@ fn reports_of_fixed_results() {
             noise_cell: None,
             merged: None,
             logs: Default::default(),
+            interrupted: false,
         },
         false,
         &dir.path().join("out"),

@@ -250,6 +250,16 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let json = args.format == Format::Json;
     let printer = tokio::spawn(print::events(rx, json));
+    // The first Ctrl-C (or SIGTERM) interrupts the run: it stops what runs and reports what
+    // finished. A second one ends the process at once.
+    let (interrupter, interrupt) = harness::run::Interrupt::new();
+    let watcher = tokio::spawn(async move {
+        interrupted().await;
+        interrupter.interrupt();
+        interrupted().await;
+        eprintln!("error: interrupted twice; exiting now");
+        std::process::exit(130);
+    });
     let options = harness::run::RunOptions {
         out_dir: out_dir.clone(),
         cache_dir: harness::provision::cache_dir(),
@@ -257,13 +267,10 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         stop_grace: Duration::from_secs(10),
         accept: args.accept,
         noise_check: args.noise_check,
+        interrupt,
     };
-    // On Ctrl-C or SIGTERM the run's future is dropped: every server, container and child
-    // process it started is stopped by its guard before this returns.
-    let result = tokio::select! {
-        r = harness::run::run(&matrix, &plan, &options) => r,
-        () = interrupted() => Err(Error::Interrupted),
-    };
+    let result = harness::run::run(&matrix, &plan, &options).await;
+    watcher.abort();
     drop(options);
     let _ = printer.await;
     let results = result?;
@@ -283,7 +290,11 @@ fn finish(
         ),
         Format::Human => print!("{}", harness::render::terminal::summary(results, out)),
     }
-    Ok(results.verdict.exit_code())
+    Ok(if results.interrupted {
+        Error::Interrupted.exit_code()
+    } else {
+        results.verdict.exit_code()
+    })
 }
 
 async fn interrupted() {

@@ -185,8 +185,9 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
     checks
 }
 
-/// An exclusive lock on `path`, held until dropped; waits (without blocking the async
-/// runtime) for whoever holds it, in this process or another.
+/// An exclusive lock on `path`, held until dropped; waits for whoever holds it, in this
+/// process or another, by polling, so that the wait ends at once when the run is dropped
+/// (Ctrl-C) instead of blocking a thread the runtime would have to wait for.
 pub async fn lock(path: &Path) -> Result<std::fs::File> {
     let file = std::fs::OpenOptions::new()
         .create(true)
@@ -194,9 +195,13 @@ pub async fn lock(path: &Path) -> Result<std::fs::File> {
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
-    let path = path.to_owned();
-    tokio::task::spawn_blocking(move || file.lock().map(|()| file))
-        .await
-        .expect("the lock task does not panic")
-        .map_err(|e| Error::io(path, e))
+    loop {
+        match file.try_lock() {
+            Ok(()) => return Ok(file),
+            Err(std::fs::TryLockError::WouldBlock) => {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+        }
+    }
 }

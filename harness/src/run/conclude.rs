@@ -29,6 +29,8 @@ pub struct Ending {
     /// Each cell's log folder relative to the output folder, when not `logs/<cell>` (a merge
     /// links the shards' own).
     pub logs: BTreeMap<String, String>,
+    /// Whether the run was interrupted: what finished is judged, no snapshot is written.
+    pub interrupted: bool,
 }
 
 /// Today's date as `YYYY-MM-DD` (UTC), for divergence expiry.
@@ -56,12 +58,15 @@ pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool, out: &Path) -> Re
         noise_cell: ending.noise_cell,
         merged: ending.merged,
         logs: ending.logs,
+        interrupted: ending.interrupted,
     });
     results.record_file_errors(unreadable);
     persist::results::write(&results, out)?;
-    let written = persist::snapshots::write(dir, &results);
-    results.written = written.files;
-    results.record_file_errors(written.errors);
+    if !results.interrupted {
+        let written = persist::snapshots::write(dir, &results);
+        results.written = written.files;
+        results.record_file_errors(written.errors);
+    }
     crate::render::write_all(&results, out)?;
     Ok(results)
 }
@@ -101,6 +106,7 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Res
             noise_cell: None,
             merged: Some(shards.len()),
             logs,
+            interrupted: shards.iter().any(|(_, r)| r.interrupted),
         },
         accept,
         out,

@@ -37,13 +37,21 @@ impl Jobs<'_> {
             .target(&cell.target)
             .expect("cells name known targets");
         let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
+        let interrupt = &self.options.interrupt;
         let _reserved = match runtime.exclusive() {
-            Some(path) => Some(provision::lock(&path).await?),
+            Some(path) => tokio::select! {
+                lock = provision::lock(&path) => Some(lock?),
+                () = interrupt.wait() => return Ok(Vec::new()),
+            },
             None => None,
         };
         let mut results = Vec::new();
         for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
-            results.push(self.run_job(job, runtime.as_ref()).await);
+            // An interrupt drops the running job, which stops its server, and starts no other.
+            tokio::select! {
+                result = self.run_job(job, runtime.as_ref()) => results.push(result),
+                () = interrupt.wait() => break,
+            }
         }
         Ok(results)
     }

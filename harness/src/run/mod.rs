@@ -40,16 +40,81 @@ pub struct RunOptions {
     pub accept: bool,
     /// Run the primary cell's jobs a second time and report what differs between the runs.
     pub noise_check: bool,
+    /// Set when the user interrupts the run (Ctrl-C): running jobs are stopped, no new job
+    /// starts, and what finished is judged and written, marked interrupted.
+    pub interrupt: Interrupt,
+}
+
+/// A run's interruption: set once by whoever drives the run, awaited by every cell.
+#[derive(Debug, Clone)]
+pub struct Interrupt(tokio::sync::watch::Receiver<bool>);
+
+/// Sets an [`Interrupt`].
+#[derive(Debug)]
+pub struct Interrupter(tokio::sync::watch::Sender<bool>);
+
+impl Interrupt {
+    /// An interrupt and the handle that sets it.
+    pub fn new() -> (Interrupter, Interrupt) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (Interrupter(tx), Interrupt(rx))
+    }
+
+    /// One that is never set.
+    pub fn never() -> Interrupt {
+        Interrupt::new().1
+    }
+
+    /// Whether it is set.
+    pub fn is_set(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Waits until it is set (forever, when it never is).
+    pub async fn wait(&self) {
+        let mut rx = self.0.clone();
+        if rx.wait_for(|set| *set).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
+}
+
+impl Interrupter {
+    /// Interrupts the run.
+    pub fn interrupt(&self) {
+        let _ = self.0.send(true);
+    }
 }
 
 /// Runs `plan` and finishes with the judgement: results, snapshots and reports are written
 /// into `options.out_dir`, which the run claims for itself.
 pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Results> {
     let _claim = crate::persist::claim(&options.out_dir)?;
+    // Before any job has run there is nothing to report: an interrupt ends the run at once,
+    // every child stopped as the futures are dropped.
+    let prepared = tokio::select! {
+        prepared = prepare(matrix, plan, options) => prepared?,
+        () = options.interrupt.wait() => return Err(Error::Interrupted),
+    };
+    finish(matrix, plan, options, prepared).await
+}
+
+/// What every job needs, made ready before the first one.
+struct Prepared {
+    start: Instant,
+    started: std::time::SystemTime,
+    validated: Validated,
+    provisioned: provision::Provisioned,
+    artifacts: build::Artifacts,
+    scratch: PathBuf,
+    logs: PathBuf,
+}
+
+/// Validates, provisions and builds.
+async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Prepared> {
     let start = Instant::now();
     let started = std::time::SystemTime::now();
     let validated = validate(matrix)?;
-    let suites = &validated.suites;
     let cells: Vec<&crate::matrix::Cell> = plan
         .active_cells()
         .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
@@ -76,10 +141,40 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
     }
     let scratch = options.out_dir.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+    Ok(Prepared {
+        start,
+        started,
+        validated,
+        provisioned,
+        artifacts,
+        scratch,
+        logs,
+    })
+}
 
+/// Runs the jobs and judges them.
+async fn finish(
+    matrix: &Matrix,
+    plan: &Plan,
+    options: &RunOptions,
+    prepared: Prepared,
+) -> Result<Results> {
+    let Prepared {
+        start,
+        started,
+        validated,
+        provisioned,
+        artifacts,
+        scratch,
+        logs,
+    } = prepared;
+    let cells: Vec<&crate::matrix::Cell> = plan
+        .active_cells()
+        .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
+        .collect();
     let jobs = job::Jobs {
         matrix,
-        suites,
+        suites: &validated.suites,
         artifacts: &artifacts,
         provisioned: &provisioned,
         scratch: &scratch,
@@ -94,10 +189,12 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
     for cell_jobs in per_cell {
         results.extend(cell_jobs?);
     }
+    let interrupted = options.interrupt.is_set();
     let observations = jobs.observations(&results);
     let mut noise = Vec::new();
     let mut noise_cell = None;
     if options.noise_check
+        && !interrupted
         && let Some(primary) = cells.iter().find(|c| c.name == matrix.primary)
     {
         let again = jobs.run_cell(plan, primary).await?;
@@ -126,6 +223,7 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
             noise_cell,
             merged: None,
             logs: Default::default(),
+            interrupted,
         },
         options.accept,
         &options.out_dir,

@@ -132,6 +132,8 @@ pub struct Results {
     pub logs: BTreeMap<String, String>,
     /// The limits the run enforced, as `[limits]` spells them.
     pub limits: BTreeMap<String, String>,
+    /// Whether the run was interrupted (Ctrl-C): only the jobs that finished are judged.
+    pub interrupted: bool,
     /// The verdict.
     pub verdict: Verdict,
     /// What the verdict covers, and whether it signs a release off.
@@ -197,6 +199,8 @@ pub struct Judge<'a> {
     pub merged: Option<usize>,
     /// Each cell's log folder relative to the output folder, when not `logs/<cell>`.
     pub logs: BTreeMap<String, String>,
+    /// Whether the run was interrupted before every planned job ran.
+    pub interrupted: bool,
 }
 
 /// Compares, and gives the results their statuses and verdict. Writes nothing: the snapshot
@@ -231,7 +235,17 @@ pub fn judge(j: Judge<'_>) -> Results {
     } else {
         Vec::new()
     };
-    let (wrong, unproven) = reasons(&runs, &comparison, j.accept, &held_back);
+    let (mut wrong, unproven) = reasons(&runs, &comparison, j.accept, &held_back);
+    if j.interrupted {
+        wrong.insert(
+            0,
+            format!(
+                "interrupted: {} of the {} planned jobs finished",
+                jobs.len(),
+                j.plan.jobs.len()
+            ),
+        );
+    }
     let verdict = if !wrong.is_empty() {
         Verdict::NoGo
     } else if !unproven.is_empty() {
@@ -268,6 +282,7 @@ pub fn judge(j: Judge<'_>) -> Results {
         held_back,
         written: Vec::new(),
         file_errors: Vec::new(),
+        interrupted: j.interrupted,
         limits: j
             .matrix
             .limits
@@ -504,6 +519,7 @@ scope = "per-target"
             noise_cell: None,
             merged: None,
             logs: BTreeMap::new(),
+            interrupted: false,
         })
     }
 
