@@ -76,6 +76,21 @@ pub enum RunEvent {
         forced: bool,
         /// Its server log.
         log: String,
+        /// Processes it left running outside its process group, stopped apart (pid and
+        /// command line).
+        leaked: Vec<String>,
+    },
+    /// A cell waits for something another cell or run holds.
+    Waiting {
+        /// The cell.
+        cell: String,
+        /// What it waits for.
+        what: String,
+    },
+    /// What earlier runs left behind (their process was killed) was found and removed.
+    LeftoversRemoved {
+        /// Each container or process, by name or pid and command line.
+        removed: Vec<String>,
     },
     /// A job (a suite on a cell) finished.
     JobFinished {

@@ -28,6 +28,9 @@ pub struct JobResult {
     pub cases: Vec<CaseResult>,
     /// Why the job could not run (build, launch or suite error).
     pub error: Option<String>,
+    /// Processes its server left running outside its process group, stopped apart.
+    #[serde(default)]
+    pub leaked: Vec<String>,
     /// How long it took, launch and stop included.
     #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
@@ -39,6 +42,7 @@ impl JobResult {
         job: &Job,
         cases: Vec<CaseResult>,
         error: Option<String>,
+        leaked: Vec<String>,
         duration: Duration,
     ) -> Self {
         JobResult {
@@ -48,6 +52,7 @@ impl JobResult {
             audit: job.audit,
             cases,
             error,
+            leaked,
             duration,
         }
     }

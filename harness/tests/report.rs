@@ -67,6 +67,7 @@ fn job(
         audit: false,
         cases,
         error: error.map(str::to_owned),
+        leaked: Vec::new(),
         duration: Duration::from_millis(1500),
     }
 }

@@ -5,6 +5,7 @@
 mod builds;
 mod cli;
 mod diff;
+mod faults;
 mod leaks;
 mod reports;
 mod runtimes;

@@ -58,7 +58,7 @@ print(json.dumps(out))
         out.path().join("junit/debian.xml"),
     ];
     let read = command("python3")
-        .env("PYTHONPATH", python_path("junitparser"))
+        .env("PYTHONPATH", python_path("junitparser", "junitparser"))
         .args(["-c", script])
         .args(&files)
         .output()

@@ -145,7 +145,7 @@ for suite in JUnitXml.fromfile(sys.argv[1]):
 print(json.dumps(sorted(props)))
 "#;
     let read = command("python3")
-        .env("PYTHONPATH", python_path("junitparser"))
+        .env("PYTHONPATH", python_path("junitparser", "junitparser"))
         .args(["-c", script])
         .arg(out.path().join("junit.xml"))
         .output()

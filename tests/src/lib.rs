@@ -321,10 +321,11 @@ pub fn results_in(dir: &Path) -> serde_json::Value {
     .unwrap()
 }
 
-/// A Python package from PyPI, installed once into the target folder.
-pub fn python_path(package: &str) -> PathBuf {
+/// A Python package from PyPI (whose importable module is `module`), installed once into the
+/// target folder; returns the folder to put on PYTHONPATH.
+pub fn python_path(package: &str, module: &str) -> PathBuf {
     let dir = root().join("target/tools/python");
-    if !dir.join(package).exists() {
+    if !dir.join(module).exists() {
         let out = command("python3")
             .args(["-m", "pip", "install", "--quiet", "--target"])
             .arg(&dir)

@@ -83,12 +83,21 @@ impl Cmd {
         &self.program
     }
 
+    fn build(&self) -> tokio::process::Command {
+        self.build_marked(&new_mark())
+    }
+
     #[expect(
         clippy::disallowed_methods,
         reason = "this is the one place that creates child processes"
     )]
-    fn build(&self) -> tokio::process::Command {
+    fn build_marked(&self, mark: &str) -> tokio::process::Command {
         let mut c = std::process::Command::new(&self.program);
+        // Every child and everything it starts carries the mark in its environment, through
+        // `setsid`, double forks and reparenting, so that what escapes its process group is
+        // still found and stopped: when its server stops, or by the next run when this one
+        // was killed.
+        c.env(MARK, mark);
         c.args(&self.args);
         for (k, v) in &self.env {
             match v {
@@ -101,6 +110,7 @@ impl Cmd {
         }
         c.stdin(Stdio::null());
         platform::new_group(&mut c);
+        platform::die_with_parent(&mut c);
         let mut c = tokio::process::Command::from(c);
         c.kill_on_drop(true);
         c
@@ -132,6 +142,60 @@ impl fmt::Display for Cmd {
             .collect();
         f.write_str(&shell_words::join(words))
     }
+}
+
+/// The environment variable that marks every process the harness starts, and their
+/// descendants: `<harness pid>-<serial>`.
+pub const MARK: &str = "PORT_HARNESS_CHILD";
+
+fn new_mark() -> String {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    format!("{}-{n}", std::process::id())
+}
+
+/// A process found by its mark: its pid and command line.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Marked {
+    /// Its pid.
+    pub pid: u32,
+    /// Its command line.
+    pub command: String,
+}
+
+impl fmt::Display for Marked {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "pid {}: {}", self.pid, self.command)
+    }
+}
+
+/// Stops every process that carries `mark` (what a child left behind), and returns them.
+pub fn sweep(mark: &str) -> Vec<Marked> {
+    let found = platform::marked(|value| value == mark);
+    for p in &found {
+        platform::kill(p.pid);
+    }
+    found
+}
+
+/// Stops every process left by a harness run that no longer exists (one killed with
+/// SIGKILL could not stop its children), and returns them.
+pub fn sweep_dead_runs() -> Vec<Marked> {
+    let found = platform::marked(|value| {
+        value
+            .split_once('-')
+            .and_then(|(owner, _)| owner.parse::<u32>().ok())
+            .is_some_and(|owner| owner != std::process::id() && !alive(owner))
+    });
+    for p in &found {
+        platform::kill(p.pid);
+    }
+    found
+}
+
+/// Whether a process of this pid lives.
+pub fn alive(pid: u32) -> bool {
+    platform::alive(pid)
 }
 
 /// What a finished command printed.
@@ -277,13 +341,15 @@ pub struct Running {
     child: tokio::process::Child,
     guard: GroupGuard,
     command: String,
+    mark: String,
 }
 
 impl Running {
     /// Starts `cmd` with standard output and error appended to `log`.
     pub fn spawn(cmd: &Cmd, log: &Path) -> Result<Running> {
         let file = open_log(log)?;
-        let mut command = cmd.build();
+        let mark = new_mark();
+        let mut command = cmd.build_marked(&mark);
         command
             .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
             .stderr(file);
@@ -292,12 +358,18 @@ impl Running {
             guard: GroupGuard(child.id()),
             child,
             command: cmd.to_string(),
+            mark,
         })
     }
 
     /// The command line it was started with.
     pub fn command(&self) -> &str {
         &self.command
+    }
+
+    /// The mark it and its descendants carry (see [`sweep`]).
+    pub fn mark(&self) -> &str {
+        &self.mark
     }
 
     /// The exit status, if it has exited.

@@ -296,18 +296,23 @@ fn describe(flags: &[String]) -> String {
 }
 
 /// Removes containers of earlier harness runs whose process is gone (a run killed by
-/// SIGKILL cannot clean up after itself).
+/// SIGKILL cannot clean up after itself), and returns their names. The label query is each
+/// engine's own: podman 4 has no `.Label` in `ps` templates, docker's `.Labels` is a string.
 pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
+    let pid_label = if program == "docker" {
+        format!("{{{{.Label \"{LABEL}.pid\"}}}}")
+    } else {
+        format!("{{{{index .Labels \"{LABEL}.pid\"}}}}")
+    };
     let out = checked(&Cmd::new(program).args([
         "ps",
         "-a",
         "--filter",
         &format!("label={LABEL}"),
         "--format",
-        &format!("{{{{.Names}}}} {{{{.Label \"{LABEL}.pid\"}}}}"),
+        &format!("{{{{.Names}}}} {pid_label}"),
     ]))
-    .await
-    .unwrap_or_default();
+    .await?;
     let mut removed = Vec::new();
     for line in out.lines() {
         let mut words = line.split_whitespace();
@@ -316,9 +321,9 @@ pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
         };
         let alive = pid
             .and_then(|p| p.parse::<u32>().ok())
-            .is_some_and(|p| std::path::Path::new(&format!("/proc/{p}")).exists());
+            .is_some_and(crate::process::alive);
         if !alive {
-            let _ = output(&Cmd::new(program).args(["rm", "-f", name])).await;
+            checked(&Cmd::new(program).args(["rm", "--force", name])).await?;
             removed.push(name.to_owned());
         }
     }

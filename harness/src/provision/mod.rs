@@ -185,23 +185,29 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
     checks
 }
 
-/// An exclusive lock on `path`, held until dropped; waits for whoever holds it, in this
-/// process or another, by polling, so that the wait ends at once when the run is dropped
-/// (Ctrl-C) instead of blocking a thread the runtime would have to wait for.
-pub async fn lock(path: &Path) -> Result<std::fs::File> {
+/// An exclusive lock on `path`, held until dropped, when nobody else holds it now.
+pub fn try_lock(path: &Path) -> Result<Option<std::fs::File>> {
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(path)
         .map_err(|e| Error::io(path, e))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Ok(None),
+        Err(std::fs::TryLockError::Error(e)) => Err(Error::io(path, e)),
+    }
+}
+
+/// An exclusive lock on `path`, held until dropped; waits for whoever holds it, in this
+/// process or another, by polling, so that the wait ends at once when the run is dropped
+/// (Ctrl-C) instead of blocking a thread the runtime would have to wait for.
+pub async fn lock(path: &Path) -> Result<std::fs::File> {
     loop {
-        match file.try_lock() {
-            Ok(()) => return Ok(file),
-            Err(std::fs::TryLockError::WouldBlock) => {
-                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-            }
-            Err(std::fs::TryLockError::Error(e)) => return Err(Error::io(path, e)),
+        if let Some(file) = try_lock(path)? {
+            return Ok(file);
         }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
 }

@@ -1,6 +1,7 @@
 //! The release sign-off report as one self-contained HTML file: no script, no network, styles
 //! inline. Built with maud, which escapes every value it inserts, so nothing that comes from
-//! a server response, a diff or the matrix can become markup.
+//! a server response, a diff or the matrix can become markup; control characters are shown
+//! as visible escapes.
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
@@ -70,7 +71,9 @@ pub fn render(r: &Results) -> String {
             }
         }
     };
-    page.into_string() + "\n"
+    // maud escaped the markup; control characters from a server (an ANSI escape, a NUL)
+    // are not markup but are no text either, so they are shown as escapes.
+    super::escape::terminal(&page.into_string()) + "\n"
 }
 
 fn grid(r: &Results) -> Markup {

@@ -57,10 +57,35 @@ fn raw_line(event: &RunEvent) -> String {
                 secs(*after)
             )
         }
-        RunEvent::ServerStopped { cell, forced, log } => format!(
-            "{cell:<10} server stopped{} (log: {log})",
-            if *forced { " by force" } else { "" }
-        ),
+        RunEvent::ServerStopped {
+            cell,
+            forced,
+            log,
+            leaked,
+        } => {
+            let mut s = format!(
+                "{cell:<10} server stopped{} (log: {log})",
+                if *forced { " by force" } else { "" }
+            );
+            for p in leaked {
+                let _ = write!(
+                    s,
+                    "\n  LEAK {p}: left running outside its process group, stopped"
+                );
+            }
+            s
+        }
+        RunEvent::Waiting { cell, what } => format!("{cell:<10} waiting for {what}"),
+        RunEvent::LeftoversRemoved { removed } => {
+            let mut s = format!(
+                "cleanup    removed {} leftovers of runs that were killed:",
+                removed.len()
+            );
+            for r in removed {
+                let _ = write!(s, "\n  {r}");
+            }
+            s
+        }
         RunEvent::JobFinished {
             suite,
             cell,

@@ -39,9 +39,22 @@ impl Jobs<'_> {
         let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
         let interrupt = &self.options.interrupt;
         let _reserved = match runtime.exclusive() {
-            Some(path) => tokio::select! {
-                lock = provision::lock(&path) => Some(lock?),
-                () = interrupt.wait() => return Ok(Vec::new()),
+            Some(path) => match provision::try_lock(&path)? {
+                Some(lock) => Some(lock),
+                None => {
+                    self.options.events.emit(RunEvent::Waiting {
+                        cell: cell.name.clone(),
+                        what: format!(
+                            "the {} runtime, which another cell or run holds ({})",
+                            runtime.name(),
+                            path.display()
+                        ),
+                    });
+                    tokio::select! {
+                        lock = provision::lock(&path) => Some(lock?),
+                        () = interrupt.wait() => return Ok(Vec::new()),
+                    }
+                }
             },
             None => None,
         };
@@ -83,18 +96,18 @@ impl Jobs<'_> {
                     doing: doing.get(),
                 }),
             };
-        let (cases, error) = match outcome {
-            Ok(cases) => (cases, None),
+        let (cases, error, leaked) = match outcome {
+            Ok((cases, leaked)) => (cases, None, leaked),
             Err(e) => {
                 events.emit(RunEvent::JobError {
                     suite: job.suite.clone(),
                     cell: job.cell.clone(),
                     error: e.to_string(),
                 });
-                (Vec::new(), Some(e.to_string()))
+                (Vec::new(), Some(e.to_string()), Vec::new())
             }
         };
-        let result = JobResult::new(job, cases, error, start.elapsed());
+        let result = JobResult::new(job, cases, error, leaked, start.elapsed());
         if result.error.is_none() {
             events.emit(RunEvent::JobFinished {
                 suite: job.suite.clone(),
@@ -117,7 +130,7 @@ impl Jobs<'_> {
         job: &Job,
         runtime: &dyn Runtime,
         doing: &Doing,
-    ) -> Result<Vec<CaseResult>> {
+    ) -> Result<(Vec<CaseResult>, Vec<String>)> {
         let (matrix, options) = (self.matrix, self.options);
         let cell = matrix.cell(&job.cell).expect("planned cells exist");
         let suite = &self.suites[&job.suite];
@@ -185,14 +198,31 @@ impl Jobs<'_> {
             log: cell_logs.join(format!("{}.command.log", job.suite)),
             doing: doing.clone(),
         };
-        let results = suite.run(&env).await?;
+        let mut results = suite.run(&env).await?;
+        if let Some(status) = server.exited() {
+            crashed(&mut results, status, &server.log_tail(30));
+        }
         doing.set("stopping the server");
-        let forced = server.stop(options.stop_grace).await;
+        let stopped = server.stop(options.stop_grace).await;
+        let leaked: Vec<String> = stopped.leaked.iter().map(ToString::to_string).collect();
         options.events.emit(RunEvent::ServerStopped {
             cell: cell.name.clone(),
-            forced,
+            forced: stopped.forced,
             log: log.display().to_string(),
+            leaked: leaked.clone(),
         });
-        Ok(results)
+        Ok((results, leaked))
+    }
+}
+
+/// A server that exited while its suite ran crashed: the first case that failed says so,
+/// with the server's exit status and the end of its log, instead of a bare connection error.
+fn crashed(results: &mut [CaseResult], status: std::process::ExitStatus, log: &str) {
+    if let Some(case) = results.iter_mut().find(|c| !c.passed) {
+        let failure = case.failure.take().unwrap_or_default();
+        case.failure = Some(format!(
+            "the server exited ({status}) during case `{}`; the end of its log:\n{log}\n--- the case\n{failure}",
+            case.name
+        ));
     }
 }

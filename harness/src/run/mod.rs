@@ -125,8 +125,24 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     };
     let needs = Needs::of(matrix, cells.iter().map(|c| c.name.as_str()));
     let provisioned = provision::provision(&needs, &ctx).await?;
+    // What runs killed with SIGKILL left: their processes (found by their mark) and their
+    // containers (by label and owner pid).
+    let mut removed: Vec<String> = crate::process::sweep_dead_runs()
+        .iter()
+        .map(|p| format!("process {p}"))
+        .collect();
     for engine in provisioned.engines.values() {
-        container::remove_leftovers(&engine.program).await?;
+        removed.extend(
+            container::remove_leftovers(&engine.program)
+                .await?
+                .into_iter()
+                .map(|name| format!("{} container {name}", engine.program)),
+        );
+    }
+    if !removed.is_empty() {
+        options
+            .events
+            .emit(crate::events::RunEvent::LeftoversRemoved { removed });
     }
     let logs = options.out_dir.join("logs");
     let build_log = logs.join(build::LOG);

@@ -22,7 +22,7 @@ use crate::provision::Provisioned;
 
 pub use container::ContainerRuntime;
 pub use host::HostRuntime;
-pub use server::{Server, StopSignal};
+pub use server::{Server, StopSignal, Stopped};
 pub use wine::WineRuntime;
 
 /// One launch of a cell's server.

@@ -13,6 +13,7 @@ use crate::process::{Running, log_tail};
 /// A running server.
 pub struct Server {
     process: Option<Running>,
+    mark: String,
     cleanup: Option<Box<dyn Cleanup>>,
     /// Where it answers.
     pub base_url: String,
@@ -80,6 +81,7 @@ impl Server {
         stop_signal: StopSignal,
     ) -> Self {
         Server {
+            mark: process.mark().to_owned(),
             process: Some(process),
             cleanup,
             base_url: format!("http://127.0.0.1:{}", launch.port),
@@ -88,6 +90,16 @@ impl Server {
             scan: LogScan::default(),
             stop_signal,
         }
+    }
+
+    /// How it exited, when it has: a server that exits while its suite runs has crashed.
+    pub fn exited(&mut self) -> Option<std::process::ExitStatus> {
+        self.process.as_mut().and_then(Running::try_wait)
+    }
+
+    /// The end of its log.
+    pub fn log_tail(&self, lines: usize) -> String {
+        log_tail(&self.log, lines)
     }
 
     /// The launch command, for messages.
@@ -154,9 +166,10 @@ impl Server {
         }
     }
 
-    /// Stops the server: gracefully, then by force after `grace`. Returns whether force
-    /// was needed.
-    pub async fn stop(mut self, grace: Duration) -> bool {
+    /// Stops the server: gracefully, then by force after `grace`; then whatever it started
+    /// that escaped its process group (a `setsid` grandchild, a daemon) is found by its mark
+    /// and stopped too, and reported as leaked.
+    pub async fn stop(mut self, grace: Duration) -> Stopped {
         let mut forced = false;
         if let Some(process) = self.process.take() {
             match self.stop_signal {
@@ -185,8 +198,18 @@ impl Server {
                 .await
                 .expect("cleanup does not panic");
         }
-        forced
+        let leaked = crate::process::sweep(&self.mark);
+        Stopped { forced, leaked }
     }
+}
+
+/// How a server stopped.
+#[derive(Debug, Clone)]
+pub struct Stopped {
+    /// Whether it had to be killed.
+    pub forced: bool,
+    /// What it left running that had to be stopped apart: processes that escaped its group.
+    pub leaked: Vec<crate::process::Marked>,
 }
 
 impl Drop for Server {
@@ -197,6 +220,7 @@ impl Drop for Server {
         if let Some(cleanup) = self.cleanup.take() {
             cleanup.remove();
         }
+        crate::process::sweep(&self.mark);
     }
 }
 

@@ -491,6 +491,7 @@ scope = "per-target"
                     duration: Duration::ZERO,
                 }],
                 error: None,
+                leaked: Vec::new(),
                 duration: Duration::ZERO,
             })
             .collect();
