@@ -22,14 +22,16 @@ pub fn write(results: &Results, out: &Path) -> Result<PathBuf> {
 pub fn read(dir: &Path) -> Result<Results> {
     let path = dir.join(FILE);
     let text = std::fs::read_to_string(&path).map_err(|e| Error::io(&path, e))?;
-    let value: serde_json::Value = serde_json::from_str(&text)
-        .map_err(|e| Error::io(&path, std::io::Error::other(format!("not JSON: {e}"))))?;
+    parse(&text).map_err(|why| Error::io(&path, std::io::Error::other(why)))
+}
+
+/// Parses the text of a `results.json`, checking its schema; the error says what is wrong
+/// and where.
+pub fn parse(text: &str) -> std::result::Result<Results, String> {
+    let value: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not JSON: {e}"))?;
     if value["schema"] != SCHEMA {
-        return Err(Error::io(
-            &path,
-            std::io::Error::other(format!("schema {} is not {SCHEMA}", value["schema"])),
-        ));
+        return Err(format!("schema {} is not {SCHEMA}", value["schema"]));
     }
-    serde_json::from_value(value)
-        .map_err(|e| Error::io(&path, std::io::Error::other(e.to_string())))
+    serde_json::from_value(value).map_err(|e| format!("not results of this harness: {e}"))
 }

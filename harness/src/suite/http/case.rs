@@ -359,6 +359,33 @@ pub fn definition(dir: &Path) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// Reads and checks the text of one case file (body files are read relative to its folder);
+/// every problem it has, located.
+pub fn parse(file: &Path, text: &str) -> std::result::Result<CaseFile, Vec<Diagnostic>> {
+    let mut errors = Vec::new();
+    match toml::from_str::<RawCase>(text) {
+        Ok(raw) => {
+            let mut check = Check {
+                file,
+                text,
+                errors: &mut errors,
+            };
+            let case = check.case(raw, file.parent().unwrap_or(Path::new(".")));
+            if errors.is_empty() {
+                Ok(case)
+            } else {
+                Err(errors)
+            }
+        }
+        Err(e) => Err(vec![Diagnostic::new(
+            file,
+            text,
+            e.span().unwrap_or(0..0),
+            e.message().trim().trim_end_matches('.'),
+        )]),
+    }
+}
+
 /// The cases in `dir`, by name, in run order; every problem of every file at once.
 pub fn load(dir: &Path) -> Result<Vec<(String, CaseFile)>> {
     let files = files(dir)?;
@@ -375,22 +402,9 @@ pub fn load(dir: &Path) -> Result<Vec<(String, CaseFile)>> {
         if !is_safe_name(&name) {
             errors.push(Diagnostic::new(&file, &text, 0..0, format!("invalid case name `{name}`: expected a file name of letters, digits, `_` or `-` before `.toml` (it names snapshot files)")));
         }
-        match toml::from_str::<RawCase>(&text) {
-            Ok(raw) => {
-                let mut check = Check {
-                    file: &file,
-                    text: &text,
-                    errors: &mut errors,
-                };
-                let case = check.case(raw, file.parent().unwrap_or(dir));
-                cases.push((name, case));
-            }
-            Err(e) => errors.push(Diagnostic::new(
-                &file,
-                &text,
-                e.span().unwrap_or(0..0),
-                e.message().trim().trim_end_matches('.'),
-            )),
+        match parse(&file, &text) {
+            Ok(case) => cases.push((name, case)),
+            Err(problems) => errors.extend(problems),
         }
     }
     if errors.is_empty() {
