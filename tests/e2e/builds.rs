@@ -182,7 +182,10 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
         r#"{"id": "p1", "name": "Seeded", "created": "2026-01-01T00:00:00Z"}"#,
     )
     .unwrap();
-    let run = matrix_json(&config, &["--cell", "local", "--suite", "platform"]);
+    // Named relative to where the command runs, as a user types it: the artifact and the
+    // seed still resolve for the server, which runs in its own data dir.
+    let relative = config.strip_prefix(root()).unwrap();
+    let run = matrix_json(relative, &["--cell", "local", "--suite", "platform"]);
     let builds = run.events_of("build-started");
     assert_eq!(
         builds[0]["command"], "cargo build --quiet -p deploy-server --target-dir own-target",

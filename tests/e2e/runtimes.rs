@@ -207,6 +207,37 @@ fn debian_build_runs_in_a_docker_container_through_the_same_code() {
         run.job("tasks@debian")["cases"].as_array().unwrap().len(),
         6
     );
+    // What a harness killed with SIGKILL leaves in docker: a running container with the
+    // harness's labels and a pid that no longer lives. The next run removes it.
+    let dead = u32::MAX - 7;
+    let image = matrix_tests::engine_output(
+        "docker",
+        &[
+            "image",
+            "ls",
+            "--format",
+            "{{.Repository}}:{{.Tag}}",
+            "localhost/port-harness/debian",
+        ],
+    );
+    let image = image.lines().next().expect("the run provisioned the image");
+    let leftover = format!("port-harness-{dead}-debian-killed");
+    let started = matrix_tests::command("docker")
+        .args(["run", "-d", "--init", "--name", &leftover])
+        .args(["--label", "io.port-harness=1"])
+        .args(["--label", &format!("io.port-harness.pid={dead}")])
+        .args([image, "sleep", "600"])
+        .output()
+        .unwrap();
+    assert!(started.status.success(), "{}", matrix_tests::text(&started));
+    let next = matrix_tests::matrix_json(&config, &["--cell", "debian", "--suite", "platform"]);
+    assert_eq!(next.code, Some(0), "{}", next.text);
+    let removed = next.events_of("leftovers-removed");
+    assert_eq!(
+        removed[0]["removed"],
+        serde_json::json!([format!("docker container {leftover}")]),
+        "the next run removes what a killed run left in docker"
+    );
     let left = leftovers_after(15);
     assert!(left.is_empty(), "left behind: {left:#?}");
 }
