@@ -1,9 +1,11 @@
 //! Normalization: what is removed from observed behaviour before anything is compared, so
 //! that only real behaviour differences remain. The same rules apply to every cell.
 //!
-//! In order: JSON fields named by redaction paths are replaced by `[redacted]`; where the
-//! matrix says so, `\` becomes `/` and CRLF becomes LF in every string; JSON is rendered
-//! canonically (sorted keys, two-space indent); then the regex filters run on the text.
+//! In order: JSON fields named by redaction paths are replaced by `[redacted]`; what the
+//! harness itself put into the server's world ([`Injected`]: the data dir in the spelling of
+//! the server's runtime, its address and port) becomes a name; where the matrix says so, `\`
+//! becomes `/` and CRLF becomes LF in every string; JSON is rendered canonically (sorted
+//! keys, two-space indent); then the regex filters run on the text.
 
 use serde_json::Value;
 
@@ -19,9 +21,85 @@ pub struct Normalized {
     pub json: Option<Value>,
 }
 
+/// What the harness put into one server's world, which differs between cells and launches
+/// by construction: replaced by a name in every snapshot, before the matrix's own rules.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Injected {
+    /// Each literal, longest first, with its name.
+    replace: Vec<(String, &'static str)>,
+    /// The data dir as a container sees it (`/data`), replaced only as a whole path segment.
+    container_data_dir: Option<String>,
+}
+
+impl Injected {
+    /// The data dir as the host sees it and as the server sees it (a Wine `Z:\` path, a
+    /// container's `/data`), and the port the server listens on.
+    pub fn new(host_data_dir: &str, server_data_dir: &str, port: u16) -> Injected {
+        let mut replace: Vec<(String, &'static str)> = Vec::new();
+        let container = server_data_dir.starts_with('/') && server_data_dir != host_data_dir;
+        for spelling in [host_data_dir, server_data_dir] {
+            if spelling.is_empty() || (container && spelling == server_data_dir) {
+                continue;
+            }
+            replace.push((spelling.to_owned(), "[data_dir]"));
+            // As a Rust `{:?}` or a JSON string writes it.
+            if spelling.contains('\\') {
+                replace.push((spelling.replace('\\', "\\\\"), "[data_dir]"));
+            }
+        }
+        for host in ["127.0.0.1", "0.0.0.0", "localhost", "[::1]"] {
+            replace.push((format!("{host}:{port}"), "[addr]"));
+        }
+        replace.sort_by_key(|(literal, _)| std::cmp::Reverse(literal.len()));
+        replace.dedup();
+        Injected {
+            replace,
+            container_data_dir: container.then(|| server_data_dir.to_owned()),
+        }
+    }
+
+    /// `text` with every injected value named.
+    pub fn apply(&self, text: &str) -> String {
+        let mut out = text.to_owned();
+        for (literal, name) in &self.replace {
+            if out.contains(literal.as_str()) {
+                out = out.replace(literal.as_str(), name);
+            }
+        }
+        if let Some(dir) = &self.container_data_dir {
+            out = replace_segment(&out, dir, "[data_dir]");
+        }
+        out
+    }
+}
+
+/// `text` with `path` replaced where it is a whole path (not the start of a longer name such
+/// as `/database`).
+fn replace_segment(text: &str, path: &str, name: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find(path) {
+        let before_ok = rest[..at]
+            .chars()
+            .last()
+            .is_none_or(|c| !(c.is_alphanumeric() || "_.-/".contains(c)));
+        let after = &rest[at + path.len()..];
+        let after_ok = after
+            .chars()
+            .next()
+            .is_none_or(|c| !(c.is_alphanumeric() || "_.-".contains(c)));
+        out.push_str(&rest[..at]);
+        out.push_str(if before_ok && after_ok { name } else { path });
+        rest = after;
+    }
+    out.push_str(rest);
+    out
+}
+
 /// Normalizes an HTTP response: its status, the headers given (name, value), and its body.
 pub fn response(
     rules: &Normalize,
+    injected: &Injected,
     status: u16,
     headers: &[(&str, &str)],
     body: &[u8],
@@ -31,15 +109,18 @@ pub fn response(
             for path in &rules.redact {
                 redact(&mut value, path);
             }
-            map_strings(&mut value, &|s| strings(rules, s));
+            map_strings(&mut value, &|s| strings(rules, &injected.apply(s)));
             let text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
             (text, Some(value))
         }
-        Err(_) => (strings(rules, &String::from_utf8_lossy(body)), None),
+        Err(_) => (
+            strings(rules, &injected.apply(&String::from_utf8_lossy(body))),
+            None,
+        ),
     };
     let head: String = headers
         .iter()
-        .map(|(k, v)| format!("{k}: {}\n", strings(rules, v)))
+        .map(|(k, v)| format!("{k}: {}\n", strings(rules, &injected.apply(v))))
         .collect();
     let text = format!("status: {status}\n{head}\n{body_text}\n");
     Normalized {
@@ -48,18 +129,18 @@ pub fn response(
     }
 }
 
-/// Normalizes plain text (what a command suite wrote).
-pub fn text(rules: &Normalize, text: &str) -> Normalized {
+/// Normalizes plain text (what a command suite wrote, a server's log, a data dir's tree).
+pub fn text(rules: &Normalize, injected: &Injected, text: &str) -> Normalized {
     let json = serde_json::from_str::<Value>(text).ok().map(|mut v| {
         for path in &rules.redact {
             redact(&mut v, path);
         }
-        map_strings(&mut v, &|s| strings(rules, s));
+        map_strings(&mut v, &|s| strings(rules, &injected.apply(s)));
         v
     });
     let body = match &json {
         Some(v) => format!("{}\n", serde_json::to_string_pretty(v).expect("serializes")),
-        None => strings(rules, text),
+        None => strings(rules, &injected.apply(text)),
     };
     Normalized {
         text: filters(rules, &body),
@@ -204,7 +285,7 @@ mod tests {
     #[test]
     fn responses_are_redacted_canonical_and_filtered() {
         let body = br#"{"z": 1, "id": "p7", "path": "a\\b", "out": "x\r\ny", "url": "http://127.0.0.1:4242/x"}"#;
-        insta::assert_snapshot!(response(&rules(), 201, &[("content-type", "application/json")], body).text, @r#"
+        insta::assert_snapshot!(response(&rules(), &Injected::default(), 201, &[("content-type", "application/json")], body).text, @r#"
         status: 201
         content-type: application/json
 
@@ -235,6 +316,7 @@ mod tests {
     fn without_rules_nothing_changes_but_key_order() {
         let n = response(
             &Normalize::default(),
+            &Injected::default(),
             200,
             &[("content-type", "text/plain")],
             b"a\\b\r\n",
@@ -251,5 +333,19 @@ mod tests {
         let a = json!({ "request_id": "r1", "items": [{ "t": 1 }, { "t": 2 }], "same": true });
         let b = json!({ "request_id": "r2", "items": [{ "t": 1 }, { "t": 3 }], "same": true });
         assert_eq!(differing_paths(&a, &b), vec![".items[].t", ".request_id"]);
+    }
+
+    #[test]
+    fn what_the_harness_injected_is_named_in_every_spelling() {
+        let wine = Injected::new("/tmp/run/data", "Z:\\tmp\\run\\data", 4242);
+        assert_eq!(
+            wine.apply("open Z:\\tmp\\run\\data\\x failed; \"Z:\\\\tmp\\\\run\\\\data\"; /tmp/run/data/y at 127.0.0.1:4242"),
+            "open [data_dir]\\x failed; \"[data_dir]\"; [data_dir]/y at [addr]"
+        );
+        let container = Injected::new("/tmp/run/data", "/data", 80);
+        assert_eq!(
+            container.apply("/data/x and /database and /data: ok, 0.0.0.0:80"),
+            "[data_dir]/x and /database and [data_dir]: ok, [addr]"
+        );
     }
 }

@@ -80,6 +80,9 @@ pub struct Plan {
     pub shard: Option<Shard>,
     /// What the command line narrowed the plan to, for the verdict's scope.
     pub narrowed: Narrowed,
+    /// Whether the agnostic suites also run on every cell (`--audit`).
+    #[serde(default)]
+    pub audit: bool,
     /// Things the user should know about the selection.
     pub notes: Vec<String>,
 }
@@ -310,6 +313,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         planned,
         shard: selection.shard,
         narrowed,
+        audit: selection.audit,
         notes,
     })
 }

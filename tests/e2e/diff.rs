@@ -182,7 +182,7 @@ fn the_noise_check_finds_a_nondeterministic_field() {
     assert_eq!(noise[0]["fields"], serde_json::json!([".request_id"]));
     assert_eq!(
         noise[0]["suggestion"],
-        r#"[normalize] redact = [".request_id"]"#
+        "[normalize]\nredact = [\".request_id\"]"
     );
 }
 

@@ -124,6 +124,8 @@ pub struct Server {
     pub env: BTreeMap<String, String>,
     /// A folder copied into each fresh data dir, and where the matrix names it.
     pub seed: Option<(PathBuf, Range<usize>)>,
+    /// The modification time of every seeded file and folder, when the matrix fixes one.
+    pub seed_mtime: Option<std::time::SystemTime>,
     /// The readiness probe.
     pub ready: Ready,
 }
@@ -249,6 +251,29 @@ pub struct Suite {
     pub targets: Option<Vec<String>>,
     /// What kind of suite it is, with that kind's settings.
     pub spec: SuiteSpec,
+    /// The evidence snapshotted besides what its cases observe.
+    pub evidence: Evidence,
+}
+
+/// Evidence of a job besides its cases' answers: the server's log and the data dir's tree.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Evidence {
+    /// Snapshot the server's log of the job.
+    pub log: bool,
+    /// When the data dir's tree is snapshotted.
+    pub data_dir: DataDir,
+}
+
+/// When the data dir's tree is snapshotted.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum DataDir {
+    /// Never.
+    #[default]
+    Off,
+    /// After each case.
+    Case,
+    /// Once, after the suite.
+    Suite,
 }
 
 impl Suite {

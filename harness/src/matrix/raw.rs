@@ -104,6 +104,11 @@ pub struct RawServer {
     /// A folder of the repository copied into each fresh data dir before launch.
     #[schemars(with = "Option<String>")]
     pub seed: Option<Spanned<String>>,
+    /// The modification time every seeded file and folder gets (`2026-01-01T00:00:00Z`), so
+    /// that answers derived from it (ETag, Last-Modified, listings) are the same on every
+    /// cell; by default the seed's own times are kept.
+    #[schemars(with = "Option<String>")]
+    pub seed_mtime: Option<Spanned<toml::value::Datetime>>,
     /// How to tell that the server is ready.
     #[schemars(with = "RawReady")]
     pub ready: Spanned<RawReady>,
@@ -235,6 +240,25 @@ pub struct RawSuite {
     /// Only on these targets (per-target suites only).
     #[schemars(with = "Option<Vec<String>>")]
     pub targets: Option<Spanned<Vec<Spanned<String>>>>,
+    /// Snapshot the server's log of this suite's job (default: `[snapshots] log`).
+    pub snapshot_log: Option<bool>,
+    /// Snapshot the data dir's tree after each case or at the end of the suite (default:
+    /// `[snapshots] data_dir`).
+    #[schemars(with = "Option<RawDataDir>")]
+    pub snapshot_data_dir: Option<Spanned<RawDataDir>>,
+}
+
+/// When the data dir's tree is snapshotted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "DataDirSnapshots")]
+pub enum RawDataDir {
+    /// Never.
+    Off,
+    /// After each case.
+    Case,
+    /// Once, after the suite.
+    Suite,
 }
 
 /// `junit`: a boolean; a path (the old form) is read only to explain the change.
@@ -329,4 +353,11 @@ pub struct RawSnapshots {
     /// The folder of committed behaviour snapshots, relative to the matrix file.
     #[schemars(with = "Option<String>")]
     pub dir: Option<Spanned<String>>,
+    /// Snapshot each job's server log, normalized, and compare it across cells.
+    #[serde(default)]
+    pub log: bool,
+    /// Snapshot the data dir's tree (paths, kinds, symlink targets, sizes, hashes) after each
+    /// case or at the end of each suite, and compare it across cells.
+    #[schemars(with = "Option<RawDataDir>")]
+    pub data_dir: Option<RawDataDir>,
 }

@@ -252,7 +252,7 @@ fn raw_summary(result: &Results, out: &Path) -> String {
         for n in &result.noise {
             let _ = writeln!(
                 s,
-                "  {} / {} / step {}: fields {}\n    suggestion: {}",
+                "  {} / {} / step {}: fields {}\n    suggestion (paste into matrix.toml):",
                 n.suite,
                 n.case,
                 n.step,
@@ -261,8 +261,8 @@ fn raw_summary(result: &Results, out: &Path) -> String {
                 } else {
                     n.fields.join(", ")
                 },
-                n.suggestion
             );
+            s.push_str(&indent(&indent(&n.suggestion)));
             s.push_str(&indent(&n.diff));
         }
     }

@@ -1,25 +1,116 @@
-//! The fresh data dir of each launch: an empty folder, with the matrix's seed copied in.
+//! The fresh data dir of each launch: an empty folder, with the matrix's seed copied in
+//! faithfully. Symlinks stay symlinks (to files and to folders alike; under Wine they are what
+//! Wine makes of them, which is part of what a port changes), permissions are kept, and every
+//! file and folder keeps its modification time or gets the one the matrix fixes, so that
+//! answers derived from it (ETag, Last-Modified, listings) do not differ between cells by
+//! accident.
 
 use std::path::Path;
+use std::time::SystemTime;
 
 use crate::errors::{Error, Result};
 
-/// Copies the seed folder `from` into the fresh data dir `to`.
-pub(super) fn seed(from: &Path, to: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(from).map_err(|e| Error::io(from, e))?;
+/// Copies the seed folder `from` into the fresh data dir `to`; `mtime` is the fixed time of
+/// every copied file and folder, when the matrix names one.
+pub(super) fn seed(from: &Path, to: &Path, mtime: Option<SystemTime>) -> Result<()> {
+    let mut entries: Vec<_> = std::fs::read_dir(from)
+        .map_err(|e| Error::io(from, e))?
+        .collect::<std::io::Result<_>>()
+        .map_err(|e| Error::io(from, e))?;
+    entries.sort_by_key(|e| e.file_name());
     for entry in entries {
-        let entry = entry.map_err(|e| Error::io(from, e))?;
+        let src = entry.path();
         let dest = to.join(entry.file_name());
-        if entry
-            .file_type()
-            .map_err(|e| Error::io(entry.path(), e))?
-            .is_dir()
-        {
-            std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
-            seed(&entry.path(), &dest)?;
-        } else {
-            std::fs::copy(entry.path(), &dest).map_err(|e| Error::io(&dest, e))?;
+        let meta = std::fs::symlink_metadata(&src).map_err(|e| Error::io(&src, e))?;
+        let kind = meta.file_type();
+        if kind.is_symlink() {
+            let target = std::fs::read_link(&src).map_err(|e| Error::io(&src, e))?;
+            symlink(&target, &dest, src.is_dir()).map_err(|e| Error::io(&dest, e))?;
+            continue;
         }
+        if kind.is_dir() {
+            std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
+            seed(&src, &dest, mtime)?;
+        } else {
+            std::fs::copy(&src, &dest).map_err(|e| Error::io(&dest, e))?;
+        }
+        std::fs::set_permissions(&dest, meta.permissions()).map_err(|e| Error::io(&dest, e))?;
+        // Last, so that filling a folder does not move its time on.
+        let time = match mtime {
+            Some(t) => t,
+            None => meta.modified().map_err(|e| Error::io(&src, e))?,
+        };
+        set_mtime(&dest, time).map_err(|e| Error::io(&dest, e))?;
     }
     Ok(())
+}
+
+fn set_mtime(path: &Path, time: SystemTime) -> std::io::Result<()> {
+    std::fs::File::open(path)?.set_times(
+        std::fs::FileTimes::new()
+            .set_modified(time)
+            .set_accessed(time),
+    )
+}
+
+#[cfg(unix)]
+fn symlink(target: &Path, link: &Path, _to_dir: bool) -> std::io::Result<()> {
+    std::os::unix::fs::symlink(target, link)
+}
+
+#[cfg(windows)]
+fn symlink(target: &Path, link: &Path, to_dir: bool) -> std::io::Result<()> {
+    if to_dir {
+        std::os::windows::fs::symlink_dir(target, link)
+    } else {
+        std::os::windows::fs::symlink_file(target, link)
+    }
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+    use std::time::Duration;
+
+    use super::*;
+
+    #[test]
+    fn symlinks_times_and_permissions_survive_the_copy() {
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        let f = from.path();
+        std::fs::create_dir(f.join("sub")).unwrap();
+        std::fs::write(f.join("sub/a.txt"), "a").unwrap();
+        std::fs::write(f.join("run.sh"), "#!/bin/sh").unwrap();
+        std::fs::set_permissions(f.join("run.sh"), std::fs::Permissions::from_mode(0o755)).unwrap();
+        std::os::unix::fs::symlink("sub/a.txt", f.join("to-file")).unwrap();
+        std::os::unix::fs::symlink("sub", f.join("to-dir")).unwrap();
+        let fixed = SystemTime::UNIX_EPOCH + Duration::from_secs(1_767_225_600);
+        seed(f, to.path(), Some(fixed)).unwrap();
+        let t = to.path();
+        assert_eq!(
+            std::fs::read_link(t.join("to-file")).unwrap(),
+            Path::new("sub/a.txt")
+        );
+        assert_eq!(
+            std::fs::read_link(t.join("to-dir")).unwrap(),
+            Path::new("sub")
+        );
+        assert_eq!(
+            std::fs::read_to_string(t.join("to-dir/a.txt")).unwrap(),
+            "a"
+        );
+        let mode = std::fs::metadata(t.join("run.sh"))
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o755);
+        for p in ["sub", "sub/a.txt", "run.sh"] {
+            assert_eq!(
+                std::fs::metadata(t.join(p)).unwrap().modified().unwrap(),
+                fixed,
+                "{p}"
+            );
+        }
+    }
 }

@@ -11,12 +11,14 @@ use super::{RunOptions, data_dir};
 use crate::build::Artifacts;
 use crate::errors::{Error, Result};
 use crate::events::RunEvent;
+use crate::matrix::DataDir;
 use crate::matrix::{Cell, Matrix};
+use crate::normalize::Injected;
 use crate::outcome::{JobResult, Observation};
 use crate::plan::{Job, Plan};
 use crate::provision::{self, Provisioned};
 use crate::runtime::{self, Launch, Runtime, Server};
-use crate::suite::{CaseResult, Doing, LoadedSuite, SuiteEnv};
+use crate::suite::{CaseResult, Doing, LoadedSuite, SuiteEnv, evidence};
 
 /// What every job of a run shares.
 pub(super) struct Jobs<'a> {
@@ -74,7 +76,11 @@ impl Jobs<'_> {
         jobs.iter()
             .flat_map(|job| {
                 let suite = &self.suites[&job.suite];
-                job.observations(&|case| suite.source(case))
+                job.observations(&|case| match case {
+                    evidence::LOG_CASE => format!("the server's log in suite {}", job.suite),
+                    evidence::DATA_DIR => format!("the data dir after suite {}", job.suite),
+                    case => suite.source(case),
+                })
             })
             .collect()
     }
@@ -155,7 +161,7 @@ impl Jobs<'_> {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         if let Some((seed, _)) = &matrix.server.seed {
-            data_dir::seed(seed, &data_dir)?;
+            data_dir::seed(seed, &data_dir, matrix.server.seed_mtime)?;
         }
         let cell_logs = self.logs.join(&cell.name);
         let log = cell_logs.join(format!("{}.server.log", job.suite));
@@ -189,6 +195,11 @@ impl Jobs<'_> {
             base_url: server.base_url.clone(),
             after,
         });
+        let injected = Injected::new(
+            &data_dir.to_string_lossy(),
+            &runtime.data_dir_spelling(&data_dir),
+            launch.port,
+        );
         let env = SuiteEnv {
             base_url: server.base_url.clone(),
             cell: cell.name.clone(),
@@ -196,14 +207,30 @@ impl Jobs<'_> {
             snapshot_dir,
             junit: work.path().join("junit.xml"),
             log: cell_logs.join(format!("{}.command.log", job.suite)),
+            data_dir: data_dir.clone(),
+            injected: injected.clone(),
             doing: doing.clone(),
         };
         let mut results = suite.run(&env).await?;
         if let Some(status) = server.exited() {
             crashed(&mut results, status, &server.log_tail(30));
         }
+        let evidence = matrix
+            .suite(&job.suite)
+            .expect("planned suites exist")
+            .evidence;
+        let rules = &matrix.normalize;
+        if evidence.data_dir == DataDir::Suite {
+            let tree = evidence::observe_tree(&data_dir, "tree", rules, &injected);
+            results.push(evidence::case(evidence::DATA_DIR, tree));
+        }
         doing.set("stopping the server");
         let stopped = server.stop(options.stop_grace).await;
+        // The log is whole once the server has stopped.
+        if evidence.log {
+            let log = evidence::observe_log(&log, rules, &injected);
+            results.push(evidence::case(evidence::LOG_CASE, log));
+        }
         let leaked: Vec<String> = stopped.leaked.iter().map(ToString::to_string).collect();
         options.events.emit(RunEvent::ServerStopped {
             cell: cell.name.clone(),

@@ -44,6 +44,10 @@ impl Runtime for ContainerRuntime {
         "container"
     }
 
+    fn data_dir_spelling(&self, _host: &std::path::Path) -> String {
+        "/data".to_owned()
+    }
+
     fn start(&self, launch: &Launch) -> Result<Server> {
         let dir = launch.artifact.parent().ok_or_else(|| {
             Error::io(
@@ -76,7 +80,7 @@ impl Runtime for ContainerRuntime {
         cmd = cmd
             .arg(&self.engine.image)
             .arg(format!("/opt/server/{exe}"))
-            .args(launch.args_for("0.0.0.0", "/data"));
+            .args(launch.args_for("0.0.0.0", &self.data_dir_spelling(launch.data_dir)));
         let process = Running::spawn(&cmd, launch.log)?;
         let cleanup = ContainerCleanup {
             engine: self.engine.clone(),

@@ -13,7 +13,7 @@ impl Runtime for HostRuntime {
     }
 
     fn start(&self, launch: &Launch) -> Result<Server> {
-        let data_dir = launch.data_dir.to_string_lossy().into_owned();
+        let data_dir = self.data_dir_spelling(launch.data_dir);
         let mut cmd = Cmd::new(launch.artifact)
             .args(launch.args_for("127.0.0.1", &data_dir))
             .current_dir(launch.data_dir);

@@ -86,6 +86,10 @@ pub trait Runtime: Send + Sync {
     fn exclusive(&self) -> Option<PathBuf> {
         None
     }
+    /// The data dir at `host` as the server sees it in this runtime.
+    fn data_dir_spelling(&self, host: &Path) -> String {
+        host.to_string_lossy().into_owned()
+    }
     /// Starts the server of `launch`.
     fn start(&self, launch: &Launch) -> Result<Server>;
 }

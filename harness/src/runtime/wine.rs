@@ -68,9 +68,13 @@ impl Runtime for WineRuntime {
         Some(self.wine.prefix.with_extension("lock"))
     }
 
+    fn data_dir_spelling(&self, host: &Path) -> String {
+        windows_path(host)
+    }
+
     fn start(&self, launch: &Launch) -> Result<Server> {
         let exe = stage(launch, self.wine.shim.as_deref())?;
-        let data_dir = windows_path(launch.data_dir);
+        let data_dir = self.data_dir_spelling(launch.data_dir);
         let mut cmd = self
             .wine
             .env(Cmd::new("wine"))

@@ -156,12 +156,18 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         &env.snapshot_dir,
         &cmd.to_string(),
         &suite.rules,
+        &env.injected,
     )?);
     Ok(results)
 }
 
 /// The snapshots a command wrote, one case per file (named after the file's stem).
-fn written_snapshots(dir: &Path, command: &str, rules: &Normalize) -> Result<Vec<CaseResult>> {
+fn written_snapshots(
+    dir: &Path,
+    command: &str,
+    rules: &Normalize,
+    injected: &crate::normalize::Injected,
+) -> Result<Vec<CaseResult>> {
     let mut files: Vec<_> = std::fs::read_dir(dir)
         .map_err(|e| Error::io(dir, e))?
         .filter_map(|e| e.ok().map(|e| e.path()))
@@ -171,7 +177,7 @@ fn written_snapshots(dir: &Path, command: &str, rules: &Normalize) -> Result<Vec
     let mut out = Vec::new();
     for file in files {
         let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-        let n = normalize::text(rules, &text);
+        let n = normalize::text(rules, injected, &text);
         let case = file
             .file_stem()
             .unwrap_or_default()

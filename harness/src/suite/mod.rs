@@ -5,6 +5,7 @@
 //! one place, [`load`]: a new kind is a module implementing the trait and one line there.
 
 pub mod command;
+pub mod evidence;
 pub mod http;
 pub mod junit;
 
@@ -67,6 +68,10 @@ pub struct SuiteEnv {
     pub junit: PathBuf,
     /// Where a command suite's output goes.
     pub log: PathBuf,
+    /// The server's data dir, as the host sees it.
+    pub data_dir: PathBuf,
+    /// What the harness put into this server's world, named in every snapshot.
+    pub injected: crate::normalize::Injected,
     /// What the suite is doing now (the case it runs), for the message when its job runs
     /// out of time.
     pub doing: Doing,
@@ -108,7 +113,7 @@ pub trait LoadedSuite: Send + Sync {
 /// Loads `suite` of `matrix`: the one place that lists the suite kinds.
 pub fn load(matrix: &Matrix, suite: &Suite) -> Result<Arc<dyn LoadedSuite>> {
     Ok(match &suite.spec {
-        SuiteSpec::Http(spec) => Arc::new(http::HttpSuite::load(matrix, spec)?),
+        SuiteSpec::Http(spec) => Arc::new(http::HttpSuite::load(matrix, suite, spec)?),
         SuiteSpec::Command(spec) => Arc::new(command::CommandSuite::new(matrix, suite, spec)?),
     })
 }

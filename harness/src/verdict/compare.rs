@@ -148,12 +148,15 @@ pub fn unified(old: &str, new: &str, old_name: &str, new_name: &str) -> String {
 }
 
 /// Compares `observations`; `baseline` gives a committed snapshot's content by name, and
-/// `today` is `YYYY-MM-DD` for expiry dates.
+/// `today` is `YYYY-MM-DD` for expiry dates; with `audit`, per-target suites that behaved the
+/// same on every cell are listed as candidates for agnostic (even in a matrix that has no
+/// agnostic suite yet, which is when a team needs the list most).
 pub fn compare(
     matrix: &Matrix,
     observations: &[Observation],
     baseline: &dyn Fn(&str) -> Option<String>,
     today: &str,
+    audit: bool,
 ) -> Comparison {
     let mut out = Comparison::default();
     // (suite, case, step) -> cell -> observation
@@ -248,7 +251,7 @@ pub fn compare(
         .filter(|o| o.scope == Scope::PerTarget)
         .map(|o| o.suite.as_str())
         .collect();
-    if observations.iter().any(|o| o.audit) {
+    if audit {
         for suite in suites_seen {
             let was_compared = compared.iter().any(|(s, _, _)| *s == suite);
             let any_diff = differed.iter().any(|(s, _, _)| *s == suite);
@@ -386,11 +389,13 @@ reason = "a misspelled case"
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
+        let audit = observations.iter().any(|o| o.audit);
         compare(
             &m,
             observations,
             &|n| baselines.get(n).cloned(),
             "2026-06-01",
+            audit,
         )
     }
 

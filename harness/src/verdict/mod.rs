@@ -217,6 +217,7 @@ pub fn judge(j: Judge<'_>) -> Results {
         &observations,
         &|name| j.baselines.get(name).cloned(),
         j.today,
+        j.plan.audit,
     );
     let runs = runs(&jobs, &observations, &comparison);
     // An accept never turns an unaccepted difference between cells into a baseline.

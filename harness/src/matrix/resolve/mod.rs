@@ -146,7 +146,14 @@ impl Cx<'_> {
         } else {
             raw.primary.get_ref().clone()
         };
-        let suites = self.suites(&raw.suites, &targets, &root);
+        let defaults = Evidence {
+            log: raw.snapshots.log,
+            data_dir: raw
+                .snapshots
+                .data_dir
+                .map_or(DataDir::Off, suites::data_dir),
+        };
+        let suites = self.suites(&raw.suites, &targets, defaults, &root);
         let normalize = self.normalize(&raw.normalize);
         let divergences = self.divergences(&raw.divergences, &suites, &cells, &primary);
         let snapshot_dir = root.join(
@@ -236,6 +243,7 @@ impl Cx<'_> {
                 .seed
                 .as_ref()
                 .map(|s| (root.join(s.get_ref()), s.span())),
+            seed_mtime: raw.seed_mtime.as_ref().and_then(|t| self.instant(t)),
             ready,
         }
     }
@@ -410,6 +418,23 @@ impl Cx<'_> {
             redact: raw.redact.iter().map(|r| r.get_ref().clone()).collect(),
             filters,
         }
+    }
+}
+
+impl Cx<'_> {
+    /// A TOML date-time with an offset (`2026-01-01T00:00:00Z`) as an instant.
+    fn instant(&mut self, raw: &Spanned<toml::value::Datetime>) -> Option<std::time::SystemTime> {
+        let text = raw.get_ref().to_string();
+        let parsed = chrono::DateTime::parse_from_rfc3339(&text)
+            .ok()
+            .map(std::time::SystemTime::from);
+        if parsed.is_none() {
+            self.error(
+                raw.span(),
+                format!("invalid instant `{text}`: expected a date and time with its offset, like 2026-01-01T00:00:00Z"),
+            );
+        }
+        parsed
     }
 }
 

@@ -17,6 +17,7 @@ impl Cx<'_> {
         &mut self,
         raw: &[RawSuite],
         targets: &[Target],
+        defaults: Evidence,
         root: &Path,
     ) -> Vec<Suite> {
         let mut suites: Vec<Suite> = Vec::new();
@@ -96,11 +97,19 @@ impl Cx<'_> {
                 }
                 list.get_ref().iter().map(|t| t.get_ref().clone()).collect()
             });
+            let evidence = Evidence {
+                log: s.snapshot_log.unwrap_or(defaults.log),
+                data_dir: s
+                    .snapshot_data_dir
+                    .as_ref()
+                    .map_or(defaults.data_dir, |d| data_dir(*d.get_ref())),
+            };
             suites.push(Suite {
                 name: name.clone(),
                 scope,
                 targets: filter,
                 spec,
+                evidence,
             });
         }
         suites
@@ -190,6 +199,15 @@ impl Cx<'_> {
             });
         }
         out
+    }
+}
+
+/// When the data dir is snapshotted, as the model says it.
+pub(super) fn data_dir(raw: RawDataDir) -> DataDir {
+    match raw {
+        RawDataDir::Off => DataDir::Off,
+        RawDataDir::Case => DataDir::Case,
+        RawDataDir::Suite => DataDir::Suite,
     }
 }
 

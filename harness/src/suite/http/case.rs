@@ -40,12 +40,51 @@ pub struct Step {
     pub body: Body,
     /// Expectations.
     pub expect: Expect,
-    /// Values to capture from the JSON response, by path (`.id`, `.items[0].id`).
-    pub capture: BTreeMap<String, String>,
+    /// Values to capture from the response, for later steps.
+    pub capture: BTreeMap<String, Capture>,
+    /// Whether redirects are followed (by default a redirect is what the step sees).
+    pub follow_redirects: bool,
     /// Whether the response is part of the behaviour snapshot.
     pub snapshot: bool,
     /// Response headers that are part of the snapshot, besides the content type.
     pub snapshot_headers: Vec<String>,
+}
+
+/// Where a captured value comes from.
+#[derive(Debug, Clone)]
+pub enum Capture {
+    /// A JSON path of the body (`.id`, `.items[0].id`).
+    Json(String),
+    /// A response header (`header:etag`), by its name in any case.
+    Header(String),
+    /// A regular expression over the body (`regex:...`): its first group, or the whole match.
+    Regex(regex::Regex),
+}
+
+impl Capture {
+    /// Reads `capture = { name = "..." }`'s value: `header:NAME`, `regex:PATTERN`, or a JSON
+    /// path.
+    fn parse(text: &str) -> std::result::Result<Capture, String> {
+        if let Some(name) = text.strip_prefix("header:") {
+            if name.trim().is_empty() {
+                return Err("`header:` names no header: expected `header:etag`".to_owned());
+            }
+            Ok(Capture::Header(name.trim().to_lowercase()))
+        } else if let Some(pattern) = text.strip_prefix("regex:") {
+            regex::Regex::new(pattern).map(Capture::Regex).map_err(|e| {
+                format!(
+                    "invalid regular expression `{pattern}`: {}",
+                    e.to_string().lines().last().unwrap_or("")
+                )
+            })
+        } else if normalize::segments(text).is_some_and(|s| !s.is_empty()) {
+            Ok(Capture::Json(text.to_owned()))
+        } else {
+            Err(format!(
+                "invalid capture `{text}`: expected a JSON path of `.key` and `[N]` steps (`.id`), `header:NAME` or `regex:PATTERN`"
+            ))
+        }
+    }
 }
 
 /// A request body.
@@ -102,6 +141,8 @@ struct RawStep {
     expect: Expect,
     #[serde(default)]
     capture: BTreeMap<Spanned<String>, Spanned<String>>,
+    #[serde(default)]
+    follow_redirects: bool,
     #[serde(default = "yes")]
     snapshot: bool,
     #[serde(default)]
@@ -263,10 +304,12 @@ impl Check<'_> {
                         ),
                     );
                 }
-                if normalize::segments(path.get_ref()).is_none_or(|s| s.is_empty()) {
-                    self.error(path.span(), format!("invalid capture path `{}`: expected a JSON path of `.key` and `[N]` steps, like `.id` or `.items[0].id`", path.get_ref()));
+                match Capture::parse(path.get_ref()) {
+                    Ok(c) => {
+                        capture.insert(var.get_ref().clone(), c);
+                    }
+                    Err(why) => self.error(path.span(), why),
                 }
-                capture.insert(var.get_ref().clone(), path.get_ref().clone());
             }
             captured.extend(capture.keys().cloned());
             let bodies = [
@@ -310,6 +353,7 @@ impl Check<'_> {
                 body,
                 expect: raw.expect,
                 capture,
+                follow_redirects: raw.follow_redirects,
                 snapshot: raw.snapshot,
                 snapshot_headers: raw.snapshot_headers,
             });
@@ -507,7 +551,7 @@ capture = { later = "id" }
         16:1: step `../escape` has more than one body: expected one of `json`, `body` or `body_file`
         21:13: cannot read body file `missing.bin`: No such file or directory (os error 2)
         24:10: invalid method `BAD METHOD`: expected an HTTP method token such as `GET` or `PROPFIND`
-        26:21: invalid capture path `id`: expected a JSON path of `.key` and `[N]` steps, like `.id` or `.items[0].id`
+        26:21: invalid capture `id`: expected a JSON path of `.key` and `[N]` steps (`.id`), `header:NAME` or `regex:PATTERN`
         "#);
     }
 

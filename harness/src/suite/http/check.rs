@@ -7,10 +7,10 @@ use std::time::Instant;
 
 use serde_json::Value;
 
-use super::case::{Body, CaseFile, json_of};
+use super::case::{Body, Capture, CaseFile, json_of};
 use super::client::{Request, Response, send};
 use crate::matrix::{Limits, Normalize};
-use crate::normalize;
+use crate::normalize::{self, Injected};
 use crate::suite::{CaseResult, Observed};
 
 /// `text` with each `${name}` replaced by its captured value (every use was checked to be
@@ -67,7 +67,14 @@ pub fn contains(actual: &Value, expected: &Value) -> bool {
 
 /// The observed behaviour of one response, normalized: status, content type (and the
 /// `extra` headers, by the names the case file gives), body.
-pub fn observed(response: &Response, rules: &Normalize, extra: &[String]) -> normalize::Normalized {
+/// The observed behaviour of one response, normalized: status, content type, the location
+/// of a redirect, the `extra` headers (by the names the case file gives), and the body.
+pub fn observed(
+    response: &Response,
+    rules: &Normalize,
+    injected: &Injected,
+    extra: &[String],
+) -> normalize::Normalized {
     let mut headers: Vec<(&str, &str)> = vec![(
         "content-type",
         response
@@ -75,6 +82,12 @@ pub fn observed(response: &Response, rules: &Normalize, extra: &[String]) -> nor
             .get("content-type")
             .map_or("", String::as_str),
     )];
+    if (300..400).contains(&response.status)
+        && let Some(location) = response.headers.get("location")
+        && !extra.iter().any(|e| e.eq_ignore_ascii_case("location"))
+    {
+        headers.push(("location", location));
+    }
     for name in extra {
         if !name.eq_ignore_ascii_case("content-type") {
             let value = response
@@ -85,7 +98,7 @@ pub fn observed(response: &Response, rules: &Normalize, extra: &[String]) -> nor
         }
     }
     match &response.truncated_sha256 {
-        None => normalize::response(rules, response.status, &headers, &response.body),
+        None => normalize::response(rules, injected, response.status, &headers, &response.body),
         Some(sha) => {
             // Kept as its size, hash and first bytes: the same on two cells only when the
             // whole bodies are.
@@ -96,7 +109,7 @@ pub fn observed(response: &Response, rules: &Normalize, extra: &[String]) -> nor
             )
             .into_bytes();
             body.extend_from_slice(&response.body);
-            normalize::response(rules, response.status, &headers, &body)
+            normalize::response(rules, injected, response.status, &headers, &body)
         }
     }
 }
@@ -107,6 +120,7 @@ pub fn run_case(
     name: &str,
     case: &CaseFile,
     rules: &Normalize,
+    injected: &Injected,
     limits: &Limits,
 ) -> CaseResult {
     let start = Instant::now();
@@ -152,6 +166,7 @@ pub fn run_case(
                 response.map_or("(none)".to_owned(), |r| observed(
                     r,
                     &Normalize::default(),
+                    &Injected::default(),
                     &[]
                 )
                 .text)
@@ -174,6 +189,7 @@ pub fn run_case(
             path: &path,
             headers: &headers,
             body,
+            follow_redirects: step.follow_redirects,
         };
         let timeout = limits.request_timeout.min(left);
         let response = match send(base_url, &request, timeout, limits.max_body) {
@@ -221,20 +237,40 @@ pub fn run_case(
                 }
             }
         }
-        for (var, path) in &step.capture {
-            match json.as_ref().and_then(|j| at_path(j, path)) {
-                Some(Value::String(s)) => captures.insert(var.clone(), s.clone()),
-                Some(other) => captures.insert(var.clone(), other.to_string()),
-                None => {
-                    return fail(
-                        format!("nothing at `{path}` to capture as `{var}`"),
-                        Some(&response),
-                    );
+        for (var, capture) in &step.capture {
+            let value = match capture {
+                Capture::Json(path) => {
+                    json.as_ref()
+                        .and_then(|j| at_path(j, path))
+                        .map(|v| match v {
+                            Value::String(s) => s.clone(),
+                            other => other.to_string(),
+                        })
+                }
+                Capture::Header(name) => response.headers.get(name).cloned(),
+                Capture::Regex(re) => {
+                    let body = String::from_utf8_lossy(&response.body);
+                    re.captures(&body)
+                        .and_then(|c| c.get(1).or_else(|| c.get(0)))
+                        .map(|m| m.as_str().to_owned())
                 }
             };
+            match value {
+                Some(v) => {
+                    captures.insert(var.clone(), v);
+                }
+                None => {
+                    let what = match capture {
+                        Capture::Json(path) => format!("nothing at `{path}`"),
+                        Capture::Header(name) => format!("no header `{name}`"),
+                        Capture::Regex(re) => format!("no match of `{re}`"),
+                    };
+                    return fail(format!("{what} to capture as `{var}`"), Some(&response));
+                }
+            }
         }
         if step.snapshot {
-            let n = observed(&response, rules, &step.snapshot_headers);
+            let n = observed(&response, rules, injected, &step.snapshot_headers);
             observed_steps.push(Observed {
                 step: step_name,
                 expression: request_line,

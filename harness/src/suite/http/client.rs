@@ -20,6 +20,8 @@ pub struct Request<'a> {
     pub headers: &'a BTreeMap<String, String>,
     /// The body.
     pub body: Option<Vec<u8>>,
+    /// Whether to follow redirects.
+    pub follow_redirects: bool,
 }
 
 /// A response as the harness saw it.
@@ -48,7 +50,7 @@ pub fn send(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .allow_non_standard_methods(true)
-        .max_redirects(0)
+        .max_redirects(if request.follow_redirects { 10 } else { 0 })
         .timeout_global(Some(timeout))
         .build()
         .into();

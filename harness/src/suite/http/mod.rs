@@ -12,7 +12,7 @@ use futures_util::future::BoxFuture;
 
 use super::{CaseResult, LoadedSuite, SuiteEnv};
 use crate::errors::Result;
-use crate::matrix::{HttpSpec, Limits, Matrix, Normalize};
+use crate::matrix::{DataDir, HttpSpec, Limits, Matrix, Normalize, Suite};
 
 /// An `http` suite with its cases read and checked.
 pub struct HttpSuite {
@@ -23,11 +23,13 @@ pub struct HttpSuite {
     cases: Vec<(String, case::CaseFile)>,
     rules: Normalize,
     limits: Limits,
+    /// Whether the data dir's tree is a step of every case.
+    tree_after_case: bool,
 }
 
 impl HttpSuite {
     /// Reads and checks the case files of `spec`.
-    pub fn load(matrix: &Matrix, spec: &HttpSpec) -> Result<HttpSuite> {
+    pub fn load(matrix: &Matrix, suite: &Suite, spec: &HttpSpec) -> Result<HttpSuite> {
         if !spec.path.is_dir() {
             return Err(super::in_matrix(
                 matrix,
@@ -48,6 +50,7 @@ impl HttpSuite {
             cases: case::load(&spec.path)?,
             rules: matrix.normalize.clone(),
             limits: matrix.limits.clone(),
+            tree_after_case: suite.evidence.data_dir == DataDir::Case,
         })
     }
 }
@@ -73,12 +76,24 @@ impl LoadedSuite for HttpSuite {
             let rules = self.rules.clone();
             let limits = self.limits.clone();
             let doing = env.doing.clone();
+            let injected = env.injected.clone();
+            let tree_dir = self.tree_after_case.then(|| env.data_dir.clone());
             Ok(tokio::task::spawn_blocking(move || {
                 cases
                     .iter()
                     .map(|(name, case)| {
                         doing.set(format!("running case `{name}`"));
-                        check::run_case(&base, name, case, &rules, &limits)
+                        let mut result =
+                            check::run_case(&base, name, case, &rules, &injected, &limits);
+                        if let Some(dir) = &tree_dir {
+                            result.observed.push(super::evidence::observe_tree(
+                                dir,
+                                super::evidence::DATA_DIR,
+                                &rules,
+                                &injected,
+                            ));
+                        }
+                        result
                     })
                     .collect::<Vec<_>>()
             })
