@@ -169,10 +169,7 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
                 "[[target]]",
                 "[[target]]\nname = \"local\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\nbuild = { command = [\"cargo\", \"build\", \"--quiet\", \"-p\", \"deploy-server\", \"--target-dir\", \"own-target\"], artifact = \"own-target/debug/deploy-server\" }\n\n[[target]]",
             ),
-            (
-                "env = { RUST_LOG = \"info\" }",
-                "env = { RUST_LOG = \"info\" }\nseed = \"seed\"",
-            ),
+            ("seed = \"fixtures/seed\"", "seed = \"seed\""),
         ],
     );
     let seed = config.parent().unwrap().join("seed/projects");

@@ -6,6 +6,7 @@ mod builds;
 mod cli;
 mod diff;
 mod faults;
+mod fidelity;
 mod leaks;
 mod reports;
 mod runtimes;

@@ -1,7 +1,7 @@
 //! Tidy: checks of the tree itself. Every Rust source file starts with a `//!` line saying
 //! what it is for; no test is ignored or expected to panic, in any spelling; the harness's
 //! layers only point down; the harness never prints, and only the layers that own files write
-//! them; every `toml` block of the README is a valid `matrix.toml`.
+//! them; every `toml` block of the README and the docs is a valid `matrix.toml`.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -129,7 +129,8 @@ fn upward(layer: &str, text: &str) -> Vec<String> {
 /// The code of a file before its `#[cfg(test)]` module (what the library ships), without
 /// its comment lines.
 fn shipped(text: &str) -> String {
-    let code = text.find("#[cfg(test)]").map_or(text, |i| &text[..i]);
+    let tests = regex::Regex::new(r"#\[cfg\((all\()?test\b").unwrap();
+    let code = tests.find(text).map_or(text, |m| &text[..m.start()]);
     code.lines()
         .filter(|l| !l.trim_start().starts_with("//"))
         .collect::<Vec<_>>()
@@ -294,22 +295,24 @@ fn the_harness_never_prints_and_only_owners_write_files() {
 }
 
 #[test]
-fn every_toml_block_in_the_readme_is_a_valid_matrix() {
-    let readme = std::fs::read_to_string(root().join("README.md")).unwrap();
-    let mut blocks = 0;
-    let mut rest = readme.as_str();
-    while let Some(start) = rest.find("```toml\n") {
-        let body = &rest[start + 8..];
-        let end = body
-            .find("```")
-            .expect("an unclosed toml block in README.md");
-        let line = readme[..readme.len() - rest.len() + start].lines().count() + 2;
-        let name = format!("README.md (block at line {line})");
-        if let Err(e) = harness::matrix::parse(Path::new(&name), &body[..end]) {
-            panic!("{e}");
+fn every_toml_block_in_the_docs_is_a_valid_matrix() {
+    for doc in ["README.md", "docs/porting.md"] {
+        let text = std::fs::read_to_string(root().join(doc)).unwrap();
+        let mut blocks = 0;
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("```toml\n") {
+            let body = &rest[start + 8..];
+            let end = body
+                .find("```")
+                .unwrap_or_else(|| panic!("an unclosed toml block in {doc}"));
+            let line = text[..text.len() - rest.len() + start].lines().count() + 2;
+            let name = format!("{doc} (block at line {line})");
+            if let Err(e) = harness::matrix::parse(Path::new(&name), &body[..end]) {
+                panic!("{e}");
+            }
+            blocks += 1;
+            rest = &body[end..];
         }
-        blocks += 1;
-        rest = &body[end..];
+        assert!(blocks >= 1, "{doc} has no toml example");
     }
-    assert!(blocks >= 1, "the README has no toml example");
 }

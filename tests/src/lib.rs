@@ -104,6 +104,7 @@ pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
     // so that a scenario's pending or accepted snapshots never touch the repository.
     let text = text
         .replace("path = \"fixtures/", "path = \"{root}/fixtures/")
+        .replace("seed = \"fixtures/", "seed = \"{root}/fixtures/")
         .replace(
             "dir = \"fixtures/deploy-server/snapshots\"",
             "dir = \"snapshots\"",

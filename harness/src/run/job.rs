@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use super::{RunOptions, data_dir};
 use crate::build::Artifacts;
@@ -212,7 +212,18 @@ impl Jobs<'_> {
             doing: doing.clone(),
         };
         let mut results = suite.run(&env).await?;
-        if let Some(status) = server.exited() {
+        // A case that got no response at all may have lost its server.
+        let lost = results.iter().any(|c| {
+            c.failure
+                .as_deref()
+                .is_some_and(|f| f.contains(crate::suite::http::check::NO_RESPONSE))
+        });
+        let wait = if lost {
+            Duration::from_secs(2)
+        } else {
+            Duration::ZERO
+        };
+        if let Some(status) = server.exited_within(wait).await {
             crashed(&mut results, status, &server.log_tail(30));
         }
         let evidence = matrix

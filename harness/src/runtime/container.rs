@@ -63,7 +63,16 @@ impl Runtime for ContainerRuntime {
         let mut cmd = self
             .engine
             .cmd()
-            .args(["run", "--rm", "--init", "--name", &launch.name])
+            // The harness stops a container through the engine; a client that also forwarded
+            // the signal would only complain into the server's log that it is gone.
+            .args([
+                "run",
+                "--rm",
+                "--init",
+                "--sig-proxy=false",
+                "--name",
+                &launch.name,
+            ])
             .args(["--label", &format!("{LABEL}=1")])
             .args(["--label", &format!("{LABEL}.pid={}", std::process::id())])
             .args(["--label", &format!("{LABEL}.cell={}", launch.cell.name)])

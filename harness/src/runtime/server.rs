@@ -97,6 +97,21 @@ impl Server {
         self.process.as_mut().and_then(Running::try_wait)
     }
 
+    /// How it exited, waiting up to `wait` for it to finish exiting: a client sees the
+    /// connection of a crashing server drop a moment before the process is gone.
+    pub async fn exited_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
+        let deadline = Instant::now() + wait;
+        loop {
+            if let Some(status) = self.exited() {
+                return Some(status);
+            }
+            if Instant::now() >= deadline {
+                return None;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
     /// The end of its log.
     pub fn log_tail(&self, lines: usize) -> String {
         log_tail(&self.log, lines)

@@ -114,6 +114,9 @@ pub fn observed(
     }
 }
 
+/// What a failure says when no response came at all (the connection failed or dropped).
+pub const NO_RESPONSE: &str = "--- response\n(none)";
+
 /// Runs one case against `base_url`, within the case and request timeouts of `limits`.
 pub fn run_case(
     base_url: &str,
@@ -162,14 +165,9 @@ pub fn run_case(
             name: name.to_owned(),
             passed: false,
             failure: Some(format!(
-                "step `{step_name}`: {why}\n--- request\n{request_text}\n--- response\n{}",
-                response.map_or("(none)".to_owned(), |r| observed(
-                    r,
-                    &Normalize::default(),
-                    &Injected::default(),
-                    &[]
-                )
-                .text)
+                "step `{step_name}`: {why}\n--- request\n{request_text}\n{}",
+                response.map_or(NO_RESPONSE.to_owned(), |r| "--- response\n".to_owned()
+                    + &observed(r, &Normalize::default(), &Injected::default(), &[]).text)
             )),
             observed: observed_steps.clone(),
             duration: start.elapsed(),
