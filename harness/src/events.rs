@@ -57,6 +57,9 @@ pub enum RunEvent {
         suite: String,
         /// The launch command.
         command: String,
+        /// What the server has to itself in its runtime (a Wine prefix), if anything.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        place: Option<String>,
     },
     /// A cell's server is ready.
     ServerReady {

@@ -4,7 +4,6 @@
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use serde_json::Value;
 
 use crate::matrix::Scope;
 use crate::plan::Job;
@@ -34,6 +33,24 @@ pub struct JobResult {
     /// How long it took, launch and stop included.
     #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
+    /// Where that time went.
+    #[serde(default)]
+    pub phases: Phases,
+}
+
+/// Where a job's time went: the rest of its duration is the harness's own overhead (waiting
+/// for room, a fresh data dir, the runtime's preparation).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Phases {
+    /// From launch until the readiness probe answered.
+    #[serde(with = "ms", rename = "ready_ms")]
+    pub ready: Duration,
+    /// The suite's cases.
+    #[serde(with = "ms", rename = "suite_ms")]
+    pub suite: Duration,
+    /// Stopping the server.
+    #[serde(with = "ms", rename = "stop_ms")]
+    pub stop: Duration,
 }
 
 impl JobResult {
@@ -54,6 +71,7 @@ impl JobResult {
             error,
             leaked,
             duration,
+            phases: Phases::default(),
         }
     }
 
@@ -84,7 +102,6 @@ impl JobResult {
                     source: source.clone(),
                     expression: o.expression.clone(),
                     text: o.text.clone(),
-                    json: o.json.clone(),
                 });
             }
         }
@@ -113,9 +130,6 @@ pub struct Observation {
     pub expression: String,
     /// The normalized snapshot text.
     pub text: String,
-    /// The normalized JSON body, for noise analysis.
-    #[serde(skip)]
-    pub json: Option<Value>,
 }
 
 impl Observation {

@@ -69,6 +69,7 @@ fn job(
         error: error.map(str::to_owned),
         leaked: Vec::new(),
         duration: Duration::from_millis(1500),
+        phases: Default::default(),
     }
 }
 
@@ -83,7 +84,6 @@ fn obs(suite: &str, case: &str, cell: &str, scope: Scope, text: &str) -> Observa
         source: format!("suites/{suite}/{case}.toml"),
         expression: "POST /tasks".into(),
         text: text.into(),
-        json: None,
     }
 }
 

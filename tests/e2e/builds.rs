@@ -3,7 +3,9 @@
 //! as a plain process; a fresh cache is provisioned by the first run and reused by the second.
 //! Facts come from the results and the JSON progress events, not from the human output.
 
-use matrix_tests::{Run, leftovers_after, matrix_json, root, serial, variant, xtask_cmd};
+use matrix_tests::{
+    Run, leftovers_after, matrix_json, results_in, root, serial, variant, xtask_cmd,
+};
 
 #[test]
 fn a_build_failure_fails_only_its_own_cells() {
@@ -209,8 +211,26 @@ fn a_server_built_by_its_own_command_runs_with_a_seeded_data_dir() {
     assert!(leftovers_after(15).is_empty());
 }
 
+/// `results.json` without what measures time, which differs from run to run.
+fn without_timings(mut v: serde_json::Value) -> serde_json::Value {
+    fn strip(v: &mut serde_json::Value) {
+        match v {
+            serde_json::Value::Object(map) => {
+                for key in ["duration_ms", "phases", "started"] {
+                    map.remove(key);
+                }
+                map.values_mut().for_each(strip);
+            }
+            serde_json::Value::Array(items) => items.iter_mut().for_each(strip),
+            _ => {}
+        }
+    }
+    strip(&mut v);
+    v
+}
+
 #[test]
-fn cells_run_at_once_and_wine_cells_take_turns_with_the_prefix() {
+fn jobs_run_at_once_never_two_in_one_wine_prefix_and_j1_changes_no_result() {
     let _serial = serial();
     let config = variant(
         "four-cells",
@@ -222,11 +242,22 @@ fn cells_run_at_once_and_wine_cells_take_turns_with_the_prefix() {
             ("primary = \"debian\"", "primary = \"debian-a\""),
         ],
     );
+    let suites = [
+        "--suite", "platform", "--suite", "tasks", "--suite", "files",
+    ];
     // New cells have no baselines: their first snapshots are accepted into the scenario.
-    let run = matrix_json(
-        &config,
-        &["--suite", "platform", "--suite", "tasks", "--accept"],
-    );
+    let mut accept = suites.to_vec();
+    accept.push("--accept");
+    let first = matrix_json(&config, &accept);
+    assert_eq!(first.code, Some(0), "{}", first.text);
+    let dir = tempfile::tempdir().unwrap();
+    let (at_once, one_by_one) = (dir.path().join("j4"), dir.path().join("j1"));
+    let run_with = |jobs: &str, out: &std::path::Path| {
+        let mut args = suites.to_vec();
+        args.extend(["-j", jobs, "--out", out.to_str().unwrap()]);
+        matrix_json(&config, &args)
+    };
+    let run = run_with("4", &at_once);
     assert_eq!(run.code, Some(0), "{}", run.text);
     // One build serves all four cells.
     let windows_builds = run
@@ -235,40 +266,87 @@ fn cells_run_at_once_and_wine_cells_take_turns_with_the_prefix() {
         .filter(|e| e["build"] == "x86_64-pc-windows-gnu")
         .count();
     assert_eq!(windows_builds, 1, "{}", run.text);
-    // The event stream is in the order things happened. Where each cell's servers start and
-    // stop in it:
-    let at = |kind: &str, cell: &str| -> Vec<usize> {
-        run.events
+    // Each server's span in the event stream (which is in the order things happened), with
+    // the Wine prefix it ran in.
+    let mut spans: Vec<(String, usize, usize, Option<String>)> = Vec::new();
+    for (i, e) in run.events.iter().enumerate() {
+        if e["event"] == "server-starting" {
+            let id = format!(
+                "{}@{}",
+                e["suite"].as_str().unwrap(),
+                e["cell"].as_str().unwrap()
+            );
+            let place = e["place"].as_str().map(str::to_owned);
+            spans.push((id, i, usize::MAX, place));
+        }
+        if e["event"] == "server-stopped" {
+            let log = e["log"].as_str().unwrap();
+            let suite = std::path::Path::new(log)
+                .file_name()
+                .unwrap()
+                .to_str()
+                .unwrap();
+            let id = format!(
+                "{}@{}",
+                suite.trim_end_matches(".server.log"),
+                e["cell"].as_str().unwrap()
+            );
+            let span = spans.iter_mut().find(|s| s.0 == id).unwrap();
+            span.2 = i;
+        }
+    }
+    assert_eq!(spans.len(), 12, "{}", run.text);
+    let overlap = |a: &(String, usize, usize, Option<String>),
+                   b: &(String, usize, usize, Option<String>)| {
+        a.1 < b.2 && b.1 < a.2
+    };
+    let wine: Vec<_> = spans.iter().filter(|s| s.0.contains("@windows")).collect();
+    assert!(
+        wine.iter()
+            .all(|s| s.3.as_deref().is_some_and(|p| p.contains("wine-prefix"))),
+        "{spans:?}"
+    );
+    let mut wine_at_once = 0;
+    for (i, a) in wine.iter().enumerate() {
+        for b in &wine[i + 1..] {
+            if overlap(a, b) {
+                wine_at_once += 1;
+                assert_ne!(
+                    a.3, b.3,
+                    "two Wine servers ran in one prefix at once: {spans:?}"
+                );
+            }
+        }
+    }
+    // Wine servers do run at once (each in its own prefix), and so do jobs of one cell.
+    assert!(wine_at_once > 0, "{spans:?}");
+    let same_cell_at_once = spans.iter().enumerate().any(|(i, a)| {
+        spans[i + 1..]
             .iter()
-            .enumerate()
-            .filter(|(_, e)| e["event"] == kind && e["cell"] == cell)
-            .map(|(i, _)| i)
-            .collect()
-    };
-    let first_wine_stop =
-        at("server-stopped", "windows-a")[0].min(at("server-stopped", "windows-b")[0]);
-    // A container cell starts while a Wine cell is still running: cells run at once.
+            .any(|b| overlap(a, b) && a.0.split('@').nth(1) == b.0.split('@').nth(1))
+    });
+    assert!(same_cell_at_once, "{spans:?}");
+    // One after another, in plan order, the results are the same apart from timings.
+    let serial_run = run_with("1", &one_by_one);
+    assert_eq!(serial_run.code, Some(0), "{}", serial_run.text);
+    let starts: Vec<usize> = serial_run
+        .events
+        .iter()
+        .enumerate()
+        .filter(|(_, e)| e["event"] == "server-starting" || e["event"] == "server-stopped")
+        .map(|(i, _)| i)
+        .collect();
     assert!(
-        at("server-starting", "debian-a")[0] < first_wine_stop
-            || at("server-starting", "debian-b")[0] < first_wine_stop,
-        "{}",
-        run.text
+        starts.chunks(2).all(
+            |pair| serial_run.events[pair[0]]["event"] == "server-starting"
+                && serial_run.events[pair[1]]["event"] == "server-stopped"
+        ),
+        "with -j 1 each server stops before the next starts: {}",
+        serial_run.text
     );
-    // The two Wine cells never overlap: one's last server stops before the other's first
-    // server starts.
-    let (a, b) = (
-        at("server-starting", "windows-a")[0],
-        at("server-starting", "windows-b")[0],
-    );
-    let (first, second) = if a < b {
-        ("windows-a", "windows-b")
-    } else {
-        ("windows-b", "windows-a")
-    };
-    assert!(
-        at("server-stopped", first).last().unwrap() < &at("server-starting", second)[0],
-        "{}",
-        run.text
+    assert_eq!(
+        without_timings(results_in(&at_once)),
+        without_timings(results_in(&one_by_one))
     );
     assert!(leftovers_after(15).is_empty());
 }

@@ -285,7 +285,8 @@ fn ctrl_c_ends_a_hanging_case_a_build_and_a_lock_wait_within_five_seconds() {
     assert!(took < Duration::from_secs(5), "a build: {took:?}");
     assert!(processes("sleep 2939").is_empty(), "the build was stopped");
 
-    // A cell waiting for the Wine prefix another run holds.
+    // A cell waiting for the Wine prefix another run holds (with `-j 1` the run's pool is
+    // that one prefix).
     let lock = harness::provision::cache_dir().join("wine-prefix.lock");
     let held = std::fs::OpenOptions::new()
         .create(true)
@@ -301,6 +302,8 @@ fn ctrl_c_ends_a_hanging_case_a_build_and_a_lock_wait_within_five_seconds() {
             "windows",
             "--suite",
             "platform",
+            "-j",
+            "1",
             "--out",
             "target/e2e/ctrl-c-lock",
         ],

@@ -45,7 +45,12 @@ async fn info_of(cell: &str) -> (serde_json::Value, String) {
         env: server_env(&matrix, c),
         name: format!("port-harness-e2e-{}-{cell}", std::process::id()),
     };
-    let mut server = runtime.start(&launch).unwrap();
+    let reservation = runtime
+        .try_reserve()
+        .unwrap()
+        .expect("the runtime has room");
+    runtime.prepare(&reservation).await.unwrap();
+    let mut server = runtime.start(&launch, &reservation).unwrap();
     server.wait_ready(&matrix.server.ready).await.unwrap();
     let url = format!("{}/info", server.base_url);
     let info = tokio::task::spawn_blocking(move || {

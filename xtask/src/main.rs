@@ -2,6 +2,7 @@
 //! `harness` library, prints what the library returns and reports, and maps errors to exit
 //! codes. No behaviour lives here.
 
+mod bench;
 mod print;
 
 use std::path::PathBuf;
@@ -66,6 +67,16 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Measure the harness: the warm sample matrix beside `-j 1` and a plain sequential
+    /// script, how runs scale with suites, the diff of 100,000 snapshot pairs, and planning.
+    Bench {
+        /// Only these benchmarks (repeatable; default: all).
+        #[arg(value_enum)]
+        which: Vec<bench::Which>,
+        /// How many times each sample run repeats (the median is printed).
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
     /// Write the JSON schema of matrix.toml (to stdout, or to a file).
     Schema {
         /// Write to this file instead of stdout.
@@ -103,6 +114,10 @@ struct MatrixArgs {
     /// normalization rule for each difference.
     #[arg(long)]
     noise_check: bool,
+    /// How many jobs run at once, across cells and within them (1: one after another, in
+    /// plan order). Default: two per core, at least two, as many as memory holds.
+    #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
+    jobs: Option<u16>,
     /// Only the jobs that failed, errored or diverged in an earlier run's output folder.
     #[arg(long, value_name = "DIR")]
     rerun_failed: Option<PathBuf>,
@@ -173,6 +188,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
         }
         Command::Matrix(args) => matrix(args).await,
+        Command::Bench { which, runs } => bench::run(&which, runs).await,
         Command::Ci {
             system,
             config,
@@ -267,6 +283,9 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         stop_grace: Duration::from_secs(10),
         accept: args.accept,
         noise_check: args.noise_check,
+        parallel: args
+            .jobs
+            .map_or_else(harness::run::default_parallel, usize::from),
         interrupt,
     };
     let result = harness::run::run(&matrix, &plan, &options).await;

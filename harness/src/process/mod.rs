@@ -178,6 +178,29 @@ pub fn sweep(mark: &str) -> Vec<Marked> {
     found
 }
 
+/// Stops every process that carries `mark` (a daemon the harness started, such as a
+/// wineserver): asks with SIGINT, polls finely until they are gone, and kills what is left
+/// after `grace`. Returns whether force was needed.
+pub async fn stop_marked(mark: &str, grace: Duration) -> bool {
+    for p in platform::marked(|value| value == mark) {
+        platform::signal(p.pid, Signal::Interrupt);
+    }
+    let deadline = std::time::Instant::now() + grace;
+    loop {
+        let left = platform::marked(|value| value == mark);
+        if left.is_empty() {
+            return false;
+        }
+        if std::time::Instant::now() >= deadline {
+            for p in &left {
+                platform::kill(p.pid);
+            }
+            return true;
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
 /// Stops every process left by a harness run that no longer exists (one killed with
 /// SIGKILL could not stop its children), and returns them.
 pub fn sweep_dead_runs() -> Vec<Marked> {
@@ -326,6 +349,25 @@ fn open_log(log: &Path) -> Result<std::fs::File> {
         .append(true)
         .open(log)
         .map_err(|e| Error::io(log, e))
+}
+
+/// Runs `cmd`, which starts a daemon and exits once it is ready, with its output (and the
+/// daemon's) appended to `log`; returns its exit status and the mark the daemon carries
+/// (see [`stop_marked`]). Its output is not piped: the daemon
+/// would hold the pipe open for as long as it lives.
+pub async fn start_daemon(cmd: &Cmd, log: &Path) -> Result<(ExitStatus, String)> {
+    let file = open_log(log)?;
+    let mark = new_mark();
+    let mut command = cmd.build_marked(&mark);
+    command
+        .stdin(Stdio::null())
+        .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
+        .stderr(file);
+    let mut child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
+    let mut guard = GroupGuard(child.id());
+    let status = child.wait().await.map_err(|e| cmd.spawn_error(e))?;
+    guard.disarm();
+    Ok((status, mark))
 }
 
 /// Runs `cmd` to completion synchronously, ignoring what it prints: for cleanup in `Drop`,

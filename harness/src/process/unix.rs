@@ -9,16 +9,27 @@ pub(super) fn new_group(cmd: &mut std::process::Command) {
     cmd.process_group(0);
 }
 
-/// Sends `signal` to the process group `pid` leads.
-pub(super) fn signal_group(pid: u32, signal: Signal) {
-    let signal = match signal {
+fn number(signal: Signal) -> libc::c_int {
+    match signal {
         Signal::Interrupt => libc::SIGINT,
         Signal::Terminate => libc::SIGTERM,
         Signal::Kill => libc::SIGKILL,
-    };
+    }
+}
+
+/// Sends `signal` to the process group `pid` leads.
+pub(super) fn signal_group(pid: u32, signal: Signal) {
     // SAFETY: killpg has no memory-safety preconditions; the pid is a group we created.
     unsafe {
-        libc::killpg(pid as libc::pid_t, signal);
+        libc::killpg(pid as libc::pid_t, number(signal));
+    }
+}
+
+/// Sends `signal` to `pid` alone.
+pub(super) fn signal(pid: u32, signal: Signal) {
+    // SAFETY: kill has no memory-safety preconditions.
+    unsafe {
+        libc::kill(pid as libc::pid_t, number(signal));
     }
 }
 
@@ -75,7 +86,7 @@ pub(super) fn marked(matches: impl Fn(&str) -> bool) -> Vec<Marked> {
         else {
             continue;
         };
-        if pid == me || !alive(pid) {
+        if pid == me {
             continue;
         }
         let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
@@ -85,7 +96,7 @@ pub(super) fn marked(matches: impl Fn(&str) -> bool) -> Vec<Marked> {
             .split(|b| *b == 0)
             .filter_map(|var| std::str::from_utf8(var).ok())
             .find_map(|var| var.strip_prefix(prefix.as_str()));
-        if mark.is_some_and(&matches) {
+        if mark.is_some_and(&matches) && alive(pid) {
             let command = std::fs::read(entry.path().join("cmdline"))
                 .map(|b| {
                     String::from_utf8_lossy(&b)

@@ -16,6 +16,9 @@ pub(super) fn new_group(cmd: &mut std::process::Command) {
 /// runtime's own stop. Kept beside its Unix twin so that the gap is visible, not silent.
 pub(super) fn signal_group(_pid: u32, _signal: Signal) {}
 
+/// Signals to one process: none on Windows either.
+pub(super) fn signal(_pid: u32, _signal: Signal) {}
+
 /// A child of a Windows process is not killed with it; job objects will tie them together.
 pub(super) fn die_with_parent(_cmd: &mut std::process::Command) {}
 

@@ -92,6 +92,8 @@ pub struct Needs {
     pub cargo_triples: BTreeSet<String>,
     /// Whether a cell runs under Wine.
     pub wine: bool,
+    /// How many Wine servers may run at once: the size of the prefix pool.
+    pub wine_slots: usize,
     /// Engines and the images their cells run.
     pub containers: BTreeSet<(EngineKind, String)>,
 }
@@ -99,7 +101,10 @@ pub struct Needs {
 impl Needs {
     /// What the named cells of `matrix` need.
     pub fn of<'a>(matrix: &Matrix, cells: impl IntoIterator<Item = &'a str>) -> Needs {
-        let mut needs = Needs::default();
+        let mut needs = Needs {
+            wine_slots: 1,
+            ..Needs::default()
+        };
         for name in cells {
             let Some(target) = matrix.cell(name).and_then(|c| matrix.target(&c.target)) else {
                 continue;
@@ -124,8 +129,8 @@ impl Needs {
 pub struct Provisioned {
     /// Environment for cargo (linkers of cross targets).
     pub cargo_env: Vec<(String, String)>,
-    /// Wine, when a cell needs it.
-    pub wine: Option<Wine>,
+    /// The pool of Wine prefixes, when a cell needs Wine (empty otherwise).
+    pub wine: Vec<Wine>,
     /// An engine per engine kind and image.
     pub engines: BTreeMap<(EngineKind, String), Engine>,
 }
@@ -157,7 +162,7 @@ pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
         }
     }
     if needs.wine {
-        done.wine = Some(wine::ensure(ctx).await?);
+        done.wine = wine::ensure(ctx, needs.wine_slots.max(1)).await?;
     }
     for (kind, image) in &needs.containers {
         let engine = container::ensure(ctx, *kind, image).await?;
@@ -177,7 +182,7 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
         }
     }
     if needs.wine {
-        checks.extend(wine::checks(cache));
+        checks.extend(wine::checks(cache, needs.wine_slots.max(1)));
     }
     for (kind, image) in &needs.containers {
         checks.extend(container::checks(cache, *kind, image).await);

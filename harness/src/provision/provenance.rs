@@ -59,56 +59,67 @@ pub async fn collect(
     started: std::time::SystemTime,
     inputs: Inputs,
 ) -> Provenance {
-    let commit = match first_line(
-        Cmd::new("git")
-            .args(["rev-parse", "HEAD"])
-            .current_dir(root),
-    )
-    .await
-    {
-        Some(hash) => {
-            let dirty = output(
-                &Cmd::new("git")
-                    .args(["status", "--porcelain"])
-                    .current_dir(root),
-            )
-            .await
-            .is_ok_and(|o| !o.stdout.trim().is_empty());
-            Some(if dirty { format!("{hash}+dirty") } else { hash })
-        }
-        None => None,
+    // Every question at once: they are independent, and some (an engine's) are slow.
+    let commit = async {
+        let hash = first_line(
+            Cmd::new("git")
+                .args(["rev-parse", "HEAD"])
+                .current_dir(root),
+        )
+        .await?;
+        let dirty = output(
+            &Cmd::new("git")
+                .args(["status", "--porcelain"])
+                .current_dir(root),
+        )
+        .await
+        .is_ok_and(|o| !o.stdout.trim().is_empty());
+        Some(if dirty { format!("{hash}+dirty") } else { hash })
     };
+    let engines =
+        futures_util::future::join_all(provisioned.engines.values().map(|engine| async move {
+            let version = first_line(engine.cmd().arg("--version")).await;
+            let image = first_line(engine.cmd().args([
+                "image",
+                "inspect",
+                "--format",
+                "{{.Id}}",
+                &engine.image,
+            ]))
+            .await
+            .map(|id| format!("{} {id}", engine.image));
+            (version, image)
+        }));
+    let wine = async {
+        match provisioned.wine.is_empty() {
+            false => first_line(Cmd::new("wine").arg("--version")).await,
+            true => None,
+        }
+    };
+    let (commit, per_engine, host, rustc, cargo, wine) = tokio::join!(
+        commit,
+        engines,
+        first_line(Cmd::new("uname").args(["-srmn"])),
+        first_line(Cmd::new("rustc").arg("--version")),
+        first_line(Cmd::new(cargo()).arg("--version")),
+        wine
+    );
+    let host = host.unwrap_or_else(|| std::env::consts::OS.to_owned());
     let mut engines = Vec::new();
     let mut images = Vec::new();
-    for engine in provisioned.engines.values() {
-        if let Some(v) = first_line(engine.cmd().arg("--version")).await
+    for (version, image) in per_engine {
+        if let Some(v) = version
             && !engines.contains(&v)
         {
             engines.push(v);
         }
-        if let Some(id) = first_line(engine.cmd().args([
-            "image",
-            "inspect",
-            "--format",
-            "{{.Id}}",
-            &engine.image,
-        ]))
-        .await
-        {
-            images.push(format!("{} {id}", engine.image));
-        }
+        images.extend(image);
     }
-    let host = first_line(Cmd::new("uname").args(["-srmn"]))
-        .await
-        .unwrap_or_else(|| std::env::consts::OS.to_owned());
     Provenance {
         commit,
-        rustc: first_line(Cmd::new("rustc").arg("--version")).await,
-        cargo: first_line(Cmd::new(cargo()).arg("--version")).await,
-        wine: match &provisioned.wine {
-            Some(_) => first_line(Cmd::new("wine").arg("--version")).await,
-            None => None,
-        },
+        rustc,
+        cargo,
+        wine,
         engines,
         images,
         host,

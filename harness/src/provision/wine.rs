@@ -89,19 +89,82 @@ fn check_shim(cache: &Path) -> Check {
     }
 }
 
+/// The prefix of pool slot `slot` (1-based): the provisioned prefix, or a copy of it.
+fn slot_prefix(cache: &Path, slot: usize) -> PathBuf {
+    if slot == 1 {
+        prefix_of(cache)
+    } else {
+        cache.join(format!("wine-prefix-{slot}"))
+    }
+}
+
+/// Whether the pool of `slots` prefixes is ready: every slot after the first is a copy of
+/// the first, so that Wine servers can run at once without sharing a registry, a temp folder
+/// or a wineserver.
+fn check_pool(cache: &Path, slots: usize) -> Check {
+    let ready = (2..=slots)
+        .filter(|s| slot_prefix(cache, *s).join("system.reg").is_file())
+        .count()
+        + 1;
+    Check {
+        what: format!("wine prefix pool ({slots} slots)"),
+        ok: ready >= slots,
+        detail: if ready >= slots {
+            format!("{slots} prefixes in {}", cache.display())
+        } else {
+            format!("{ready} of {slots} prefixes; `matrix` copies the rest")
+        },
+        fix: None,
+    }
+}
+
 /// Everything Wine cells need, as `doctor` shows it.
-pub fn checks(cache: &Path) -> Vec<Check> {
+pub fn checks(cache: &Path, slots: usize) -> Vec<Check> {
     let wine = tools::check(&tools::WINE);
     let have_wine = wine.ok;
     let mut checks = vec![wine, check_prefix(cache)];
+    if slots > 1 {
+        checks.push(check_pool(cache, slots));
+    }
     if have_wine {
         checks.push(check_shim(cache));
     }
     checks
 }
 
-/// Makes Wine ready: the tools, the prefix, and the shim when needed.
-pub async fn ensure(ctx: &Ctx) -> Result<Wine> {
+/// Makes Wine ready: the tools, a pool of `slots` prefixes, and the shim when needed. Each
+/// returned `Wine` is one slot.
+pub async fn ensure(ctx: &Ctx, slots: usize) -> Result<Vec<Wine>> {
+    let first = ensure_first(ctx).await?;
+    let mut pool = vec![first.clone()];
+    let check = check_pool(&ctx.cache, slots);
+    if slots > 1 && check.ok {
+        ctx.present(&check);
+    }
+    for slot in 2..=slots.max(1) {
+        let prefix = slot_prefix(&ctx.cache, slot);
+        if !prefix.join("system.reg").is_file() {
+            ctx.provisioning(format!(
+                "copying the wine prefix for slot {slot} of {slots} (once)"
+            ));
+            let tmp = prefix.with_extension("tmp");
+            let _ = std::fs::remove_dir_all(&tmp);
+            let _ = std::fs::remove_dir_all(&prefix);
+            checked(&Cmd::new("cp").arg("-a").arg(&first.prefix).arg(&tmp)).await?;
+            std::fs::rename(&tmp, &prefix).map_err(|e| Error::io(&prefix, e))?;
+            if slot == slots {
+                ctx.provisioned(&check.what, format!("{slots} prefixes"));
+            }
+        }
+        pool.push(Wine {
+            prefix,
+            shim: first.shim.clone(),
+        });
+    }
+    Ok(pool)
+}
+
+async fn ensure_first(ctx: &Ctx) -> Result<Wine> {
     tools::ensure(ctx, &tools::WINE).await?;
     tools::ensure(ctx, &tools::WINESERVER).await?;
     let prefix = prefix_of(&ctx.cache);

@@ -44,9 +44,11 @@ fn raw_line(event: &RunEvent) -> String {
             cell,
             suite,
             command,
-        } => {
-            format!("{cell:<10} {suite}: starting the server: {command}")
-        }
+            place,
+        } => match place {
+            Some(place) => format!("{cell:<10} {suite}: starting the server in {place}: {command}"),
+            None => format!("{cell:<10} {suite}: starting the server: {command}"),
+        },
         RunEvent::ServerReady {
             cell,
             base_url,

@@ -12,12 +12,11 @@ use crate::build::Artifacts;
 use crate::errors::{Error, Result};
 use crate::events::RunEvent;
 use crate::matrix::DataDir;
-use crate::matrix::{Cell, Matrix};
+use crate::matrix::Matrix;
 use crate::normalize::Injected;
-use crate::outcome::{JobResult, Observation};
-use crate::plan::{Job, Plan};
-use crate::provision::{self, Provisioned};
-use crate::runtime::{self, Launch, Runtime, Server};
+use crate::outcome::{JobResult, Observation, Phases};
+use crate::plan::Job;
+use crate::runtime::{self, Launch, Reservation, Runtime, Server};
 use crate::suite::{CaseResult, Doing, LoadedSuite, SuiteEnv, evidence};
 
 /// What every job of a run shares.
@@ -25,52 +24,13 @@ pub(super) struct Jobs<'a> {
     pub matrix: &'a Matrix,
     pub suites: &'a BTreeMap<String, Arc<dyn LoadedSuite>>,
     pub artifacts: &'a Artifacts,
-    pub provisioned: &'a Provisioned,
+    pub runtimes: &'a BTreeMap<String, Arc<dyn Runtime>>,
     pub scratch: &'a Path,
     pub logs: &'a Path,
     pub options: &'a RunOptions,
 }
 
 impl Jobs<'_> {
-    /// Runs the plan's jobs of `cell`, one after the other, in its runtime.
-    pub async fn run_cell(&self, plan: &Plan, cell: &Cell) -> Result<Vec<JobResult>> {
-        let target = self
-            .matrix
-            .target(&cell.target)
-            .expect("cells name known targets");
-        let runtime = runtime::for_target(&target.runtime, self.provisioned)?;
-        let interrupt = &self.options.interrupt;
-        let _reserved = match runtime.exclusive() {
-            Some(path) => match provision::try_lock(&path)? {
-                Some(lock) => Some(lock),
-                None => {
-                    self.options.events.emit(RunEvent::Waiting {
-                        cell: cell.name.clone(),
-                        what: format!(
-                            "the {} runtime, which another cell or run holds ({})",
-                            runtime.name(),
-                            path.display()
-                        ),
-                    });
-                    tokio::select! {
-                        lock = provision::lock(&path) => Some(lock?),
-                        () = interrupt.wait() => return Ok(Vec::new()),
-                    }
-                }
-            },
-            None => None,
-        };
-        let mut results = Vec::new();
-        for job in plan.jobs.iter().filter(|j| j.cell == cell.name) {
-            // An interrupt drops the running job, which stops its server, and starts no other.
-            tokio::select! {
-                result = self.run_job(job, runtime.as_ref()) => results.push(result),
-                () = interrupt.wait() => break,
-            }
-        }
-        Ok(results)
-    }
-
     /// Every snapshotted step of `jobs`, as observations.
     pub fn observations(&self, jobs: &[JobResult]) -> Vec<Observation> {
         jobs.iter()
@@ -85,35 +45,57 @@ impl Jobs<'_> {
             .collect()
     }
 
-    /// Runs one job; a launch or suite error is the job's error, not the run's.
-    async fn run_job(&self, job: &Job, runtime: &dyn Runtime) -> JobResult {
+    /// The runtime of `job`'s cell (none when it was not provisioned).
+    pub fn runtime(&self, job: &Job) -> Option<&Arc<dyn Runtime>> {
+        let cell = self.matrix.cell(&job.cell).expect("planned cells exist");
+        self.runtimes.get(&cell.target)
+    }
+
+    /// Runs one job in its cell's runtime, in what `reservation` holds there; a launch or
+    /// suite error is the job's error, not the run's.
+    pub async fn run_job(&self, job: &Job, reservation: Reservation) -> JobResult {
         let events = &self.options.events;
         let start = Instant::now();
+        let cell = self.matrix.cell(&job.cell).expect("planned cells exist");
+        let Some(runtime) = self.runtime(job) else {
+            let error = format!("no runtime was provisioned for target `{}`", cell.target);
+            return JobResult::new(job, Vec::new(), Some(error), Vec::new(), start.elapsed());
+        };
         let doing = Doing::default();
         let limit = self.matrix.limits.job_timeout;
         // Past its deadline the job is dropped: its server stops like on any other path.
-        let outcome =
-            match tokio::time::timeout(limit, self.launch_and_run(job, runtime, &doing)).await {
-                Ok(outcome) => outcome,
-                Err(_) => Err(Error::Timeout {
-                    what: format!("job {}", job.id()),
-                    limit: "job_timeout",
-                    after: humantime::format_duration(limit).to_string(),
-                    doing: doing.get(),
-                }),
-            };
-        let (cases, error, leaked) = match outcome {
-            Ok((cases, leaked)) => (cases, None, leaked),
+        let outcome = match tokio::time::timeout(
+            limit,
+            self.launch_and_run(job, &**runtime, &reservation, &doing),
+        )
+        .await
+        {
+            Ok(outcome) => outcome,
+            Err(_) => Err(Error::Timeout {
+                what: format!("job {}", job.id()),
+                limit: "job_timeout",
+                after: humantime::format_duration(limit).to_string(),
+                doing: doing.get(),
+            }),
+        };
+        let (cases, error, leaked, phases) = match outcome {
+            Ok((cases, leaked, phases)) => (cases, None, leaked, phases),
             Err(e) => {
                 events.emit(RunEvent::JobError {
                     suite: job.suite.clone(),
                     cell: job.cell.clone(),
                     error: e.to_string(),
                 });
-                (Vec::new(), Some(e.to_string()), Vec::new())
+                (
+                    Vec::new(),
+                    Some(e.to_string()),
+                    Vec::new(),
+                    Phases::default(),
+                )
             }
         };
-        let result = JobResult::new(job, cases, error, leaked, start.elapsed());
+        let mut result = JobResult::new(job, cases, error, leaked, start.elapsed());
+        result.phases = phases;
         if result.error.is_none() {
             events.emit(RunEvent::JobFinished {
                 suite: job.suite.clone(),
@@ -135,8 +117,9 @@ impl Jobs<'_> {
         &self,
         job: &Job,
         runtime: &dyn Runtime,
+        reservation: &Reservation,
         doing: &Doing,
-    ) -> Result<(Vec<CaseResult>, Vec<String>)> {
+    ) -> Result<(Vec<CaseResult>, Vec<String>, Phases)> {
         let (matrix, options) = (self.matrix, self.options);
         let cell = matrix.cell(&job.cell).expect("planned cells exist");
         let suite = &self.suites[&job.suite];
@@ -151,6 +134,8 @@ impl Jobs<'_> {
             }
             None => unreachable!("every active cell has a build result"),
         };
+        doing.set("preparing the runtime");
+        runtime.prepare(reservation).await?;
         let work = tempfile::Builder::new()
             .prefix(&format!("{}-{}-", cell.name, job.suite))
             .tempdir_in(self.scratch)
@@ -182,14 +167,18 @@ impl Jobs<'_> {
             ),
         };
         doing.set("starting the server");
-        let mut server: Server = runtime.start(&launch)?;
+        let mut phases = Phases::default();
+        let launched = Instant::now();
+        let mut server: Server = runtime.start(&launch, reservation)?;
         options.events.emit(RunEvent::ServerStarting {
             cell: cell.name.clone(),
             suite: job.suite.clone(),
             command: server.command().to_owned(),
+            place: runtime.place(reservation),
         });
         doing.set("waiting for the server to be ready");
         let after = server.wait_ready(&matrix.server.ready).await?;
+        phases.ready = launched.elapsed();
         options.events.emit(RunEvent::ServerReady {
             cell: cell.name.clone(),
             base_url: server.base_url.clone(),
@@ -211,7 +200,9 @@ impl Jobs<'_> {
             injected: injected.clone(),
             doing: doing.clone(),
         };
+        let suite_started = Instant::now();
         let mut results = suite.run(&env).await?;
+        phases.suite = suite_started.elapsed();
         // A case that got no response at all may have lost its server.
         let lost = results.iter().any(|c| {
             c.failure
@@ -236,7 +227,9 @@ impl Jobs<'_> {
             results.push(evidence::case(evidence::DATA_DIR, tree));
         }
         doing.set("stopping the server");
+        let stopping = Instant::now();
         let stopped = server.stop(options.stop_grace).await;
+        phases.stop = stopping.elapsed();
         // The log is whole once the server has stopped.
         if evidence.log {
             let log = evidence::observe_log(&log, rules, &injected);
@@ -249,7 +242,7 @@ impl Jobs<'_> {
             log: log.display().to_string(),
             leaked: leaked.clone(),
         });
-        Ok((results, leaked))
+        Ok((results, leaked, phases))
     }
 }
 

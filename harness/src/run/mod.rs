@@ -8,9 +8,12 @@
 mod conclude;
 mod data_dir;
 mod job;
+mod schedule;
 mod validate;
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use crate::build::{self, build_all};
@@ -20,9 +23,11 @@ use crate::matrix::Matrix;
 use crate::outcome::Outcome;
 use crate::plan::Plan;
 use crate::provision::{self, Ctx, Needs, container};
+use crate::runtime::Runtime;
 use crate::verdict::{Results, noise};
 
 pub use conclude::{Ending, conclude, merge};
+pub use schedule::default_parallel;
 pub use validate::{Validated, validate};
 
 /// How to run.
@@ -40,6 +45,8 @@ pub struct RunOptions {
     pub accept: bool,
     /// Run the primary cell's jobs a second time and report what differs between the runs.
     pub noise_check: bool,
+    /// How many jobs run at once (1: one after another, in plan order).
+    pub parallel: usize,
     /// Set when the user interrupts the run (Ctrl-C): running jobs are stopped, no new job
     /// starts, and what finished is judged and written, marked interrupted.
     pub interrupt: Interrupt,
@@ -89,6 +96,18 @@ impl Interrupter {
 /// Runs `plan` and finishes with the judgement: results, snapshots and reports are written
 /// into `options.out_dir`, which the run claims for itself.
 pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Results> {
+    // Servers run in folders of their own: every path handed to them is absolute.
+    let absolute;
+    let options = if options.out_dir.is_relative() {
+        absolute = RunOptions {
+            out_dir: std::path::absolute(&options.out_dir)
+                .map_err(|e| Error::io(&options.out_dir, e))?,
+            ..options.clone()
+        };
+        &absolute
+    } else {
+        options
+    };
     let _claim = crate::persist::claim(&options.out_dir)?;
     // Before any job has run there is nothing to report: an interrupt ends the run at once,
     // every child stopped as the futures are dropped.
@@ -105,6 +124,8 @@ struct Prepared {
     started: std::time::SystemTime,
     validated: Validated,
     provisioned: provision::Provisioned,
+    runtimes: BTreeMap<String, Arc<dyn Runtime>>,
+    warming: Vec<tokio::task::JoinHandle<()>>,
     artifacts: build::Artifacts,
     scratch: PathBuf,
     logs: PathBuf,
@@ -123,7 +144,11 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
         cache: options.cache_dir.clone(),
         events: options.events.clone(),
     };
-    let needs = Needs::of(matrix, cells.iter().map(|c| c.name.as_str()));
+    let mut needs = Needs::of(matrix, cells.iter().map(|c| c.name.as_str()));
+    // A Wine prefix per Wine job that can run at once, up to one per core: more would only
+    // wait for the processor.
+    let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
+    needs.wine_slots = options.parallel.clamp(1, cores.max(2));
     let provisioned = provision::provision(&needs, &ctx).await?;
     // What runs killed with SIGKILL left: their processes (found by their mark) and their
     // containers (by label and owner pid).
@@ -147,6 +172,18 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     let logs = options.out_dir.join("logs");
     let build_log = logs.join(build::LOG);
     let _ = std::fs::remove_file(&build_log);
+    let scratch = options.out_dir.join("tmp");
+    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
+    // The runtimes make ready what they keep for the run (Wine's wineservers) while cargo
+    // builds and the first jobs run, so that no job waits for it.
+    let runtimes = crate::runtime::runtimes(matrix, &provisioned, &scratch)?;
+    let warming = runtimes
+        .values()
+        .map(|runtime| {
+            let runtime = runtime.clone();
+            tokio::spawn(async move { runtime.warm_up().await })
+        })
+        .collect();
     let artifacts = build_all(matrix, &cells, &provisioned, &logs, &options.events).await?;
     // One build log serves every cell (all triples build in one cargo invocation); each
     // cell's log folder gets it, so that a cell's folder tells its whole story.
@@ -155,13 +192,13 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
         std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let _ = std::fs::copy(&build_log, dir.join(build::LOG));
     }
-    let scratch = options.out_dir.join("tmp");
-    std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     Ok(Prepared {
         start,
         started,
         validated,
         provisioned,
+        runtimes,
+        warming,
         artifacts,
         scratch,
         logs,
@@ -180,6 +217,8 @@ async fn finish(
         started,
         validated,
         provisioned,
+        runtimes,
+        warming,
         artifacts,
         scratch,
         logs,
@@ -192,38 +231,57 @@ async fn finish(
         matrix,
         suites: &validated.suites,
         artifacts: &artifacts,
-        provisioned: &provisioned,
+        runtimes: &runtimes,
         scratch: &scratch,
         logs: &logs,
         options,
     };
-    // Cells run at once (each one's jobs in order), so the matrix takes about as long as its
-    // slowest cell, not the sum of them.
-    let per_cell =
-        futures_util::future::join_all(cells.iter().map(|cell| jobs.run_cell(plan, cell))).await;
-    let mut results = Vec::new();
-    for cell_jobs in per_cell {
-        results.extend(cell_jobs?);
-    }
-    let interrupted = options.interrupt.is_set();
-    let observations = jobs.observations(&results);
-    let mut noise = Vec::new();
-    let mut noise_cell = None;
-    if options.noise_check
-        && !interrupted
-        && let Some(primary) = cells.iter().find(|c| c.name == matrix.primary)
-    {
-        let again = jobs.run_cell(plan, primary).await?;
-        noise = noise::between(&observations, &jobs.observations(&again));
-        noise_cell = Some(primary.name.clone());
-    }
+    // Every job is a task of the schedule, across cells and within them, longest first.
+    let durations = schedule::durations_file(&options.cache_dir, &matrix.file);
+    let known = schedule::read_durations(&durations);
+    let parallel = options.parallel.max(1);
+    let ordered = schedule::order(&plan.jobs, &known, parallel);
+    let warmed = async {
+        futures_util::future::join_all(warming).await;
+    };
     let inputs = provision::Inputs {
         harness: env!("CARGO_PKG_VERSION").to_owned(),
         matrix_sha256: matrix.sha256(),
         suites_sha256: validated.suites_sha256.clone(),
     };
-    let provenance =
-        provision::provenance::collect(&matrix.root, &provisioned, started, inputs).await;
+    // The provenance is collected while the jobs run.
+    let (results, provenance) = tokio::join!(
+        schedule::run(&jobs, ordered, &plan.jobs, parallel, warmed),
+        provision::provenance::collect(&matrix.root, &provisioned, started, inputs)
+    );
+    let results = results?;
+    let interrupted = options.interrupt.is_set();
+    schedule::record_durations(&durations, known, &results);
+    let observations = jobs.observations(&results);
+    let mut noise = Vec::new();
+    let mut noise_cell = None;
+    if options.noise_check && !interrupted && cells.iter().any(|c| c.name == matrix.primary) {
+        let primary: Vec<_> = plan
+            .jobs
+            .iter()
+            .filter(|j| j.cell == matrix.primary)
+            .cloned()
+            .collect();
+        let again = schedule::run(
+            &jobs,
+            primary.iter().collect(),
+            &primary,
+            parallel,
+            std::future::ready(()),
+        )
+        .await?;
+        noise = noise::between(&observations, &jobs.observations(&again));
+        noise_cell = Some(matrix.primary.clone());
+    }
+    // The schedule stopped what each runtime kept once its last job was done (the noise
+    // check's jobs warmed them again).
+    futures_util::future::join_all(runtimes.values().map(|r| r.shutdown())).await;
+    drop(runtimes);
     conclude::conclude(
         matrix,
         Ending {

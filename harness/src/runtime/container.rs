@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use super::{Cleanup, Launch, Runtime, Server, StopSignal, cleanup_blocking};
+use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
@@ -48,7 +48,7 @@ impl Runtime for ContainerRuntime {
         "/data".to_owned()
     }
 
-    fn start(&self, launch: &Launch) -> Result<Server> {
+    fn start(&self, launch: &Launch, _: &Reservation) -> Result<Server> {
         let dir = launch.artifact.parent().ok_or_else(|| {
             Error::io(
                 launch.artifact,

@@ -1,6 +1,6 @@
 //! The host runtime: the server as a plain process, in its own process group.
 
-use super::{Launch, Runtime, Server, StopSignal};
+use super::{Launch, Reservation, Runtime, Server, StopSignal};
 use crate::errors::Result;
 use crate::process::{Cmd, Running};
 
@@ -12,7 +12,7 @@ impl Runtime for HostRuntime {
         "host"
     }
 
-    fn start(&self, launch: &Launch) -> Result<Server> {
+    fn start(&self, launch: &Launch, _: &Reservation) -> Result<Server> {
         let data_dir = self.data_dir_spelling(launch.data_dir);
         let mut cmd = Cmd::new(launch.artifact)
             .args(launch.args_for("127.0.0.1", &data_dir))

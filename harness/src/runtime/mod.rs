@@ -12,8 +12,11 @@ mod server;
 mod wine;
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
+
+use futures_util::future::BoxFuture;
 
 use crate::errors::{Error, Result};
 use crate::matrix::{Cell, Matrix, Runtime as RuntimeConfig, placeholders};
@@ -77,24 +80,104 @@ pub trait Cleanup: Send + Sync {
     fn remove(&self);
 }
 
+/// What one server has to itself while it runs (a Wine prefix); released when dropped.
+#[derive(Default)]
+pub struct Reservation {
+    /// The slot of a pooled runtime.
+    pub slot: Option<usize>,
+    release: Option<Box<dyn FnOnce() + Send + Sync>>,
+}
+
+impl Reservation {
+    /// A reservation of `slot`, which `release` gives back.
+    pub fn of(slot: usize, release: impl FnOnce() + Send + Sync + 'static) -> Self {
+        Reservation {
+            slot: Some(slot),
+            release: Some(Box::new(release)),
+        }
+    }
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        if let Some(release) = self.release.take() {
+            release();
+        }
+    }
+}
+
 /// A runtime: starts servers.
 pub trait Runtime: Send + Sync {
     /// Its name, for messages.
     fn name(&self) -> &'static str;
-    /// A lock file to hold while a cell uses this runtime, when its servers cannot share it
-    /// with another cell (Wine's prefix); `None` when they can.
-    fn exclusive(&self) -> Option<PathBuf> {
+    /// Reserves what one server needs to itself, if it is free now (`None` when every
+    /// prefix is busy or held by another run); a runtime whose servers share everything
+    /// reserves nothing and always has room.
+    fn try_reserve(&self) -> Result<Option<Reservation>> {
+        Ok(Some(Reservation::default()))
+    }
+    /// What `reservation` holds, for messages (a Wine prefix's folder).
+    fn place(&self, _reservation: &Reservation) -> Option<String> {
         None
+    }
+    /// Makes what `reservation` holds ready for a server (a Wine prefix's wineserver, once
+    /// per run).
+    fn prepare<'a>(&'a self, _reservation: &'a Reservation) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
+    /// Makes ready ahead of the first job what the runtime keeps for the run (every Wine
+    /// slot's wineserver), so that no job pays for it. What fails here is tried again by the
+    /// first job that needs it, and becomes that job's error.
+    fn warm_up(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
+    /// Stops what the runtime keeps for the run (Wine's wineservers), once its last server
+    /// has stopped; dropping the runtime does it too, but blocking.
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
     }
     /// The data dir at `host` as the server sees it in this runtime.
     fn data_dir_spelling(&self, host: &Path) -> String {
         host.to_string_lossy().into_owned()
     }
-    /// Starts the server of `launch`.
-    fn start(&self, launch: &Launch) -> Result<Server>;
+    /// Starts the server of `launch` in what `reservation` holds.
+    fn start(&self, launch: &Launch, reservation: &Reservation) -> Result<Server>;
 }
 
-/// The runtime of a cell's target.
+/// The runtimes of a run, one per target: servers of every cell and job share them (one Wine
+/// prefix pool for all Wine targets). `scratch` holds what a runtime stages for the run.
+pub fn runtimes(
+    matrix: &Matrix,
+    provisioned: &Provisioned,
+    scratch: &Path,
+) -> Result<BTreeMap<String, Arc<dyn Runtime>>> {
+    let mut wine: Option<Arc<dyn Runtime>> = None;
+    let mut out: BTreeMap<String, Arc<dyn Runtime>> = BTreeMap::new();
+    for target in &matrix.targets {
+        let runtime: Arc<dyn Runtime> = match &target.runtime {
+            RuntimeConfig::Wine if !cfg!(windows) => {
+                if provisioned.wine.is_empty() {
+                    continue;
+                }
+                wine.get_or_insert_with(|| {
+                    // Absolute: a server's folder is its data dir, not the harness's.
+                    let stage = std::path::absolute(scratch.join("wine-bin"))
+                        .unwrap_or_else(|_| scratch.join("wine-bin"));
+                    Arc::new(WineRuntime::new(provisioned.wine.clone(), stage))
+                })
+                .clone()
+            }
+            config => match for_target(config, provisioned) {
+                Ok(runtime) => Arc::from(runtime),
+                Err(_) => continue,
+            },
+        };
+        out.insert(target.name.clone(), runtime);
+    }
+    Ok(out)
+}
+
+/// A runtime for a target's servers, on its own (tests and tools that launch one server).
 pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<Box<dyn Runtime>> {
     Ok(match config {
         RuntimeConfig::Host => Box::new(HostRuntime),
@@ -102,15 +185,18 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
             if cfg!(windows) {
                 Box::new(HostRuntime)
             } else {
-                let wine = provisioned
-                    .wine
-                    .clone()
-                    .ok_or_else(|| Error::Prerequisite {
+                if provisioned.wine.is_empty() {
+                    return Err(Error::Prerequisite {
                         what: "wine".into(),
                         why: "it was not provisioned".into(),
                         fix: "cargo xtask doctor".into(),
-                    })?;
-                Box::new(WineRuntime { wine })
+                    });
+                }
+                Box::new(WineRuntime::new(
+                    provisioned.wine.clone(),
+                    std::env::temp_dir()
+                        .join(format!("port-harness-{}-wine-bin", std::process::id())),
+                ))
             }
         }
         RuntimeConfig::Container { image, engine } => {

@@ -126,6 +126,8 @@ impl Server {
     /// after the timeout; both errors carry the end of the server's log.
     pub async fn wait_ready(&mut self, ready: &Ready) -> Result<Duration> {
         let start = Instant::now();
+        // Polled often at first, when most servers become ready, then less.
+        let mut pause = Duration::from_millis(5);
         loop {
             if let Some(status) = self.process.as_mut().and_then(Running::try_wait) {
                 return Err(Error::Command {
@@ -152,7 +154,8 @@ impl Server {
                     stderr: log_tail(&self.log, 30),
                 });
             }
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            tokio::time::sleep(pause).await;
+            pause = (pause * 3 / 2).min(Duration::from_millis(50));
         }
     }
 
@@ -213,7 +216,7 @@ impl Server {
                 .await
                 .expect("cleanup does not panic");
         }
-        let leaked = crate::process::sweep(&self.mark);
+        let leaked = crate::process::sweep(&std::mem::take(&mut self.mark));
         Stopped { forced, leaked }
     }
 }
@@ -235,7 +238,9 @@ impl Drop for Server {
         if let Some(cleanup) = self.cleanup.take() {
             cleanup.remove();
         }
-        crate::process::sweep(&self.mark);
+        if !self.mark.is_empty() {
+            crate::process::sweep(&self.mark);
+        }
     }
 }
 

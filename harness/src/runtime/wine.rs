@@ -1,59 +1,115 @@
-//! The Wine runtime: a Windows build run by Wine in the cached prefix, with the `ProcessPrng`
-//! shim beside the `.exe` when this Wine needs it. The server is asked to stop with SIGINT,
-//! which Wine delivers to the program as a console Ctrl-C; whatever Wine left running in the
-//! prefix (its wineserver) is stopped after it.
+//! The Wine runtime: Windows builds run by Wine, with the `ProcessPrng` shim beside the `.exe`
+//! when this Wine needs it.
+//!
+//! Servers run at once, each in a prefix of its own from the provisioned pool (never two in
+//! one prefix: they would share a registry, a temp folder and named objects). A slot's
+//! prefix is held for the run by a file lock, so that another run cannot use it at the same
+//! time, and its wineserver is started once, persistent, and stopped when the run ends: a
+//! job pays only for its own program's start and stop. The server is asked to stop with
+//! SIGINT, which Wine delivers as a console Ctrl-C. The `.exe` and the shim are staged once
+//! per artifact, outside cargo's target folder.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::time::Duration;
+use std::sync::{Arc, Mutex};
 
-use super::{Cleanup, Launch, Runtime, Server, StopSignal, cleanup_blocking};
+use futures_util::future::BoxFuture;
+
+use super::{Launch, Reservation, Runtime, Server, StopSignal};
 use crate::errors::{Error, Result};
-use crate::process::{Cmd, Running};
+use crate::process::{Cmd, Running, run_blocking, start_daemon};
 use crate::provision::Wine;
-
-/// Wine, in the provisioned prefix.
-pub struct WineRuntime {
-    /// The provisioned Wine.
-    pub wine: Wine,
-}
 
 /// A Linux path as a Windows program under Wine sees it, through the `Z:` drive.
 pub fn windows_path(path: &Path) -> String {
     format!("Z:{}", path.to_string_lossy().replace('/', "\\"))
 }
 
-/// Copies the `.exe` (and the shim) into a folder of its own next to the data dir, so that
-/// the shim never lands in cargo's target directory.
-fn stage(launch: &Launch, shim: Option<&Path>) -> Result<PathBuf> {
-    let dir = launch
-        .data_dir
-        .parent()
-        .unwrap_or(launch.data_dir)
-        .join(format!("{}-bin", launch.name));
-    std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
-    let exe = dir.join(launch.artifact.file_name().unwrap_or_default());
-    std::fs::copy(launch.artifact, &exe).map_err(|e| Error::io(&exe, e))?;
-    if let Some(shim) = shim {
-        let to = dir.join("bcryptprimitives.dll");
-        std::fs::copy(shim, &to).map_err(|e| Error::io(&to, e))?;
-    }
-    Ok(exe)
-}
+/// How long a slot's wineserver gets to stop at the end of the run before it is killed.
+const STOP_GRACE: std::time::Duration = std::time::Duration::from_secs(5);
 
-struct WineCleanup {
+/// One prefix of the pool.
+struct Slot {
     wine: Wine,
+    state: Mutex<SlotState>,
 }
 
-impl Cleanup for WineCleanup {
-    fn stop(&self, _grace: Duration) -> Option<Cmd> {
-        None
+#[derive(Default)]
+struct SlotState {
+    /// A server runs in it now.
+    busy: bool,
+    /// The lock that keeps other runs out, once this run has used the slot.
+    lock: Option<std::fs::File>,
+    /// Its wineserver was started (and is stopped when the run ends).
+    started: bool,
+    /// The marks of what the run started in it: its wineserver, Wine's services.
+    marks: Vec<String>,
+    /// Its wineserver and Wine's services run: a server starts at once.
+    warm: bool,
+}
+
+/// Wine, with its pool of prefixes.
+pub struct WineRuntime {
+    slots: Vec<Arc<Slot>>,
+    stage_dir: PathBuf,
+    staged: Mutex<HashMap<PathBuf, PathBuf>>,
+}
+
+impl WineRuntime {
+    /// Wine with the provisioned pool of prefixes, staging executables into `stage_dir`.
+    pub fn new(pool: Vec<Wine>, stage_dir: PathBuf) -> Self {
+        WineRuntime {
+            slots: pool
+                .into_iter()
+                .map(|wine| {
+                    Arc::new(Slot {
+                        wine,
+                        state: Mutex::new(SlotState::default()),
+                    })
+                })
+                .collect(),
+            stage_dir,
+            staged: Mutex::new(HashMap::new()),
+        }
     }
 
-    fn remove(&self) {
-        // The wineserver of the prefix outlives the program by a few seconds by design;
-        // stop it now so that nothing of the run is left.
-        cleanup_blocking(&self.wine.env(Cmd::new("wineserver").arg("-k")));
-        cleanup_blocking(&self.wine.env(Cmd::new("wineserver").arg("-w")));
+    /// The `.exe` of `artifact` staged with the shim in a folder of its own (once per
+    /// artifact), so that the shim never lands in cargo's target directory.
+    fn stage(&self, artifact: &Path) -> Result<PathBuf> {
+        let mut staged = self.staged.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(exe) = staged.get(artifact) {
+            return Ok(exe.clone());
+        }
+        let dir = self.stage_dir.join(staged.len().to_string());
+        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+        let exe = dir.join(artifact.file_name().unwrap_or_default());
+        std::fs::copy(artifact, &exe).map_err(|e| Error::io(&exe, e))?;
+        if let Some(shim) = self.slots.first().and_then(|s| s.wine.shim.as_deref()) {
+            let to = dir.join("bcryptprimitives.dll");
+            std::fs::copy(shim, &to).map_err(|e| Error::io(&to, e))?;
+        }
+        staged.insert(artifact.to_owned(), exe.clone());
+        Ok(exe)
+    }
+
+    /// A free slot whose prefix this run holds (or can take), marked busy.
+    fn take_slot(&self) -> Result<Option<usize>> {
+        for (i, slot) in self.slots.iter().enumerate() {
+            let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.busy {
+                continue;
+            }
+            if state.lock.is_none() {
+                let lock = slot.wine.prefix.with_extension("lock");
+                match crate::provision::try_lock(&lock)? {
+                    Some(file) => state.lock = Some(file),
+                    None => continue,
+                }
+            }
+            state.busy = true;
+            return Ok(Some(i));
+        }
+        Ok(None)
     }
 }
 
@@ -62,20 +118,132 @@ impl Runtime for WineRuntime {
         "wine"
     }
 
-    /// `wineserver -k` stops everything in the prefix, so one cell at a time uses it, across
-    /// runs too.
-    fn exclusive(&self) -> Option<PathBuf> {
-        Some(self.wine.prefix.with_extension("lock"))
+    fn try_reserve(&self) -> Result<Option<Reservation>> {
+        let Some(i) = self.take_slot()? else {
+            return Ok(None);
+        };
+        let slot = self.slots[i].clone();
+        Ok(Some(Reservation::of(i, move || {
+            slot.state.lock().unwrap_or_else(|e| e.into_inner()).busy = false;
+        })))
+    }
+
+    fn place(&self, reservation: &Reservation) -> Option<String> {
+        let slot = self.slots.get(reservation.slot?)?;
+        Some(format!("wine prefix {}", slot.wine.prefix.display()))
+    }
+
+    fn prepare<'a>(&'a self, reservation: &'a Reservation) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async move {
+            let slot = &self.slots[reservation
+                .slot
+                .expect("a Wine server runs in a reserved slot")];
+            if slot.state.lock().unwrap_or_else(|e| e.into_inner()).warm {
+                return Ok(());
+            }
+            // From here on the run stops the slot's wineserver when it ends, whatever happens.
+            slot.state.lock().unwrap_or_else(|e| e.into_inner()).started = true;
+            // A persistent wineserver for the rest of the run: it daemonizes once it listens,
+            // so every program of the slot finds it ready. Status 2 says one runs already.
+            let cmd = slot.wine.env(Cmd::new("wineserver").arg("-p"));
+            let log = self
+                .stage_dir
+                .join(format!("wineserver-{}.log", reservation.slot.unwrap_or(0)));
+            let (status, mark) = start_daemon(&cmd, &log).await?;
+            slot.state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .marks
+                .push(mark);
+            if !status.success() && status.code() != Some(2) {
+                return Err(Error::Command {
+                    command: cmd.to_string(),
+                    problem: format!("failed ({status})"),
+                    stderr: crate::process::log_tail(&log, 20),
+                });
+            }
+            // Wine's own services (services.exe, winedevice.exe, plugplay.exe, svchost.exe)
+            // start with the first program and live as long as the wineserver: started here,
+            // once, they belong to the slot rather than to the first job's server.
+            let boot = slot
+                .wine
+                .env(Cmd::new("wine"))
+                .args(["cmd.exe", "/c", "exit"]);
+            let (status, mark) = start_daemon(&boot, &log).await?;
+            slot.state
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .marks
+                .push(mark);
+            if !status.success() {
+                return Err(Error::Command {
+                    command: boot.to_string(),
+                    problem: format!("failed ({status})"),
+                    stderr: crate::process::log_tail(&log, 20),
+                });
+            }
+            slot.state.lock().unwrap_or_else(|e| e.into_inner()).warm = true;
+            Ok(())
+        })
+    }
+
+    fn warm_up(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            // Every slot this run can hold now, at once; one another run holds is warmed when
+            // a job gets it.
+            let mut reservations = Vec::new();
+            while let Ok(Some(reservation)) = self.try_reserve() {
+                reservations.push(reservation);
+            }
+            futures_util::future::join_all(reservations.iter().map(|r| self.prepare(r))).await;
+        })
+    }
+
+    fn shutdown(&self) -> BoxFuture<'_, ()> {
+        Box::pin(async move {
+            let started: Vec<(Wine, Vec<String>)> = self
+                .slots
+                .iter()
+                .filter_map(|slot| {
+                    let mut state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+                    state.warm = false;
+                    std::mem::take(&mut state.started)
+                        .then(|| (slot.wine.clone(), std::mem::take(&mut state.marks)))
+                })
+                .collect();
+            // Every slot at once. Each wineserver is asked to stop as `wineserver -k` asks
+            // (SIGINT: it ends every program of its prefix, saves the registry and exits),
+            // and watched closely: `wineserver -k` itself polls at growing intervals and
+            // takes half a second for what is done in a tenth.
+            futures_util::future::join_all(started.iter().map(|(wine, marks)| async move {
+                match marks.first() {
+                    Some(server) => {
+                        crate::process::stop_marked(server, STOP_GRACE).await;
+                    }
+                    None => {
+                        let _ = crate::process::output(&wine.env(Cmd::new("wineserver").arg("-k")))
+                            .await;
+                    }
+                }
+                for mark in marks {
+                    crate::process::sweep(mark);
+                }
+            }))
+            .await;
+        })
     }
 
     fn data_dir_spelling(&self, host: &Path) -> String {
         windows_path(host)
     }
 
-    fn start(&self, launch: &Launch) -> Result<Server> {
-        let exe = stage(launch, self.wine.shim.as_deref())?;
+    fn start(&self, launch: &Launch, reservation: &Reservation) -> Result<Server> {
+        let slot = &self.slots[reservation
+            .slot
+            .expect("a Wine server runs in a reserved slot")];
+        let exe = self.stage(launch.artifact)?;
         let data_dir = self.data_dir_spelling(launch.data_dir);
-        let mut cmd = self
+        let mut cmd = slot
             .wine
             .env(Cmd::new("wine"))
             .arg(&exe)
@@ -85,14 +253,19 @@ impl Runtime for WineRuntime {
             cmd = cmd.env(k, v);
         }
         let process = Running::spawn(&cmd, launch.log)?;
-        let cleanup = WineCleanup {
-            wine: self.wine.clone(),
-        };
-        Ok(Server::new(
-            process,
-            Some(Box::new(cleanup)),
-            launch,
-            StopSignal::Interrupt,
-        ))
+        Ok(Server::new(process, None, launch, StopSignal::Interrupt))
+    }
+}
+
+impl Drop for WineRuntime {
+    fn drop(&mut self) {
+        // The run is over: every warm wineserver (and anything still in its prefix) goes.
+        for slot in &self.slots {
+            let state = slot.state.lock().unwrap_or_else(|e| e.into_inner());
+            if state.started {
+                let _ = run_blocking(&slot.wine.env(Cmd::new("wineserver").arg("-k")));
+            }
+        }
+        let _ = std::fs::remove_dir_all(&self.stage_dir);
     }
 }

@@ -191,7 +191,6 @@ fn written_snapshots(
                 step: "out".into(),
                 expression: command.to_owned(),
                 text: n.text,
-                json: n.json,
             }],
             duration: std::time::Duration::ZERO,
         });

@@ -82,7 +82,6 @@ pub fn observe_tree(dir: &Path, step: &str, rules: &Normalize, injected: &Inject
         step: step.to_owned(),
         expression: "the data dir's tree".to_owned(),
         text: n.text,
-        json: None,
     }
 }
 
@@ -107,7 +106,6 @@ pub fn observe_log(log: &Path, rules: &Normalize, injected: &Injected) -> Observ
         step: "server".to_owned(),
         expression: "the server's log".to_owned(),
         text: n.text,
-        json: None,
     }
 }
 

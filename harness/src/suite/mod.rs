@@ -48,9 +48,6 @@ pub struct Observed {
     pub expression: String,
     /// The normalized text.
     pub text: String,
-    /// The normalized JSON body.
-    #[serde(skip)]
-    pub json: Option<serde_json::Value>,
 }
 
 /// Where a suite runs: one cell's server, and the folders the harness gives the job.

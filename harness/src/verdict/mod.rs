@@ -487,13 +487,13 @@ scope = "per-target"
                         step: "1".into(),
                         expression: "GET /projects".into(),
                         text: (*text).into(),
-                        json: None,
                     }],
                     duration: Duration::ZERO,
                 }],
                 error: None,
                 leaked: Vec::new(),
                 duration: Duration::ZERO,
+                phases: Default::default(),
             })
             .collect();
         let observations = jobs

@@ -273,7 +273,6 @@ pub fn run_case(
                 step: step_name,
                 expression: request_line,
                 text: n.text,
-                json: n.json,
             });
         }
     }

@@ -85,7 +85,7 @@ pub fn send(
     let mut hasher = sha2::Sha256::new();
     let mut body = Vec::new();
     let mut size: u64 = 0;
-    let mut chunk = vec![0u8; 64 * 1024];
+    let mut chunk = [0u8; 16 * 1024];
     loop {
         let n = reader
             .read(&mut chunk)

@@ -1,0 +1,314 @@
+//! `cargo xtask bench`: the benchmarks that measure the harness, each printing its figures.
+//!
+//! - `sample`: the sample matrix, warm, as users run it (`cargo xtask matrix`), beside the
+//!   same with `-j 1` and beside `bench/sequential.py`, a plain script that does the same
+//!   work one job after another; with the ratios, the longest job, the sum of job times and
+//!   the harness's own overhead per Windows job.
+//! - `scale`: generated matrices of a growing number of suites on host cells (and a smaller
+//!   one on Wine and podman): wall time and jobs per second as suites double.
+//! - `diff` and `plan`: `cargo bench -p harness` benches (normalizing and comparing 100,000
+//!   snapshot pairs; planning 10,000 suites on 10 cells).
+
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use harness::Error;
+use harness::process::{Cmd, output};
+use serde_json::Value;
+
+/// Which benchmarks run.
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Which {
+    Sample,
+    Scale,
+    Diff,
+    Plan,
+}
+
+/// Runs the benchmarks in `which` (all when empty), `runs` times each where it repeats.
+pub async fn run(which: &[Which], runs: usize) -> Result<u8, Error> {
+    let all = [Which::Sample, Which::Scale, Which::Diff, Which::Plan];
+    let which = if which.is_empty() { &all[..] } else { which };
+    let root = workspace_root();
+    for w in which {
+        match w {
+            Which::Sample => sample(&root, runs.max(1)).await?,
+            Which::Scale => scale(&root).await?,
+            Which::Diff => cargo_bench(&root, "diff").await?,
+            Which::Plan => cargo_bench(&root, "plan").await?,
+        }
+    }
+    Ok(0)
+}
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives in the workspace")
+        .to_owned()
+}
+
+fn cargo() -> String {
+    std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned())
+}
+
+/// Runs `cmd`, returning its wall time; a failure (exit codes in `ok` aside) is an error
+/// with its output.
+async fn timed(cmd: &Cmd, ok: &[i32]) -> Result<(Duration, String), Error> {
+    let start = Instant::now();
+    let out = output(cmd).await?;
+    let took = start.elapsed();
+    if !out.status.code().is_some_and(|c| ok.contains(&c)) {
+        return Err(Error::Command {
+            command: cmd.to_string(),
+            problem: format!("failed ({})", out.status),
+            stderr: format!("{}{}", out.stdout, out.stderr),
+        });
+    }
+    Ok((took, out.stdout))
+}
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn secs(d: Duration) -> String {
+    format!("{:.2} s", d.as_secs_f64())
+}
+
+fn results(out: &Path) -> Result<Value, Error> {
+    let file = out.join("results.json");
+    let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+    serde_json::from_str(&text).map_err(|e| Error::io(&file, std::io::Error::other(e)))
+}
+
+fn ms(v: &Value, key: &str) -> u64 {
+    v[key].as_u64().unwrap_or(0)
+}
+
+/// Job figures of one run: (longest job, sum of jobs, largest Windows job overhead, jobs
+/// in error).
+fn job_figures(results: &Value) -> (Duration, Duration, Duration, usize) {
+    let jobs = results["jobs"].as_array().cloned().unwrap_or_default();
+    let duration = |j: &Value| ms(j, "duration_ms");
+    let longest = jobs.iter().map(duration).max().unwrap_or(0);
+    let sum: u64 = jobs.iter().map(duration).sum();
+    let overhead = jobs
+        .iter()
+        .filter(|j| j["cell"] == "windows")
+        .map(|j| {
+            let p = &j["phases"];
+            duration(j).saturating_sub(ms(p, "ready_ms") + ms(p, "suite_ms") + ms(p, "stop_ms"))
+        })
+        .max()
+        .unwrap_or(0);
+    let errors = jobs.iter().filter(|j| !j["error"].is_null()).count();
+    (
+        Duration::from_millis(longest),
+        Duration::from_millis(sum),
+        Duration::from_millis(overhead),
+        errors,
+    )
+}
+
+async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
+    let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let matrix = |out: &Path, jobs: Option<&str>| {
+        let mut cmd = Cmd::new(cargo())
+            .args(["xtask", "matrix", "--format", "json", "--out"])
+            .arg(out)
+            .current_dir(root);
+        if let Some(j) = jobs {
+            cmd = cmd.args(["-j", j]);
+        }
+        cmd
+    };
+    println!("sample: warming up (provisioning, building, recording job durations)");
+    let warm = scratch.path().join("warm");
+    timed(&matrix(&warm, None), &[0]).await?;
+    let script = Cmd::new("python3")
+        .arg(root.join("bench/sequential.py"))
+        .current_dir(root);
+    let (mut parallel, mut serial, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+    let mut figures = Vec::new();
+    for i in 0..runs {
+        let out = scratch.path().join(format!("parallel-{i}"));
+        parallel.push(timed(&matrix(&out, None), &[0]).await?.0);
+        figures.push(job_figures(&results(&out)?));
+        let out = scratch.path().join(format!("serial-{i}"));
+        serial.push(timed(&matrix(&out, Some("1")), &[0]).await?.0);
+        plain.push(timed(&script, &[0]).await?.0);
+    }
+    let (parallel, serial, plain) = (median(parallel), median(serial), median(plain));
+    let longest = median(figures.iter().map(|f| f.0).collect());
+    let sum = median(figures.iter().map(|f| f.1).collect());
+    let overhead = figures.iter().map(|f| f.2).max().unwrap_or_default();
+    let errors: usize = figures.iter().map(|f| f.3).sum();
+    let jobs = harness::run::default_parallel();
+    let ratio = |a: Duration, b: Duration| b.as_secs_f64() / a.as_secs_f64();
+    let mut t = String::new();
+    let _ = writeln!(t, "sample matrix, warm, median of {runs} runs each:");
+    let _ = writeln!(t, "  cargo xtask matrix (-j {jobs})   {}", secs(parallel));
+    let _ = writeln!(t, "  cargo xtask matrix -j 1        {}", secs(serial));
+    let _ = writeln!(t, "  bench/sequential.py            {}", secs(plain));
+    let _ = writeln!(
+        t,
+        "  longest job {}, sum of job times {}, largest Windows job overhead {} ms, jobs in error {errors}",
+        secs(longest),
+        secs(sum),
+        overhead.as_millis()
+    );
+    let _ = writeln!(
+        t,
+        "  faster than the script {:.2}x (goal 3x), than -j 1 {:.2}x (goal 2.5x); Windows job overhead under 0.2 s: {}",
+        ratio(parallel, plain),
+        ratio(parallel, serial),
+        if overhead < Duration::from_millis(200) {
+            "met"
+        } else {
+            "NOT met"
+        }
+    );
+    print!("{t}");
+    Ok(())
+}
+
+/// A generated matrix of `suites` http suites (one case each) on `cells`, whose server is
+/// the sample server already built.
+fn scale_matrix(dir: &Path, root: &Path, cells: &[(&str, &str)], suites: usize) -> PathBuf {
+    let linux = root.join("target/x86_64-unknown-linux-gnu/debug/deploy-server");
+    let windows = root.join("target/x86_64-pc-windows-gnu/debug/deploy-server.exe");
+    let mut m = format!(
+        "primary = \"{}\"\n[server]\npackage = \"deploy-server\"\nargs = [\"--listen\", \"{{addr}}\", \"--data-dir\", \"{{data_dir}}\"]\n[server.ready]\nhttp = \"/health\"\n",
+        cells[0].0
+    );
+    for (name, runtime) in cells {
+        let (triple, artifact, extra) = match *runtime {
+            "wine" => ("x86_64-pc-windows-gnu", &windows, ""),
+            "container" => (
+                "x86_64-unknown-linux-gnu",
+                &linux,
+                "image = \"debian:bookworm-slim\"\n",
+            ),
+            _ => ("x86_64-unknown-linux-gnu", &linux, ""),
+        };
+        let _ = write!(
+            m,
+            "[[target]]\nname = \"{name}\"\ntriple = \"{triple}\"\nruntime = \"{runtime}\"\n{extra}build = {{ command = [\"true\"], artifact = '{}' }}\n",
+            artifact.display()
+        );
+    }
+    for i in 0..suites {
+        let path = dir.join(format!("suites/s{i}"));
+        std::fs::create_dir_all(&path).expect("a fresh temp dir is writable");
+        std::fs::write(
+            path.join("info.toml"),
+            "[[step]]\nmethod = \"GET\"\npath = \"/health\"\nexpect = { status = 200 }\n",
+        )
+        .expect("a fresh temp dir is writable");
+        let _ = write!(
+            m,
+            "[[suite]]\nname = \"s{i}\"\nkind = \"http\"\npath = \"suites/s{i}\"\nscope = \"per-target\"\n"
+        );
+    }
+    let file = dir.join("matrix.toml");
+    std::fs::write(&file, m).expect("a fresh temp dir is writable");
+    file
+}
+
+/// One scale point: the wall time and the number of jobs of a generated matrix's run.
+async fn scale_point(
+    root: &Path,
+    cells: &[(&str, &str)],
+    suites: usize,
+    jobs: usize,
+) -> Result<(Duration, usize), Error> {
+    let dir = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let config = scale_matrix(dir.path(), root, cells, suites);
+    let out = dir.path().join("out");
+    let exe = std::env::current_exe().map_err(|e| Error::io("xtask", e))?;
+    let cmd = Cmd::new(exe)
+        .args([
+            "matrix",
+            "--format",
+            "json",
+            "-j",
+            &jobs.to_string(),
+            "--config",
+        ])
+        .arg(&config)
+        .arg("--out")
+        .arg(&out);
+    // A first run has no baselines: PENDING (4) is its success.
+    let (took, _) = timed(&cmd, &[0, 4]).await?;
+    let results = results(&out)?;
+    let (_, _, _, errors) = job_figures(&results);
+    if errors > 0 {
+        return Err(Error::Command {
+            command: cmd.to_string(),
+            problem: format!("had {errors} jobs in error"),
+            stderr: String::new(),
+        });
+    }
+    let ran = results["jobs"].as_array().map_or(0, Vec::len);
+    Ok((took, ran))
+}
+
+async fn scale(root: &Path) -> Result<(), Error> {
+    let host4 = [
+        ("h0", "host"),
+        ("h1", "host"),
+        ("h2", "host"),
+        ("h3", "host"),
+    ];
+    let host2 = [("h0", "host"), ("h1", "host")];
+    let default = harness::run::default_parallel();
+    println!("scale: http suites of one case on host cells, wall time and jobs per second");
+    println!(
+        "  {:>6} {:>6} {:>4} {:>10} {:>8}",
+        "suites", "cells", "-j", "wall", "jobs/s"
+    );
+    for jobs in [2, default] {
+        for suites in [25, 50, 100, 200] {
+            let (took, ran) = scale_point(root, &host4, suites, jobs).await?;
+            println!(
+                "  {suites:>6} {:>6} {jobs:>4} {:>10} {:>8.1}",
+                4,
+                secs(took),
+                ran as f64 / took.as_secs_f64()
+            );
+        }
+    }
+    // The same number of jobs over half the cells: the slope is set by -j, not by cells.
+    let (took, ran) = scale_point(root, &host2, 200, default).await?;
+    println!(
+        "  {:>6} {:>6} {default:>4} {:>10} {:>8.1}",
+        200,
+        2,
+        secs(took),
+        ran as f64 / took.as_secs_f64()
+    );
+    println!("scale: the same on Wine and podman (one cell each)");
+    let both = [("debian", "container"), ("windows", "wine")];
+    for suites in [4, 8, 16] {
+        let (took, ran) = scale_point(root, &both, suites, default).await?;
+        println!(
+            "  {suites:>6} {:>6} {default:>4} {:>10} {:>8.1}",
+            2,
+            secs(took),
+            ran as f64 / took.as_secs_f64()
+        );
+    }
+    Ok(())
+}
+
+async fn cargo_bench(root: &Path, name: &str) -> Result<(), Error> {
+    let cmd = Cmd::new(cargo())
+        .args(["bench", "--quiet", "-p", "harness", "--bench", name])
+        .current_dir(root);
+    let (_, out) = timed(&cmd, &[0]).await?;
+    print!("{out}");
+    Ok(())
+}
