@@ -39,6 +39,7 @@ pub mod plan;
 pub mod process;
 pub mod provision;
 pub mod render;
+pub mod review;
 pub mod run;
 pub mod runtime;
 pub mod snapfile;

@@ -28,6 +28,53 @@ pub struct Selection {
     pub audit: bool,
     /// Only these jobs (`suite@cell`), for re-running what failed; `None` is every job.
     pub only: Option<std::collections::BTreeSet<String>>,
+    /// Only the cases these patterns match (`CASE` or `SUITE/CASE`, `*` and `?` globs);
+    /// empty is every case.
+    pub cases: Vec<String>,
+}
+
+/// Whether `text` matches the glob `pattern` (`*`: any run of characters, `?`: one).
+pub fn glob_match(pattern: &str, text: &str) -> bool {
+    let (p, t): (Vec<char>, Vec<char>) = (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with backtracking to the last `*`.
+    let (mut pi, mut ti, mut star, mut mark) = (0, 0, None, 0);
+    while ti < t.len() {
+        if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
+            pi += 1;
+            ti += 1;
+        } else if pi < p.len() && p[pi] == '*' {
+            star = Some(pi);
+            mark = ti;
+            pi += 1;
+        } else if let Some(s) = star {
+            pi = s + 1;
+            mark += 1;
+            ti = mark;
+        } else {
+            return false;
+        }
+    }
+    p[pi..].iter().all(|c| *c == '*')
+}
+
+/// Whether the `--case` patterns `patterns` select the case `case` of `suite` (all cases
+/// when there are none).
+pub fn case_selected(patterns: &[String], suite: &str, case: &str) -> bool {
+    // The evidence of a job that runs (its server's log, its data dir) goes with it.
+    patterns.is_empty()
+        || case.starts_with('+')
+        || patterns.iter().any(|p| match p.split_once('/') {
+            Some((s, c)) => glob_match(s, suite) && glob_match(c, case),
+            None => glob_match(p, case),
+        })
+}
+
+/// Whether the `--case` patterns may select a case of `suite`.
+fn suite_selected(patterns: &[String], suite: &str) -> bool {
+    patterns.is_empty()
+        || patterns
+            .iter()
+            .any(|p| p.split_once('/').is_none_or(|(s, _)| glob_match(s, suite)))
 }
 
 /// `I/N`: the I-th of N parts, 1-based.
@@ -98,12 +145,20 @@ pub struct Narrowed {
     pub suites: Vec<String>,
     /// Only the jobs that failed in an earlier run.
     pub rerun: bool,
+    /// The `--case` patterns, when some cases only are selected.
+    #[serde(default)]
+    pub cases: Vec<String>,
 }
 
 impl Narrowed {
     /// Whether nothing but the shard (which a merge puts back) was left out.
     pub fn is_whole(&self) -> bool {
-        self.cells.is_empty() && self.suites.is_empty() && !self.rerun
+        self.cells.is_empty() && self.suites.is_empty() && !self.rerun && self.cases.is_empty()
+    }
+
+    /// Whether the plan runs `case` of `suite` (when it runs the suite).
+    pub fn has_case(&self, suite: &str, case: &str) -> bool {
+        case_selected(&self.cases, suite, case)
     }
 }
 
@@ -216,7 +271,15 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
         .suites
         .iter()
         .filter(|s| wanted_suites.is_empty() || wanted_suites.contains(s.name.as_str()))
+        .filter(|s| suite_selected(&selection.cases, &s.name))
         .collect();
+    if suites.is_empty() && !selection.cases.is_empty() {
+        return Err(Error::Selection(format!(
+            "no suite matches --case {}: expected SUITE/CASE or CASE, with a suite among {}",
+            selection.cases.join(", "),
+            quoted_list(matrix.suites.iter().map(|s| s.name.as_str()))
+        )));
+    }
     let primary_selected = cells.iter().any(|c| c.name == matrix.primary);
 
     let mut notes = Vec::new();
@@ -271,6 +334,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
             suites.iter().map(|s| s.name.clone()).collect()
         },
         rerun: selection.only.is_some(),
+        cases: selection.cases.clone(),
     };
     Ok(Plan {
         primary: matrix.primary.clone(),

@@ -47,6 +47,9 @@ fn case(name: &str, failure: Option<&str>) -> CaseResult {
     CaseResult {
         name: name.into(),
         passed: failure.is_none(),
+        skipped: false,
+        exchanges: Vec::new(),
+        log_span: None,
         failure: failure.map(str::to_owned),
         observed: Vec::new(),
         duration: Duration::from_millis(12),
@@ -190,6 +193,29 @@ fn reports_of_fixed_results() {
                 matrix_sha256: "5e1f".into(),
                 suites_sha256: "a11c".into(),
             },
+            cells: [
+                (
+                    "windows",
+                    harness::provision::provenance::ExecutionKind::Emulated,
+                    "wine-8.0",
+                ),
+                (
+                    "debian",
+                    harness::provision::provenance::ExecutionKind::Container,
+                    "podman version 4.3.1, debian:bookworm-slim sha256:00e8",
+                ),
+            ]
+            .into_iter()
+            .map(|(cell, kind, by)| {
+                (
+                    cell.to_owned(),
+                    harness::provision::provenance::Execution {
+                        kind,
+                        by: by.to_owned(),
+                    },
+                )
+            })
+            .collect(),
         },
         duration: Duration::from_secs(42),
     };

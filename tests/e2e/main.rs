@@ -9,6 +9,7 @@ mod faults;
 mod fidelity;
 mod leaks;
 mod reports;
+mod review;
 mod runtimes;
 mod tidy;
 mod verdicts;

@@ -47,6 +47,7 @@ const LAYERS: &[&str] = &[
     "outcome",
     "verdict",
     "persist",
+    "review",
     "render",
     "ci",
     "run",

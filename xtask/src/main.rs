@@ -67,6 +67,46 @@ enum Command {
         #[arg(long)]
         out: Option<PathBuf>,
     },
+    /// Show one case of the last run on every cell: the requests, each cell's raw and
+    /// normalized responses, the server's log lines, the diffs, and whether they are accepted.
+    Show {
+        /// The case: SUITE/CASE.
+        case: harness::review::CaseRef,
+        /// Only these cells (repeatable).
+        #[arg(long = "cell", value_name = "NAME")]
+        cells: Vec<String>,
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+        /// The run's output folder (default: the workspace's target/matrix).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+        /// Colour: auto (when stdout is a terminal and NO_COLOR is unset), always or never.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
+    /// Accept a divergence the last run found: writes its [[divergence]] entry into the
+    /// matrix file, keeping the file's comments and layout. Refuses what did not diverge.
+    Accept {
+        /// The case: SUITE/CASE.
+        case: harness::review::CaseRef,
+        /// The cells whose difference is accepted (repeatable; default: every cell where it
+        /// diverged unaccepted).
+        #[arg(long = "cell", value_name = "NAME")]
+        cells: Vec<String>,
+        /// Why the cells differ on purpose; every report shows it.
+        #[arg(long)]
+        reason: String,
+        /// The date (YYYY-MM-DD) after which the acceptance no longer holds.
+        #[arg(long, value_name = "DATE")]
+        expires: Option<String>,
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+        /// The run's output folder (default: the workspace's target/matrix).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Measure the harness: the warm sample matrix beside `-j 1` and a plain sequential
     /// script, how runs scale with suites, the diff of 100,000 snapshot pairs, and planning.
     Bench {
@@ -99,6 +139,10 @@ struct MatrixArgs {
     /// Only these suites (repeatable).
     #[arg(long = "suite", value_name = "NAME")]
     suites: Vec<String>,
+    /// Only the cases this matches (repeatable): SUITE/CASE or CASE, with `*` and `?`
+    /// globs; a run of some cases is not a sign-off.
+    #[arg(long = "case", value_name = "PATTERN")]
+    cases: Vec<String>,
     /// Only the I-th of N parts of the plan, for CI machines.
     #[arg(long, value_name = "I/N")]
     shard: Option<Shard>,
@@ -136,6 +180,36 @@ fn ci_systems() -> clap::builder::PossibleValuesParser {
         .map(|g| g.name())
         .collect::<Vec<_>>()
         .into()
+}
+
+/// When to colour the terminal.
+#[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+impl Color {
+    /// The palette for a stream that is (or is not) a terminal.
+    fn palette(self, terminal: bool) -> harness::render::colour::Palette {
+        let on = match self {
+            Color::Always => true,
+            Color::Never => false,
+            Color::Auto => terminal && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()),
+        };
+        harness::render::colour::Palette::new(on)
+    }
+}
+
+/// The output folder of the matrix's runs: `--out`, or the workspace's `target/matrix`.
+async fn runs_folder(matrix: &Matrix, out: Option<PathBuf>) -> Result<PathBuf, Error> {
+    Ok(match out {
+        Some(dir) => dir,
+        None => harness::build::target_dir(&matrix.root)
+            .await?
+            .join("matrix"),
+    })
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -189,6 +263,49 @@ async fn run(cli: Cli) -> Result<u8, Error> {
         }
         Command::Matrix(args) => matrix(args).await,
         Command::Bench { which, runs } => bench::run(&which, runs).await,
+        Command::Show {
+            case,
+            cells,
+            config,
+            out,
+            color,
+        } => {
+            let matrix = Matrix::load(&config)?;
+            let out = runs_folder(&matrix, out).await?;
+            let results = harness::persist::results::read(&out)?;
+            let shown = harness::review::show(&matrix, &results, &out, &case, &cells)?;
+            use std::io::IsTerminal;
+            let palette = color.palette(std::io::stdout().is_terminal());
+            print!("{}", harness::render::show::render(&shown, palette));
+            Ok(0)
+        }
+        Command::Accept {
+            case,
+            cells,
+            reason,
+            expires,
+            config,
+            out,
+        } => {
+            let matrix = Matrix::load(&config)?;
+            let out = runs_folder(&matrix, out).await?;
+            let results = harness::persist::results::read(&out)?;
+            let accepted = harness::review::accept(
+                &config,
+                &results,
+                &case,
+                &cells,
+                &reason,
+                expires.as_deref(),
+            )?;
+            eprintln!(
+                "accepted {case} on {} in {}: {}",
+                accepted.divergence.cells.join(", "),
+                accepted.file.display(),
+                accepted.divergence.reason
+            );
+            Ok(0)
+        }
         Command::Ci {
             system,
             config,
@@ -243,10 +360,12 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         shard: args.shard,
         audit: args.audit,
         only,
+        cases: args.cases,
     };
-    let plan = harness::plan::plan(&matrix, &selection)?;
+    let mut plan = harness::plan::plan(&matrix, &selection)?;
     // Every suite file and what the matrix refers to, before anything is built.
-    harness::run::validate(&matrix)?;
+    let validated = harness::run::validate(&matrix)?;
+    harness::run::check_cases(&validated, &mut plan)?;
     if args.plan {
         match args.format {
             Format::Human => print!("{}", harness::render::tables::plan(&plan)),
@@ -257,12 +376,7 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         }
         return Ok(0);
     }
-    let out_dir = match args.out {
-        Some(dir) => dir,
-        None => harness::build::target_dir(&matrix.root)
-            .await?
-            .join("matrix"),
-    };
+    let out_dir = runs_folder(&matrix, args.out).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
     let json = args.format == Format::Json;
     let printer = tokio::spawn(print::events(rx, json));

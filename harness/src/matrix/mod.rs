@@ -1,6 +1,7 @@
 //! `matrix.toml`: read in two phases, a serde mirror with spans ([`raw`]) and a validated
 //! model ([`model`]), so that every problem is reported with its file, line and column.
 
+pub mod edit;
 pub mod model;
 pub mod placeholders;
 pub mod raw;

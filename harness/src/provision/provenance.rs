@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Provisioned;
 use super::tools::cargo;
+use crate::matrix::Runtime;
 use crate::process::{Cmd, output};
 
 /// Where and with what a run happened.
@@ -31,6 +32,48 @@ pub struct Provenance {
     /// What was run: the harness's version and the inputs' hashes. Shards merge only when
     /// they agree on all of it.
     pub inputs: Inputs,
+    /// How each cell's servers ran: natively, emulated, or in a container, and by what.
+    #[serde(default)]
+    pub cells: std::collections::BTreeMap<String, Execution>,
+}
+
+/// How a cell's servers ran.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Execution {
+    /// Natively, emulated or in a container.
+    pub kind: ExecutionKind,
+    /// What ran them: the Wine version, the engine and the image's id, or the host.
+    pub by: String,
+}
+
+/// Natively, emulated or in a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecutionKind {
+    /// On the host's own operating system.
+    Native,
+    /// Under an emulation layer (a Windows build under Wine).
+    Emulated,
+    /// In a container of the host's kernel.
+    Container,
+}
+
+impl ExecutionKind {
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionKind::Native => "native",
+            ExecutionKind::Emulated => "emulated",
+            ExecutionKind::Container => "container",
+        }
+    }
+}
+
+impl Execution {
+    /// `emulated: wine-8.0`, as reports show it.
+    pub fn line(&self) -> String {
+        format!("{}: {}", self.kind.as_str(), self.by)
+    }
 }
 
 /// What a run's verdict depends on besides the server: the harness and its inputs.
@@ -52,9 +95,11 @@ async fn first_line(cmd: Cmd) -> Option<String> {
         .filter(|l| !l.is_empty())
 }
 
-/// Collects the provenance of a run from `root` with what was provisioned.
+/// Collects the provenance of a run of `cells` (name and runtime) from `root` with what was
+/// provisioned.
 pub async fn collect(
     root: &std::path::Path,
+    cells: &[(String, Runtime)],
     provisioned: &Provisioned,
     started: std::time::SystemTime,
     inputs: Inputs,
@@ -76,8 +121,8 @@ pub async fn collect(
         .is_ok_and(|o| !o.stdout.trim().is_empty());
         Some(if dirty { format!("{hash}+dirty") } else { hash })
     };
-    let engines =
-        futures_util::future::join_all(provisioned.engines.values().map(|engine| async move {
+    let engines = futures_util::future::join_all(provisioned.engines.iter().map(
+        |(key, engine)| async move {
             let version = first_line(engine.cmd().arg("--version")).await;
             let image = first_line(engine.cmd().args([
                 "image",
@@ -88,8 +133,9 @@ pub async fn collect(
             ]))
             .await
             .map(|id| format!("{} {id}", engine.image));
-            (version, image)
-        }));
+            (key, engine, version, image)
+        },
+    ));
     let wine = async {
         match provisioned.wine.is_empty() {
             false => first_line(Cmd::new("wine").arg("--version")).await,
@@ -107,7 +153,16 @@ pub async fn collect(
     let host = host.unwrap_or_else(|| std::env::consts::OS.to_owned());
     let mut engines = Vec::new();
     let mut images = Vec::new();
-    for (version, image) in per_engine {
+    let mut by_engine = std::collections::BTreeMap::new();
+    for (key, engine, version, image) in per_engine {
+        by_engine.insert(
+            key.clone(),
+            format!(
+                "{}, {}",
+                version.clone().unwrap_or_else(|| engine.program.clone()),
+                image.clone().unwrap_or_else(|| engine.image.clone())
+            ),
+        );
         if let Some(v) = version
             && !engines.contains(&v)
         {
@@ -115,6 +170,33 @@ pub async fn collect(
         }
         images.extend(image);
     }
+    let cells = cells
+        .iter()
+        .map(|(name, runtime)| {
+            let execution = match runtime {
+                Runtime::Host => Execution {
+                    kind: ExecutionKind::Native,
+                    by: host.clone(),
+                },
+                Runtime::Wine if cfg!(windows) => Execution {
+                    kind: ExecutionKind::Native,
+                    by: host.clone(),
+                },
+                Runtime::Wine => Execution {
+                    kind: ExecutionKind::Emulated,
+                    by: wine.clone().unwrap_or_else(|| "wine".to_owned()),
+                },
+                Runtime::Container { image, engine } => Execution {
+                    kind: ExecutionKind::Container,
+                    by: by_engine
+                        .get(&(*engine, image.clone()))
+                        .cloned()
+                        .unwrap_or_else(|| image.clone()),
+                },
+            };
+            (name.clone(), execution)
+        })
+        .collect();
     Provenance {
         commit,
         rustc,
@@ -126,5 +208,6 @@ pub async fn collect(
         started: humantime::format_rfc3339_seconds(started).to_string(),
         shards: Vec::new(),
         inputs,
+        cells,
     }
 }

@@ -24,7 +24,9 @@ const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;m
 h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}h1 .pending{color:#9a6700}table{border-collapse:collapse;margin:1rem 0}\
 td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{background:#dafbe1}\
 td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
-pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px}.reason{color:#57606a}";
+pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px}.reason{color:#57606a}\
+.badge{border-radius:.6rem;padding:.05rem .5rem;font-size:12px;font-weight:600}.badge.native{background:#dafbe1}\
+.badge.emulated{background:#fff8c5}.badge.container{background:#ddf4ff}";
 
 /// The report.
 pub fn render(r: &Results) -> String {
@@ -57,6 +59,7 @@ pub fn render(r: &Results) -> String {
                 } @else {
                     ul #reasons { @for reason in &r.reasons { li { (reason) } } }
                 }
+                (cells(r))
                 (grid(r))
                 (divergences(r))
                 (baselines(r))
@@ -74,6 +77,30 @@ pub fn render(r: &Results) -> String {
     // maud escaped the markup; control characters from a server (an ANSI escape, a NUL)
     // are not markup but are no text either, so they are shown as escapes.
     super::escape::terminal(&page.into_string()) + "\n"
+}
+
+fn cells(r: &Results) -> Markup {
+    html! {
+        h2 { "Cells" }
+        table #cells {
+            tr { th { "cell" } th { "target" } th { "triple" } th { "runs" } }
+            @for c in view::cells(r) {
+                tr {
+                    td { (c.name) @if c.primary { " (primary)" } }
+                    td { (c.target) }
+                    td { (c.triple) }
+                    td {
+                        @if c.kind.is_empty() {
+                            "did not run"
+                        } @else {
+                            span class={ "badge " (c.kind) } data-cell=(c.name) { (c.kind) }
+                            " " (c.by)
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
 
 fn grid(r: &Results) -> Markup {

@@ -1,18 +1,21 @@
 //! JUnit XML for CI test reporters (Jenkins, GitLab, GitHub), written with quick-junit: a
 //! testsuite per suite and cell (`suite@cell`) with properties naming the cell, the suite's
-//! scope, the verdict, what the run covered and whether it signs off, and the commit;
-//! a testcase per case. Agnostic suites appear once, on the cell that ran them; a divergence
-//! is a failure whose body is the diff; an accepted divergence passes, with its reason in the
+//! scope, how it ran (native, emulated, container), the verdict, what the run covered and
+//! whether it signs off, and the commit; a testcase per case. Agnostic suites appear once, on
+//! the cell that ran them; a divergence is a failure whose body (and output) is the diff; a
+//! snapshot that differs from its baseline fails its case the same way; a case its test
+//! command skipped is `<skipped>`; an accepted divergence passes, with its reason in the
 //! case's output. quick-junit escapes text and drops what XML 1.0 cannot hold.
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
-use super::view::verdict_word;
-use crate::verdict::{Results, Status};
+use super::view::{pending_baselines, verdict_word};
+use crate::verdict::{BaselineChange, Results, Status};
 
 /// The report of every cell, or of `cell` alone.
 pub fn render(results: &Results, cell: Option<&str>) -> String {
     let started = chrono::DateTime::parse_from_rfc3339(&results.provenance.started).ok();
+    let (_, changed) = pending_baselines(results);
     let mut report = Report::new("port-harness");
     for job in &results.jobs {
         if cell.is_some_and(|c| c != job.cell) {
@@ -27,6 +30,9 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
             .extra
             .insert("hostname".into(), results.provenance.host.as_str().into());
         suite.add_property(Property::new("cell", job.cell.as_str()));
+        if let Some(execution) = results.provenance.cells.get(&job.cell) {
+            suite.add_property(Property::new("execution", execution.line()));
+        }
         suite.add_property(Property::new("scope", job.scope.as_str()));
         suite.add_property(Property::new("verdict", verdict_word(results.verdict)));
         suite.add_property(Property::new("run-scope", results.scope.line()));
@@ -49,23 +55,60 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
             .iter()
             .filter(|r| r.suite == job.suite && r.cell == job.cell)
         {
-            let detail = run.detail.clone().unwrap_or_default();
-            let failure = |kind: NonSuccessKind, message: &str| {
+            let mut detail = run.detail.clone().unwrap_or_default();
+            // A snapshot that differs from its committed baseline makes the verdict NO-GO:
+            // its case fails here too, with the diff, so that CI shows what the verdict says.
+            let changed: Vec<&BaselineChange> = run
+                .snapshots
+                .iter()
+                .filter_map(|name| changed.iter().find(|b| &b.name == name).copied())
+                .collect();
+            let failure = |kind: NonSuccessKind, message: &str, body: &str| {
                 let mut status = TestCaseStatus::non_success(kind);
-                status.set_message(message).set_description(detail.as_str());
+                status.set_message(message).set_description(body);
                 status
             };
             let status = match run.status {
+                Status::Passed | Status::Accepted if !changed.is_empty() => {
+                    detail = changed
+                        .iter()
+                        .map(|b| b.diff.as_str())
+                        .collect::<Vec<_>>()
+                        .join("\n");
+                    failure(
+                        NonSuccessKind::Failure,
+                        "a snapshot differs from its committed baseline",
+                        &detail,
+                    )
+                }
                 Status::Passed | Status::Accepted => TestCaseStatus::success(),
-                Status::Failed => failure(NonSuccessKind::Failure, "failure"),
-                Status::Diverged => failure(NonSuccessKind::Failure, "divergence"),
-                Status::Error => failure(NonSuccessKind::Error, "error"),
+                Status::Skipped => {
+                    let mut status = TestCaseStatus::skipped();
+                    if !detail.is_empty() {
+                        status.set_message(detail.as_str());
+                    }
+                    status
+                }
+                Status::Failed => failure(NonSuccessKind::Failure, "the case failed", &detail),
+                Status::Diverged => failure(
+                    NonSuccessKind::Failure,
+                    "behaves differently from the primary cell, unaccepted",
+                    &detail,
+                ),
+                Status::Error => failure(NonSuccessKind::Error, "the job could not run", &detail),
             };
             let mut case = TestCase::new(run.case.as_str(), status);
             case.set_classname(format!("{}.{}", job.suite, job.cell));
             case.set_time(run.duration);
-            if run.status == Status::Accepted {
-                case.set_system_out(format!("accepted divergence: {detail}"));
+            match run.status {
+                Status::Accepted => {
+                    case.set_system_out(format!("accepted divergence: {detail}"));
+                }
+                // CI viewers that show only the output get the diff or the failure there too.
+                _ if !detail.is_empty() && run.status != Status::Skipped => {
+                    case.set_system_out(detail.as_str());
+                }
+                _ => {}
             }
             suite.add_test_case(case);
         }

@@ -31,6 +31,26 @@ pub fn render(r: &Results) -> String {
         }
         s.push('\n');
     }
+    let _ = writeln!(
+        s,
+        "## Cells\n\n| cell | target | triple | runs |\n|---|---|---|---|"
+    );
+    for c in view::cells(r) {
+        let _ = writeln!(
+            s,
+            "| {}{} | {} | {} | {} |",
+            e(&c.name),
+            if c.primary { " (primary)" } else { "" },
+            e(&c.target),
+            e(&c.triple),
+            if c.kind.is_empty() {
+                "did not run".to_owned()
+            } else {
+                format!("{}: {}", c.kind, e(&c.by))
+            }
+        );
+    }
+    s.push('\n');
     let _ = writeln!(s, "## Suites by cells\n");
     let _ = write!(s, "| suite | scope |");
     for c in &r.plan.cells {

@@ -3,10 +3,12 @@
 //! `results.json` and every report file through `persist`, and [`REPORTS`] is the one list of
 //! report files: a new report is one file here and one line there.
 
+pub mod colour;
 pub mod escape;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod show;
 pub mod tables;
 pub mod terminal;
 pub mod view;

@@ -276,6 +276,14 @@ fn raw_summary(result: &Results, out: &Path) -> String {
         .filter(|c| c.passed)
         .count();
     let errors = result.jobs.iter().filter(|j| j.error.is_some()).count();
+    let ran: Vec<String> = super::view::cells(result)
+        .into_iter()
+        .filter(|c| !c.kind.is_empty())
+        .map(|c| format!("{} {} ({})", c.name, c.kind, c.by))
+        .collect();
+    if !ran.is_empty() {
+        let _ = writeln!(s, "\ncells: {}", ran.join("; "));
+    }
     let label = verdict_word(result.verdict).to_lowercase();
     for reason in &result.reasons {
         let _ = writeln!(s, "\n{label}: {reason}");

@@ -148,11 +148,7 @@ pub const GO_TEXT: &str = "Every case passed on every cell, and every difference
 
 /// A divergence's acceptance in words.
 pub fn acceptance_text(acceptance: &Acceptance) -> String {
-    match acceptance {
-        Acceptance::Accepted { reason } => format!("accepted: {reason}"),
-        Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
-        Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
-    }
+    acceptance.words()
 }
 
 /// The sentence on the runs that agnostic suites and filters saved.
@@ -201,6 +197,43 @@ pub fn jobs(results: &Results) -> Vec<JobRow> {
                     .filter(|x| matches!(x.status, Status::Passed | Status::Accepted))
                     .count(),
                 duration: job.duration,
+            }
+        })
+        .collect()
+}
+
+/// One cell, as the reports' cell list shows it.
+#[derive(Debug, Clone)]
+pub struct CellRow {
+    /// Its name.
+    pub name: String,
+    /// Its target.
+    pub target: String,
+    /// Its triple.
+    pub triple: String,
+    /// Whether it is the primary cell.
+    pub primary: bool,
+    /// `native`, `emulated` or `container` (empty when the cell did not run).
+    pub kind: &'static str,
+    /// What ran it: the Wine version, the engine and image, or the host.
+    pub by: String,
+}
+
+/// Every planned cell with how it ran.
+pub fn cells(results: &Results) -> Vec<CellRow> {
+    results
+        .plan
+        .cells
+        .iter()
+        .map(|c| {
+            let execution = results.provenance.cells.get(&c.name);
+            CellRow {
+                name: c.name.clone(),
+                target: c.target.clone(),
+                triple: c.triple.clone(),
+                primary: c.primary,
+                kind: execution.map_or("", |e| e.kind.as_str()),
+                by: execution.map(|e| e.by.clone()).unwrap_or_default(),
             }
         })
         .collect()

@@ -28,6 +28,8 @@ pub(super) struct Jobs<'a> {
     pub scratch: &'a Path,
     pub logs: &'a Path,
     pub options: &'a RunOptions,
+    /// The `--case` patterns.
+    pub plan_cases: &'a [String],
 }
 
 impl Jobs<'_> {
@@ -190,12 +192,15 @@ impl Jobs<'_> {
             launch.port,
         );
         let env = SuiteEnv {
+            suite: job.suite.clone(),
+            cases: self.plan_cases.to_vec(),
             base_url: server.base_url.clone(),
             cell: cell.name.clone(),
             target: cell.target.clone(),
             snapshot_dir,
             junit: work.path().join("junit.xml"),
             log: cell_logs.join(format!("{}.command.log", job.suite)),
+            server_log: log.clone(),
             data_dir: data_dir.clone(),
             injected: injected.clone(),
             doing: doing.clone(),
@@ -203,6 +208,10 @@ impl Jobs<'_> {
         let suite_started = Instant::now();
         let mut results = suite.run(&env).await?;
         phases.suite = suite_started.elapsed();
+        write_exchanges(
+            &cell_logs.join(crate::suite::EXCHANGES).join(&job.suite),
+            &results,
+        );
         // A case that got no response at all may have lost its server.
         let lost = results.iter().any(|c| {
             c.failure
@@ -243,6 +252,27 @@ impl Jobs<'_> {
             leaked: leaked.clone(),
         });
         Ok((results, leaked, phases))
+    }
+}
+
+/// Writes each case's requests and raw responses into `dir`, a file per case (best effort:
+/// they are for reading, and the run stands without them).
+fn write_exchanges(dir: &Path, results: &[CaseResult]) {
+    let _ = std::fs::remove_dir_all(dir);
+    for case in results.iter().filter(|c| !c.exchanges.is_empty()) {
+        if crate::snapfile::unsafe_name(&case.name).is_some()
+            || std::fs::create_dir_all(dir).is_err()
+        {
+            continue;
+        }
+        let mut text = String::new();
+        for x in &case.exchanges {
+            text.push_str(&format!(
+                "### step {}\n--- request\n{}--- response\n{}\n",
+                x.step, x.request, x.response
+            ));
+        }
+        let _ = std::fs::write(dir.join(format!("{}.http", case.name)), text);
     }
 }
 

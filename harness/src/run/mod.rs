@@ -28,7 +28,7 @@ use crate::verdict::{Results, noise};
 
 pub use conclude::{Ending, conclude, merge};
 pub use schedule::default_parallel;
-pub use validate::{Validated, validate};
+pub use validate::{Validated, check_cases, validate};
 
 /// How to run.
 #[derive(Debug, Clone)]
@@ -235,6 +235,7 @@ async fn finish(
         scratch: &scratch,
         logs: &logs,
         options,
+        plan_cases: &plan.narrowed.cases,
     };
     // Every job is a task of the schedule, across cells and within them, longest first.
     let durations = schedule::durations_file(&options.cache_dir, &matrix.file);
@@ -249,10 +250,14 @@ async fn finish(
         matrix_sha256: matrix.sha256(),
         suites_sha256: validated.suites_sha256.clone(),
     };
+    let executions: Vec<(String, crate::matrix::Runtime)> = cells
+        .iter()
+        .filter_map(|c| Some((c.name.clone(), matrix.target(&c.target)?.runtime.clone())))
+        .collect();
     // The provenance is collected while the jobs run.
     let (results, provenance) = tokio::join!(
         schedule::run(&jobs, ordered, &plan.jobs, parallel, warmed),
-        provision::provenance::collect(&matrix.root, &provisioned, started, inputs)
+        provision::provenance::collect(&matrix.root, &executions, &provisioned, started, inputs)
     );
     let results = results?;
     let interrupted = options.interrupt.is_set();

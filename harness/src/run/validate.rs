@@ -75,3 +75,49 @@ pub fn validate(matrix: &Matrix) -> Result<Validated> {
         Err(Error::Config(diagnostics))
     }
 }
+
+/// Checks that every `--case` pattern of `plan` selects a case of a planned suite (a command
+/// suite's cases are known only once it runs, so it may hold any), and leaves out the jobs of
+/// suites none of whose cases is selected.
+pub fn check_cases(validated: &Validated, plan: &mut crate::plan::Plan) -> Result<()> {
+    if plan.narrowed.cases.is_empty() {
+        return Ok(());
+    }
+    let patterns = plan.narrowed.cases.clone();
+    let runs_some = |suite: &str| match validated.suites.get(suite).and_then(|l| l.cases()) {
+        None => true,
+        Some(cases) => cases
+            .iter()
+            .any(|c| crate::plan::case_selected(&patterns, suite, c)),
+    };
+    plan.jobs.retain(|j| runs_some(&j.suite));
+    plan.planned
+        .retain(|id| runs_some(id.rsplit_once('@').map_or(id.as_str(), |(s, _)| s)));
+    plan.suites.retain(|s| runs_some(&s.name));
+    for pattern in &plan.narrowed.cases {
+        let one = [pattern.clone()];
+        let mut known = Vec::new();
+        let hit = plan.suites.iter().any(|s| {
+            match validated.suites.get(&s.name).and_then(|l| l.cases()) {
+                None => {
+                    crate::plan::case_selected(&one, &s.name, "*")
+                        || pattern.split_once('/').is_none()
+                }
+                Some(cases) => {
+                    let found = cases
+                        .iter()
+                        .any(|c| crate::plan::case_selected(&one, &s.name, c));
+                    known.extend(cases.into_iter().map(|c| format!("{}/{c}", s.name)));
+                    found
+                }
+            }
+        });
+        if !hit {
+            return Err(Error::Selection(format!(
+                "--case {pattern} selects no case: expected SUITE/CASE or CASE (globs `*` and `?`), such as {}",
+                known.first().map_or("packages/list", String::as_str)
+            )));
+        }
+    }
+    Ok(())
+}

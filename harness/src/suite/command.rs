@@ -122,6 +122,9 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         true if !env.junit.is_file() => vec![CaseResult {
             name: suite.name.clone(),
             passed: false,
+            skipped: false,
+            exchanges: Vec::new(),
+            log_span: None,
             failure: Some(format!(
                 "the command wrote no JUnit XML to ${} ({}){}",
                 vars::JUNIT,
@@ -137,6 +140,9 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
                 cases.push(CaseResult {
                     name: suite.name.clone(),
                     passed: false,
+                    skipped: false,
+                    exchanges: Vec::new(),
+                    log_span: None,
                     failure: Some(failure),
                     observed: Vec::new(),
                     duration: start.elapsed(),
@@ -147,6 +153,9 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         false => vec![CaseResult {
             name: suite.name.clone(),
             passed: ok,
+            skipped: false,
+            exchanges: Vec::new(),
+            log_span: None,
             failure,
             observed: Vec::new(),
             duration: start.elapsed(),
@@ -158,6 +167,8 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         &suite.rules,
         &env.injected,
     )?);
+    // A command runs whole; with `--case`, what it reports of other cases is left out.
+    results.retain(|c| crate::plan::case_selected(&env.cases, &env.suite, &c.name));
     Ok(results)
 }
 
@@ -186,6 +197,9 @@ fn written_snapshots(
         out.push(CaseResult {
             name: case,
             passed: true,
+            skipped: false,
+            exchanges: Vec::new(),
+            log_span: None,
             failure: None,
             observed: vec![Observed {
                 step: "out".into(),

@@ -1,5 +1,5 @@
 //! Reading the JUnit XML a command suite writes: one case per `<testcase>`, failed when it has
-//! a `<failure>` or `<error>`, skipped ones left out. The common dialects (Jenkins, pytest,
+//! a `<failure>` or `<error>`, skipped when it has `<skipped>` (with its message). The common dialects (Jenkins, pytest,
 //! cargo-nextest, Maven Surefire, .NET's JUnit logger) all share this much.
 
 use std::path::Path;
@@ -32,9 +32,7 @@ pub fn parse(text: &str) -> std::result::Result<Vec<CaseResult>, String> {
             Some(class) if !class.is_empty() => format!("{class}::{name}"),
             _ => name.to_owned(),
         };
-        if case.children().any(|c| c.has_tag_name("skipped")) {
-            continue;
-        }
+        let skipped = case.children().find(|c| c.has_tag_name("skipped"));
         let problem = case
             .children()
             .find(|c| c.has_tag_name("failure") || c.has_tag_name("error"));
@@ -55,9 +53,21 @@ pub fn parse(text: &str) -> std::result::Result<Vec<CaseResult>, String> {
             .and_then(|t| t.trim().parse::<f64>().ok())
             .and_then(|s| Duration::try_from_secs_f64(s).ok())
             .unwrap_or_default();
+        let failure = failure.or_else(|| {
+            skipped.map(|s| {
+                s.attribute("message")
+                    .or(s.text())
+                    .unwrap_or("")
+                    .trim()
+                    .to_owned()
+            })
+        });
         cases.push(CaseResult {
             name,
-            passed: failure.is_none(),
+            passed: problem.is_none(),
+            skipped: skipped.is_some() && problem.is_none(),
+            exchanges: Vec::new(),
+            log_span: None,
             failure,
             observed: Vec::new(),
             duration,
@@ -84,20 +94,27 @@ mod tests {
   </testsuite>
 </testsuites>"#;
         let cases = parse(xml).unwrap();
-        let summary: Vec<(String, bool, Option<String>)> = cases
+        let summary: Vec<(String, bool, bool, Option<String>)> = cases
             .iter()
-            .map(|c| (c.name.clone(), c.passed, c.failure.clone()))
+            .map(|c| (c.name.clone(), c.passed, c.skipped, c.failure.clone()))
             .collect();
         assert_eq!(
             summary,
             [
-                ("api::health".to_owned(), true, None),
+                ("api::health".to_owned(), true, false, None),
                 (
                     "api::upload".to_owned(),
                     false,
+                    false,
                     Some("expected 201\ngot 500".to_owned())
                 ),
-                ("broken".to_owned(), false, Some("panicked".to_owned())),
+                (
+                    "broken".to_owned(),
+                    false,
+                    false,
+                    Some("panicked".to_owned())
+                ),
+                ("later".to_owned(), true, true, Some(String::new())),
             ]
         );
         assert_eq!(cases[1].duration, Duration::from_millis(1500));

@@ -28,15 +28,41 @@ use crate::units::ms;
 pub struct CaseResult {
     /// The case name.
     pub name: String,
-    /// Whether it passed.
+    /// Whether it passed (a skipped case did not fail).
     pub passed: bool,
+    /// Its own test command skipped it (a command suite's JUnit says so).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub skipped: bool,
     /// Why it failed: the request, the response and the expectation side by side.
     pub failure: Option<String>,
     /// The observed, normalized behaviour of each snapshotted step.
     pub observed: Vec<Observed>,
+    /// Every request and its raw response, as sent and received (kept in the job's logs,
+    /// not in the results).
+    #[serde(skip)]
+    pub exchanges: Vec<Exchange>,
+    /// The byte range of the server's log written while the case ran.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_span: Option<[u64; 2]>,
     /// How long it took.
     #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
+}
+
+/// The folder of a cell's logs that holds every case's requests and raw responses:
+/// `exchanges/<suite>/<case>.http`.
+pub const EXCHANGES: &str = "exchanges";
+
+/// One request of a case and the raw response to it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Exchange {
+    /// The step.
+    pub step: String,
+    /// The request: its line, headers and body.
+    pub request: String,
+    /// The response as received: status, headers and body (lossily decoded), or why there
+    /// was none.
+    pub response: String,
 }
 
 /// One snapshotted step, normalized.
@@ -53,6 +79,10 @@ pub struct Observed {
 /// Where a suite runs: one cell's server, and the folders the harness gives the job.
 #[derive(Debug, Clone)]
 pub struct SuiteEnv {
+    /// The suite.
+    pub suite: String,
+    /// The `--case` patterns: only the cases they select run (all when empty).
+    pub cases: Vec<String>,
     /// The server's base URL.
     pub base_url: String,
     /// The cell.
@@ -65,6 +95,8 @@ pub struct SuiteEnv {
     pub junit: PathBuf,
     /// Where a command suite's output goes.
     pub log: PathBuf,
+    /// The server's log, which the job writes while the suite runs.
+    pub server_log: PathBuf,
     /// The server's data dir, as the host sees it.
     pub data_dir: PathBuf,
     /// What the harness put into this server's world, named in every snapshot.

@@ -39,6 +39,17 @@ pub enum Acceptance {
     },
 }
 
+impl Acceptance {
+    /// In words: `accepted: <reason>`, `EXPIRED on <date>: <reason>`, `NOT ACCEPTED`.
+    pub fn words(&self) -> String {
+        match self {
+            Acceptance::Accepted { reason } => format!("accepted: {reason}"),
+            Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
+            Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
+        }
+    }
+}
+
 /// What a cell's snapshot was compared with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]

@@ -169,6 +169,12 @@ pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merge
     plan.totals.shard_runs = plan.jobs.len();
     let mut provenance = first.provenance.clone();
     provenance.shards = hosts;
+    // Each shard ran its own cells: how, is each shard's to say.
+    for (_, s) in shards.iter() {
+        for (cell, execution) in &s.provenance.cells {
+            provenance.cells.insert(cell.clone(), execution.clone());
+        }
+    }
     Ok(Merged {
         plan,
         planned,

@@ -9,7 +9,7 @@ pub mod merge;
 pub mod noise;
 pub mod scope;
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -44,6 +44,8 @@ pub enum Status {
     Diverged,
     /// Behaved differently from the primary cell, as accepted.
     Accepted,
+    /// Skipped by its own test command (a command suite's JUnit says so).
+    Skipped,
 }
 
 /// One case on one cell.
@@ -212,8 +214,20 @@ pub fn judge(j: Judge<'_>) -> Results {
         provenance,
         duration,
     } = j.outcome;
+    // With `--case`, the ledger's entries for cases that did not run say nothing (they are
+    // not stale): only the selected cases' entries are compared.
+    let narrowed_matrix;
+    let matrix = if j.plan.narrowed.cases.is_empty() {
+        j.matrix
+    } else {
+        let mut m = j.matrix.clone();
+        m.divergences
+            .retain(|d| j.plan.narrowed.has_case(&d.suite, &d.case));
+        narrowed_matrix = m;
+        &narrowed_matrix
+    };
     let comparison = compare::compare(
-        j.matrix,
+        matrix,
         &observations,
         &|name| j.baselines.get(name).cloned(),
         j.today,
@@ -299,6 +313,22 @@ pub fn judge(j: Judge<'_>) -> Results {
 }
 
 fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec<RunRecord> {
+    // Looked up per case: indexed once, so that judging stays linear in the run's size.
+    type CaseKey<'a> = (&'a str, &'a str, &'a str);
+    let mut divergences_of: HashMap<CaseKey, Vec<&Divergence>> = HashMap::new();
+    for d in c.all_divergences() {
+        divergences_of
+            .entry((&d.suite, &d.case, &d.cell))
+            .or_default()
+            .push(d);
+    }
+    let mut snapshots_of: HashMap<CaseKey, Vec<String>> = HashMap::new();
+    for o in observations {
+        snapshots_of
+            .entry((&o.suite, &o.case, &o.cell))
+            .or_default()
+            .push(o.name());
+    }
     let mut out = Vec::new();
     for job in jobs {
         if let Some(error) = &job.error {
@@ -315,10 +345,11 @@ fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec
             continue;
         }
         for case in &job.cases {
-            let mine =
-                |d: &&Divergence| d.suite == job.suite && d.case == case.name && d.cell == job.cell;
-            let divergences: Vec<&Divergence> = c.all_divergences().filter(mine).collect();
-            let (status, detail) = if !case.passed {
+            let key = (job.suite.as_str(), case.name.as_str(), job.cell.as_str());
+            let divergences = divergences_of.get(&key).map_or(&[][..], Vec::as_slice);
+            let (status, detail) = if case.skipped {
+                (Status::Skipped, case.failure.clone())
+            } else if !case.passed {
                 (Status::Failed, case.failure.clone())
             } else if let Some(d) = divergences
                 .iter()
@@ -341,11 +372,7 @@ fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec
                 scope: job.scope,
                 status,
                 duration: case.duration,
-                snapshots: observations
-                    .iter()
-                    .filter(|o| o.suite == job.suite && o.case == case.name && o.cell == job.cell)
-                    .map(Observation::name)
-                    .collect(),
+                snapshots: snapshots_of.get(&key).cloned().unwrap_or_default(),
                 detail,
             });
         }
@@ -482,6 +509,9 @@ scope = "per-target"
                 cases: vec![CaseResult {
                     name: "list".into(),
                     passed: true,
+                    skipped: false,
+                    exchanges: Vec::new(),
+                    log_span: None,
                     failure: None,
                     observed: vec![Observed {
                         step: "1".into(),

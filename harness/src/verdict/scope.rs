@@ -41,6 +41,9 @@ fn narrowed_text(n: &Narrowed) -> String {
     if !n.suites.is_empty() {
         parts.push(format!("suites {}", n.suites.join(", ")));
     }
+    if !n.cases.is_empty() {
+        parts.push(format!("cases {}", n.cases.join(", ")));
+    }
     parts.join("; ")
 }
 
@@ -50,13 +53,17 @@ pub fn of(plan: &Plan, merged: Option<usize>) -> RunScope {
     if let Some(shards) = merged {
         // A merge is complete by construction (it refuses missing jobs); the shards' cells
         // do not matter, their suites and reruns do.
-        let whole = n.suites.is_empty() && !n.rerun;
+        let whole = n.suites.is_empty() && !n.rerun && n.cases.is_empty();
         let of_what = if whole {
             "covering the full plan".to_owned()
         } else if n.rerun {
             "of a rerun of failed jobs".to_owned()
         } else {
-            format!("of a selection (suites {})", n.suites.join(", "))
+            let suites_and_cases = Narrowed {
+                cells: Vec::new(),
+                ..n.clone()
+            };
+            format!("of a selection ({})", narrowed_text(&suites_and_cases))
         };
         return RunScope {
             kind: ScopeKind::Merge,

@@ -11,7 +11,7 @@ use super::case::{Body, Capture, CaseFile, json_of};
 use super::client::{Request, Response, send};
 use crate::matrix::{Limits, Normalize};
 use crate::normalize::{self, Injected};
-use crate::suite::{CaseResult, Observed};
+use crate::suite::{CaseResult, Exchange, Observed};
 
 /// `text` with each `${name}` replaced by its captured value (every use was checked to be
 /// captured by an earlier step when the suite was loaded).
@@ -117,6 +117,50 @@ pub fn observed(
 /// What a failure says when no response came at all (the connection failed or dropped).
 pub const NO_RESPONSE: &str = "--- response\n(none)";
 
+/// What of a body an exchange shows: at most this many bytes.
+const SHOWN_BODY: usize = 64 * 1024;
+
+fn lossy_prefix(bytes: &[u8]) -> String {
+    let shown = &bytes[..bytes.len().min(SHOWN_BODY)];
+    let mut text = String::from_utf8_lossy(shown).into_owned();
+    if bytes.len() > SHOWN_BODY {
+        text.push_str(&format!("\n[... {} more bytes]", bytes.len() - SHOWN_BODY));
+    }
+    text
+}
+
+/// A request as sent: its line, its headers and its body.
+fn request_shown(request: &Request) -> String {
+    let mut text = format!("{} {}\n", request.method, request.path);
+    for (k, v) in request.headers {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    if let Some(body) = &request.body {
+        text.push('\n');
+        text.push_str(&lossy_prefix(body));
+        text.push('\n');
+    }
+    text
+}
+
+/// A response as received: its status, every header and its body.
+fn response_shown(response: &Response) -> String {
+    let mut text = format!("HTTP {}\n", response.status);
+    for (k, v) in &response.headers {
+        text.push_str(&format!("{k}: {v}\n"));
+    }
+    text.push('\n');
+    text.push_str(&lossy_prefix(&response.body));
+    if let Some(sha) = &response.truncated_sha256 {
+        text.push_str(&format!(
+            "\n[the body has {} bytes, sha256 {sha}; the first ones are shown]",
+            response.size
+        ));
+    }
+    text.push('\n');
+    text
+}
+
 /// Runs one case against `base_url`, within the case and request timeouts of `limits`.
 pub fn run_case(
     base_url: &str,
@@ -129,6 +173,8 @@ pub fn run_case(
     let start = Instant::now();
     let mut captures = BTreeMap::new();
     let mut observed_steps = Vec::new();
+    // Every request and its raw response; read by a failure at any step.
+    let exchanges: std::cell::RefCell<Vec<Exchange>> = Default::default();
     for step in &case.steps {
         let step_name = step.name.clone();
         let path = substitute(&step.path, &captures);
@@ -164,6 +210,9 @@ pub fn run_case(
         let fail = |why: String, response: Option<&Response>| CaseResult {
             name: name.to_owned(),
             passed: false,
+            skipped: false,
+            exchanges: exchanges.borrow().clone(),
+            log_span: None,
             failure: Some(format!(
                 "step `{step_name}`: {why}\n--- request\n{request_text}\n{}",
                 response.map_or(NO_RESPONSE.to_owned(), |r| "--- response\n".to_owned()
@@ -190,10 +239,23 @@ pub fn run_case(
             follow_redirects: step.follow_redirects,
         };
         let timeout = limits.request_timeout.min(left);
+        let sent = request_shown(&request);
         let response = match send(base_url, &request, timeout, limits.max_body) {
             Ok(r) => r,
-            Err(e) => return fail(e, None),
+            Err(e) => {
+                exchanges.borrow_mut().push(Exchange {
+                    step: step_name.clone(),
+                    request: sent,
+                    response: format!("(no response: {e})\n"),
+                });
+                return fail(e, None);
+            }
         };
+        exchanges.borrow_mut().push(Exchange {
+            step: step_name.clone(),
+            request: sent,
+            response: response_shown(&response),
+        });
         if let Some(status) = step.expect.status
             && response.status != status
         {
@@ -279,6 +341,9 @@ pub fn run_case(
     CaseResult {
         name: name.to_owned(),
         passed: true,
+        skipped: false,
+        exchanges: exchanges.into_inner(),
+        log_span: None,
         failure: None,
         observed: observed_steps,
         duration: start.elapsed(),

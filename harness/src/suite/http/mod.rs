@@ -72,19 +72,30 @@ impl LoadedSuite for HttpSuite {
         Box::pin(async move {
             // Requests block; they run on the blocking pool, one case after the other.
             let base = env.base_url.clone();
-            let cases = self.cases.clone();
+            let cases: Vec<_> = self
+                .cases
+                .iter()
+                .filter(|(name, _)| crate::plan::case_selected(&env.cases, &env.suite, name))
+                .cloned()
+                .collect();
             let rules = self.rules.clone();
             let limits = self.limits.clone();
             let doing = env.doing.clone();
             let injected = env.injected.clone();
             let tree_dir = self.tree_after_case.then(|| env.data_dir.clone());
+            let server_log = env.server_log.clone();
+            let log_size = move || std::fs::metadata(&server_log).map_or(0, |m| m.len());
             Ok(tokio::task::spawn_blocking(move || {
-                cases
+                // A case's log lines are those written from its first request until the
+                // next case starts: a server may log after it answered.
+                let mut results: Vec<CaseResult> = cases
                     .iter()
                     .map(|(name, case)| {
                         doing.set(format!("running case `{name}`"));
+                        let before = log_size();
                         let mut result =
                             check::run_case(&base, name, case, &rules, &injected, &limits);
+                        result.log_span = Some([before, before]);
                         if let Some(dir) = &tree_dir {
                             result.observed.push(super::evidence::observe_tree(
                                 dir,
@@ -95,7 +106,15 @@ impl LoadedSuite for HttpSuite {
                         }
                         result
                     })
-                    .collect::<Vec<_>>()
+                    .collect();
+                let mut end = log_size();
+                for result in results.iter_mut().rev() {
+                    if let Some(span) = &mut result.log_span {
+                        span[1] = end.max(span[0]);
+                        end = span[0];
+                    }
+                }
+                results
             })
             .await
             .expect("cases do not panic"))

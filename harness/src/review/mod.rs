@@ -1,0 +1,41 @@
+//! The reviewer's tools, on a finished run's results: what one case did on every cell
+//! ([`show`]), and accepting a divergence it found into `matrix.toml` ([`accept`]).
+
+pub mod accept;
+pub mod show;
+
+use crate::errors::{Error, Result};
+
+pub use accept::{Accepted, accept};
+pub use show::{Shown, show};
+
+/// A case as the reviewer names it: `suite/case`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CaseRef {
+    /// The suite.
+    pub suite: String,
+    /// The case.
+    pub case: String,
+}
+
+impl std::str::FromStr for CaseRef {
+    type Err = Error;
+
+    fn from_str(s: &str) -> Result<CaseRef> {
+        match s.split_once('/') {
+            Some((suite, case)) if !suite.is_empty() && !case.is_empty() => Ok(CaseRef {
+                suite: suite.to_owned(),
+                case: case.to_owned(),
+            }),
+            _ => Err(Error::Selection(format!(
+                "`{s}` names no case: expected SUITE/CASE, such as `packages/download-other-case`"
+            ))),
+        }
+    }
+}
+
+impl std::fmt::Display for CaseRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}/{}", self.suite, self.case)
+    }
+}

@@ -1,0 +1,325 @@
+//! The reviewer's tools on real runs: `show` prints a real divergence's requests and both
+//! raw responses; `accept` turns a NO-GO into GO and keeps the matrix's comments, and refuses
+//! what did not diverge; `--case` runs single cases; and JUnit counts skipped cases and a
+//! baseline-only NO-GO as an independent reader sees them.
+
+use matrix_tests::{command, python_path, results_in, root, serial, text, variant, xtask_command};
+
+const ACCEPTED: &str = "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n";
+
+#[test]
+fn show_prints_a_divergence_and_accept_turns_it_go_keeping_the_comments() {
+    let _serial = serial();
+    // The sample's matrix without its acceptance of one real divergence.
+    let config = variant("review", &[(ACCEPTED, "")]);
+    let cfg = config.to_str().unwrap();
+    let out = config.parent().unwrap().join("out");
+    let out_arg = out.to_str().unwrap();
+    let matrix_args = [
+        "matrix", "--config", cfg, "--suite", "packages", "--out", out_arg,
+    ];
+    let first = xtask_command(&root(), &matrix_args);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    let r = results_in(&out);
+    let open: Vec<_> = r["comparison"]["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["acceptance"]["status"] == "unaccepted")
+        .map(|d| {
+            format!(
+                "{}/{}@{}",
+                d["suite"].as_str().unwrap(),
+                d["case"].as_str().unwrap(),
+                d["cell"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(open, ["packages/download-other-case@windows"], "{r}");
+
+    // `show`: the request, and each cell's raw answer (Windows finds the package whatever
+    // the case, Debian does not), with the divergence marked as not accepted.
+    let shown = xtask_command(
+        &root(),
+        &[
+            "show",
+            "packages/download-other-case",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+            "--color",
+            "never",
+        ],
+    );
+    assert_eq!(shown.status.code(), Some(0), "{}", text(&shown));
+    let stdout = String::from_utf8_lossy(&shown.stdout);
+    for expected in [
+        "PUT /packages/Widget/1.0",
+        "GET /packages/widget/1.0",
+        "HTTP 200",
+        "HTTP 404",
+        "no package `widget` version `1.0`",
+        "NOT ACCEPTED",
+        "[applied] the harness's own",
+    ] {
+        assert!(
+            stdout.contains(expected),
+            "`{expected}` is not in:\n{stdout}"
+        );
+    }
+    assert!(
+        !stdout.contains('\u{1b}'),
+        "--color never has no escape codes"
+    );
+    // A case that is not in the run is an error that names the cases there are.
+    let missing = xtask_command(
+        &root(),
+        &[
+            "show",
+            "packages/no-such-case",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(missing.status.code(), Some(2), "{}", text(&missing));
+    assert!(
+        text(&missing).contains("download-other-case"),
+        "{}",
+        text(&missing)
+    );
+
+    // `accept` refuses what did not diverge, and leaves the file as it was.
+    let before = std::fs::read_to_string(&config).unwrap();
+    let refused = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "packages/list",
+            "--cell",
+            "windows",
+            "--reason",
+            "no",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(refused.status.code(), Some(2), "{}", text(&refused));
+    assert!(
+        text(&refused).contains("did not diverge"),
+        "{}",
+        text(&refused)
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), before);
+
+    // It accepts what did, keeping every line of the file, and the run is GO.
+    let accepted = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "packages/download-other-case",
+            "--cell",
+            "windows",
+            "--reason",
+            "Windows file names are case-insensitive",
+            "--expires",
+            "2099-01-31",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+    let after = std::fs::read_to_string(&config).unwrap();
+    for line in before.lines() {
+        assert!(after.contains(line), "lost `{line}`");
+    }
+    assert!(after.contains("case = \"download-other-case\""), "{after}");
+    assert!(after.contains("expires = 2099-01-31"), "{after}");
+    let second = xtask_command(&root(), &matrix_args);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let r = results_in(&out);
+    assert_eq!(r["verdict"], "go");
+    let d = r["comparison"]["divergences"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["case"] == "download-other-case")
+        .unwrap()
+        .clone();
+    assert_eq!(
+        d["acceptance"],
+        serde_json::json!({"status": "accepted", "reason": "Windows file names are case-insensitive"}),
+        "{d}"
+    );
+}
+
+#[test]
+fn case_runs_single_cases_and_is_no_sign_off() {
+    let _serial = serial();
+    let config = variant("single-case", &[]);
+    let cfg = config.to_str().unwrap();
+    let out = config.parent().unwrap().join("out");
+    let run = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            cfg,
+            "--case",
+            "packages/download-*",
+            "--case",
+            "health-ok",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(0), "{}", text(&run));
+    let r = results_in(&out);
+    let ran: std::collections::BTreeSet<String> = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{}/{}",
+                x["suite"].as_str().unwrap(),
+                x["case"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        ran.into_iter().collect::<Vec<_>>(),
+        ["health/health-ok", "packages/download-other-case"],
+        "{r}"
+    );
+    assert_eq!(r["scope"]["sign_off"], false);
+    assert!(
+        r["scope"]["text"]
+            .as_str()
+            .unwrap()
+            .contains("cases packages/download-*, health-ok"),
+        "{}",
+        r["scope"]
+    );
+    // The ledger's entries for cases that did not run are not stale.
+    assert_eq!(r["comparison"]["stale"], serde_json::json!([]), "{r}");
+    // A pattern that selects nothing is an error before anything is built.
+    let none = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            cfg,
+            "--case",
+            "packages/nothing-*",
+            "--plan",
+        ],
+    );
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none));
+    assert!(text(&none).contains("selects no case"), "{}", text(&none));
+}
+
+#[test]
+fn junit_counts_skipped_cases_and_a_baseline_only_no_go_as_failures() {
+    let _serial = serial();
+    // A command suite whose own JUnit skips a case, and a committed baseline that no longer
+    // matches what the server answers.
+    let skips = r#"
+[[suite]]
+name = "skips"
+kind = "command"
+command = ["sh", "-c", "printf '<testsuites><testsuite name=\"s\"><testcase name=\"runs\"/><testcase name=\"later\"><skipped message=\"not yet\"/></testcase></testsuite></testsuites>' > \"$HARNESS_JUNIT\""]
+scope = "agnostic"
+junit = true
+
+# The differences between Windows and Linux that are real and intended."#;
+    let config = variant(
+        "junit-counts",
+        &[(
+            "\n# The differences between Windows and Linux that are real and intended.",
+            skips,
+        )],
+    );
+    let snap = config
+        .parent()
+        .unwrap()
+        .join("snapshots/health__health-ok.1@debian.snap");
+    let committed = std::fs::read_to_string(&snap).unwrap();
+    std::fs::write(&snap, committed.replace("\"ok\"", "\"fine\"")).unwrap();
+    let out = config.parent().unwrap().join("out");
+    let run = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--cell",
+            "debian",
+            "--suite",
+            "health",
+            "--suite",
+            "skips",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(run.status.code(), Some(1), "{}", text(&run));
+    let r = results_in(&out);
+    assert_eq!(r["verdict"], "no-go");
+    let statuses: Vec<String> = r["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| {
+            format!(
+                "{}/{}:{}",
+                x["suite"].as_str().unwrap(),
+                x["case"].as_str().unwrap(),
+                x["status"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        statuses.contains(&"skips/later:skipped".to_owned()),
+        "{statuses:?}"
+    );
+    let script = r#"
+import sys, json
+from junitparser import JUnitXml, Failure, Error, Skipped
+xml = JUnitXml.fromfile(sys.argv[1])
+cases, failures, skipped, bodies = 0, 0, 0, []
+for suite in xml:
+    for case in suite:
+        cases += 1
+        for r in case.result:
+            if isinstance(r, (Failure, Error)):
+                failures += 1
+                bodies.append(r.text or "")
+            if isinstance(r, Skipped):
+                skipped += 1
+print(json.dumps({"cases": cases, "failures": failures, "skipped": skipped, "bodies": bodies}))
+"#;
+    let read = command("python3")
+        .env("PYTHONPATH", python_path("junitparser", "junitparser"))
+        .args(["-c", script])
+        .arg(out.join("junit.xml"))
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", text(&read));
+    let read: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
+    assert_eq!(read["cases"], r["runs"].as_array().unwrap().len(), "{read}");
+    assert_eq!(read["skipped"], 1, "{read}");
+    // The one case whose snapshot left its baseline fails, with the diff as its body.
+    assert_eq!(read["failures"], 1, "{read}");
+    let body = read["bodies"][0].as_str().unwrap();
+    assert!(
+        body.contains("-  \"status\": \"fine\"") && body.contains("+  \"status\": \"ok\""),
+        "{body}"
+    );
+}
