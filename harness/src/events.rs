@@ -16,10 +16,75 @@ pub enum Provision {
     Provisioned,
 }
 
+/// The phases of a run, in order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Phase {
+    /// Looking at (and installing) prerequisites.
+    Provision,
+    /// Building the server for each triple.
+    Build,
+    /// Running the jobs.
+    Jobs,
+    /// Running the primary cell's jobs again, for the noise check.
+    NoiseCheck,
+    /// Comparing snapshots and writing the results and reports.
+    Compare,
+}
+
+impl Phase {
+    /// Its name, as the terminal shows it.
+    pub fn name(self) -> &'static str {
+        match self {
+            Phase::Provision => "provision",
+            Phase::Build => "build",
+            Phase::Jobs => "jobs",
+            Phase::NoiseCheck => "noise check",
+            Phase::Compare => "compare",
+        }
+    }
+}
+
+/// A job of the run, as the run starts them.
+#[derive(Debug, Clone, Serialize)]
+pub struct PlannedJob {
+    /// The cell.
+    pub cell: String,
+    /// The suite.
+    pub suite: String,
+    /// How long it took in the last run that ran it, if any.
+    #[serde(rename = "expected_ms", skip_serializing_if = "Option::is_none")]
+    pub expected: Option<u64>,
+}
+
 /// One thing that happened during a run; as JSON, `{"event": "server-ready", ...}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
 pub enum RunEvent {
+    /// A phase of the run begins.
+    Phase {
+        /// Which.
+        phase: Phase,
+    },
+    /// The jobs are about to run: which, and how many at once.
+    JobsPlanned {
+        /// Every job, in the order they start.
+        jobs: Vec<PlannedJob>,
+        /// How many run at once.
+        parallel: usize,
+    },
+    /// A job started (it may still wait for its server).
+    JobStarted {
+        /// The suite.
+        suite: String,
+        /// The cell.
+        cell: String,
+    },
+    /// Cargo finished one unit of a build (a crate compiled or found fresh).
+    BuildProgress {
+        /// The unit (a crate's name).
+        unit: String,
+    },
     /// Provisioning is about to do something slow.
     Provisioning {
         /// What.
@@ -103,6 +168,10 @@ pub enum RunEvent {
         cell: String,
         /// How many cases passed.
         passed: usize,
+        /// How many cases ran (passed, failed or skipped).
+        cases: usize,
+        /// How many cases were skipped.
+        skipped: usize,
         /// The failures, each as a readable text.
         failures: Vec<String>,
         /// How long it took.

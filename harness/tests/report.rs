@@ -50,6 +50,7 @@ fn case(name: &str, failure: Option<&str>) -> CaseResult {
         skipped: false,
         exchanges: Vec::new(),
         log_span: None,
+        exchange_log: None,
         failure: failure.map(str::to_owned),
         observed: Vec::new(),
         duration: Duration::from_millis(12),

@@ -11,5 +11,6 @@ mod leaks;
 mod reports;
 mod review;
 mod runtimes;
+mod terminal;
 mod tidy;
 mod verdicts;

@@ -5,7 +5,8 @@
 mod bench;
 mod print;
 
-use std::path::PathBuf;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -13,6 +14,7 @@ use clap::{Parser, Subcommand, ValueEnum};
 use harness::events::Events;
 use harness::plan::{Selection, Shard};
 use harness::provision::Needs;
+use harness::render::progress::{Progress, Verbosity};
 use harness::{Error, Matrix};
 
 #[derive(Parser)]
@@ -53,6 +55,8 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Human)]
         format: Format,
+        #[command(flatten)]
+        look: Look,
     },
     /// Write a CI pipeline that runs the matrix's cells as parallel jobs and merges them.
     Ci {
@@ -171,6 +175,56 @@ struct MatrixArgs {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Human)]
     format: Format,
+    #[command(flatten)]
+    look: Look,
+}
+
+/// How much the terminal shows, and in which colours.
+#[derive(clap::Args)]
+struct Look {
+    /// Only failures, errors and the summary.
+    #[arg(short, long, conflicts_with = "verbose")]
+    quiet: bool,
+    /// Also the commands, ports, data dirs and logs of every server, and every prerequisite.
+    #[arg(short, long)]
+    verbose: bool,
+    /// Colour: auto (when the stream is a terminal and NO_COLOR is unset), always or never.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+impl Look {
+    fn verbosity(&self) -> Verbosity {
+        if self.quiet {
+            Verbosity::Quiet
+        } else if self.verbose {
+            Verbosity::Verbose
+        } else {
+            Verbosity::Normal
+        }
+    }
+
+    /// How the summary looks on stdout, with what `show` needs to find this run.
+    fn summary(&self, config: &Path, out: Option<&Path>) -> harness::render::terminal::Style {
+        let mut show_args = String::new();
+        if config != Path::new("matrix.toml") {
+            show_args.push_str(&format!(
+                " --config {}",
+                shell_words::quote(&config.to_string_lossy())
+            ));
+        }
+        if let Some(out) = out {
+            show_args.push_str(&format!(
+                " --out {}",
+                shell_words::quote(&out.to_string_lossy())
+            ));
+        }
+        harness::render::terminal::Style {
+            verbosity: self.verbosity(),
+            palette: self.color.palette(std::io::stdout().is_terminal()),
+            show_args,
+        }
+    }
 }
 
 /// The CI systems that have a generator.
@@ -274,7 +328,6 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             let out = runs_folder(&matrix, out).await?;
             let results = harness::persist::results::read(&out)?;
             let shown = harness::review::show(&matrix, &results, &out, &case, &cells)?;
-            use std::io::IsTerminal;
             let palette = color.palette(std::io::stdout().is_terminal());
             print!("{}", harness::render::show::render(&shown, palette));
             Ok(0)
@@ -332,10 +385,11 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             out,
             accept,
             format,
+            look,
         } => {
             let matrix = Matrix::load(&config)?;
             let results = harness::run::merge(&matrix, &merge, &out, accept)?;
-            finish(&results, &out, format)
+            finish(&results, &out, format, &look.summary(&config, Some(&out)))
         }
     }
 }
@@ -376,10 +430,22 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         }
         return Ok(0);
     }
+    let style = args.look.summary(&args.config, args.out.as_deref());
     let out_dir = runs_folder(&matrix, args.out).await?;
     let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
-    let json = args.format == Format::Json;
-    let printer = tokio::spawn(print::events(rx, json));
+    let mode = match args.format {
+        Format::Json => print::Mode::Json,
+        Format::Human => {
+            let terminal = std::io::stderr().is_terminal();
+            let palette = args.look.color.palette(terminal);
+            print::Mode::Human {
+                progress: Progress::new(args.look.verbosity(), palette),
+                live: terminal,
+                colour: palette.is_on(),
+            }
+        }
+    };
+    let printer = tokio::spawn(print::events(rx, mode));
     // The first Ctrl-C (or SIGTERM) interrupts the run: it stops what runs and reports what
     // finished. A second one ends the process at once.
     let (interrupter, interrupt) = harness::run::Interrupt::new();
@@ -407,21 +473,25 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     drop(options);
     let _ = printer.await;
     let results = result?;
-    finish(&results, &out_dir, args.format)
+    finish(&results, &out_dir, args.format, &style)
 }
 
 /// Prints the results and returns the exit code.
 fn finish(
     results: &harness::verdict::Results,
-    out: &std::path::Path,
+    out: &Path,
     format: Format,
+    style: &harness::render::terminal::Style,
 ) -> Result<u8, Error> {
     match format {
         Format::Json => println!(
             "{}",
             serde_json::to_string_pretty(results).expect("results serialize")
         ),
-        Format::Human => print!("{}", harness::render::terminal::summary(results, out)),
+        Format::Human => print!(
+            "{}",
+            harness::render::terminal::summary(results, out, style)
+        ),
     }
     Ok(if results.interrupted {
         Error::Interrupted.exit_code()

@@ -158,6 +158,11 @@ impl Build<'_> {
             let Ok(message) = serde_json::from_str::<Message>(line) else {
                 return Some(line.to_owned());
             };
+            if let Message::CompilerArtifact(a) = &message {
+                events.emit(RunEvent::BuildProgress {
+                    unit: a.target.name.clone(),
+                });
+            }
             match message {
                 Message::CompilerArtifact(a) if a.target.name.as_str() == self.bin => {
                     if let Some(exe) = a.executable {

@@ -9,7 +9,7 @@ use super::view::{
     self, GO_TEXT, REVIEW, Square, acceptance_text, against_text, headline, pending_baselines,
     saved_text, secs, verdict_word,
 };
-use crate::verdict::{Results, Status, Verdict};
+use crate::verdict::{Acceptance, Results, Status, Verdict};
 
 fn class(sq: Square) -> &'static str {
     match sq {
@@ -26,7 +26,10 @@ td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{backg
 td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
 pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px}.reason{color:#57606a}\
 .badge{border-radius:.6rem;padding:.05rem .5rem;font-size:12px;font-weight:600}.badge.native{background:#dafbe1}\
-.badge.emulated{background:#fff8c5}.badge.container{background:#ddf4ff}";
+.badge.emulated{background:#fff8c5}.badge.container{background:#ddf4ff}.badge.signoff{background:#dafbe1}\
+.badge.partial{background:#ffebe9}pre.diff .del{background:#ffebe9;color:#82071e}\
+pre.diff .ins{background:#dafbe1;color:#116329}pre.diff .hunk{color:#0550ae}pre.diff .head{font-weight:600}\
+.request{margin:.3rem 0}#unaccepted h2,#failures h2{color:#b3261e}";
 
 /// The report.
 pub fn render(r: &Results) -> String {
@@ -48,6 +51,12 @@ pub fn render(r: &Results) -> String {
                 h1 #verdict {
                     "Release sign-off: " span class=(vclass) { (verdict) } " (" (r.scope.line()) ")"
                 }
+                p #scope {
+                    span class={ "badge " @if r.scope.sign_off { "signoff" } @else { "partial" } } {
+                        @if r.scope.sign_off { "sign-off" } @else { "not a sign-off" }
+                    }
+                    " scope: " (r.scope.text)
+                }
                 @if !r.scope.sign_off {
                     p #not-a-sign-off {
                         strong { "Not a sign-off" } ": this verdict covers " (r.scope.text)
@@ -59,17 +68,30 @@ pub fn render(r: &Results) -> String {
                 } @else {
                     ul #reasons { @for reason in &r.reasons { li { (reason) } } }
                 }
+                // What stops a release comes first.
+                (failures(r))
+                (divergences(r))
+                (stale(r))
+                (baselines(r))
+                (audit(r))
+                (noise(r))
                 (cells(r))
                 (grid(r))
-                (divergences(r))
-                (baselines(r))
-                (failures(r))
                 (jobs(r))
-                h2 { "Provenance" }
+                h2 #provenance-heading { "Provenance" }
                 ul #provenance {
                     @for (k, v) in view::provenance(r) { li { (k) ": " (v) } }
                     li { "scope: " (r.scope.line()) }
+                    li { "took: " (secs(r.duration)) }
                     @for shard in &r.provenance.shards { li { "shard: " (shard) } }
+                }
+                h2 { "Logs" }
+                ul #logs {
+                    @for c in &r.plan.cells {
+                        @if let Some(link) = r.logs.get(&c.name) {
+                            li { a href={ (link) "/" } { (c.name) } ": build, server and suite logs of " (c.name) }
+                        }
+                    }
                 }
             }
         }
@@ -77,6 +99,50 @@ pub fn render(r: &Results) -> String {
     // maud escaped the markup; control characters from a server (an ANSI escape, a NUL)
     // are not markup but are no text either, so they are shown as escapes.
     super::escape::terminal(&page.into_string()) + "\n"
+}
+
+/// A unified diff, each line marked as removed, added, a hunk header or a file header.
+fn diff(text: &str) -> Markup {
+    html! {
+        pre.diff {
+            @for line in text.lines() {
+                @let class = if line.starts_with("---") || line.starts_with("+++") {
+                    "head"
+                } else if line.starts_with('-') {
+                    "del"
+                } else if line.starts_with('+') {
+                    "ins"
+                } else if line.starts_with("@@") {
+                    "hunk"
+                } else {
+                    "ctx"
+                };
+                span class=(class) { (line) "\n" }
+            }
+        }
+    }
+}
+
+/// What a case asked on `cell`, and the link to its raw requests and responses.
+fn requests(r: &Results, suite: &str, case: &str, cell: &str, step: Option<&str>) -> Markup {
+    let evidence = view::case_evidence(r, suite, case, cell);
+    let asked: Vec<_> = evidence
+        .requests
+        .iter()
+        .filter(|(s, _)| step.is_none_or(|step| step == s))
+        .collect();
+    html! {
+        @if !asked.is_empty() || evidence.exchanges.is_some() {
+            div.request {
+                @for (step, expression) in asked {
+                    code { (expression) } span.reason { " (step " (step) ")" } br;
+                }
+                @if let Some(link) = &evidence.exchanges {
+                    a href=(link) { "requests and raw responses on " (cell) }
+                }
+            }
+        }
+    }
 }
 
 fn cells(r: &Results) -> Markup {
@@ -129,14 +195,39 @@ fn grid(r: &Results) -> Markup {
     }
 }
 
-fn divergences(r: &Results) -> Markup {
-    let divergences: Vec<_> = r.comparison.all_divergences().collect();
+fn divergence(r: &Results, d: &crate::verdict::Divergence) -> Markup {
     html! {
-        h2 { "Divergences (" (divergences.len()) ")" }
-        @for d in divergences {
+        div.divergence data-cell=(d.cell) data-suite=(d.suite) data-case=(d.case) {
             h3 { (d.suite) " / " (d.case) " / step " (d.step) ": " (d.cell) " against " (d.primary) }
             p.reason { (acceptance_text(&d.acceptance)) " (" (against_text(d)) ")" }
-            pre.diff { (d.diff) }
+            (requests(r, &d.suite, &d.case, &d.cell, Some(&d.step)))
+            (diff(&d.diff))
+            p.reason { "Show it: " code { "cargo xtask show " (d.suite) "/" (d.case) } }
+        }
+    }
+}
+
+fn divergences(r: &Results) -> Markup {
+    let open: Vec<_> = r.comparison.failing().collect();
+    let accepted: Vec<_> = r
+        .comparison
+        .divergences
+        .iter()
+        .filter(|d| matches!(d.acceptance, Acceptance::Accepted { .. }))
+        .collect();
+    html! {
+        @if !open.is_empty() {
+            section #unaccepted {
+                h2 { "Unaccepted divergences (" (open.len()) ")" }
+                @for d in &open { (divergence(r, d)) }
+            }
+        }
+        section #accepted {
+            h2 { "Accepted divergences (" (accepted.len()) ")" }
+            @if accepted.is_empty() && open.is_empty() {
+                p { "Every cell behaved as the primary cell." }
+            }
+            @for d in &accepted { (divergence(r, d)) }
         }
     }
 }
@@ -149,10 +240,73 @@ fn failures(r: &Results) -> Markup {
         .collect();
     html! {
         @if !failures.is_empty() {
-            h2 { "Failures (" (failures.len()) ")" }
-            @for f in failures {
-                h3 { (f.suite) " / " (f.case) " on " (f.cell) }
-                pre { (f.detail.as_deref().unwrap_or("")) }
+            section #failures {
+                h2 { "Failures (" (failures.len()) ")" }
+                @for f in failures {
+                    div.failure data-cell=(f.cell) data-suite=(f.suite) data-case=(f.case) {
+                        h3 { (f.suite) " / " (f.case) " on " (f.cell) }
+                        (requests(r, &f.suite, &f.case, &f.cell, None))
+                        pre { (f.detail.as_deref().unwrap_or("")) }
+                        p.reason { "Show it: " code { "cargo xtask show " (f.suite) "/" (f.case) " --cell " (f.cell) } }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn stale(r: &Results) -> Markup {
+    html! {
+        @if !r.comparison.stale.is_empty() {
+            section #stale {
+                h2 { "Stale accepted divergences (" (r.comparison.stale.len()) ")" }
+                p { "They no longer happen; remove them from matrix.toml." }
+                ul {
+                    @for st in &r.comparison.stale {
+                        li { (st.suite) " / " (st.case) " on " (st.cell) " no longer differs (" (st.reason) ")" }
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn audit(r: &Results) -> Markup {
+    let c = &r.comparison;
+    html! {
+        @if !c.not_agnostic.is_empty() || !c.agnostic_candidates.is_empty() {
+            section #audit {
+                h2 { "Audit" }
+                @if !c.not_agnostic.is_empty() {
+                    p { "Agnostic suites that behave differently between cells:" }
+                    @for d in &c.not_agnostic { (divergence(r, d)) }
+                }
+                @if !c.agnostic_candidates.is_empty() {
+                    p {
+                        "Per-target suites that behaved the same on every cell (candidates for "
+                        code { "scope = \"agnostic\"" } "): " (c.agnostic_candidates.join(", "))
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn noise(r: &Results) -> Markup {
+    html! {
+        @if let Some(rule) = &r.noise_check {
+            section #noise {
+                h2 { "Noise check" }
+                p { (rule) "." }
+                @if r.noise.is_empty() {
+                    p { "Nothing differed between the two runs." }
+                }
+                @for n in &r.noise {
+                    h3 { (n.suite) " / " (n.case) " / step " (n.step) }
+                    p { "Suggestion (paste into matrix.toml):" }
+                    pre.suggestion { (n.suggestion) }
+                    (diff(&n.diff))
+                }
             }
         }
     }
@@ -185,14 +339,14 @@ fn baselines(r: &Results) -> Markup {
     let (new, changed) = pending_baselines(r);
     html! {
         @if !changed.is_empty() {
-            h2 { "Snapshots that differ from their committed baselines (" (changed.len()) ")" }
+            h2 #changed { "Snapshots that differ from their committed baselines (" (changed.len()) ")" }
             @for b in &changed {
                 h3 { (b.name) }
-                pre.diff { (b.diff) }
+                (diff(&b.diff))
             }
         }
         @if !new.is_empty() {
-            h2 { "New snapshots (" (new.len()) ")" }
+            h2 #new { "New snapshots (" (new.len()) ")" }
             p { "Not yet baselines; review them with " (REVIEW) "." }
             ul #new-snapshots { @for b in &new { li { (b.name) } } }
         }

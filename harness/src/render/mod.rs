@@ -8,6 +8,7 @@ pub mod escape;
 pub mod html;
 pub mod junit;
 pub mod markdown;
+pub mod progress;
 pub mod show;
 pub mod tables;
 pub mod terminal;

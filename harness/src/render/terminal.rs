@@ -1,131 +1,118 @@
-//! What the terminal shows of a run: a line per progress event, and the closing summary
-//! (findings first, then counts and the verdict). The CLI prints these strings; the harness
-//! never prints.
+//! What the terminal shows at the end of a run: the summary, failures and unaccepted
+//! divergences first, each with the one command that shows it, then what else was found,
+//! counts and the verdict. (What it shows while the run goes is [`super::progress`].) The
+//! CLI prints these strings; the harness never prints.
 
 use std::fmt::Write;
 use std::path::Path;
 
+use super::colour::Palette;
+use super::progress::Verbosity;
 use super::view::{REVIEW, against_text, headline, pending_baselines, secs, verdict_word};
-use crate::events::{Provision, RunEvent};
-use crate::verdict::{Acceptance, Results};
+use crate::verdict::{Acceptance, Results, Verdict};
 
-/// The line a progress event shows as, with server text escaped.
-pub fn line(event: &RunEvent) -> String {
-    super::escape::terminal(&raw_line(event))
-}
-
-fn raw_line(event: &RunEvent) -> String {
-    match event {
-        RunEvent::Provisioning { what } => format!("provision  {what}"),
-        RunEvent::Prerequisite {
-            what,
-            state,
-            detail,
-        } => format!(
-            "provision  {what}: {} ({detail})",
-            match state {
-                Provision::Present => "ready, nothing to do",
-                Provision::Provisioned => "provisioned now",
-            }
-        ),
-        RunEvent::BuildStarted { command } => format!("build      {command}"),
-        RunEvent::BuildFinished {
-            build,
-            result,
-            duration,
-        } => match result {
-            Ok(path) => format!("build      {build}: built in {} -> {path}", secs(*duration)),
-            Err(why) => format!(
-                "build      {build}: FAILED after {}\n{why}",
-                secs(*duration)
-            ),
-        },
-        RunEvent::ServerStarting {
-            cell,
-            suite,
-            command,
-            place,
-        } => match place {
-            Some(place) => format!("{cell:<10} {suite}: starting the server in {place}: {command}"),
-            None => format!("{cell:<10} {suite}: starting the server: {command}"),
-        },
-        RunEvent::ServerReady {
-            cell,
-            base_url,
-            after,
-        } => {
-            format!(
-                "{cell:<10} server ready after {} at {base_url}",
-                secs(*after)
-            )
-        }
-        RunEvent::ServerStopped {
-            cell,
-            forced,
-            log,
-            leaked,
-        } => {
-            let mut s = format!(
-                "{cell:<10} server stopped{} (log: {log})",
-                if *forced { " by force" } else { "" }
-            );
-            for p in leaked {
-                let _ = write!(
-                    s,
-                    "\n  LEAK {p}: left running outside its process group, stopped"
-                );
-            }
-            s
-        }
-        RunEvent::Waiting { cell, what } => format!("{cell:<10} waiting for {what}"),
-        RunEvent::LeftoversRemoved { removed } => {
-            let mut s = format!(
-                "cleanup    removed {} leftovers of runs that were killed:",
-                removed.len()
-            );
-            for r in removed {
-                let _ = write!(s, "\n  {r}");
-            }
-            s
-        }
-        RunEvent::JobFinished {
-            suite,
-            cell,
-            passed,
-            failures,
-            duration,
-        } => {
-            let mut s = format!(
-                "{cell:<10} {suite}: {passed} passed, {} failed in {}",
-                failures.len(),
-                secs(*duration)
-            );
-            for f in failures {
-                let _ = write!(s, "\n  FAILED {}", f.replace('\n', "\n    "));
-            }
-            s
-        }
-        RunEvent::JobError { suite, cell, error } => {
-            format!(
-                "{cell:<10} {suite}: ERROR {}",
-                error.replace('\n', "\n    ")
-            )
-        }
-    }
+/// How the summary is shown.
+#[derive(Debug, Clone, Default)]
+pub struct Style {
+    /// Quiet leaves out what passed or was accepted.
+    pub verbosity: Verbosity,
+    /// Colours, or none.
+    pub palette: Palette,
+    /// What `cargo xtask show` needs besides the case to find this run (`--config`, `--out`),
+    /// already quoted for a shell; empty for the defaults.
+    pub show_args: String,
 }
 
 fn indent(text: &str) -> String {
     text.lines().map(|l| format!("    {l}\n")).collect()
 }
 
-/// The closing summary: findings first, then counts and the verdict; server text escaped.
-pub fn summary(result: &Results, out: &Path) -> String {
-    super::escape::terminal(&raw_summary(result, out))
+/// The closing summary: failures and unaccepted divergences first, each with the command
+/// that shows it, then the rest, counts and the verdict; server text escaped, then coloured.
+pub fn summary(result: &Results, out: &Path, style: &Style) -> String {
+    let text = super::escape::terminal(&raw_summary(result, out, style));
+    paint(&text, result.verdict, style.palette)
 }
 
-fn raw_summary(result: &Results, out: &Path) -> String {
+/// The command that shows `suite/case` (on `cell`) of this run.
+fn show(style: &Style, suite: &str, case: &str, cell: Option<&str>) -> String {
+    let mut cmd = format!(
+        "cargo xtask show {}",
+        shell_words::quote(&format!("{suite}/{case}"))
+    );
+    if let Some(cell) = cell {
+        let _ = write!(cmd, " --cell {}", shell_words::quote(cell));
+    }
+    cmd.push_str(&style.show_args);
+    format!("    show: {cmd}\n")
+}
+
+/// Colours the escaped summary by its shape: headings, status words, diff lines, the verdict.
+fn paint(text: &str, verdict: Verdict, p: Palette) -> String {
+    if !p.is_on() {
+        return text.to_owned();
+    }
+    let mut out = String::with_capacity(text.len() + text.len() / 8);
+    for line in text.split_inclusive('\n') {
+        let (body, nl) = line.strip_suffix('\n').map_or((line, ""), |b| (b, "\n"));
+        let painted = if let Some(rest) = body.strip_prefix("verdict: ") {
+            let word = match verdict {
+                Verdict::Go => p.good(rest),
+                Verdict::NoGo => p.bad(rest),
+                Verdict::Pending => p.warn(rest),
+            };
+            format!("{} {word}", p.strong("verdict:"))
+        } else if body.starts_with("failed") || body.starts_with("unaccepted divergences") {
+            p.bad(body)
+        } else if !body.starts_with(' ') && body.ends_with(':') {
+            p.strong(body)
+        } else if let Some(rest) = body.strip_prefix("  FAIL ") {
+            format!("  {} {rest}", p.bad("FAIL"))
+        } else if let Some(rest) = body.strip_prefix("  ERROR ") {
+            format!("  {} {rest}", p.bad("ERROR"))
+        } else if body.starts_with("    show: ") {
+            p.dim(body)
+        } else if let Some(rest) = body.strip_prefix("    ") {
+            format!("    {}", p.diff(rest).trim_end_matches('\n'))
+        } else {
+            body.to_owned()
+        };
+        out.push_str(&painted);
+        out.push_str(nl);
+    }
+    out
+}
+
+fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
     let c = &result.comparison;
+    let quiet = style.verbosity == Verbosity::Quiet;
     let mut s = String::new();
+    let failed_cases: Vec<_> = result
+        .jobs
+        .iter()
+        .flat_map(|j| j.cases.iter().map(move |case| (j, case)))
+        .filter(|(_, case)| case.failure.is_some())
+        .collect();
+    let errors: Vec<_> = result.jobs.iter().filter(|j| j.error.is_some()).collect();
+    if !failed_cases.is_empty() || !errors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nfailed ({} cases, {} jobs in error):",
+            failed_cases.len(),
+            errors.len()
+        );
+        for (job, case) in &failed_cases {
+            let failure = case.failure.as_deref().unwrap_or_default();
+            let _ = writeln!(s, "  FAIL {} {}/{}", job.cell, job.suite, case.name);
+            s.push_str(&indent(failure));
+            s.push_str(&show(style, &job.suite, &case.name, Some(&job.cell)));
+        }
+        for job in &errors {
+            let _ = writeln!(s, "  ERROR {} {}", job.cell, job.suite);
+            s.push_str(&indent(job.error.as_deref().unwrap_or_default()));
+            let _ = writeln!(s, "    log: {}", out.join("logs").join(&job.cell).display());
+        }
+    }
     let failing: Vec<_> = c.failing().collect();
     if !failing.is_empty() {
         let _ = writeln!(s, "\nunaccepted divergences ({}):", failing.len());
@@ -147,6 +134,19 @@ fn raw_summary(result: &Results, out: &Path) -> String {
                 against_text(d)
             );
             s.push_str(&indent(&d.diff));
+            s.push_str(&show(style, &d.suite, &d.case, Some(&d.cell)));
+        }
+    }
+    let (new, changed) = pending_baselines(result);
+    if !changed.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nsnapshots that differ from their committed baselines, pending review ({}):",
+            changed.len()
+        );
+        for b in &changed {
+            let _ = writeln!(s, "  {}", b.name);
+            s.push_str(&indent(&b.diff));
         }
     }
     let accepted: Vec<_> = c
@@ -157,7 +157,7 @@ fn raw_summary(result: &Results, out: &Path) -> String {
             _ => None,
         })
         .collect();
-    if !accepted.is_empty() {
+    if !accepted.is_empty() && !quiet {
         let _ = writeln!(s, "\naccepted divergences ({}):", accepted.len());
         for (d, reason) in accepted {
             let _ = writeln!(
@@ -178,18 +178,6 @@ fn raw_summary(result: &Results, out: &Path) -> String {
                 "  {} / {} on {}: {}",
                 st.suite, st.case, st.cell, st.reason
             );
-        }
-    }
-    let (new, changed) = pending_baselines(result);
-    if !changed.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nsnapshots that differ from their committed baselines, pending review ({}):",
-            changed.len()
-        );
-        for b in &changed {
-            let _ = writeln!(s, "  {}", b.name);
-            s.push_str(&indent(&b.diff));
         }
     }
     if !new.is_empty() {
@@ -235,7 +223,7 @@ fn raw_summary(result: &Results, out: &Path) -> String {
             s.push_str(&indent(&d.diff));
         }
     }
-    if !c.agnostic_candidates.is_empty() {
+    if !c.agnostic_candidates.is_empty() && !quiet {
         let _ = writeln!(
             s,
             "\naudit: per-target suites that behaved the same on every cell (candidates for `scope = \"agnostic\"`): {}",
@@ -281,7 +269,7 @@ fn raw_summary(result: &Results, out: &Path) -> String {
         .filter(|c| !c.kind.is_empty())
         .map(|c| format!("{} {} ({})", c.name, c.kind, c.by))
         .collect();
-    if !ran.is_empty() {
+    if !ran.is_empty() && !quiet {
         let _ = writeln!(s, "\ncells: {}", ran.join("; "));
     }
     let label = verdict_word(result.verdict).to_lowercase();

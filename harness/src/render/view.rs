@@ -272,3 +272,43 @@ pub fn provenance(results: &Results) -> Vec<(&'static str, String)> {
 pub fn secs(d: Duration) -> String {
     format!("{:.1}s", d.as_secs_f64())
 }
+
+/// What a reader needs of one case on one cell beyond its verdict: what was asked, step by
+/// step, and the link (relative to the report) to its raw requests and responses.
+#[derive(Debug, Clone, Default)]
+pub struct CaseEvidence {
+    /// Each step and its request line (or command), in order; evidence steps left out.
+    pub requests: Vec<(String, String)>,
+    /// The file of its requests and raw responses, when it made requests.
+    pub exchanges: Option<String>,
+}
+
+/// The evidence of `suite`/`case` on `cell` (empty when it did not run there).
+pub fn case_evidence(results: &Results, suite: &str, case: &str, cell: &str) -> CaseEvidence {
+    let Some(found) = results
+        .jobs
+        .iter()
+        .filter(|j| j.suite == suite && j.cell == cell)
+        .flat_map(|j| &j.cases)
+        .find(|c| c.name == case)
+    else {
+        return CaseEvidence::default();
+    };
+    let logs = results
+        .logs
+        .get(cell)
+        .cloned()
+        .unwrap_or_else(|| format!("logs/{cell}"));
+    CaseEvidence {
+        requests: found
+            .observed
+            .iter()
+            .filter(|o| !o.step.starts_with('+') && !o.expression.is_empty())
+            .map(|o| (o.step.clone(), o.expression.clone()))
+            .collect(),
+        exchanges: found
+            .exchange_log
+            .as_ref()
+            .map(|file| format!("{logs}/{file}")),
+    }
+}

@@ -58,6 +58,10 @@ impl Jobs<'_> {
     pub async fn run_job(&self, job: &Job, reservation: Reservation) -> JobResult {
         let events = &self.options.events;
         let start = Instant::now();
+        events.emit(RunEvent::JobStarted {
+            suite: job.suite.clone(),
+            cell: job.cell.clone(),
+        });
         let cell = self.matrix.cell(&job.cell).expect("planned cells exist");
         let Some(runtime) = self.runtime(job) else {
             let error = format!("no runtime was provisioned for target `{}`", cell.target);
@@ -102,7 +106,13 @@ impl Jobs<'_> {
             events.emit(RunEvent::JobFinished {
                 suite: job.suite.clone(),
                 cell: job.cell.clone(),
-                passed: result.cases.iter().filter(|c| c.passed).count(),
+                passed: result
+                    .cases
+                    .iter()
+                    .filter(|c| c.passed && !c.skipped)
+                    .count(),
+                cases: result.cases.len(),
+                skipped: result.cases.iter().filter(|c| c.skipped).count(),
                 failures: result
                     .cases
                     .iter()
@@ -208,10 +218,7 @@ impl Jobs<'_> {
         let suite_started = Instant::now();
         let mut results = suite.run(&env).await?;
         phases.suite = suite_started.elapsed();
-        write_exchanges(
-            &cell_logs.join(crate::suite::EXCHANGES).join(&job.suite),
-            &results,
-        );
+        write_exchanges(&cell_logs, &job.suite, &mut results);
         // A case that got no response at all may have lost its server.
         let lost = results.iter().any(|c| {
             c.failure
@@ -255,13 +262,16 @@ impl Jobs<'_> {
     }
 }
 
-/// Writes each case's requests and raw responses into `dir`, a file per case (best effort:
-/// they are for reading, and the run stands without them).
-fn write_exchanges(dir: &Path, results: &[CaseResult]) {
-    let _ = std::fs::remove_dir_all(dir);
-    for case in results.iter().filter(|c| !c.exchanges.is_empty()) {
+/// Writes each case's requests and raw responses into the cell's log folder, a file per case
+/// under `exchanges/<suite>/`, and notes the file in the case (best effort: they are for
+/// reading, and the run stands without them).
+fn write_exchanges(cell_logs: &Path, suite: &str, results: &mut [CaseResult]) {
+    let folder = format!("{}/{suite}", crate::suite::EXCHANGES);
+    let dir = cell_logs.join(&folder);
+    let _ = std::fs::remove_dir_all(&dir);
+    for case in results.iter_mut().filter(|c| !c.exchanges.is_empty()) {
         if crate::snapfile::unsafe_name(&case.name).is_some()
-            || std::fs::create_dir_all(dir).is_err()
+            || std::fs::create_dir_all(&dir).is_err()
         {
             continue;
         }
@@ -272,7 +282,10 @@ fn write_exchanges(dir: &Path, results: &[CaseResult]) {
                 x.step, x.request, x.response
             ));
         }
-        let _ = std::fs::write(dir.join(format!("{}.http", case.name)), text);
+        let file = format!("{}.http", case.name);
+        if std::fs::write(dir.join(&file), text).is_ok() {
+            case.exchange_log = Some(format!("{folder}/{file}"));
+        }
     }
 }
 

@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 use crate::build::{self, build_all};
 use crate::errors::{Error, Result};
-use crate::events::Events;
+use crate::events::{Events, Phase, PlannedJob, RunEvent};
 use crate::matrix::Matrix;
 use crate::outcome::Outcome;
 use crate::plan::Plan;
@@ -144,6 +144,9 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
         cache: options.cache_dir.clone(),
         events: options.events.clone(),
     };
+    options.events.emit(RunEvent::Phase {
+        phase: Phase::Provision,
+    });
     let mut needs = Needs::of(matrix, cells.iter().map(|c| c.name.as_str()));
     // A Wine prefix per Wine job that can run at once, up to one per core: more would only
     // wait for the processor.
@@ -165,9 +168,7 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
         );
     }
     if !removed.is_empty() {
-        options
-            .events
-            .emit(crate::events::RunEvent::LeftoversRemoved { removed });
+        options.events.emit(RunEvent::LeftoversRemoved { removed });
     }
     let logs = options.out_dir.join("logs");
     let build_log = logs.join(build::LOG);
@@ -184,6 +185,9 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
             tokio::spawn(async move { runtime.warm_up().await })
         })
         .collect();
+    options.events.emit(RunEvent::Phase {
+        phase: Phase::Build,
+    });
     let artifacts = build_all(matrix, &cells, &provisioned, &logs, &options.events).await?;
     // One build log serves every cell (all triples build in one cargo invocation); each
     // cell's log folder gets it, so that a cell's folder tells its whole story.
@@ -242,6 +246,18 @@ async fn finish(
     let known = schedule::read_durations(&durations);
     let parallel = options.parallel.max(1);
     let ordered = schedule::order(&plan.jobs, &known, parallel);
+    options.events.emit(RunEvent::Phase { phase: Phase::Jobs });
+    options.events.emit(RunEvent::JobsPlanned {
+        jobs: ordered
+            .iter()
+            .map(|j| PlannedJob {
+                cell: j.cell.clone(),
+                suite: j.suite.clone(),
+                expected: known.get(&j.id()).copied(),
+            })
+            .collect(),
+        parallel,
+    });
     let warmed = async {
         futures_util::future::join_all(warming).await;
     };
@@ -272,6 +288,9 @@ async fn finish(
             .filter(|j| j.cell == matrix.primary)
             .cloned()
             .collect();
+        options.events.emit(RunEvent::Phase {
+            phase: Phase::NoiseCheck,
+        });
         let again = schedule::run(
             &jobs,
             primary.iter().collect(),
@@ -287,6 +306,9 @@ async fn finish(
     // check's jobs warmed them again).
     futures_util::future::join_all(runtimes.values().map(|r| r.shutdown())).await;
     drop(runtimes);
+    options.events.emit(RunEvent::Phase {
+        phase: Phase::Compare,
+    });
     conclude::conclude(
         matrix,
         Ending {

@@ -125,6 +125,7 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
             skipped: false,
             exchanges: Vec::new(),
             log_span: None,
+            exchange_log: None,
             failure: Some(format!(
                 "the command wrote no JUnit XML to ${} ({}){}",
                 vars::JUNIT,
@@ -143,6 +144,7 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
                     skipped: false,
                     exchanges: Vec::new(),
                     log_span: None,
+                    exchange_log: None,
                     failure: Some(failure),
                     observed: Vec::new(),
                     duration: start.elapsed(),
@@ -156,6 +158,7 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
             skipped: false,
             exchanges: Vec::new(),
             log_span: None,
+            exchange_log: None,
             failure,
             observed: Vec::new(),
             duration: start.elapsed(),
@@ -200,6 +203,7 @@ fn written_snapshots(
             skipped: false,
             exchanges: Vec::new(),
             log_span: None,
+            exchange_log: None,
             failure: None,
             observed: vec![Observed {
                 step: "out".into(),

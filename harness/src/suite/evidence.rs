@@ -93,6 +93,7 @@ pub fn case(name: &str, observed: Observed) -> CaseResult {
         skipped: false,
         exchanges: Vec::new(),
         log_span: None,
+        exchange_log: None,
         failure: None,
         observed: vec![observed],
         duration: std::time::Duration::ZERO,

@@ -68,6 +68,7 @@ pub fn parse(text: &str) -> std::result::Result<Vec<CaseResult>, String> {
             skipped: skipped.is_some() && problem.is_none(),
             exchanges: Vec::new(),
             log_span: None,
+            exchange_log: None,
             failure,
             observed: Vec::new(),
             duration,

@@ -41,6 +41,10 @@ pub struct CaseResult {
     /// not in the results).
     #[serde(skip)]
     pub exchanges: Vec<Exchange>,
+    /// Where they were kept: a file in the cell's log folder
+    /// (`exchanges/<suite>/<case>.http`), when the case made requests.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exchange_log: Option<String>,
     /// The byte range of the server's log written while the case ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub log_span: Option<[u64; 2]>,

@@ -512,6 +512,7 @@ scope = "per-target"
                     skipped: false,
                     exchanges: Vec::new(),
                     log_span: None,
+                    exchange_log: None,
                     failure: None,
                     observed: vec![Observed {
                         step: "1".into(),

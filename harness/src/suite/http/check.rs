@@ -213,6 +213,7 @@ pub fn run_case(
             skipped: false,
             exchanges: exchanges.borrow().clone(),
             log_span: None,
+            exchange_log: None,
             failure: Some(format!(
                 "step `{step_name}`: {why}\n--- request\n{request_text}\n{}",
                 response.map_or(NO_RESPONSE.to_owned(), |r| "--- response\n".to_owned()
@@ -344,6 +345,7 @@ pub fn run_case(
         skipped: false,
         exchanges: exchanges.into_inner(),
         log_span: None,
+        exchange_log: None,
         failure: None,
         observed: observed_steps,
         duration: start.elapsed(),
