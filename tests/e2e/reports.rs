@@ -488,3 +488,64 @@ fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_c
         png.len()
     );
 }
+
+#[test]
+fn the_committed_gitlab_pipeline_is_fresh_and_valid_against_gitlab_s_schema() {
+    let pipeline = root().join(".gitlab-ci.yml");
+    let out = xtask_command(&root(), &["ci", "gitlab", "--out", "-"]);
+    assert!(out.status.success(), "{}", text(&out));
+    let fresh = String::from_utf8(out.stdout).unwrap();
+    let committed = std::fs::read_to_string(&pipeline).unwrap_or_default();
+    assert!(
+        committed == fresh,
+        "{} is stale: regenerate it with `cargo xtask ci gitlab`",
+        pipeline.display()
+    );
+    // A line per cell in `parallel:matrix`, the Linux cell's packages installed first, its
+    // JUnit a report, the merge in a sign-off job that runs whatever the cells did.
+    for expected in [
+        "- CELL:\n      - debian\n      PACKAGES:\n      - podman",
+        "- CELL:\n      - windows",
+        "- saas-windows-medium-amd64",
+        "junit: out/$CELL/junit.xml",
+        "cargo xtask report --config matrix.toml --merge out/windows out/debian --out report",
+        "junit: report/junit.xml",
+        "when: always",
+    ] {
+        assert!(fresh.contains(expected), "no `{expected}` in:\n{fresh}");
+    }
+
+    // check-jsonschema (PyPI) carries GitLab's own CI schema and GitHub's workflow schema.
+    let python = python_path("check-jsonschema", "check_jsonschema");
+    let check = |schema: &str, file: &Path| {
+        command("python3")
+            .env("PYTHONPATH", &python)
+            .args(["-m", "check_jsonschema", "--builtin-schema", schema])
+            .arg(file)
+            .output()
+            .unwrap()
+    };
+    let bad = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(
+        bad.path(),
+        "stages: [cells]\ncell:\n  stage: cells\n  when: sometimes\n  parallel:\n    matrix: one\n  script: [true]\n",
+    )
+    .unwrap();
+    let out = check("vendor.gitlab-ci", bad.path());
+    assert!(
+        !out.status.success(),
+        "the schema must catch a broken pipeline: {}",
+        text(&out)
+    );
+    let out = check("vendor.gitlab-ci", &pipeline);
+    assert!(out.status.success(), "GitLab's CI schema: {}", text(&out));
+    let out = check(
+        "vendor.github-workflows",
+        &root().join(".github/workflows/matrix.yml"),
+    );
+    assert!(
+        out.status.success(),
+        "GitHub's workflow schema: {}",
+        text(&out)
+    );
+}

@@ -1,14 +1,17 @@
 //! GitHub Actions: a job per cell on the runner that suits it (Windows cells natively on a
-//! Windows runner, Linux cells on Linux), each uploading its results, and a final job that
-//! merges them into the sign-off report. The workflow is typed structs serialized as YAML, so
-//! that it is well formed whatever the matrix names.
+//! Windows runner, Linux cells on Linux, installing their packages with sudo), with cargo's
+//! registry, the target folder and the harness's cache (Wine prefixes, base images) cached by
+//! what determines them, each uploading its results; and a final job that merges them into
+//! the sign-off report, publishes the JUnit and the Markdown report on the run's page, and
+//! uploads the HTML. A failed cell job can be re-run alone. The workflow is typed structs
+//! serialized as YAML, so that it is well formed whatever the matrix names.
 
 use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::Generator;
-use crate::matrix::{Cell, Matrix, Runtime};
+use super::{CACHE_DIR, Generator, Os};
+use crate::matrix::Matrix;
 
 /// The GitHub Actions generator.
 pub struct GitHub;
@@ -36,6 +39,7 @@ struct Workflow {
     name: &'static str,
     on: Triggers,
     permissions: BTreeMap<&'static str, &'static str>,
+    env: BTreeMap<&'static str, String>,
     jobs: Jobs,
 }
 
@@ -65,6 +69,8 @@ struct Job {
     needs: Option<&'static str>,
     #[serde(rename = "if", skip_serializing_if = "Option::is_none")]
     condition: Option<&'static str>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    permissions: BTreeMap<&'static str, &'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
     strategy: Option<Strategy>,
     #[serde(rename = "runs-on")]
@@ -88,6 +94,7 @@ struct Include {
 struct CellEntry {
     cell: String,
     os: &'static str,
+    packages: String,
 }
 
 #[derive(Serialize, Default)]
@@ -99,21 +106,19 @@ struct Step {
     #[serde(skip_serializing_if = "Option::is_none")]
     uses: Option<&'static str>,
     #[serde(skip_serializing_if = "Option::is_none")]
+    shell: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     run: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     with: BTreeMap<&'static str, String>,
 }
 
-/// The GitHub Actions runner a cell runs on.
-fn runner(matrix: &Matrix, cell: &Cell) -> &'static str {
-    let target = matrix
-        .target(&cell.target)
-        .expect("cells name known targets");
-    match &target.runtime {
-        Runtime::Wine => "windows-latest",
-        _ if target.triple.contains("-windows-") => "windows-latest",
-        _ if target.triple.contains("-apple-") => "macos-latest",
-        _ => "ubuntu-latest",
+/// The GitHub-hosted runner of a kind of machine.
+fn runner(os: Os) -> &'static str {
+    match os {
+        Os::Linux => "ubuntu-latest",
+        Os::Windows => "windows-latest",
+        Os::Macos => "macos-latest",
     }
 }
 
@@ -128,6 +133,32 @@ fn rust() -> Step {
     Step {
         name: Some("Rust"),
         run: Some("rustup toolchain install stable --profile minimal".into()),
+        ..Step::default()
+    }
+}
+
+/// Caches cargo's registry and the target folder (by the lock file), and the harness's cache
+/// (by the matrix file, which names the images, Wine and the targets), per runner and `key`.
+fn caches(key: &str, config: &str) -> Step {
+    Step {
+        name: Some("Cache cargo, the target folder and the harness's cache"),
+        uses: Some("actions/cache@v4"),
+        with: BTreeMap::from([
+            (
+                "path",
+                format!("~/.cargo/registry\n~/.cargo/git\ntarget\n{CACHE_DIR}\n"),
+            ),
+            (
+                "key",
+                format!(
+                    "matrix-${{{{ runner.os }}}}-{key}-${{{{ hashFiles('**/Cargo.lock', '{config}') }}}}"
+                ),
+            ),
+            (
+                "restore-keys",
+                format!("matrix-${{{{ runner.os }}}}-{key}-\n"),
+            ),
+        ]),
         ..Step::default()
     }
 }
@@ -147,19 +178,21 @@ fn upload(name: &str, path: &str) -> Step {
 }
 
 fn workflow(matrix: &Matrix, config: &str) -> Workflow {
+    let cells = super::cell_jobs(matrix);
     let cell = Job {
         name: Some("cell ${{ matrix.cell }}".into()),
         needs: None,
         condition: None,
+        permissions: BTreeMap::new(),
         strategy: Some(Strategy {
             fail_fast: false,
             matrix: Include {
-                include: matrix
-                    .cells
+                include: cells
                     .iter()
                     .map(|c| CellEntry {
-                        cell: c.name.clone(),
-                        os: runner(matrix, c),
+                        cell: c.cell.clone(),
+                        os: runner(c.os),
+                        packages: c.packages.clone(),
                     })
                     .collect(),
             },
@@ -167,9 +200,20 @@ fn workflow(matrix: &Matrix, config: &str) -> Workflow {
         runs_on: "${{ matrix.os }}".into(),
         steps: vec![
             checkout(),
+            Step {
+                name: Some("Packages"),
+                condition: Some("matrix.packages != ''"),
+                run: Some(
+                    "sudo apt-get update -qq && sudo DEBIAN_FRONTEND=noninteractive apt-get install -y -qq ${{ matrix.packages }}"
+                        .into(),
+                ),
+                ..Step::default()
+            },
             rust(),
+            caches("${{ matrix.cell }}", config),
             Step {
                 name: Some("Run the cell"),
+                shell: Some("bash"),
                 run: Some(format!(
                     "cargo xtask matrix --config {config} --cell ${{{{ matrix.cell }}}} --out out/${{{{ matrix.cell }}}}"
                 )),
@@ -178,20 +222,21 @@ fn workflow(matrix: &Matrix, config: &str) -> Workflow {
             upload("cell-${{ matrix.cell }}", "out/${{ matrix.cell }}"),
         ],
     };
-    let shards: Vec<String> = matrix
-        .cells
+    let shards: Vec<String> = cells
         .iter()
-        .map(|c| format!("shards/cell-{}", c.name))
+        .map(|c| format!("shards/cell-{}", c.cell))
         .collect();
     let sign_off = Job {
         name: None,
         needs: Some("cell"),
         condition: Some("always()"),
+        permissions: BTreeMap::from([("checks", "write"), ("contents", "read")]),
         strategy: None,
         runs_on: "ubuntu-latest".into(),
         steps: vec![
             checkout(),
             rust(),
+            caches("sign-off", config),
             Step {
                 name: Some("Download the cells' results"),
                 uses: Some("actions/download-artifact@v4"),
@@ -209,6 +254,25 @@ fn workflow(matrix: &Matrix, config: &str) -> Workflow {
                 )),
                 ..Step::default()
             },
+            Step {
+                name: Some("Show the sign-off on the run's page"),
+                condition: Some("always()"),
+                run: Some(
+                    "if [ -f report/report.md ]; then cat report/report.md >> \"$GITHUB_STEP_SUMMARY\"; fi"
+                        .into(),
+                ),
+                ..Step::default()
+            },
+            Step {
+                name: Some("Publish the JUnit"),
+                condition: Some("always()"),
+                uses: Some("mikepenz/action-junit-report@v5"),
+                with: BTreeMap::from([
+                    ("report_paths", "report/junit.xml".to_owned()),
+                    ("check_name", "port matrix".to_owned()),
+                ]),
+                ..Step::default()
+            },
             upload("sign-off", "report"),
         ],
     };
@@ -221,6 +285,13 @@ fn workflow(matrix: &Matrix, config: &str) -> Workflow {
             pull_request: BTreeMap::new(),
         },
         permissions: BTreeMap::from([("contents", "read")]),
+        env: BTreeMap::from([
+            ("CARGO_TERM_COLOR", "always".to_owned()),
+            (
+                "HARNESS_CACHE_DIR",
+                format!("${{{{ github.workspace }}}}/{CACHE_DIR}"),
+            ),
+        ]),
         jobs: Jobs { cell, sign_off },
     }
 }

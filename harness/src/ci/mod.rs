@@ -2,8 +2,10 @@
 //! where its file goes, and renders the file. [`GENERATORS`] is the one list of them.
 
 pub mod github;
+pub mod gitlab;
 
-use crate::matrix::Matrix;
+use crate::matrix::{Matrix, Runtime};
+use crate::provision::Needs;
 
 /// A CI system's pipeline generator.
 pub trait Generator: Sync {
@@ -16,7 +18,62 @@ pub trait Generator: Sync {
 }
 
 /// Every generator.
-pub const GENERATORS: &[&dyn Generator] = &[&github::GitHub];
+pub const GENERATORS: &[&dyn Generator] = &[&github::GitHub, &gitlab::GitLab];
+
+/// The kind of machine a cell's CI job runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Os {
+    /// Linux.
+    Linux,
+    /// Windows: Windows cells run natively.
+    Windows,
+    /// macOS.
+    Macos,
+}
+
+/// One cell's CI job: where it runs and what it installs first.
+#[derive(Debug, Clone)]
+pub struct CellJob {
+    /// The cell.
+    pub cell: String,
+    /// The machine.
+    pub os: Os,
+    /// The Debian/Ubuntu packages a Linux job installs before the run, space-separated
+    /// (empty when none, and on other machines).
+    pub packages: String,
+}
+
+/// Every cell of `matrix` as a CI job, in matrix order.
+pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
+    matrix
+        .cells
+        .iter()
+        .map(|c| {
+            let target = matrix.target(&c.target).expect("cells name known targets");
+            let os = match &target.runtime {
+                Runtime::Wine => Os::Windows,
+                _ if target.triple.contains("-windows-") => Os::Windows,
+                _ if target.triple.contains("-apple-") => Os::Macos,
+                _ => Os::Linux,
+            };
+            let packages = if os == Os::Linux {
+                let needs = Needs::of(matrix, [c.name.as_str()]);
+                needs.packages().into_iter().collect::<Vec<_>>().join(" ")
+            } else {
+                String::new()
+            };
+            CellJob {
+                cell: c.name.clone(),
+                os,
+                packages,
+            }
+        })
+        .collect()
+}
+
+/// Where the harness keeps its cache (Wine prefixes, base images, durations) in a CI job,
+/// relative to the checkout, so that the CI system caches it.
+pub const CACHE_DIR: &str = ".harness-cache";
 
 /// The generator of the CI system `name`.
 pub fn generator(name: &str) -> Option<&'static dyn Generator> {

@@ -122,6 +122,25 @@ impl Needs {
         }
         needs
     }
+
+    /// The Debian and Ubuntu packages that provide what these needs take on a Linux host: for
+    /// a CI job that installs them (with sudo) before the harness runs.
+    pub fn packages(&self) -> BTreeSet<&'static str> {
+        let mut packages = BTreeSet::new();
+        if self.cargo_triples.iter().any(|t| needs_mingw(t)) {
+            packages.extend(tools::MINGW.packages);
+        }
+        if self.wine {
+            packages.extend(tools::WINE.packages);
+        }
+        for (kind, _) in &self.containers {
+            packages.extend(match kind {
+                EngineKind::Docker => tools::DOCKER.packages,
+                EngineKind::Podman | EngineKind::Auto => tools::PODMAN.packages,
+            });
+        }
+        packages
+    }
 }
 
 /// Everything ready.
