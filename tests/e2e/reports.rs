@@ -276,18 +276,25 @@ fn shards_merge_into_the_results_of_one_run() {
     }
 }
 
-#[test]
-fn the_committed_workflow_is_fresh_and_passes_actionlint() {
-    let workflow = root().join(".github/workflows/matrix.yml");
-    let out = xtask_command(&root(), &["ci", "github", "--out", "-"]);
+/// The committed pipeline of CI `system` at `file`, and what `cargo xtask ci` generates now;
+/// fails when they differ.
+fn committed_pipeline(system: &str, file: &str) -> (PathBuf, String) {
+    let path = root().join(file);
+    let out = xtask_command(&root(), &["ci", system, "--out", "-"]);
     assert!(out.status.success(), "{}", text(&out));
     let fresh = String::from_utf8(out.stdout).unwrap();
-    let committed = std::fs::read_to_string(&workflow).unwrap_or_default();
+    let committed = std::fs::read_to_string(&path).unwrap_or_default();
     assert!(
         committed == fresh,
-        "{} is stale: regenerate it with `cargo xtask ci github`",
-        workflow.display()
+        "{} is stale: regenerate it with `cargo xtask ci {system}`",
+        path.display()
     );
+    (path, fresh)
+}
+
+#[test]
+fn the_committed_workflow_is_fresh_and_passes_actionlint() {
+    let (workflow, fresh) = committed_pipeline("github", ".github/workflows/matrix.yml");
     assert!(
         fresh.contains("os: windows-latest")
             && fresh.contains("cargo xtask report --config matrix.toml --merge")
@@ -491,16 +498,7 @@ fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_c
 
 #[test]
 fn the_committed_gitlab_pipeline_is_fresh_and_valid_against_gitlab_s_schema() {
-    let pipeline = root().join(".gitlab-ci.yml");
-    let out = xtask_command(&root(), &["ci", "gitlab", "--out", "-"]);
-    assert!(out.status.success(), "{}", text(&out));
-    let fresh = String::from_utf8(out.stdout).unwrap();
-    let committed = std::fs::read_to_string(&pipeline).unwrap_or_default();
-    assert!(
-        committed == fresh,
-        "{} is stale: regenerate it with `cargo xtask ci gitlab`",
-        pipeline.display()
-    );
+    let (pipeline, fresh) = committed_pipeline("gitlab", ".gitlab-ci.yml");
     // A line per cell in `parallel:matrix`, the Linux cell's packages installed first, its
     // JUnit a report, the merge in a sign-off job that runs whatever the cells did.
     for expected in [
