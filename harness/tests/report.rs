@@ -47,13 +47,9 @@ fn case(name: &str, failure: Option<&str>) -> CaseResult {
     CaseResult {
         name: name.into(),
         passed: failure.is_none(),
-        skipped: false,
-        exchanges: Vec::new(),
-        log_span: None,
-        exchange_log: None,
         failure: failure.map(str::to_owned),
-        observed: Vec::new(),
         duration: Duration::from_millis(12),
+        ..CaseResult::default()
     }
 }
 

@@ -294,11 +294,6 @@ pub fn case_evidence(results: &Results, suite: &str, case: &str, cell: &str) -> 
     else {
         return CaseEvidence::default();
     };
-    let logs = results
-        .logs
-        .get(cell)
-        .cloned()
-        .unwrap_or_else(|| format!("logs/{cell}"));
     CaseEvidence {
         requests: found
             .observed
@@ -306,9 +301,11 @@ pub fn case_evidence(results: &Results, suite: &str, case: &str, cell: &str) -> 
             .filter(|o| !o.step.starts_with('+') && !o.expression.is_empty())
             .map(|o| (o.step.clone(), o.expression.clone()))
             .collect(),
+        // Through the cell's log folder as the results link it (a shard's, in a merge).
         exchanges: found
             .exchange_log
             .as_ref()
-            .map(|file| format!("{logs}/{file}")),
+            .zip(results.logs.get(cell))
+            .map(|(file, logs)| format!("{logs}/{file}")),
     }
 }

@@ -262,21 +262,24 @@ impl Jobs<'_> {
     }
 }
 
-/// Writes each case's requests and raw responses into the cell's log folder, a file per case
-/// under `exchanges/<suite>/`, and notes the file in the case (best effort: they are for
-/// reading, and the run stands without them).
+/// Moves each case's requests and raw responses out of the results (they are for reading,
+/// not for the verdict) into the cell's log folder, a file per case under
+/// `exchanges/<suite>/`, and notes the file in the case (best effort: the run stands without
+/// them).
 fn write_exchanges(cell_logs: &Path, suite: &str, results: &mut [CaseResult]) {
     let folder = format!("{}/{suite}", crate::suite::EXCHANGES);
     let dir = cell_logs.join(&folder);
     let _ = std::fs::remove_dir_all(&dir);
-    for case in results.iter_mut().filter(|c| !c.exchanges.is_empty()) {
-        if crate::snapfile::unsafe_name(&case.name).is_some()
-            || std::fs::create_dir_all(&dir).is_err()
-        {
+    if results.iter().all(|c| c.exchanges.is_empty()) || std::fs::create_dir_all(&dir).is_err() {
+        return;
+    }
+    for case in results.iter_mut() {
+        let exchanges = std::mem::take(&mut case.exchanges);
+        if exchanges.is_empty() || crate::snapfile::unsafe_name(&case.name).is_some() {
             continue;
         }
         let mut text = String::new();
-        for x in &case.exchanges {
+        for x in &exchanges {
             text.push_str(&format!(
                 "### step {}\n--- request\n{}--- response\n{}\n",
                 x.step, x.request, x.response

@@ -122,18 +122,14 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         true if !env.junit.is_file() => vec![CaseResult {
             name: suite.name.clone(),
             passed: false,
-            skipped: false,
-            exchanges: Vec::new(),
-            log_span: None,
-            exchange_log: None,
             failure: Some(format!(
                 "the command wrote no JUnit XML to ${} ({}){}",
                 vars::JUNIT,
                 env.junit.display(),
                 failure.map(|f| format!("\n{f}")).unwrap_or_default()
             )),
-            observed: Vec::new(),
             duration: start.elapsed(),
+            ..CaseResult::default()
         }],
         true => {
             let mut cases = super::junit::read(&env.junit)?;
@@ -141,13 +137,9 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
                 cases.push(CaseResult {
                     name: suite.name.clone(),
                     passed: false,
-                    skipped: false,
-                    exchanges: Vec::new(),
-                    log_span: None,
-                    exchange_log: None,
                     failure: Some(failure),
-                    observed: Vec::new(),
                     duration: start.elapsed(),
+                    ..CaseResult::default()
                 });
             }
             cases
@@ -155,13 +147,9 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
         false => vec![CaseResult {
             name: suite.name.clone(),
             passed: ok,
-            skipped: false,
-            exchanges: Vec::new(),
-            log_span: None,
-            exchange_log: None,
             failure,
-            observed: Vec::new(),
             duration: start.elapsed(),
+            ..CaseResult::default()
         }],
     };
     results.extend(written_snapshots(
@@ -200,17 +188,13 @@ fn written_snapshots(
         out.push(CaseResult {
             name: case,
             passed: true,
-            skipped: false,
-            exchanges: Vec::new(),
-            log_span: None,
-            exchange_log: None,
-            failure: None,
             observed: vec![Observed {
                 step: "out".into(),
                 expression: command.to_owned(),
                 text: n.text,
             }],
             duration: std::time::Duration::ZERO,
+            ..CaseResult::default()
         });
     }
     Ok(out)

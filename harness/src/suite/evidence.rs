@@ -90,13 +90,9 @@ pub fn case(name: &str, observed: Observed) -> CaseResult {
     CaseResult {
         name: name.to_owned(),
         passed: true,
-        skipped: false,
-        exchanges: Vec::new(),
-        log_span: None,
-        exchange_log: None,
-        failure: None,
         observed: vec![observed],
         duration: std::time::Duration::ZERO,
+        ..CaseResult::default()
     }
 }
 

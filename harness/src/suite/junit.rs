@@ -66,12 +66,9 @@ pub fn parse(text: &str) -> std::result::Result<Vec<CaseResult>, String> {
             name,
             passed: problem.is_none(),
             skipped: skipped.is_some() && problem.is_none(),
-            exchanges: Vec::new(),
-            log_span: None,
-            exchange_log: None,
             failure,
-            observed: Vec::new(),
             duration,
+            ..CaseResult::default()
         });
     }
     Ok(cases)

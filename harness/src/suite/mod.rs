@@ -24,7 +24,7 @@ use crate::matrix::{Matrix, Suite, SuiteSpec};
 use crate::units::ms;
 
 /// What one case did.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct CaseResult {
     /// The case name.
     pub name: String,

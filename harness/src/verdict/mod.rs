@@ -509,17 +509,13 @@ scope = "per-target"
                 cases: vec![CaseResult {
                     name: "list".into(),
                     passed: true,
-                    skipped: false,
-                    exchanges: Vec::new(),
-                    log_span: None,
-                    exchange_log: None,
-                    failure: None,
                     observed: vec![Observed {
                         step: "1".into(),
                         expression: "GET /projects".into(),
                         text: (*text).into(),
                     }],
                     duration: Duration::ZERO,
+                    ..CaseResult::default()
                 }],
                 error: None,
                 leaked: Vec::new(),

@@ -210,10 +210,7 @@ pub fn run_case(
         let fail = |why: String, response: Option<&Response>| CaseResult {
             name: name.to_owned(),
             passed: false,
-            skipped: false,
             exchanges: exchanges.borrow().clone(),
-            log_span: None,
-            exchange_log: None,
             failure: Some(format!(
                 "step `{step_name}`: {why}\n--- request\n{request_text}\n{}",
                 response.map_or(NO_RESPONSE.to_owned(), |r| "--- response\n".to_owned()
@@ -221,6 +218,7 @@ pub fn run_case(
             )),
             observed: observed_steps.clone(),
             duration: start.elapsed(),
+            ..CaseResult::default()
         };
         let left = limits.case_timeout.saturating_sub(start.elapsed());
         if left.is_zero() {
@@ -342,13 +340,10 @@ pub fn run_case(
     CaseResult {
         name: name.to_owned(),
         passed: true,
-        skipped: false,
         exchanges: exchanges.into_inner(),
-        log_span: None,
-        exchange_log: None,
-        failure: None,
         observed: observed_steps,
         duration: start.elapsed(),
+        ..CaseResult::default()
     }
 }
 
