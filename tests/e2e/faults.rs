@@ -464,6 +464,36 @@ fn a_hostile_server_cannot_forge_the_reports_or_command_the_terminal() {
         );
     }
     let out = config.parent().unwrap().join("out");
+    // `show` prints both cells' raw answers: escaped, and coloured only by the harness.
+    for color in ["never", "always"] {
+        let shown = matrix_tests::xtask_command(
+            &root(),
+            &[
+                "show",
+                "f/text",
+                "--config",
+                config.to_str().unwrap(),
+                "--out",
+                out.to_str().unwrap(),
+                "--color",
+                color,
+            ],
+        );
+        assert_eq!(shown.status.code(), Some(0), "{}", text(&shown));
+        let stdout = String::from_utf8_lossy(&shown.stdout);
+        assert!(stdout.contains("\\u{1b}]0;pwned title"), "{stdout}");
+        assert!(
+            !stdout.contains('\u{7}'),
+            "a bell reached the terminal: {stdout:?}"
+        );
+        assert!(
+            !stdout.contains("\u{1b}]") && !stdout.contains("\u{1b}[31mred"),
+            "the server's escape codes reached the terminal: {stdout:?}"
+        );
+        if color == "never" {
+            assert!(!stdout.contains('\u{1b}'), "{stdout:?}");
+        }
+    }
     // JUnit: well-formed XML for an independent parser, with the failure's text in it.
     let xml = command("python3")
         .args([
