@@ -23,6 +23,8 @@ use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::time::Duration;
 
+use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop};
+
 use crate::errors::{Error, Result};
 
 /// A command line: program, argv, environment and folder. Values are passed as argv, never
@@ -83,15 +85,24 @@ impl Cmd {
         &self.program
     }
 
-    fn build(&self) -> tokio::process::Command {
+    fn build(&self) -> CommandWrap {
         self.build_marked(&new_mark())
+    }
+
+    /// The command with its mark, under the platform's process control (a process group
+    /// on Unix, a job object on Windows), killed when its handle is dropped.
+    fn build_marked(&self, mark: &str) -> CommandWrap {
+        let mut wrap = CommandWrap::from(self.std_command(mark));
+        platform::control(&mut wrap);
+        wrap.wrap(KillOnDrop);
+        wrap
     }
 
     #[expect(
         clippy::disallowed_methods,
         reason = "this is the one place that creates child processes"
     )]
-    fn build_marked(&self, mark: &str) -> tokio::process::Command {
+    fn std_command(&self, mark: &str) -> tokio::process::Command {
         let mut c = std::process::Command::new(&self.program);
         // Every child and everything it starts carries the mark in its environment, through
         // `setsid`, double forks and reparenting, so that what escapes its process group is
@@ -109,11 +120,7 @@ impl Cmd {
             c.current_dir(dir);
         }
         c.stdin(Stdio::null());
-        platform::new_group(&mut c);
-        platform::die_with_parent(&mut c);
-        let mut c = tokio::process::Command::from(c);
-        c.kill_on_drop(true);
-        c
+        tokio::process::Command::from(c)
     }
 
     fn spawn_error(&self, e: std::io::Error) -> Error {
@@ -232,24 +239,7 @@ pub struct Output {
     pub stderr: String,
 }
 
-/// Kills a process group when dropped, unless disarmed.
-struct GroupGuard(Option<u32>);
-
-impl GroupGuard {
-    fn disarm(&mut self) {
-        self.0 = None;
-    }
-}
-
-impl Drop for GroupGuard {
-    fn drop(&mut self) {
-        if let Some(pid) = self.0 {
-            kill_group(pid, true);
-        }
-    }
-}
-
-/// What a process group is asked to do.
+/// What a child is asked to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Signal {
     /// Stop as on Ctrl-C.
@@ -257,36 +247,69 @@ enum Signal {
     /// Stop, cleaning up.
     Terminate,
     /// Stop now.
+    #[cfg_attr(
+        windows,
+        expect(dead_code, reason = "a job object is ended, not signalled")
+    )]
     Kill,
 }
 
-fn kill_group(pid: u32, force: bool) {
-    platform::signal_group(
-        pid,
-        if force {
-            Signal::Kill
-        } else {
-            Signal::Terminate
-        },
-    );
+/// A spawned child under the platform's process control. Dropping it (an error, a panic, a
+/// cancelled future) ends everything it started at once: its process group on Unix, its job
+/// object on Windows.
+struct Child {
+    inner: Box<dyn ChildWrapper>,
+    /// Whether dropping it ends what it started: not once a daemon it started is meant to
+    /// outlive it.
+    armed: bool,
 }
 
-/// Runs `cmd` to completion and captures its output. Cancelling the future kills the
-/// command's whole process group.
+impl Child {
+    fn spawn(cmd: &Cmd, mut command: CommandWrap) -> Result<Child> {
+        let inner = command.spawn().map_err(|e| cmd.spawn_error(e))?;
+        Ok(Child { inner, armed: true })
+    }
+
+    /// Ends everything it started now, however it was asked before.
+    fn kill_all(&mut self) {
+        let _ = self.inner.start_kill();
+    }
+}
+
+impl Drop for Child {
+    fn drop(&mut self) {
+        if self.armed {
+            self.kill_all();
+        }
+    }
+}
+
+/// Runs `cmd` to completion and captures its output. Cancelling the future ends everything
+/// the command started.
 pub async fn output(cmd: &Cmd) -> Result<Output> {
+    use tokio::io::AsyncReadExt;
     let mut command = cmd.build();
-    command.stdout(Stdio::piped()).stderr(Stdio::piped());
-    let child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
-    let mut guard = GroupGuard(child.id());
-    let out = child
-        .wait_with_output()
-        .await
-        .map_err(|e| cmd.spawn_error(e))?;
-    guard.disarm();
+    command
+        .command_mut()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Child::spawn(cmd, command)?;
+    let mut stdout = child.inner.stdout().take().expect("piped");
+    let mut stderr = child.inner.stderr().take().expect("piped");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (read_out, read_err, status) = tokio::join!(
+        stdout.read_to_end(&mut out),
+        stderr.read_to_end(&mut err),
+        child.inner.wait()
+    );
+    let status = status.map_err(|e| cmd.spawn_error(e))?;
+    read_out.map_err(|e| cmd.spawn_error(e))?;
+    read_err.map_err(|e| cmd.spawn_error(e))?;
+    child.armed = false;
     Ok(Output {
-        status: out.status,
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
     })
 }
 
@@ -322,11 +345,12 @@ pub async fn logged(
     let file = open_log(log)?;
     let mut command = cmd.build();
     command
+        .command_mut()
         .stdout(Stdio::piped())
         .stderr(file.try_clone().map_err(|e| Error::io(log, e))?);
-    let mut child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
-    let mut guard = GroupGuard(child.id());
-    let mut lines = tokio::io::BufReader::new(child.stdout.take().expect("piped")).split(b'\n');
+    let mut child = Child::spawn(cmd, command)?;
+    let stdout = child.inner.stdout().take().expect("piped");
+    let mut lines = tokio::io::BufReader::new(stdout).split(b'\n');
     let mut file = tokio::fs::File::from_std(file);
     while let Some(line) = lines.next_segment().await.map_err(|e| Error::io(log, e))? {
         let line = String::from_utf8_lossy(&line);
@@ -335,8 +359,8 @@ pub async fn logged(
             let _ = file.write_all(b"\n").await;
         }
     }
-    let status = child.wait().await.map_err(|e| cmd.spawn_error(e))?;
-    guard.disarm();
+    let status = child.inner.wait().await.map_err(|e| cmd.spawn_error(e))?;
+    child.armed = false;
     Ok(status)
 }
 
@@ -360,28 +384,28 @@ pub async fn start_daemon(cmd: &Cmd, log: &Path) -> Result<(ExitStatus, String)>
     let mark = new_mark();
     let mut command = cmd.build_marked(&mark);
     command
-        .stdin(Stdio::null())
+        .command_mut()
         .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
         .stderr(file);
-    let mut child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
-    let mut guard = GroupGuard(child.id());
-    let status = child.wait().await.map_err(|e| cmd.spawn_error(e))?;
-    guard.disarm();
+    let mut child = Child::spawn(cmd, command)?;
+    let status = child.inner.wait().await.map_err(|e| cmd.spawn_error(e))?;
+    // The daemon lives on; it is stopped by its mark.
+    child.armed = false;
     Ok((status, mark))
 }
 
 /// Runs `cmd` to completion synchronously, ignoring what it prints: for cleanup in `Drop`,
-/// where nothing can be awaited.
+/// where nothing can be awaited. It gets its own process group (or job) like every child,
+/// but is not tied to the harness: a cleanup finishes even as the harness exits.
 pub fn run_blocking(cmd: &Cmd) -> Option<ExitStatus> {
-    let mut command = cmd.build().into_std();
+    let mut command = cmd.std_command(&new_mark()).into_std();
     command.stdout(Stdio::null()).stderr(Stdio::null());
     command.status().ok()
 }
 
 /// A long-running child (a server) whose output goes to a log file.
 pub struct Running {
-    child: tokio::process::Child,
-    guard: GroupGuard,
+    child: Child,
     command: String,
     mark: String,
 }
@@ -393,12 +417,11 @@ impl Running {
         let mark = new_mark();
         let mut command = cmd.build_marked(&mark);
         command
+            .command_mut()
             .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
             .stderr(file);
-        let child = command.spawn().map_err(|e| cmd.spawn_error(e))?;
         Ok(Running {
-            guard: GroupGuard(child.id()),
-            child,
+            child: Child::spawn(cmd, command)?,
             command: cmd.to_string(),
             mark,
         })
@@ -414,57 +437,54 @@ impl Running {
         &self.mark
     }
 
-    /// The exit status, if it has exited.
-    pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.try_wait().ok().flatten()
+    /// Its pid, while it runs.
+    pub fn id(&self) -> Option<u32> {
+        self.child.inner.id()
     }
 
-    /// Stops it: SIGTERM to its group, then SIGKILL after `grace`. Returns its exit status
-    /// and whether it had to be forced.
+    /// The exit status, if it has exited.
+    pub fn try_wait(&mut self) -> Option<ExitStatus> {
+        self.child.inner.try_wait().ok().flatten()
+    }
+
+    /// Stops it: asks politely (SIGTERM to its group on Unix, `CTRL_BREAK_EVENT` to its
+    /// console group on Windows), then ends everything it started after `grace`. Returns its
+    /// exit status and whether it had to be forced.
     pub async fn stop(self, grace: Duration) -> (Option<ExitStatus>, bool) {
         self.stop_with(false, grace).await
     }
 
-    /// Stops it, asking with SIGINT (`interrupt`) or SIGTERM first.
+    /// Stops it, asking as a Ctrl-C does (`interrupt`: SIGINT on Unix) or as SIGTERM does;
+    /// Windows has one polite request for a group, `CTRL_BREAK_EVENT`.
     pub async fn stop_with(
         mut self,
         interrupt: bool,
         grace: Duration,
     ) -> (Option<ExitStatus>, bool) {
         if let Some(status) = self.try_wait() {
-            self.kill_leftovers();
+            // The leader has exited; anything it left in its group or job goes too.
+            self.child.kill_all();
             return (Some(status), false);
         }
-        if let Some(pid) = self.guard.0 {
-            platform::signal_group(
-                pid,
-                if interrupt {
-                    Signal::Interrupt
-                } else {
-                    Signal::Terminate
-                },
-            );
+        let asked = platform::ask(
+            self.child.inner.as_ref(),
+            if interrupt {
+                Signal::Interrupt
+            } else {
+                Signal::Terminate
+            },
+        );
+        // A child that cannot be asked (on Windows, one that shares no console with the
+        // harness) is ended at once.
+        if asked.is_ok()
+            && let Ok(status) = tokio::time::timeout(grace, self.child.inner.wait()).await
+        {
+            self.child.kill_all();
+            return (status.ok(), false);
         }
-        let forced = match tokio::time::timeout(grace, self.child.wait()).await {
-            Ok(status) => {
-                self.kill_leftovers();
-                return (status.ok(), false);
-            }
-            Err(_) => true,
-        };
-        if let Some(pid) = self.guard.0 {
-            kill_group(pid, true);
-        }
-        let status = self.child.wait().await.ok();
-        self.guard.disarm();
-        (status, forced)
-    }
-
-    /// The leader has exited; anything it left in its group goes too.
-    fn kill_leftovers(&mut self) {
-        if let Some(pid) = self.guard.0.take() {
-            kill_group(pid, true);
-        }
+        self.child.kill_all();
+        let status = self.child.inner.wait().await.ok();
+        (status, true)
     }
 }
 
@@ -507,15 +527,24 @@ mod tests {
 
     #[tokio::test]
     async fn checked_reports_the_command_and_its_stderr() {
-        let err = checked(&Cmd::new("sh").args(["-c", "echo broken >&2; exit 3"]))
+        let (shell, flag, script) = if cfg!(windows) {
+            ("cmd", "/c", "echo broken 1>&2 & exit 3")
+        } else {
+            ("sh", "-c", "echo broken >&2; exit 3")
+        };
+        let err = checked(&Cmd::new(shell).args([flag, script]))
             .await
             .unwrap_err();
         let text = err.to_string();
         assert!(
-            text.starts_with("`sh -c 'echo broken >&2; exit 3'` failed"),
+            text.starts_with(&format!("`{shell} {flag} '{script}'` failed")),
             "{text}"
         );
-        assert!(text.ends_with("\nbroken"), "{text}");
+        assert_eq!(
+            text.lines().last().map(str::trim),
+            Some("broken"),
+            "the error ends with the command's standard error: {text}"
+        );
     }
 
     #[tokio::test]
@@ -540,7 +569,7 @@ mod tests {
         )
         .unwrap();
         tokio::time::sleep(Duration::from_millis(300)).await;
-        let pgid = running.guard.0.unwrap();
+        let pgid = running.id().unwrap();
         let (_, forced) = running.stop(Duration::from_millis(300)).await;
         assert!(
             forced,
@@ -564,5 +593,108 @@ mod tests {
                 fields[0] != "Z" && fields[2] == pgid.to_string()
             })
             .count()
+    }
+
+    /// The pids of `parent`'s children, read from a snapshot of the system's processes.
+    #[cfg(windows)]
+    fn children_of(parent: u32) -> Vec<u32> {
+        use ::windows::Win32::System::Diagnostics::ToolHelp::{
+            CreateToolhelp32Snapshot, PROCESSENTRY32W, Process32FirstW, Process32NextW,
+            TH32CS_SNAPPROCESS,
+        };
+        // SAFETY: the entry is sized as the API requires, and the snapshot handle is closed.
+        unsafe {
+            let snapshot = CreateToolhelp32Snapshot(TH32CS_SNAPPROCESS, 0).unwrap();
+            let mut entry = PROCESSENTRY32W {
+                dwSize: std::mem::size_of::<PROCESSENTRY32W>() as u32,
+                ..Default::default()
+            };
+            let mut found = Vec::new();
+            let mut ok = Process32FirstW(snapshot, &mut entry).is_ok();
+            while ok {
+                if entry.th32ParentProcessID == parent {
+                    found.push(entry.th32ProcessID);
+                }
+                ok = Process32NextW(snapshot, &mut entry).is_ok();
+            }
+            let _ = ::windows::Win32::Foundation::CloseHandle(snapshot);
+            found
+        }
+    }
+
+    /// Whether the process `pid` still runs.
+    #[cfg(windows)]
+    fn runs(pid: u32) -> bool {
+        use ::windows::Win32::Foundation::{CloseHandle, WAIT_TIMEOUT};
+        use ::windows::Win32::System::Threading::{
+            OpenProcess, PROCESS_SYNCHRONIZE, WaitForSingleObject,
+        };
+        // SAFETY: the handle is checked and closed.
+        unsafe {
+            let Ok(handle) = OpenProcess(PROCESS_SYNCHRONIZE, false, pid) else {
+                return false;
+            };
+            let running = WaitForSingleObject(handle, 0) == WAIT_TIMEOUT;
+            let _ = CloseHandle(handle);
+            running
+        }
+    }
+
+    /// A cmd.exe with a ping below it: the child and its grandchild, as pids, once both run.
+    #[cfg(windows)]
+    async fn a_tree(log: &Path) -> (Running, Vec<u32>) {
+        let running =
+            Running::spawn(&Cmd::new("cmd").args(["/c", "ping -n 300 127.0.0.1"]), log).unwrap();
+        let leader = running.id().unwrap();
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        loop {
+            let children = children_of(leader);
+            if !children.is_empty() {
+                let mut tree = vec![leader];
+                tree.extend(children);
+                return (running, tree);
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "cmd started {children:?} in 20 s; its log: {}",
+                log_tail(log, 20)
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn stop_ends_the_whole_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let (running, tree) = a_tree(&dir.path().join("log")).await;
+        assert!(tree.iter().all(|pid| runs(*pid)), "{tree:?} run");
+        // ping answers Ctrl-Break with its statistics and goes on: the job object ends it.
+        let (_, forced) = running.stop(Duration::from_millis(500)).await;
+        assert!(forced, "ping outlived its grace");
+        let left: Vec<u32> = tree.into_iter().filter(|pid| runs(*pid)).collect();
+        assert_eq!(
+            left,
+            Vec::<u32>::new(),
+            "every process of the job has ended"
+        );
+    }
+
+    #[cfg(windows)]
+    #[tokio::test]
+    async fn dropping_a_running_child_ends_its_job() {
+        let dir = tempfile::tempdir().unwrap();
+        let (running, tree) = a_tree(&dir.path().join("log")).await;
+        drop(running);
+        let deadline = std::time::Instant::now() + Duration::from_secs(5);
+        while tree.iter().any(|pid| runs(*pid)) && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let left: Vec<u32> = tree.into_iter().filter(|pid| runs(*pid)).collect();
+        assert_eq!(
+            left,
+            Vec::<u32>::new(),
+            "closing the job ended its processes"
+        );
     }
 }

@@ -1,12 +1,42 @@
-//! Process groups on Unix: each child leads a group of its own, and a signal to the group
-//! reaches everything the child started.
+//! Process control on Unix: each child leads a process group of its own (process-wrap's
+//! `ProcessGroup`), a signal to the group reaches everything the child started, and on Linux
+//! the child dies with the harness.
+
+use process_wrap::tokio::{ChildWrapper, CommandWrap, CommandWrapper, ProcessGroup};
 
 use super::{MARK, Marked, Signal};
 
-/// Makes the child the leader of a new process group.
-pub(super) fn new_group(cmd: &mut std::process::Command) {
-    use std::os::unix::process::CommandExt;
-    cmd.process_group(0);
+/// Puts the child in a process group of its own, and has it die with the harness.
+pub(super) fn control(cmd: &mut CommandWrap) {
+    cmd.wrap(ProcessGroup::leader());
+    cmd.wrap(DieWithParent);
+}
+
+/// Has the child killed when the harness dies, however it dies (Linux's parent-death
+/// signal), so that a harness killed with SIGKILL leaves no server running.
+#[derive(Debug)]
+struct DieWithParent;
+
+impl CommandWrapper for DieWithParent {
+    fn pre_spawn(
+        &mut self,
+        command: &mut tokio::process::Command,
+        _core: &CommandWrap,
+    ) -> std::io::Result<()> {
+        #[cfg(target_os = "linux")]
+        // SAFETY: prctl is async-signal-safe, and the closure touches nothing else.
+        unsafe {
+            command.pre_exec(|| {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(std::io::Error::last_os_error());
+                }
+                Ok(())
+            });
+        }
+        #[cfg(not(target_os = "linux"))]
+        let _ = command;
+        Ok(())
+    }
 }
 
 fn number(signal: Signal) -> libc::c_int {
@@ -17,12 +47,9 @@ fn number(signal: Signal) -> libc::c_int {
     }
 }
 
-/// Sends `signal` to the process group `pid` leads.
-pub(super) fn signal_group(pid: u32, signal: Signal) {
-    // SAFETY: killpg has no memory-safety preconditions; the pid is a group we created.
-    unsafe {
-        libc::killpg(pid as libc::pid_t, number(signal));
-    }
+/// Asks the child's whole group to stop: SIGINT or SIGTERM.
+pub(super) fn ask(child: &dyn ChildWrapper, signal: Signal) -> std::io::Result<()> {
+    child.signal(number(signal))
 }
 
 /// Sends `signal` to `pid` alone.
@@ -33,32 +60,9 @@ pub(super) fn signal(pid: u32, signal: Signal) {
     }
 }
 
-/// Has the child killed when the harness dies, however it dies (Linux's parent-death
-/// signal), so that a harness killed with SIGKILL leaves no server running.
-pub(super) fn die_with_parent(cmd: &mut std::process::Command) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::unix::process::CommandExt;
-        // SAFETY: prctl is async-signal-safe, and the closure touches nothing else.
-        unsafe {
-            cmd.pre_exec(|| {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(std::io::Error::last_os_error());
-                }
-                Ok(())
-            });
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = cmd;
-}
-
 /// Kills `pid`.
 pub(super) fn kill(pid: u32) {
-    // SAFETY: kill has no memory-safety preconditions.
-    unsafe {
-        libc::kill(pid as libc::pid_t, libc::SIGKILL);
-    }
+    signal(pid, Signal::Kill);
 }
 
 /// Whether `pid` lives (a zombie does not).

@@ -1,28 +1,38 @@
-//! Process groups on Windows: each child starts a new console process group, and stopping
-//! it ends the child (its descendants go with the job object once process control moves to
-//! one; until then, `kill_on_drop` ends the child itself).
+//! Process control on Windows: each child starts in a job object (process-wrap's
+//! `JobObject`), so that ending the job ends everything the child started, and closing it
+//! (the harness exiting, however it exits) does too; and in a console process group of its
+//! own, so that a Ctrl-C in the harness's console reaches the harness alone and the child
+//! can be asked to stop with `CTRL_BREAK_EVENT`.
+
+use process_wrap::tokio::{ChildWrapper, CommandWrap, CreationFlags, JobObject};
+use windows::Win32::System::Console::{CTRL_BREAK_EVENT, GenerateConsoleCtrlEvent};
+use windows::Win32::System::Threading::CREATE_NEW_PROCESS_GROUP;
 
 use super::{Marked, Signal};
 
-/// Starts the child in a new console process group, so that a Ctrl-C in the harness's
-/// console does not reach it directly.
-pub(super) fn new_group(cmd: &mut std::process::Command) {
-    use std::os::windows::process::CommandExt;
-    const CREATE_NEW_PROCESS_GROUP: u32 = 0x0000_0200;
-    cmd.creation_flags(CREATE_NEW_PROCESS_GROUP);
+/// Starts the child in a new console process group, inside a job object of its own.
+pub(super) fn control(cmd: &mut CommandWrap) {
+    // The flags first: the job object adds its own to them.
+    cmd.wrap(CreationFlags(CREATE_NEW_PROCESS_GROUP));
+    cmd.wrap(JobObject);
 }
 
-/// Windows has no signals to send to a group; every request ends in `kill_on_drop` or the
-/// runtime's own stop. Kept beside its Unix twin so that the gap is visible, not silent.
-pub(super) fn signal_group(_pid: u32, _signal: Signal) {}
+/// Asks the child's console process group to stop: Windows has one polite request that
+/// reaches a group, `CTRL_BREAK_EVENT` (a Ctrl-C cannot be sent to a group of its own).
+pub(super) fn ask(child: &dyn ChildWrapper, _signal: Signal) -> std::io::Result<()> {
+    let Some(group) = child.id() else {
+        return Ok(());
+    };
+    // SAFETY: no memory is passed; the group is the child's, created with
+    // CREATE_NEW_PROCESS_GROUP, whose id is the child's pid.
+    unsafe { GenerateConsoleCtrlEvent(CTRL_BREAK_EVENT, group) }.map_err(std::io::Error::other)
+}
 
-/// Signals to one process: none on Windows either.
+/// Signals to one process found by its mark: Windows has no mark to find them by (below),
+/// and the job object already holds every descendant.
 pub(super) fn signal(_pid: u32, _signal: Signal) {}
 
-/// A child of a Windows process is not killed with it; job objects will tie them together.
-pub(super) fn die_with_parent(_cmd: &mut std::process::Command) {}
-
-/// Ends `pid`: without a job object there is nothing to end it by here.
+/// Ends one process found by its mark: none are found on Windows (below).
 pub(super) fn kill(_pid: u32) {}
 
 /// Whether `pid` lives: unknown here, so a leftover's owner counts as alive (nothing of a
@@ -31,7 +41,8 @@ pub(super) fn alive(_pid: u32) -> bool {
     true
 }
 
-/// Processes found by their mark: Windows has no /proc to read environments from.
+/// Processes found by their mark: Windows has no /proc to read environments from; the job
+/// object of each child takes the place of the mark, and a harness that dies closes them.
 pub(super) fn marked(_matches: impl Fn(&str) -> bool) -> Vec<Marked> {
     Vec::new()
 }
