@@ -38,11 +38,61 @@ fn the_repository_matrix_is_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let matrix = harness::Matrix::load(&root.join("matrix.toml")).unwrap();
     let names: Vec<&str> = matrix.cells.iter().map(|c| c.name.as_str()).collect();
-    assert_eq!(names, ["windows", "debian"]);
+    assert_eq!(names, ["windows", "windows-2025", "debian"]);
     assert_eq!(matrix.primary, "debian");
     assert_eq!(
         matrix.target("windows").unwrap().triple,
         "x86_64-pc-windows-gnu"
+    );
+    let versions: Vec<_> = ["windows", "windows-2025"]
+        .iter()
+        .map(|t| match &matrix.target(t).unwrap().runtime {
+            harness::matrix::Runtime::Windows(w) => (w.mode, w.version.map(|v| v.title())),
+            other => panic!("{t} runs {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        versions,
+        [
+            (
+                harness::matrix::WindowsMode::Auto,
+                Some("Windows Server 2022")
+            ),
+            (
+                harness::matrix::WindowsMode::Auto,
+                Some("Windows Server 2025")
+            )
+        ]
+    );
+    assert!(matrix.warnings.is_empty(), "{:?}", matrix.warnings);
+}
+
+#[test]
+fn the_old_spelling_wine_is_the_windows_runtime_with_a_located_warning() {
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/malformed/13-image-on-wine.toml"),
+    )
+    .unwrap()
+    .replace(
+        "image = \"debian:bookworm-slim\"\n\n[[suite]]",
+        "\n[[suite]]",
+    );
+    let matrix = harness::matrix::parse(Path::new("old.toml"), &text).unwrap();
+    assert_eq!(
+        matrix.target("windows").unwrap().runtime,
+        harness::matrix::Runtime::Windows(harness::matrix::Windows::default()),
+        "`wine` reads as `windows` with `mode = \"auto\"`"
+    );
+    let [warning] = matrix.warnings.as_slice() else {
+        panic!("one warning expected: {:?}", matrix.warnings);
+    };
+    assert_eq!((warning.line, warning.column), (18, 11));
+    assert!(
+        warning
+            .message
+            .starts_with("`runtime = \"wine\"` is the old spelling of `runtime = \"windows\"`"),
+        "{}",
+        warning.message
     );
 }
 

@@ -19,7 +19,7 @@ http = "/health"
 [[target]]
 name = "windows"
 triple = "x86_64-pc-windows-gnu"
-runtime = "wine"
+runtime = "windows"
 
 [[target]]
 name = "debian"

@@ -20,7 +20,7 @@ http = "/health"
 [[target]]
 name = "windows"
 triple = "x86_64-pc-windows-gnu"
-runtime = "wine"
+runtime = "windows"
 [[target]]
 name = "debian"
 triple = "x86_64-unknown-linux-gnu"
@@ -209,6 +209,8 @@ fn reports_of_fixed_results() {
                     harness::provision::provenance::Execution {
                         kind,
                         by: by.to_owned(),
+                        windows: (cell == "windows").then(|| "Windows Server 2022".to_owned()),
+                        reported: (cell == "windows").then(|| "win10".to_owned()),
                     },
                 )
             })

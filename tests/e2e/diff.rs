@@ -27,7 +27,7 @@ fn removing_an_accepted_divergence_fails_the_run_naming_the_case() {
     let config = variant(
         "no-crlf-divergence",
         &[(
-            "[[divergence]]\nsuite = \"tasks\"\ncase = \"echo-lines\"\ncells = [\"windows\"]\nreason = \"cmd.exe ends output lines with CRLF\"\n",
+            "[[divergence]]\nsuite = \"tasks\"\ncase = \"echo-lines\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"cmd.exe ends output lines with CRLF\"\n",
             "",
         )],
     );
@@ -42,7 +42,10 @@ fn removing_an_accepted_divergence_fails_the_run_naming_the_case() {
         .collect();
     assert_eq!(
         unaccepted,
-        [d("tasks", "echo-lines", "1", "windows", "unaccepted")]
+        [
+            d("tasks", "echo-lines", "1", "windows", "unaccepted"),
+            d("tasks", "echo-lines", "1", "windows-2025", "unaccepted")
+        ]
     );
     let diff = run.results["comparison"]["divergences"]
         .as_array()
@@ -76,8 +79,8 @@ fn a_behaviour_change_on_one_cell_is_a_divergence_of_that_cell() {
     let config = variant(
         "injected-change",
         &[(
-            "runtime = \"wine\"\n",
-            "runtime = \"wine\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
+            "version = \"server-2022\"\n",
+            "version = \"server-2022\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
         )],
     );
     let run = matrix_json(&config, &["--suite", "projects"]);
@@ -126,7 +129,7 @@ fn the_audit_flags_an_agnostic_suite_that_is_not() {
                 "path = \"fixtures/suites/platform\"\nscope = \"agnostic\"",
             ),
             (
-                "[[divergence]]\nsuite = \"platform\"\ncase = \"info\"\ncells = [\"windows\"]\nreason = \"the platform itself: OS, family, path separator, line ending and shell\"\n",
+                "[[divergence]]\nsuite = \"platform\"\ncase = \"info\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"the platform itself: OS, family, path separator, line ending and shell\"\n",
                 "",
             ),
         ],
@@ -152,7 +155,7 @@ fn the_audit_flags_an_agnostic_suite_that_is_not() {
         .collect();
     assert_eq!(
         not_agnostic,
-        ["platform/info@windows"],
+        ["platform/info@windows", "platform/info@windows-2025"],
         "platform is not agnostic; api-contract really is"
     );
     assert_eq!(

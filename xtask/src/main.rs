@@ -257,6 +257,15 @@ impl Color {
 }
 
 /// The output folder of the matrix's runs: `--out`, or the workspace's `target/matrix`.
+/// Reads the matrix, and says on standard error what in it is allowed but should change.
+fn load(config: &std::path::Path) -> Result<Matrix, Error> {
+    let matrix = Matrix::load(config)?;
+    for warning in &matrix.warnings {
+        eprintln!("warning: {warning}\n");
+    }
+    Ok(matrix)
+}
+
 async fn runs_folder(matrix: &Matrix, out: Option<PathBuf>) -> Result<PathBuf, Error> {
     Ok(match out {
         Some(dir) => dir,
@@ -308,7 +317,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             Ok(0)
         }
         Command::Doctor { config } => {
-            let matrix = Matrix::load(&config)?;
+            let matrix = load(&config)?;
             let needs = Needs::of(&matrix, matrix.cells.iter().map(|c| c.name.as_str()));
             let cache = harness::provision::cache_dir();
             let checks = harness::provision::doctor(&needs, &cache).await;
@@ -324,7 +333,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             out,
             color,
         } => {
-            let matrix = Matrix::load(&config)?;
+            let matrix = load(&config)?;
             let out = runs_folder(&matrix, out).await?;
             let results = harness::persist::results::read(&out)?;
             let shown = harness::review::show(&matrix, &results, &out, &case, &cells)?;
@@ -340,7 +349,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             config,
             out,
         } => {
-            let matrix = Matrix::load(&config)?;
+            let matrix = load(&config)?;
             let out = runs_folder(&matrix, out).await?;
             let results = harness::persist::results::read(&out)?;
             let accepted = harness::review::accept(
@@ -364,7 +373,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             config,
             out,
         } => {
-            let matrix = Matrix::load(&config)?;
+            let matrix = load(&config)?;
             let generator = harness::ci::generator(&system).expect("clap checked the name");
             let workflow = generator.generate(&matrix, &config.to_string_lossy());
             let out = out.unwrap_or_else(|| PathBuf::from(generator.default_path()));
@@ -387,7 +396,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             format,
             look,
         } => {
-            let matrix = Matrix::load(&config)?;
+            let matrix = load(&config)?;
             let results = harness::run::merge(&matrix, &merge, &out, accept)?;
             finish(&results, &out, format, &look.summary(&config, Some(&out)))
         }
@@ -395,7 +404,7 @@ async fn run(cli: Cli) -> Result<u8, Error> {
 }
 
 async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
-    let matrix = Matrix::load(&args.config)?;
+    let matrix = load(&args.config)?;
     let only = match &args.rerun_failed {
         None => None,
         Some(dir) => Some(harness::verdict::failed_jobs(

@@ -10,8 +10,8 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 
-use super::{CACHE_DIR, Generator, Os};
-use crate::matrix::Matrix;
+use super::{CACHE_DIR, CellJob, Generator, Os};
+use crate::matrix::{Matrix, WindowsVersion};
 
 /// The GitHub Actions generator.
 pub struct GitHub;
@@ -113,12 +113,16 @@ struct Step {
     with: BTreeMap<&'static str, String>,
 }
 
-/// The GitHub-hosted runner of a kind of machine.
-fn runner(os: Os) -> &'static str {
-    match os {
-        Os::Linux => "ubuntu-latest",
-        Os::Windows => "windows-latest",
-        Os::Macos => "macos-latest",
+/// The GitHub-hosted runner of a cell's job: the image of its Windows version where GitHub
+/// has one (`windows-2022`; Windows Server 2025 is `windows-latest`, which GitHub moved to
+/// it in September 2025 and which the linters know, unlike the newer `windows-2025` label),
+/// else the latest of its kind of machine.
+fn runner(job: &CellJob) -> &'static str {
+    match (job.os, job.windows) {
+        (Os::Windows, Some(WindowsVersion::Server2022)) => "windows-2022",
+        (Os::Linux, _) => "ubuntu-latest",
+        (Os::Windows, _) => "windows-latest",
+        (Os::Macos, _) => "macos-latest",
     }
 }
 
@@ -191,7 +195,7 @@ fn workflow(matrix: &Matrix, config: &str) -> Workflow {
                     .iter()
                     .map(|c| CellEntry {
                         cell: c.cell.clone(),
-                        os: runner(c.os),
+                        os: runner(c),
                         packages: c.packages.clone(),
                     })
                     .collect(),

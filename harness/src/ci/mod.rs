@@ -4,7 +4,7 @@
 pub mod github;
 pub mod gitlab;
 
-use crate::matrix::{Matrix, Runtime};
+use crate::matrix::{Matrix, Runtime, WindowsMode, WindowsVersion};
 use crate::provision::Needs;
 
 /// A CI system's pipeline generator.
@@ -41,6 +41,9 @@ pub struct CellJob {
     /// The Debian/Ubuntu packages a Linux job installs before the run, space-separated
     /// (empty when none, and on other machines).
     pub packages: String,
+    /// The Windows version a Windows job stands for, which picks its runner image where the
+    /// CI system has one.
+    pub windows: Option<WindowsVersion>,
 }
 
 /// Every cell of `matrix` as a CI job, in matrix order.
@@ -51,7 +54,9 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
         .map(|c| {
             let target = matrix.target(&c.target).expect("cells name known targets");
             let os = match &target.runtime {
-                Runtime::Wine => Os::Windows,
+                // A cell that asks for Wine runs under Wine on Linux; the others natively.
+                Runtime::Windows(w) if w.mode == WindowsMode::Wine => Os::Linux,
+                Runtime::Windows(_) => Os::Windows,
                 _ if target.triple.contains("-windows-") => Os::Windows,
                 _ if target.triple.contains("-apple-") => Os::Macos,
                 _ => Os::Linux,
@@ -66,6 +71,10 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
                 cell: c.name.clone(),
                 os,
                 packages,
+                windows: match &target.runtime {
+                    Runtime::Windows(w) if os == Os::Windows => w.version,
+                    _ => None,
+                },
             }
         })
         .collect()

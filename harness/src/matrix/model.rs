@@ -39,6 +39,8 @@ pub struct Matrix {
     pub snapshot_dir: PathBuf,
     /// Timeouts and sizes.
     pub limits: Limits,
+    /// What is allowed but should change (an old spelling), located like errors.
+    pub warnings: Vec<crate::diagnostic::Diagnostic>,
 }
 
 /// Timeouts and sizes, from `[limits]` or their defaults.
@@ -179,8 +181,8 @@ pub struct Target {
 pub enum Runtime {
     /// A plain process.
     Host,
-    /// Wine on Linux, native on Windows.
-    Wine,
+    /// A Windows build: natively on a Windows host, under Wine on a Linux one.
+    Windows(Windows),
     /// A container.
     Container {
         /// The image.
@@ -195,9 +197,154 @@ impl Runtime {
     pub fn kind(&self) -> RuntimeKind {
         match self {
             Runtime::Host => RuntimeKind::Host,
-            Runtime::Wine => RuntimeKind::Wine,
+            Runtime::Windows(_) => RuntimeKind::Windows,
             Runtime::Container { .. } => RuntimeKind::Container,
         }
+    }
+}
+
+/// The settings of a `windows` target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Windows {
+    /// Natively, under Wine, or whichever this host can.
+    pub mode: WindowsMode,
+    /// The Windows version the cell stands for, when the matrix names one.
+    pub version: Option<WindowsVersion>,
+}
+
+impl Windows {
+    /// Whether its servers run under Wine on this host: `auto` means Wine on every host
+    /// but Windows.
+    pub fn under_wine(&self) -> bool {
+        match self.mode {
+            WindowsMode::Auto => !cfg!(windows),
+            WindowsMode::Wine => true,
+            WindowsMode::Native => false,
+        }
+    }
+
+    /// The Windows version Wine reports to the cell's servers (`winecfg`'s names): the
+    /// version itself, or the newest this Wine has below it. `None`: the prefix's default.
+    pub fn wine_version(&self) -> Option<&'static str> {
+        self.version.map(WindowsVersion::wine_version)
+    }
+}
+
+/// How a `windows` target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WindowsMode {
+    /// Natively on a Windows host, under Wine elsewhere.
+    #[default]
+    Auto,
+    /// Under Wine, always (a Linux host).
+    Wine,
+    /// Natively, always (a Windows host).
+    Native,
+}
+
+/// A Windows version a team ships on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub enum WindowsVersion {
+    /// Windows 7.
+    #[serde(rename = "7")]
+    Win7,
+    /// Windows 8.1.
+    #[serde(rename = "8.1")]
+    Win81,
+    /// Windows 10.
+    #[serde(rename = "10")]
+    Win10,
+    /// Windows 11.
+    #[serde(rename = "11")]
+    Win11,
+    /// Windows Server 2008 R2.
+    #[serde(rename = "server-2008-r2")]
+    Server2008R2,
+    /// Windows Server 2012 R2.
+    #[serde(rename = "server-2012-r2")]
+    Server2012R2,
+    /// Windows Server 2016.
+    #[serde(rename = "server-2016")]
+    Server2016,
+    /// Windows Server 2019.
+    #[serde(rename = "server-2019")]
+    Server2019,
+    /// Windows Server 2022.
+    #[serde(rename = "server-2022")]
+    Server2022,
+    /// Windows Server 2025.
+    #[serde(rename = "server-2025")]
+    Server2025,
+}
+
+impl WindowsVersion {
+    /// Every version, in release order.
+    pub const ALL: [WindowsVersion; 10] = [
+        WindowsVersion::Win7,
+        WindowsVersion::Server2008R2,
+        WindowsVersion::Win81,
+        WindowsVersion::Server2012R2,
+        WindowsVersion::Win10,
+        WindowsVersion::Server2016,
+        WindowsVersion::Server2019,
+        WindowsVersion::Server2022,
+        WindowsVersion::Win11,
+        WindowsVersion::Server2025,
+    ];
+
+    /// Its name in `matrix.toml`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WindowsVersion::Win7 => "7",
+            WindowsVersion::Win81 => "8.1",
+            WindowsVersion::Win10 => "10",
+            WindowsVersion::Win11 => "11",
+            WindowsVersion::Server2008R2 => "server-2008-r2",
+            WindowsVersion::Server2012R2 => "server-2012-r2",
+            WindowsVersion::Server2016 => "server-2016",
+            WindowsVersion::Server2019 => "server-2019",
+            WindowsVersion::Server2022 => "server-2022",
+            WindowsVersion::Server2025 => "server-2025",
+        }
+    }
+
+    /// Its name, as a reader knows it: `Windows Server 2022`.
+    pub fn title(self) -> &'static str {
+        match self {
+            WindowsVersion::Win7 => "Windows 7",
+            WindowsVersion::Win81 => "Windows 8.1",
+            WindowsVersion::Win10 => "Windows 10",
+            WindowsVersion::Win11 => "Windows 11",
+            WindowsVersion::Server2008R2 => "Windows Server 2008 R2",
+            WindowsVersion::Server2012R2 => "Windows Server 2012 R2",
+            WindowsVersion::Server2016 => "Windows Server 2016",
+            WindowsVersion::Server2019 => "Windows Server 2019",
+            WindowsVersion::Server2022 => "Windows Server 2022",
+            WindowsVersion::Server2025 => "Windows Server 2025",
+        }
+    }
+
+    /// What Wine reports for it (the prefix's `Version` setting): the version itself where
+    /// Wine has it, else the newest it has (Wine 8 knows no Windows 11 and no server after
+    /// 2008 R2; they report Windows 10).
+    pub fn wine_version(self) -> &'static str {
+        match self {
+            WindowsVersion::Win7 => "win7",
+            WindowsVersion::Win81 | WindowsVersion::Server2012R2 => "win81",
+            WindowsVersion::Server2008R2 => "win2008r2",
+            WindowsVersion::Win10
+            | WindowsVersion::Win11
+            | WindowsVersion::Server2016
+            | WindowsVersion::Server2019
+            | WindowsVersion::Server2022
+            | WindowsVersion::Server2025 => "win10",
+        }
+    }
+
+    /// The version of this name.
+    pub fn from_name(name: &str) -> Option<WindowsVersion> {
+        WindowsVersion::ALL.into_iter().find(|v| v.as_str() == name)
     }
 }
 
@@ -355,8 +502,8 @@ pub struct Divergence {
 pub enum RuntimeKind {
     /// A plain process on the host.
     Host,
-    /// A Windows build under Wine on a Linux host; natively on a Windows host.
-    Wine,
+    /// A Windows build: natively on a Windows host, under Wine on a Linux one.
+    Windows,
     /// An OCI container run by podman or docker.
     Container,
 }
@@ -398,7 +545,7 @@ impl RuntimeKind {
     pub fn as_str(self) -> &'static str {
         match self {
             RuntimeKind::Host => "host",
-            RuntimeKind::Wine => "wine",
+            RuntimeKind::Windows => "windows",
             RuntimeKind::Container => "container",
         }
     }

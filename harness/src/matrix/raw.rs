@@ -144,6 +144,16 @@ pub struct RawTarget {
     /// Where the server runs.
     #[schemars(with = "RawRuntime")]
     pub runtime: Spanned<RawRuntime>,
+    /// How a `windows` target runs: `auto` (natively on a Windows host, under Wine elsewhere;
+    /// the default), `wine` or `native`.
+    #[schemars(with = "Option<RawWindowsMode>")]
+    pub mode: Option<Spanned<RawWindowsMode>>,
+    /// The Windows version a `windows` target stands for: `7`, `8.1`, `10`, `11`,
+    /// `server-2008-r2`, `server-2012-r2`, `server-2016`, `server-2019`, `server-2022` or
+    /// `server-2025`. Under Wine its prefix reports it (or the newest version Wine has below
+    /// it); in generated CI it picks the runner image.
+    #[schemars(with = "Option<String>")]
+    pub version: Option<Spanned<String>>,
     /// The OCI image, for the `container` runtime.
     #[schemars(with = "Option<String>")]
     pub image: Option<Spanned<String>>,
@@ -178,10 +188,25 @@ pub struct RawBuild {
 pub enum RawRuntime {
     /// A plain process on the host.
     Host,
-    /// A Windows build under Wine on a Linux host; natively on a Windows host.
+    /// A Windows build: natively on a Windows host, under Wine on a Linux one (see `mode`).
+    Windows,
+    /// The old spelling of `windows` (with `mode = "auto"`), kept as an alias.
     Wine,
     /// An OCI container run by podman or docker.
     Container,
+}
+
+/// How a `windows` target runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "WindowsMode")]
+pub enum RawWindowsMode {
+    /// Natively on a Windows host, under Wine elsewhere (the default).
+    Auto,
+    /// Under Wine, always.
+    Wine,
+    /// Natively, always: the target runs on Windows hosts only.
+    Native,
 }
 
 /// Which container engine runs a `container` target.

@@ -90,8 +90,12 @@ pub struct Check {
 pub struct Needs {
     /// Triples cargo builds.
     pub cargo_triples: BTreeSet<String>,
-    /// Whether a cell runs under Wine.
-    pub wine: bool,
+    /// The Windows versions Wine cells need their prefixes to report (`None`: the prefix's
+    /// default); empty when no cell runs under Wine.
+    pub wine_versions: BTreeSet<Option<&'static str>>,
+    /// Targets this host cannot run, each with why: a native Windows target on Linux, a
+    /// Wine one on Windows.
+    pub unrunnable: BTreeMap<String, String>,
     /// How many Wine servers may run at once: the size of the prefix pool.
     pub wine_slots: usize,
     /// Engines and the images their cells run.
@@ -114,13 +118,35 @@ impl Needs {
             }
             match &target.runtime {
                 Runtime::Host => {}
-                Runtime::Wine => needs.wine = !cfg!(windows),
+                Runtime::Windows(windows) => match (windows.under_wine(), cfg!(windows)) {
+                    (true, false) => {
+                        needs.wine_versions.insert(windows.wine_version());
+                    }
+                    (false, true) => {}
+                    (true, true) => {
+                        needs.unrunnable.insert(
+                            target.name.clone(),
+                            "it asks for Wine (`mode = \"wine\"`), and this host is Windows: write `mode = \"auto\"` to run it natively here".into(),
+                        );
+                    }
+                    (false, false) => {
+                        needs.unrunnable.insert(
+                            target.name.clone(),
+                            "it runs natively only (`mode = \"native\"`), and this host is not Windows: run it on a Windows host, or write `mode = \"auto\"` to run it under Wine here".into(),
+                        );
+                    }
+                },
                 Runtime::Container { image, engine } => {
                     needs.containers.insert((*engine, image.clone()));
                 }
             }
         }
         needs
+    }
+
+    /// Whether a cell runs under Wine.
+    pub fn wine(&self) -> bool {
+        !self.wine_versions.is_empty()
     }
 
     /// The Debian and Ubuntu packages that provide what these needs take on a Linux host: for
@@ -130,7 +156,7 @@ impl Needs {
         if self.cargo_triples.iter().any(|t| needs_mingw(t)) {
             packages.extend(tools::MINGW.packages);
         }
-        if self.wine {
+        if self.wine() {
             packages.extend(tools::WINE.packages);
         }
         for (kind, _) in &self.containers {
@@ -171,6 +197,15 @@ fn linker_var(triple: &str) -> String {
 pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
     std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
     let _lock = lock(&ctx.cache.join("provision.lock")).await?;
+    if let Some((target, why)) = needs.unrunnable.iter().next() {
+        return Err(Error::Prerequisite {
+            what: format!("target `{target}`"),
+            why: why.clone(),
+            fix: format!(
+                "run the other cells with `--cell NAME`, or change the `mode` of target `{target}` in matrix.toml"
+            ),
+        });
+    }
     let mut done = Provisioned::default();
     for triple in &needs.cargo_triples {
         rust::ensure(ctx, triple).await?;
@@ -180,8 +215,8 @@ pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
                 .push((linker_var(triple), tools::MINGW.program.to_owned()));
         }
     }
-    if needs.wine {
-        done.wine = wine::ensure(ctx, needs.wine_slots.max(1)).await?;
+    if needs.wine() {
+        done.wine = wine::ensure(ctx, &needs.wine_versions, needs.wine_slots.max(1)).await?;
     }
     for (kind, image) in &needs.containers {
         let engine = container::ensure(ctx, *kind, image).await?;
@@ -200,8 +235,20 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
             checks.push(tools::check(&tools::MINGW));
         }
     }
-    if needs.wine {
-        checks.extend(wine::checks(cache, needs.wine_slots.max(1)));
+    for (target, why) in &needs.unrunnable {
+        checks.push(Check {
+            what: format!("target `{target}`"),
+            ok: false,
+            detail: why.clone(),
+            fix: None,
+        });
+    }
+    if needs.wine() {
+        checks.extend(wine::checks(
+            cache,
+            &needs.wine_versions,
+            needs.wine_slots.max(1),
+        ));
     }
     for (kind, image) in &needs.containers {
         checks.extend(container::checks(cache, *kind, image).await);

@@ -44,6 +44,13 @@ pub struct Execution {
     pub kind: ExecutionKind,
     /// What ran them: the Wine version, the engine and the image's id, or the host.
     pub by: String,
+    /// The Windows version the cell stands for (`Windows Server 2022`), when the matrix
+    /// names one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub windows: Option<String>,
+    /// The version Wine reported to its servers (`win10`), under Wine with a version set.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reported: Option<String>,
 }
 
 /// Natively, emulated or in a container.
@@ -89,10 +96,12 @@ pub struct Inputs {
 
 async fn first_line(cmd: Cmd) -> Option<String> {
     let out = output(&cmd).await.ok()?;
+    // The first line with text: `cmd /c ver` starts with an empty one.
     out.status
         .success()
-        .then(|| out.stdout.lines().next().unwrap_or("").trim().to_owned())
-        .filter(|l| !l.is_empty())
+        .then(|| out.stdout.lines().map(str::trim).find(|l| !l.is_empty()))
+        .flatten()
+        .map(str::to_owned)
 }
 
 /// Collects the provenance of a run of `cells` (name and runtime) from `root` with what was
@@ -145,7 +154,11 @@ pub async fn collect(
     let (commit, per_engine, host, rustc, cargo, wine) = tokio::join!(
         commit,
         engines,
-        first_line(Cmd::new("uname").args(["-srmn"])),
+        first_line(if cfg!(windows) {
+            Cmd::new("cmd").args(["/c", "ver"])
+        } else {
+            Cmd::new("uname").args(["-srmn"])
+        }),
         first_line(Cmd::new("rustc").arg("--version")),
         first_line(Cmd::new(cargo()).arg("--version")),
         wine
@@ -177,14 +190,20 @@ pub async fn collect(
                 Runtime::Host => Execution {
                     kind: ExecutionKind::Native,
                     by: host.clone(),
+                    windows: None,
+                    reported: None,
                 },
-                Runtime::Wine if cfg!(windows) => Execution {
+                Runtime::Windows(windows) if !windows.under_wine() => Execution {
                     kind: ExecutionKind::Native,
                     by: host.clone(),
+                    windows: windows.version.map(|v| v.title().to_owned()),
+                    reported: None,
                 },
-                Runtime::Wine => Execution {
+                Runtime::Windows(windows) => Execution {
                     kind: ExecutionKind::Emulated,
                     by: wine.clone().unwrap_or_else(|| "wine".to_owned()),
+                    windows: windows.version.map(|v| v.title().to_owned()),
+                    reported: windows.wine_version().map(str::to_owned),
                 },
                 Runtime::Container { image, engine } => Execution {
                     kind: ExecutionKind::Container,
@@ -192,6 +211,8 @@ pub async fn collect(
                         .get(&(*engine, image.clone()))
                         .cloned()
                         .unwrap_or_else(|| image.clone()),
+                    windows: None,
+                    reported: None,
                 },
             };
             (name.clone(), execution)

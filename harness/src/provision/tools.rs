@@ -73,6 +73,15 @@ fn is_root() -> bool {
 
 /// The command that installs `tool`, for messages.
 pub fn install_command(tool: &Tool) -> String {
+    if cfg!(windows) {
+        // No package manager to name for every Windows machine: what to install, and how to
+        // run without it.
+        return format!(
+            "install {} for Windows and put `{}` on PATH, or run the other cells with `--cell NAME`",
+            tool.packages.join(" or "),
+            tool.program
+        );
+    }
     let sudo = if is_root() { "" } else { "sudo " };
     format!(
         "{sudo}apt-get update && {sudo}apt-get install -y {}",

@@ -3,6 +3,7 @@
 //! library imports `ProcessPrng` on Windows since 1.78, so without the shim no Rust `.exe`
 //! loads under such a Wine.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
 use super::{Check, Ctx, tools};
@@ -14,6 +15,9 @@ use crate::process::{Cmd, checked};
 pub struct Wine {
     /// The cached prefix.
     pub prefix: PathBuf,
+    /// The Windows version the prefix reports (`winecfg`'s name), when set; `None`: Wine's
+    /// default.
+    pub version: Option<&'static str>,
     /// The shim DLL to place next to each `.exe`, when this Wine needs it.
     pub shim: Option<PathBuf>,
 }
@@ -89,25 +93,36 @@ fn check_shim(cache: &Path) -> Check {
     }
 }
 
-/// The prefix of pool slot `slot` (1-based): the provisioned prefix, or a copy of it.
-fn slot_prefix(cache: &Path, slot: usize) -> PathBuf {
+/// The prefix of pool slot `slot` (1-based) for `version`: the provisioned prefix, or a
+/// copy of it (one pool per version, since the version is a setting of the prefix).
+fn slot_prefix(cache: &Path, version: Option<&str>, slot: usize) -> PathBuf {
+    let base = match version {
+        None => "wine-prefix".to_owned(),
+        Some(v) => format!("wine-prefix-{v}"),
+    };
     if slot == 1 {
-        prefix_of(cache)
+        cache.join(base)
     } else {
-        cache.join(format!("wine-prefix-{slot}"))
+        cache.join(format!("{base}-{slot}"))
     }
 }
 
-/// Whether the pool of `slots` prefixes is ready: every slot after the first is a copy of
-/// the first, so that Wine servers can run at once without sharing a registry, a temp folder
-/// or a wineserver.
-fn check_pool(cache: &Path, slots: usize) -> Check {
-    let ready = (2..=slots)
-        .filter(|s| slot_prefix(cache, *s).join("system.reg").is_file())
+/// Whether the pool of `slots` prefixes of `version` is ready: every slot is a copy of the
+/// provisioned prefix, so that Wine servers can run at once without sharing a registry, a
+/// temp folder or a wineserver, and one that reports `version` has it set.
+fn check_pool(cache: &Path, version: Option<&str>, slots: usize) -> Check {
+    let first = if version.is_none() { 2 } else { 1 };
+    let ready = (first..=slots)
+        .filter(|s| slot_prefix(cache, version, *s).join("system.reg").is_file())
         .count()
-        + 1;
+        + first
+        - 1;
+    let what = match version {
+        None => format!("wine prefix pool ({slots} slots)"),
+        Some(v) => format!("wine prefix pool reporting {v} ({slots} slots)"),
+    };
     Check {
-        what: format!("wine prefix pool ({slots} slots)"),
+        what,
         ok: ready >= slots,
         detail: if ready >= slots {
             format!("{slots} prefixes in {}", cache.display())
@@ -119,12 +134,14 @@ fn check_pool(cache: &Path, slots: usize) -> Check {
 }
 
 /// Everything Wine cells need, as `doctor` shows it.
-pub fn checks(cache: &Path, slots: usize) -> Vec<Check> {
+pub fn checks(cache: &Path, versions: &BTreeSet<Option<&str>>, slots: usize) -> Vec<Check> {
     let wine = tools::check(&tools::WINE);
     let have_wine = wine.ok;
     let mut checks = vec![wine, check_prefix(cache)];
-    if slots > 1 {
-        checks.push(check_pool(cache, slots));
+    for version in versions {
+        if slots > 1 || version.is_some() {
+            checks.push(check_pool(cache, *version, slots));
+        }
     }
     if have_wine {
         checks.push(check_shim(cache));
@@ -132,36 +149,76 @@ pub fn checks(cache: &Path, slots: usize) -> Vec<Check> {
     checks
 }
 
-/// Makes Wine ready: the tools, a pool of `slots` prefixes, and the shim when needed. Each
-/// returned `Wine` is one slot.
-pub async fn ensure(ctx: &Ctx, slots: usize) -> Result<Vec<Wine>> {
+/// Makes Wine ready: the tools, a pool of `slots` prefixes for each of `versions`, and the
+/// shim when needed. Each returned `Wine` is one slot.
+pub async fn ensure(
+    ctx: &Ctx,
+    versions: &BTreeSet<Option<&'static str>>,
+    slots: usize,
+) -> Result<Vec<Wine>> {
     let first = ensure_first(ctx).await?;
-    let mut pool = vec![first.clone()];
-    let check = check_pool(&ctx.cache, slots);
-    if slots > 1 && check.ok {
-        ctx.present(&check);
-    }
-    for slot in 2..=slots.max(1) {
-        let prefix = slot_prefix(&ctx.cache, slot);
-        if !prefix.join("system.reg").is_file() {
-            ctx.provisioning(format!(
-                "copying the wine prefix for slot {slot} of {slots} (once)"
-            ));
-            let tmp = prefix.with_extension("tmp");
-            let _ = std::fs::remove_dir_all(&tmp);
-            let _ = std::fs::remove_dir_all(&prefix);
-            checked(&Cmd::new("cp").arg("-a").arg(&first.prefix).arg(&tmp)).await?;
-            std::fs::rename(&tmp, &prefix).map_err(|e| Error::io(&prefix, e))?;
-            if slot == slots {
-                ctx.provisioned(&check.what, format!("{slots} prefixes"));
-            }
+    let mut pool = Vec::new();
+    for version in versions {
+        let check = check_pool(&ctx.cache, *version, slots);
+        if check.ok && (slots > 1 || version.is_some()) {
+            ctx.present(&check);
         }
-        pool.push(Wine {
-            prefix,
-            shim: first.shim.clone(),
-        });
+        for slot in 1..=slots.max(1) {
+            let prefix = slot_prefix(&ctx.cache, *version, slot);
+            if !prefix.join("system.reg").is_file() {
+                ctx.provisioning(format!(
+                    "copying the wine prefix for slot {slot} of {slots}{} (once)",
+                    version
+                        .map(|v| format!(", reporting {v}"))
+                        .unwrap_or_default()
+                ));
+                copy_prefix(&first, &prefix, *version).await?;
+                if slot == slots {
+                    ctx.provisioned(&check.what, format!("{slots} prefixes"));
+                }
+            }
+            pool.push(Wine {
+                prefix,
+                version: *version,
+                shim: first.shim.clone(),
+            });
+        }
     }
     Ok(pool)
+}
+
+/// Copies the provisioned prefix to `prefix`, set to report `version`: made in a folder
+/// beside it and renamed once whole, so that an interrupted copy is never used.
+async fn copy_prefix(first: &Wine, prefix: &Path, version: Option<&str>) -> Result<()> {
+    let tmp = prefix.with_extension("tmp");
+    let _ = std::fs::remove_dir_all(&tmp);
+    let _ = std::fs::remove_dir_all(prefix);
+    checked(&Cmd::new("cp").arg("-a").arg(&first.prefix).arg(&tmp)).await?;
+    if let Some(version) = version {
+        // Wine's own setting of the version a prefix reports (what `winecfg` writes); the
+        // prefix's wineserver writes the registry to disk when it exits.
+        let copy = Wine {
+            prefix: tmp.clone(),
+            version: None,
+            shim: None,
+        };
+        checked(&copy.env(Cmd::new("wine")).args([
+            "reg",
+            "add",
+            "HKCU\\Software\\Wine",
+            "/v",
+            "Version",
+            "/t",
+            "REG_SZ",
+            "/d",
+            version,
+            "/f",
+        ]))
+        .await?;
+        checked(&copy.env(Cmd::new("wineserver")).arg("-w")).await?;
+    }
+    std::fs::rename(&tmp, prefix).map_err(|e| Error::io(prefix, e))?;
+    Ok(())
 }
 
 async fn ensure_first(ctx: &Ctx) -> Result<Wine> {
@@ -170,6 +227,7 @@ async fn ensure_first(ctx: &Ctx) -> Result<Wine> {
     let prefix = prefix_of(&ctx.cache);
     let wine = Wine {
         prefix: prefix.clone(),
+        version: None,
         shim: None,
     };
     let check = check_prefix(&ctx.cache);
@@ -201,7 +259,11 @@ async fn ensure_first(ctx: &Ctx) -> Result<Wine> {
     } else {
         Some(build_shim(ctx, &check.what).await?)
     };
-    Ok(Wine { prefix, shim })
+    Ok(Wine {
+        prefix,
+        version: None,
+        shim,
+    })
 }
 
 /// Wine's own 64-bit DLLs, wherever this Wine keeps them.

@@ -170,6 +170,9 @@ fn cells(r: &Results) -> Markup {
                         } @else {
                             span class={ "badge " (c.kind) } data-cell=(c.name) { (c.kind) }
                             " " (c.by)
+                            @if let Some(windows) = &c.windows {
+                                "; " span.windows data-cell=(c.name) { (windows) }
+                            }
                         }
                     }
                 }

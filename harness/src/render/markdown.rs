@@ -46,7 +46,10 @@ pub fn render(r: &Results) -> String {
             if c.kind.is_empty() {
                 "did not run".to_owned()
             } else {
-                format!("{}: {}", c.kind, e(&c.by))
+                match &c.windows {
+                    Some(windows) => format!("{}: {}; {}", c.kind, e(&c.by), e(windows)),
+                    None => format!("{}: {}", c.kind, e(&c.by)),
+                }
             }
         );
     }

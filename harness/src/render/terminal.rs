@@ -267,7 +267,10 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
     let ran: Vec<String> = super::view::cells(result)
         .into_iter()
         .filter(|c| !c.kind.is_empty())
-        .map(|c| format!("{} {} ({})", c.name, c.kind, c.by))
+        .map(|c| match &c.windows {
+            Some(windows) => format!("{} {} ({}; {windows})", c.name, c.kind, c.by),
+            None => format!("{} {} ({})", c.name, c.kind, c.by),
+        })
         .collect();
     if !ran.is_empty() && !quiet {
         let _ = writeln!(s, "\ncells: {}", ran.join("; "));

@@ -217,6 +217,9 @@ pub struct CellRow {
     pub kind: &'static str,
     /// What ran it: the Wine version, the engine and image, or the host.
     pub by: String,
+    /// The Windows version it stands for, and what Wine reported for it: `Windows Server
+    /// 2022 (Wine reports win10)`.
+    pub windows: Option<String>,
 }
 
 /// Every planned cell with how it ran.
@@ -234,6 +237,13 @@ pub fn cells(results: &Results) -> Vec<CellRow> {
                 primary: c.primary,
                 kind: execution.map_or("", |e| e.kind.as_str()),
                 by: execution.map(|e| e.by.clone()).unwrap_or_default(),
+                windows: execution.and_then(|e| {
+                    let title = e.windows.clone()?;
+                    Some(match &e.reported {
+                        Some(reported) => format!("{title} (Wine reports {reported})"),
+                        None => title,
+                    })
+                }),
             }
         })
         .collect()

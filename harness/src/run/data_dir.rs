@@ -46,11 +46,28 @@ pub(super) fn seed(from: &Path, to: &Path, mtime: Option<SystemTime>) -> Result<
 }
 
 fn set_mtime(path: &Path, time: SystemTime) -> std::io::Result<()> {
-    std::fs::File::open(path)?.set_times(
+    open_for_times(path)?.set_times(
         std::fs::FileTimes::new()
             .set_modified(time)
             .set_accessed(time),
     )
+}
+
+#[cfg(unix)]
+fn open_for_times(path: &Path) -> std::io::Result<std::fs::File> {
+    std::fs::File::open(path)
+}
+
+/// Windows opens a folder only with backup semantics, and changes times only through a
+/// handle with the right to write attributes.
+#[cfg(windows)]
+fn open_for_times(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::windows::fs::OpenOptionsExt;
+    use windows::Win32::Storage::FileSystem::{FILE_FLAG_BACKUP_SEMANTICS, FILE_WRITE_ATTRIBUTES};
+    std::fs::OpenOptions::new()
+        .access_mode(FILE_WRITE_ATTRIBUTES.0)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS.0)
+        .open(path)
 }
 
 #[cfg(unix)]

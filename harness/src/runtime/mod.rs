@@ -145,27 +145,32 @@ pub trait Runtime: Send + Sync {
 }
 
 /// The runtimes of a run, one per target: servers of every cell and job share them (one Wine
-/// prefix pool for all Wine targets). `scratch` holds what a runtime stages for the run.
+/// prefix pool for all Wine targets that report the same Windows version). `scratch` holds
+/// what a runtime stages for the run.
 pub fn runtimes(
     matrix: &Matrix,
     provisioned: &Provisioned,
     scratch: &Path,
 ) -> Result<BTreeMap<String, Arc<dyn Runtime>>> {
-    let mut wine: Option<Arc<dyn Runtime>> = None;
+    let mut wine: BTreeMap<Option<&str>, Arc<dyn Runtime>> = BTreeMap::new();
     let mut out: BTreeMap<String, Arc<dyn Runtime>> = BTreeMap::new();
     for target in &matrix.targets {
         let runtime: Arc<dyn Runtime> = match &target.runtime {
-            RuntimeConfig::Wine if !cfg!(windows) => {
-                if provisioned.wine.is_empty() {
+            RuntimeConfig::Windows(windows) if windows.under_wine() => {
+                let version = windows.wine_version();
+                let pool = wine_pool(provisioned, version);
+                if pool.is_empty() {
                     continue;
                 }
-                wine.get_or_insert_with(|| {
-                    // Absolute: a server's folder is its data dir, not the harness's.
-                    let stage = std::path::absolute(scratch.join("wine-bin"))
-                        .unwrap_or_else(|_| scratch.join("wine-bin"));
-                    Arc::new(WineRuntime::new(provisioned.wine.clone(), stage))
-                })
-                .clone()
+                wine.entry(version)
+                    .or_insert_with(|| {
+                        // Absolute: a server's folder is its data dir, not the harness's.
+                        let stage =
+                            scratch.join(format!("wine-bin-{}", version.unwrap_or("default")));
+                        let stage = std::path::absolute(&stage).unwrap_or(stage);
+                        Arc::new(WineRuntime::new(pool, stage))
+                    })
+                    .clone()
             }
             config => match for_target(config, provisioned) {
                 Ok(runtime) => Arc::from(runtime),
@@ -177,27 +182,34 @@ pub fn runtimes(
     Ok(out)
 }
 
+/// The provisioned Wine prefixes that report `version`.
+fn wine_pool(provisioned: &Provisioned, version: Option<&str>) -> Vec<crate::provision::Wine> {
+    provisioned
+        .wine
+        .iter()
+        .filter(|w| w.version == version)
+        .cloned()
+        .collect()
+}
+
 /// A runtime for a target's servers, on its own (tests and tools that launch one server).
 pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<Box<dyn Runtime>> {
     Ok(match config {
         RuntimeConfig::Host => Box::new(HostRuntime),
-        RuntimeConfig::Wine => {
-            if cfg!(windows) {
-                Box::new(HostRuntime)
-            } else {
-                if provisioned.wine.is_empty() {
-                    return Err(Error::Prerequisite {
-                        what: "wine".into(),
-                        why: "it was not provisioned".into(),
-                        fix: "cargo xtask doctor".into(),
-                    });
-                }
-                Box::new(WineRuntime::new(
-                    provisioned.wine.clone(),
-                    std::env::temp_dir()
-                        .join(format!("port-harness-{}-wine-bin", std::process::id())),
-                ))
+        RuntimeConfig::Windows(windows) if !windows.under_wine() => Box::new(HostRuntime),
+        RuntimeConfig::Windows(windows) => {
+            let pool = wine_pool(provisioned, windows.wine_version());
+            if pool.is_empty() {
+                return Err(Error::Prerequisite {
+                    what: "wine".into(),
+                    why: "it was not provisioned".into(),
+                    fix: "cargo xtask doctor".into(),
+                });
             }
+            Box::new(WineRuntime::new(
+                pool,
+                std::env::temp_dir().join(format!("port-harness-{}-wine-bin", std::process::id())),
+            ))
         }
         RuntimeConfig::Container { image, engine } => {
             let engine = provisioned

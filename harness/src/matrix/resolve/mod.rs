@@ -40,9 +40,11 @@ pub fn parse(path: &Path, text: &str) -> Result<Matrix> {
         path,
         text,
         errors: Vec::new(),
+        warnings: Vec::new(),
     };
-    let matrix = cx.resolve(raw);
+    let mut matrix = cx.resolve(raw);
     if cx.errors.is_empty() {
+        matrix.warnings = cx.warnings;
         Ok(matrix)
     } else {
         Err(Error::Config(cx.errors))
@@ -63,6 +65,7 @@ struct Cx<'a> {
     path: &'a Path,
     text: &'a str,
     errors: Vec<Diagnostic>,
+    warnings: Vec<Diagnostic>,
 }
 
 /// `a`, `b`, `c` (or a phrase saying there are none), for "expected one of" messages.
@@ -78,6 +81,11 @@ pub fn quoted_list<'a>(items: impl IntoIterator<Item = &'a str>) -> String {
 impl Cx<'_> {
     fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
         self.errors
+            .push(Diagnostic::new(self.path, self.text, span, message));
+    }
+
+    fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.warnings
             .push(Diagnostic::new(self.path, self.text, span, message));
     }
 
@@ -176,6 +184,7 @@ impl Cx<'_> {
             divergences,
             snapshot_dir,
             limits,
+            warnings: Vec::new(),
         }
     }
 
@@ -337,11 +346,32 @@ impl Cx<'_> {
                         );
                     }
                     match kind {
-                        RuntimeKind::Wine => Runtime::Wine,
+                        RuntimeKind::Windows => {
+                            if raw == RawRuntime::Wine {
+                                self.warning(
+                                    t.runtime.span(),
+                                    "`runtime = \"wine\"` is the old spelling of `runtime = \"windows\"` (natively on a Windows host, under Wine elsewhere): write `runtime = \"windows\"`, with `mode = \"wine\"` to use Wine even on Windows",
+                                );
+                            }
+                            Runtime::Windows(self.windows(t))
+                        }
                         _ => Runtime::Host,
                     }
                 }
             };
+            if !matches!(runtime, Runtime::Windows(_)) {
+                for (key, span) in [
+                    ("mode", t.mode.as_ref().map(|m| m.span())),
+                    ("version", t.version.as_ref().map(|v| v.span())),
+                ] {
+                    if let Some(span) = span {
+                        self.error(
+                            span,
+                            format!("`{key}` is only for the `windows` runtime, and target `{name}` uses `{}`", runtime.kind().as_str()),
+                        );
+                    }
+                }
+            }
             let build = t.build.as_ref().map(|b| self.build(b.get_ref(), axes));
             if build.is_none() && !cargo {
                 self.error(
@@ -358,6 +388,33 @@ impl Cx<'_> {
             });
         }
         targets
+    }
+
+    /// The settings of a `windows` target.
+    fn windows(&mut self, t: &RawTarget) -> Windows {
+        let mode = t
+            .mode
+            .as_ref()
+            .map_or(WindowsMode::Auto, |m| match m.get_ref() {
+                RawWindowsMode::Auto => WindowsMode::Auto,
+                RawWindowsMode::Wine => WindowsMode::Wine,
+                RawWindowsMode::Native => WindowsMode::Native,
+            });
+        let version = t.version.as_ref().and_then(|v| {
+            let found = WindowsVersion::from_name(v.get_ref());
+            if found.is_none() {
+                self.error(
+                    v.span(),
+                    format!(
+                        "unknown Windows version `{}`: expected one of {}",
+                        v.get_ref(),
+                        quoted_list(WindowsVersion::ALL.iter().map(|v| v.as_str()))
+                    ),
+                );
+            }
+            found
+        });
+        Windows { mode, version }
     }
 
     fn build(&mut self, raw: &RawBuild, axes: &[String]) -> BuildCommand {
@@ -441,7 +498,7 @@ impl Cx<'_> {
 fn runtime_kind(raw: RawRuntime) -> RuntimeKind {
     match raw {
         RawRuntime::Host => RuntimeKind::Host,
-        RawRuntime::Wine => RuntimeKind::Wine,
+        RawRuntime::Windows | RawRuntime::Wine => RuntimeKind::Windows,
         RawRuntime::Container => RuntimeKind::Container,
     }
 }
