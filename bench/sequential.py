@@ -99,12 +99,19 @@ def run_case(port, case_file):
                 captured[name] = value(json.loads(data), source)
 
 
+def under_wine(target):
+    """Whether the target's servers run under Wine (the `windows` runtime, or its old
+    spelling `wine`)."""
+    runtime = next(t["runtime"] for t in MATRIX["target"] if t["name"] == target)
+    return runtime in ("windows", "wine")
+
+
 def launch(target, port, data, log):
     args = [
         a.replace("{addr}", "{host}:" + str(port)) for a in MATRIX["server"]["args"]
     ]
     env = dict(os.environ, **MATRIX["server"].get("env", {}))
-    if target == "windows":
+    if under_wine(target):
         exe = STAGE / "deploy-server.exe"
         args = [a.replace("{host}", "127.0.0.1").replace("{data_dir}", "Z:" + str(data).replace("/", "\\")) for a in args]
         return subprocess.Popen(["wine", str(exe), *args], cwd=data, env=WINE_ENV | MATRIX["server"].get("env", {}), stdout=log, stderr=log, start_new_session=True)
@@ -124,7 +131,7 @@ def launch(target, port, data, log):
 
 
 def stop(target, proc):
-    if target == "windows":
+    if under_wine(target):
         os.killpg(proc.pid, signal.SIGINT)
     else:
         subprocess.run(["podman", "stop", "--time", "10", proc.container], capture_output=True)
@@ -143,7 +150,10 @@ def main():
     STAGE = Path(tempfile.mkdtemp(prefix="sequential-wine-"))
     shutil.copy(ROOT / "target/x86_64-pc-windows-gnu/debug/deploy-server.exe", STAGE)
     shutil.copy(CACHE / "processprng-shim/bcryptprimitives.dll", STAGE)
-    WINE_ENV = dict(os.environ, WINEPREFIX=str(CACHE / "wine-prefix"), WINEDEBUG="-all", DISPLAY="")
+    # The prefix the harness gives the sample's Windows cells: the one reporting Windows 10
+    # (what Wine reports for Windows Server 2022 and 2025).
+    prefix = CACHE / "wine-prefix-win10"
+    WINE_ENV = dict(os.environ, WINEPREFIX=str(prefix if prefix.is_dir() else CACHE / "wine-prefix"), WINEDEBUG="-all", DISPLAY="")
     subprocess.run(["wineserver", "-p"], env=WINE_ENV, check=True)
     jobs = []
     primary = MATRIX["primary"]
