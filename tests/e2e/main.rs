@@ -5,6 +5,7 @@
 mod builds;
 mod cli;
 mod diff;
+mod explore;
 mod faults;
 mod fidelity;
 mod leaks;

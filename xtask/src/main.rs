@@ -134,6 +134,19 @@ struct MatrixArgs {
     /// The matrix file.
     #[arg(long, default_value = "matrix.toml")]
     config: PathBuf,
+    /// Find differences nobody wrote a case for: instead of the suites, send every cell
+    /// probes derived from the seed's files and the suites' paths, mutated the ways Windows
+    /// and Linux differ (case, `\`, traversal, trailing characters, device names,
+    /// encodings, long and 8.3 names), and report what a cell answered otherwise than the
+    /// primary, by class (explore.json). Exit 1 when it found something
+    #[arg(long)]
+    explore: bool,
+    /// The explore generator's seed: which probes run when there are more than the budget
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "explore")]
+    explore_seed: u64,
+    /// The most probes a cell is sent
+    #[arg(long, value_name = "N", default_value_t = 400, requires = "explore")]
+    explore_budget: usize,
     /// Only print the plan: which suite runs on which cell.
     #[arg(long)]
     plan: bool,
@@ -477,6 +490,27 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
             .map_or_else(harness::run::default_parallel, usize::from),
         interrupt,
     };
+    if args.explore {
+        let budget = harness::suite::explore::Budget {
+            seed: args.explore_seed,
+            requests: args.explore_budget,
+        };
+        let result = harness::run::explore::explore(&matrix, &plan, &options, budget).await;
+        watcher.abort();
+        drop(options);
+        let _ = printer.await;
+        let explored = result?;
+        match args.format {
+            Format::Json => println!(
+                "{}",
+                serde_json::to_string_pretty(&explored).expect("findings serialize")
+            ),
+            Format::Human => print!("{}", harness::render::explore::summary(&explored, &out_dir)),
+        }
+        return Ok(u8::from(
+            explored.findings() > 0 || !explored.errors.is_empty(),
+        ));
+    }
     let result = harness::run::run(&matrix, &plan, &options).await;
     watcher.abort();
     drop(options);

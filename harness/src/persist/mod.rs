@@ -13,6 +13,9 @@ use crate::errors::{Error, Result};
 #[derive(Debug)]
 pub struct Claim(#[expect(dead_code, reason = "held for its lock")] std::fs::File);
 
+/// The file `--explore` writes its findings to, in the output folder.
+pub const EXPLORED: &str = "explore.json";
+
 /// Claims the output folder `out` for this run: a second run with the same `--out` is refused,
 /// naming the run that holds it, instead of both overwriting each other's results.
 pub fn claim(out: &Path) -> Result<Claim> {

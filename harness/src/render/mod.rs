@@ -5,6 +5,7 @@
 
 pub mod colour;
 pub mod escape;
+pub mod explore;
 pub mod html;
 pub mod junit;
 pub mod markdown;

@@ -7,6 +7,7 @@
 
 mod conclude;
 mod data_dir;
+pub mod explore;
 mod job;
 mod schedule;
 mod validate;

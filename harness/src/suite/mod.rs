@@ -6,6 +6,7 @@
 
 pub mod command;
 pub mod evidence;
+pub mod explore;
 pub mod http;
 pub mod junit;
 
@@ -138,6 +139,11 @@ pub trait LoadedSuite: Send + Sync {
     /// known only from what it reports).
     fn cases(&self) -> Option<Vec<String>> {
         None
+    }
+    /// The requests its cases send, as (case, method, path), when they are known before it
+    /// runs (an `http` suite's).
+    fn requests(&self) -> Vec<(String, String, String)> {
+        Vec::new()
     }
     /// Runs every case against the server of `env`.
     fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>>;

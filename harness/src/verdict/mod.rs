@@ -5,6 +5,7 @@
 //! same judgement as a run, so sharding changes where work happens, never the verdict.
 
 pub mod compare;
+pub mod explore;
 pub mod merge;
 pub mod noise;
 pub mod scope;

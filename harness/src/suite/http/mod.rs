@@ -55,9 +55,44 @@ impl HttpSuite {
     }
 }
 
+impl HttpSuite {
+    /// A suite of generated cases (`--explore`'s probes): `folder` names where they came
+    /// from in their snapshots.
+    pub fn generated(
+        folder: PathBuf,
+        cases: Vec<(String, case::CaseFile)>,
+        matrix: &Matrix,
+    ) -> Self {
+        let definition = cases
+            .iter()
+            .map(|(name, case)| format!("{name}: {:?}\n", case.steps))
+            .collect::<String>()
+            .into_bytes();
+        HttpSuite {
+            folder,
+            definition,
+            cases,
+            rules: matrix.normalize.clone(),
+            limits: matrix.limits.clone(),
+            tree_after_case: false,
+        }
+    }
+}
+
 impl LoadedSuite for HttpSuite {
     fn source(&self, case: &str) -> String {
         format!("{}/{case}.toml", self.folder.display())
+    }
+
+    fn requests(&self) -> Vec<(String, String, String)> {
+        self.cases
+            .iter()
+            .flat_map(|(name, case)| {
+                case.steps
+                    .iter()
+                    .map(move |s| (name.clone(), s.method.clone(), s.path.clone()))
+            })
+            .collect()
     }
 
     fn definition(&self) -> Vec<u8> {

@@ -1,0 +1,364 @@
+//! `--explore`: requests nobody wrote. From what the harness knows of the server (the paths
+//! of the seed's files and folders, the paths the `http` suites request) it derives probes by
+//! the mutations that Windows and Linux are known to answer differently (case, `\` as a
+//! separator, traversal, trailing dots and spaces, reserved device names, encodings, long
+//! and 8.3 names), and runs them as a generated `http` suite: one case per probe, one `GET`,
+//! its normalized answer compared across cells like any snapshot. The probes go to the
+//! server, whose answers are compared, never followed on the host.
+//!
+//! Deterministic: the same bases, seed and budget give the same probes, in the same order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::http::case::{Body, CaseFile, Expect, Step};
+
+/// The kind of difference a probe looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Class {
+    /// The base request itself, unmutated: what the others are compared against.
+    Base,
+    /// Letters in another case: one name or two on a case-insensitive file system.
+    CaseSensitivity,
+    /// `\` where `/` separates: a separator on Windows, a name's character elsewhere.
+    Separators,
+    /// `..` and `..\` that climb out of a folder and back.
+    Traversal,
+    /// A trailing `.` or space, which Windows drops from names.
+    TrailingCharacters,
+    /// `CON`, `NUL`, `COM1`: devices on Windows, names elsewhere.
+    ReservedNames,
+    /// Percent-encoded and double-encoded characters.
+    Encoding,
+    /// Names past the length a platform allows.
+    LongNames,
+    /// 8.3 short names (`READM~1.MD`), which only Windows resolves.
+    ShortNames,
+}
+
+impl Class {
+    /// Every class, in report order.
+    pub const ALL: [Class; 9] = [
+        Class::Base,
+        Class::CaseSensitivity,
+        Class::Separators,
+        Class::Traversal,
+        Class::TrailingCharacters,
+        Class::ReservedNames,
+        Class::Encoding,
+        Class::LongNames,
+        Class::ShortNames,
+    ];
+
+    /// Its name, as results.json and case names spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Class::Base => "base",
+            Class::CaseSensitivity => "case-sensitivity",
+            Class::Separators => "separators",
+            Class::Traversal => "traversal",
+            Class::TrailingCharacters => "trailing-characters",
+            Class::ReservedNames => "reserved-names",
+            Class::Encoding => "encoding",
+            Class::LongNames => "long-names",
+            Class::ShortNames => "short-names",
+        }
+    }
+}
+
+/// One generated request.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Probe {
+    /// Its case name: `<class>-<number>`, unique in the run.
+    pub name: String,
+    /// What it looks for.
+    pub class: Class,
+    /// The request it mutates.
+    pub base: String,
+    /// The request path, percent-encoded as sent.
+    pub path: String,
+}
+
+/// How many probes, chosen how.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budget {
+    /// Picks which probes run when there are more than `requests`.
+    pub seed: u64,
+    /// The most probes (bases included) a cell is sent.
+    pub requests: usize,
+}
+
+/// The paths the probes start from: `/` plus every file and folder of the seed (as the
+/// server's data dir holds them), and every path the `http` suites request that needs no
+/// captured value. Sorted, without duplicates.
+pub fn bases(seed: Option<&Path>, requested: impl IntoIterator<Item = String>) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    if let Some(seed) = seed {
+        walk(seed, seed, &mut found);
+    }
+    for path in requested {
+        if path.starts_with('/') && !path.contains("${") && !path.contains('?') {
+            found.insert(path);
+        }
+    }
+    found.into_iter().filter(|p| p != "/").collect()
+}
+
+fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let mut entries: Vec<_> = entries.flatten().collect();
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let path = entry.path();
+        let Ok(relative) = path.strip_prefix(root) else {
+            continue;
+        };
+        let Some(relative) = relative.to_str() else {
+            continue;
+        };
+        found.insert(format!("/{}", relative.replace('\\', "/")));
+        // Into real folders only: a link is probed as itself.
+        if entry.file_type().is_ok_and(|t| t.is_dir()) {
+            walk(root, &path, found);
+        }
+    }
+}
+
+/// Characters kept as they are in a probe's path; everything else is percent-encoded.
+fn encode(raw: &str) -> String {
+    let mut out = String::new();
+    for b in raw.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@%".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+/// The mutations of `base` (a path starting with `/`), by class.
+fn mutations(base: &str) -> Vec<(Class, String)> {
+    let (dir, name) = base.rsplit_once('/').unwrap_or(("", base));
+    let mut out = Vec::new();
+    if name.is_empty() {
+        return out;
+    }
+    let flipped: String = name
+        .chars()
+        .map(|c| {
+            if c.is_lowercase() {
+                c.to_uppercase().next().unwrap_or(c)
+            } else {
+                c.to_lowercase().next().unwrap_or(c)
+            }
+        })
+        .collect();
+    if flipped != name {
+        out.push((Class::CaseSensitivity, format!("{dir}/{flipped}")));
+        let upper_first: String = name
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i == 0 { c.to_ascii_uppercase() } else { c })
+            .collect();
+        if upper_first != name && upper_first != flipped {
+            out.push((Class::CaseSensitivity, format!("{dir}/{upper_first}")));
+        }
+    }
+    if !dir.is_empty() {
+        out.push((Class::Separators, format!("{dir}\\{name}")));
+        let parent = dir.rsplit('/').next().unwrap_or("");
+        if !parent.is_empty() {
+            out.push((Class::Traversal, format!("{dir}/../{parent}/{name}")));
+            out.push((Class::Traversal, format!("{dir}\\..\\{parent}\\{name}")));
+        }
+    }
+    out.push((Class::TrailingCharacters, format!("{base}.")));
+    out.push((Class::TrailingCharacters, format!("{base} ")));
+    for device in ["CON", "NUL.txt", "COM1"] {
+        out.push((Class::ReservedNames, format!("{dir}/{device}")));
+    }
+    if let Some(first) = name.chars().next() {
+        let rest = &name[first.len_utf8()..];
+        out.push((
+            Class::Encoding,
+            format!("{dir}/%{:02X}{rest}", first as u32 & 0xff),
+        ));
+    }
+    if !dir.is_empty() {
+        out.push((Class::Encoding, format!("{dir}%252F{name}")));
+    }
+    out.push((Class::LongNames, format!("{dir}/{}", "n".repeat(300))));
+    let stem: String = name
+        .split('.')
+        .next()
+        .unwrap_or(name)
+        .chars()
+        .filter(char::is_ascii_alphanumeric)
+        .take(6)
+        .collect::<String>()
+        .to_uppercase();
+    if name.len() > 8 && !stem.is_empty() {
+        let ext: String = name
+            .rsplit_once('.')
+            .map(|(_, e)| format!(".{}", e.chars().take(3).collect::<String>().to_uppercase()))
+            .unwrap_or_default();
+        out.push((Class::ShortNames, format!("{dir}/{stem}~1{ext}")));
+    }
+    out
+}
+
+/// Every probe of `bases` within `budget`: each base first (as the reference of its
+/// mutations), then the mutations. Over budget, the seed picks which mutations stay (by a
+/// hash of the seed and the probe, so that one more base does not reshuffle the others).
+pub fn probes(bases: &[String], budget: Budget) -> Vec<Probe> {
+    let mut candidates: Vec<(Class, String, String)> = Vec::new();
+    for base in bases {
+        candidates.push((Class::Base, base.clone(), encode(base)));
+    }
+    let mut mutated: Vec<(Class, String, String)> = bases
+        .iter()
+        .flat_map(|base| {
+            mutations(base)
+                .into_iter()
+                .map(move |(class, path)| (class, base.clone(), encode(&path)))
+        })
+        .collect();
+    let mut seen: BTreeSet<String> = candidates.iter().map(|c| c.2.clone()).collect();
+    mutated.retain(|c| seen.insert(c.2.clone()));
+    let room = budget.requests.saturating_sub(candidates.len());
+    if mutated.len() > room {
+        let rank = |path: &str| -> [u8; 32] {
+            Sha256::new()
+                .chain_update(budget.seed.to_le_bytes())
+                .chain_update(path.as_bytes())
+                .finalize()
+                .into()
+        };
+        let mut ranked: Vec<_> = mutated.into_iter().map(|c| (rank(&c.2), c)).collect();
+        ranked.sort();
+        ranked.truncate(room);
+        mutated = ranked.into_iter().map(|(_, c)| c).collect();
+        mutated.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    }
+    candidates.truncate(budget.requests);
+    candidates.extend(mutated);
+    let mut numbers: BTreeMap<Class, usize> = BTreeMap::new();
+    candidates
+        .into_iter()
+        .map(|(class, base, path)| {
+            let n = numbers.entry(class).or_default();
+            *n += 1;
+            Probe {
+                name: format!("{}-{:03}", class.as_str(), n),
+                class,
+                base,
+                path,
+            }
+        })
+        .collect()
+}
+
+/// The probes as the cases of a generated `http` suite: one `GET` each, its answer (status,
+/// content type, body) snapshotted, nothing expected of it.
+pub fn cases(probes: &[Probe]) -> Vec<(String, CaseFile)> {
+    probes
+        .iter()
+        .map(|p| {
+            (
+                p.name.clone(),
+                CaseFile {
+                    description: format!("{} probe of {}", p.class.as_str(), p.base),
+                    steps: vec![Step {
+                        name: "1".into(),
+                        method: "GET".into(),
+                        path: p.path.clone(),
+                        headers: BTreeMap::new(),
+                        body: Body::None,
+                        expect: Expect::default(),
+                        capture: BTreeMap::new(),
+                        follow_redirects: false,
+                        snapshot: true,
+                        snapshot_headers: Vec::new(),
+                    }],
+                },
+            )
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(requests: usize) -> Budget {
+        Budget { seed: 7, requests }
+    }
+
+    #[test]
+    fn a_seeded_file_gets_every_class_it_can_show() {
+        let probes = probes(&["/files/readme.md".to_owned()], budget(1000));
+        let classes: BTreeSet<Class> = probes.iter().map(|p| p.class).collect();
+        assert_eq!(classes, Class::ALL.into_iter().collect(), "{probes:#?}");
+        let paths: Vec<&str> = probes.iter().map(|p| p.path.as_str()).collect();
+        for expected in [
+            "/files/readme.md",
+            "/files/README.MD",
+            "/files%5Creadme.md",
+            "/files/../files/readme.md",
+            "/files/readme.md.",
+            "/files/readme.md%20",
+            "/files/CON",
+            "/files/README~1.MD",
+        ] {
+            assert!(paths.contains(&expected), "no {expected} in {paths:#?}");
+        }
+        assert_eq!(probes[0].class, Class::Base);
+        assert_eq!(probes[0].name, "base-001");
+    }
+
+    #[test]
+    fn the_same_seed_picks_the_same_probes_and_another_seed_others() {
+        let bases: Vec<String> = (0..20).map(|i| format!("/files/f{i}.txt")).collect();
+        let a = probes(&bases, budget(60));
+        assert_eq!(a.len(), 60);
+        assert_eq!(a, probes(&bases, budget(60)));
+        let other = probes(
+            &bases,
+            Budget {
+                seed: 8,
+                requests: 60,
+            },
+        );
+        assert_ne!(a, other);
+        assert!(
+            a.iter().filter(|p| p.class == Class::Base).count() == 20,
+            "every base stays within budget"
+        );
+    }
+
+    #[test]
+    fn bases_come_from_the_seed_and_the_suites_without_captures() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir_all(dir.path().join("files/docs")).unwrap();
+        std::fs::write(dir.path().join("files/docs/guide.txt"), "g").unwrap();
+        let found = bases(
+            Some(dir.path()),
+            [
+                "/health".to_owned(),
+                "/projects/${id}".to_owned(),
+                "/search?q=x".to_owned(),
+            ],
+        );
+        assert_eq!(
+            found,
+            ["/files", "/files/docs", "/files/docs/guide.txt", "/health"]
+        );
+    }
+}

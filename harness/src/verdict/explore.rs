@@ -1,0 +1,214 @@
+//! The findings of `--explore`: which generated probes each cell answered otherwise than the
+//! primary, grouped by the kind of difference, each class led by its smallest request. Pure:
+//! the same probes and answers give the same findings.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::suite::explore::{Class, Probe};
+
+/// What an exploration found.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Explored {
+    /// The generator's seed.
+    pub seed: u64,
+    /// The most probes a cell was sent.
+    pub budget: usize,
+    /// The probes each cell was sent.
+    pub probes: usize,
+    /// The paths the probes were derived from.
+    pub bases: usize,
+    /// The primary cell, which every other is compared with.
+    pub primary: String,
+    /// The cells that answered.
+    pub cells: Vec<String>,
+    /// The classes with findings, in report order.
+    pub classes: Vec<ClassFindings>,
+    /// Cells whose probes did not run, with why.
+    pub errors: BTreeMap<String, String>,
+}
+
+impl Explored {
+    /// How many findings there are, over every class.
+    pub fn findings(&self) -> usize {
+        self.classes.iter().map(|c| c.findings.len()).sum()
+    }
+}
+
+/// One kind of difference and every probe that shows it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClassFindings {
+    /// The kind.
+    pub class: Class,
+    /// The probes that show it, the smallest request first.
+    pub findings: Vec<Finding>,
+}
+
+/// One probe that a cell answered otherwise than the primary did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Finding {
+    /// The probe (its case name in the explore suite).
+    pub probe: String,
+    /// `GET` and the path, as sent.
+    pub request: String,
+    /// The request it mutates.
+    pub base: String,
+    /// The cells that answered otherwise than the primary.
+    pub cells: Vec<String>,
+    /// Every cell's normalized answer, side by side.
+    pub answers: BTreeMap<String, String>,
+    /// A committed case that sends the same request (`suite/case`), when one does.
+    pub covered_by: Option<String>,
+}
+
+/// The findings of `probes`, from each cell's answers (`answers[cell][probe]`, normalized).
+/// A mutated probe is a finding only where its base was answered alike: otherwise the base
+/// differs already, and is a finding of its own (class `base`). `covers` names the committed
+/// case that sends a request, by its path.
+pub fn findings(
+    probes: &[Probe],
+    answers: &BTreeMap<String, BTreeMap<String, String>>,
+    primary: &str,
+    covers: &BTreeMap<String, String>,
+) -> Vec<ClassFindings> {
+    let Some(reference) = answers.get(primary) else {
+        return Vec::new();
+    };
+    let base_probe: BTreeMap<&str, &str> = probes
+        .iter()
+        .filter(|p| p.class == Class::Base)
+        .map(|p| (p.base.as_str(), p.name.as_str()))
+        .collect();
+    let mut by_class: BTreeMap<Class, Vec<Finding>> = BTreeMap::new();
+    for probe in probes {
+        let Some(expected) = reference.get(&probe.name) else {
+            continue;
+        };
+        let base_alike = |cell: &BTreeMap<String, String>| {
+            probe.class == Class::Base
+                || base_probe
+                    .get(probe.base.as_str())
+                    .is_some_and(|b| cell.get(*b) == reference.get(*b))
+        };
+        let differing: Vec<String> = answers
+            .iter()
+            .filter(|(cell, _)| cell.as_str() != primary)
+            .filter(|(_, cell)| base_alike(cell))
+            .filter(|(_, cell)| cell.get(&probe.name).is_some_and(|a| a != expected))
+            .map(|(cell, _)| cell.clone())
+            .collect();
+        if differing.is_empty() {
+            continue;
+        }
+        by_class.entry(probe.class).or_default().push(Finding {
+            probe: probe.name.clone(),
+            request: format!("GET {}", probe.path),
+            base: probe.base.clone(),
+            cells: differing,
+            answers: answers
+                .iter()
+                .filter_map(|(cell, a)| Some((cell.clone(), a.get(&probe.name)?.clone())))
+                .collect(),
+            covered_by: covers.get(&probe.path).cloned(),
+        });
+    }
+    Class::ALL
+        .into_iter()
+        .filter_map(|class| {
+            let mut findings = by_class.remove(&class)?;
+            findings
+                .sort_by(|a, b| (a.request.len(), &a.request).cmp(&(b.request.len(), &b.request)));
+            Some(ClassFindings { class, findings })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::suite::explore::{Budget, probes};
+
+    fn answers(cells: &[(&str, &[(&str, &str)])]) -> BTreeMap<String, BTreeMap<String, String>> {
+        cells
+            .iter()
+            .map(|(cell, a)| {
+                (
+                    cell.to_string(),
+                    a.iter()
+                        .map(|(p, t)| (p.to_string(), t.to_string()))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn a_mutation_answered_otherwise_is_a_finding_of_its_class_smallest_first() {
+        let probes = probes(
+            &["/files/readme.md".to_owned(), "/files/a.txt".to_owned()],
+            Budget {
+                seed: 1,
+                requests: 100,
+            },
+        );
+        let name = |path: &str| {
+            probes
+                .iter()
+                .find(|p| p.path == path)
+                .unwrap_or_else(|| panic!("no probe {path}"))
+                .name
+                .clone()
+        };
+        let same: Vec<(String, String)> = probes
+            .iter()
+            .map(|p| (p.name.clone(), "404".to_owned()))
+            .collect();
+        let mut windows = same.clone();
+        for path in ["/files/README.MD", "/files/A.TXT"] {
+            let n = name(path);
+            windows.iter_mut().find(|(p, _)| *p == n).unwrap().1 = "200".into();
+        }
+        let to_ref =
+            |v: &Vec<(String, String)>| -> BTreeMap<String, String> { v.iter().cloned().collect() };
+        let all = BTreeMap::from([
+            ("debian".to_owned(), to_ref(&same)),
+            ("windows".to_owned(), to_ref(&windows)),
+        ]);
+        let found = findings(&probes, &all, "debian", &BTreeMap::new());
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].class, Class::CaseSensitivity);
+        let requests: Vec<&str> = found[0]
+            .findings
+            .iter()
+            .map(|f| f.request.as_str())
+            .collect();
+        assert_eq!(requests, ["GET /files/A.TXT", "GET /files/README.MD"]);
+        assert_eq!(found[0].findings[0].cells, ["windows"]);
+    }
+
+    #[test]
+    fn a_mutation_of_a_base_that_differs_already_is_not_its_finding() {
+        let probes = vec![
+            Probe {
+                name: "base-001".into(),
+                class: Class::Base,
+                base: "/x".into(),
+                path: "/x".into(),
+            },
+            Probe {
+                name: "case-sensitivity-001".into(),
+                class: Class::CaseSensitivity,
+                base: "/x".into(),
+                path: "/X".into(),
+            },
+        ];
+        let all = answers(&[
+            ("a", &[("base-001", "1"), ("case-sensitivity-001", "1")]),
+            ("b", &[("base-001", "2"), ("case-sensitivity-001", "2")]),
+        ]);
+        let found = findings(&probes, &all, "a", &BTreeMap::new());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].class, Class::Base);
+    }
+}

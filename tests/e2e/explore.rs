@@ -1,0 +1,161 @@
+//! `--explore` on the sample server with no `http` suite at all: the generated probes find
+//! its Windows port differences as classes, each led by its smallest request; a matrix of
+//! two Linux cells yields no finding; the same seed gives the same findings.
+
+use std::path::PathBuf;
+
+use matrix_tests::{root, scenario, serial, text, xtask_command};
+
+/// The repository's matrix with every suite and ledger entry removed (one command suite
+/// that does nothing keeps the matrix whole), and `targets` in place of its targets when
+/// given.
+fn without_cases(name: &str, targets: Option<&str>) -> PathBuf {
+    let full = std::fs::read_to_string(root().join("matrix.toml")).unwrap();
+    let mut head = full[..full.find("[[suite]]").unwrap()].to_owned();
+    if let Some(targets) = targets {
+        let start = head.find("[[target]]").unwrap();
+        let end = head.find("[snapshots]").unwrap();
+        head.replace_range(start..end, targets);
+    }
+    let text = head
+        .replace("seed = \"fixtures/", "seed = \"{root}/fixtures/")
+        .replace(
+            "dir = \"fixtures/deploy-server/snapshots\"",
+            "dir = \"snapshots\"",
+        )
+        + "[[suite]]\nname = \"nothing\"\nkind = \"command\"\ncommand = [\"true\"]\nscope = \"agnostic\"\n";
+    scenario(name, &text)
+}
+
+fn explore(config: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let out = config
+        .parent()
+        .unwrap()
+        .join(format!("out-{}", args.join("-")));
+    let mut all = vec![
+        "matrix",
+        "--config",
+        config.to_str().unwrap(),
+        "--explore",
+        "--format",
+        "json",
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let run = xtask_command(&root(), &all);
+    let found: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("findings on stdout ({e}):\n{}", text(&run)));
+    let written: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("explore.json")).unwrap()).unwrap();
+    assert_eq!(found, written, "explore.json holds what was printed");
+    (run.status.code(), found, text(&run))
+}
+
+fn class<'a>(found: &'a serde_json::Value, name: &str) -> &'a serde_json::Value {
+    found["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["class"] == name)
+        .unwrap_or_else(|| panic!("no class {name} in {found:#}"))
+}
+
+#[test]
+fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
+    let _serial = serial();
+    let config = without_cases("explore", None);
+    let (code, found, log) = explore(&config, &[]);
+    assert_eq!(code, Some(1), "findings exit 1:\n{log}");
+    assert_eq!(
+        found["cells"],
+        serde_json::json!(["debian", "windows", "windows-2025"])
+    );
+    assert!(found["errors"].as_object().unwrap().is_empty(), "{found:#}");
+    // Case: the seed's folder in capitals is the folder on Windows only (the routes
+    // themselves are case-sensitive everywhere: `/FILES` is no finding).
+    let case = class(&found, "case-sensitivity");
+    let smallest = &case["findings"][0];
+    assert_eq!(smallest["request"], "GET /files/DOCS", "{case:#}");
+    assert_eq!(
+        smallest["cells"],
+        serde_json::json!(["windows", "windows-2025"])
+    );
+    assert!(
+        smallest["answers"]["debian"]
+            .as_str()
+            .unwrap()
+            .starts_with("status: 404"),
+        "{smallest:#}"
+    );
+    assert!(
+        smallest["answers"]["windows"]
+            .as_str()
+            .unwrap()
+            .starts_with("status: 200"),
+        "{smallest:#}"
+    );
+    // Separators: `\` reaches the seeded file through its folder on Windows only.
+    let separators = class(&found, "separators");
+    let smallest = &separators["findings"][0];
+    assert_eq!(
+        smallest["request"], "GET /files/docs%5Cguide.txt",
+        "{separators:#}"
+    );
+    assert!(
+        smallest["answers"]["windows"]
+            .as_str()
+            .unwrap()
+            .contains("A guide in a folder."),
+        "{smallest:#}"
+    );
+    // Each class's findings are smallest first, and no committed case covers them.
+    for class in found["classes"].as_array().unwrap() {
+        let lengths: Vec<usize> = class["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| f["request"].as_str().unwrap().len())
+            .collect();
+        assert!(lengths.windows(2).all(|w| w[0] <= w[1]), "{class:#}");
+        assert!(class["findings"][0]["covered_by"].is_null());
+    }
+}
+
+#[test]
+fn explore_finds_nothing_between_two_linux_cells_and_the_same_seed_finds_the_same() {
+    let _serial = serial();
+    let config = without_cases(
+        "explore-linux",
+        Some(
+            "[[target]]\nname = \"debian\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"container\"\nimage = \"debian:bookworm-slim\"\n\n[[target]]\nname = \"linux\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\n\n",
+        ),
+    );
+    let (code, found, log) = explore(&config, &[]);
+    assert_eq!(code, Some(0), "{log}");
+    assert_eq!(found["cells"], serde_json::json!(["debian", "linux"]));
+    assert_eq!(found["classes"], serde_json::json!([]), "{found:#}");
+    assert!(found["probes"].as_u64().unwrap() > 50, "{found:#}");
+
+    let sample = without_cases("explore-seeded", None);
+    let args = [
+        "--cell",
+        "windows",
+        "--cell",
+        "debian",
+        "--explore-seed",
+        "5",
+        "--explore-budget",
+        "60",
+    ];
+    let (first_code, first, _) = explore(&sample, &args);
+    let again: Vec<&str> = args.iter().copied().chain(["-j", "1"]).collect();
+    let (second_code, second, _) = explore(&sample, &again);
+    assert_eq!(first_code, Some(1));
+    assert_eq!(second_code, first_code);
+    assert_eq!(first["probes"], 60);
+    assert_eq!(
+        first["classes"], second["classes"],
+        "the same seed, the same findings"
+    );
+}
