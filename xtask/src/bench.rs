@@ -6,6 +6,8 @@
 //!   the harness's own overhead per Windows job.
 //! - `scale`: generated matrices of a growing number of suites on host cells (and a smaller
 //!   one on Wine and podman): wall time and jobs per second as suites double.
+//! - `explore`: `--explore` on the sample, warm: probes per cell, requests per second, and
+//!   the time to the first finding (findings are judged once every cell has answered).
 //! - `diff` and `plan`: `cargo bench -p harness` benches (normalizing and comparing 100,000
 //!   snapshot pairs; planning 10,000 suites on 10 cells).
 
@@ -22,19 +24,27 @@ use serde_json::Value;
 pub enum Which {
     Sample,
     Scale,
+    Explore,
     Diff,
     Plan,
 }
 
 /// Runs the benchmarks in `which` (all when empty), `runs` times each where it repeats.
 pub async fn run(which: &[Which], runs: usize) -> Result<u8, Error> {
-    let all = [Which::Sample, Which::Scale, Which::Diff, Which::Plan];
+    let all = [
+        Which::Sample,
+        Which::Scale,
+        Which::Explore,
+        Which::Diff,
+        Which::Plan,
+    ];
     let which = if which.is_empty() { &all[..] } else { which };
     let root = workspace_root();
     for w in which {
         match w {
             Which::Sample => sample(&root, runs.max(1)).await?,
             Which::Scale => scale(&root).await?,
+            Which::Explore => explore(&root, runs.max(1)).await?,
             Which::Diff => cargo_bench(&root, "diff").await?,
             Which::Plan => cargo_bench(&root, "plan").await?,
         }
@@ -254,6 +264,47 @@ async fn scale_point(
     }
     let ran = results["jobs"].as_array().map_or(0, Vec::len);
     Ok((took, ran))
+}
+
+/// `--explore` on the sample, warm (a first run builds and provisions, unmeasured).
+async fn explore(root: &Path, runs: usize) -> Result<(), Error> {
+    let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
+    let cmd = |out: &Path| {
+        Cmd::new(cargo())
+            .args(["xtask", "matrix", "--explore", "--format", "json", "--out"])
+            .arg(out)
+            .current_dir(root)
+    };
+    // Findings exit 1: that is its success here.
+    timed(&cmd(&scratch.path().join("warm")), &[0, 1]).await?;
+    let mut walls = Vec::new();
+    let mut found = Value::Null;
+    for i in 0..runs {
+        let (took, stdout) = timed(&cmd(&scratch.path().join(format!("run-{i}"))), &[0, 1]).await?;
+        walls.push(took);
+        found = serde_json::from_str(&stdout).unwrap_or(Value::Null);
+    }
+    let wall = median(walls);
+    let probes = found["probes"].as_u64().unwrap_or(0);
+    let cells = found["cells"].as_array().map_or(0, Vec::len) as u64;
+    let findings: usize = found["classes"].as_array().map_or(0, |c| {
+        c.iter()
+            .map(|c| c["findings"].as_array().map_or(0, Vec::len))
+            .sum()
+    });
+    println!("explore: the sample, warm (median of {runs})");
+    println!(
+        "  {probes} probes x {cells} cells = {} requests in {}: {:.0} requests/s",
+        probes * cells,
+        secs(wall),
+        (probes * cells) as f64 / wall.as_secs_f64()
+    );
+    println!(
+        "  first finding after {} ({findings} findings in {} classes)",
+        secs(wall),
+        found["classes"].as_array().map_or(0, Vec::len)
+    );
+    Ok(())
 }
 
 async fn scale(root: &Path) -> Result<(), Error> {
