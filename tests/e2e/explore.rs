@@ -120,6 +120,44 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         assert!(lengths.windows(2).all(|w| w[0] <= w[1]), "{class:#}");
         assert!(class["findings"][0]["covered_by"].is_null());
     }
+
+    // `explore --save` turns the separator finding into a committed case (and its suite into
+    // the matrix), and an ordinary run of it reproduces the divergence.
+    let probe = smallest["probe"].as_str().unwrap().to_owned();
+    let out = config.parent().unwrap().join("out-");
+    let saved = xtask_command(
+        &root(),
+        &[
+            "explore",
+            "--save",
+            &probe,
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(saved.status.code(), Some(0), "{}", text(&saved));
+    let case = config
+        .parent()
+        .unwrap()
+        .join(format!("explored/{probe}.toml"));
+    let written = std::fs::read_to_string(&case).unwrap();
+    assert!(
+        written.contains("path = \"/files/docs%5Cguide.txt\""),
+        "{written}"
+    );
+    let matrix_text = std::fs::read_to_string(&config).unwrap();
+    assert!(matrix_text.contains("name = \"explored\""), "{matrix_text}");
+    let run = matrix_tests::matrix_json(&config, &["--suite", "explored"]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let diverged: Vec<_> = run
+        .divergences()
+        .into_iter()
+        .filter(|d| d.0 == "explored" && d.1 == probe && d.4 == "unaccepted")
+        .map(|d| d.3)
+        .collect();
+    assert_eq!(diverged, ["windows", "windows-2025"], "{}", run.text);
 }
 
 #[test]

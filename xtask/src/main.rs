@@ -111,6 +111,23 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Turn a finding of the last `matrix --explore` into a committed http case: its request
+    /// becomes a case file in the suite folder (added to the matrix file as a per-target
+    /// suite when it is not one), which the next run compares across cells.
+    Explore {
+        /// The finding to save: its probe name, as the findings list it (`separators-002`).
+        #[arg(long, value_name = "FINDING")]
+        save: String,
+        /// The suite (and its folder beside the matrix file) that gets the case.
+        #[arg(long, default_value = "explored")]
+        suite: String,
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+        /// The exploration's output folder (default: the workspace's target/matrix).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
     /// Measure the harness: the warm sample matrix beside `-j 1` and a plain sequential
     /// script, how runs scale with suites, the diff of 100,000 snapshot pairs, and planning.
     Bench {
@@ -378,6 +395,28 @@ async fn run(cli: Cli) -> Result<u8, Error> {
                 accepted.divergence.cells.join(", "),
                 accepted.file.display(),
                 accepted.divergence.reason
+            );
+            Ok(0)
+        }
+        Command::Explore {
+            save,
+            suite,
+            config,
+            out,
+        } => {
+            let matrix = load(&config)?;
+            let out = runs_folder(&matrix, out).await?;
+            let explored = harness::persist::read_explored(&out)?;
+            let saved = harness::review::save(&config, &explored, &save, &suite)?;
+            eprintln!(
+                "saved {save} as {}{}; `cargo xtask matrix --suite {}` runs it",
+                saved.case.display(),
+                if saved.suite_added {
+                    format!(" and added suite `{}` to {}", saved.suite, config.display())
+                } else {
+                    String::new()
+                },
+                saved.suite
             );
             Ok(0)
         }

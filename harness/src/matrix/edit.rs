@@ -116,6 +116,44 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
     Ok(edited)
 }
 
+/// `text` (the matrix file at `path`) with a per-target `http` suite `name` reading the
+/// folder `folder` (relative to the matrix file), unless a suite of that name is there
+/// already. The result is a valid matrix, or an error that says why not.
+pub fn add_http_suite(path: &Path, text: &str, name: &str, folder: &str) -> Result<String> {
+    let mut doc: DocumentMut = text
+        .parse()
+        .map_err(|e: toml_edit::TomlError| Error::io(path, std::io::Error::other(e.to_string())))?;
+    let suites = match doc.get_mut("suite") {
+        None => {
+            doc.insert("suite", Item::ArrayOfTables(ArrayOfTables::new()));
+            doc["suite"]
+                .as_array_of_tables_mut()
+                .expect("just inserted")
+        }
+        Some(item) => item.as_array_of_tables_mut().ok_or_else(|| {
+            Error::io(
+                path,
+                std::io::Error::other("`suite` is not an array of tables ([[suite]])"),
+            )
+        })?,
+    };
+    if suites
+        .iter()
+        .any(|t| t.get("name").and_then(Item::as_str) == Some(name))
+    {
+        return Ok(text.to_owned());
+    }
+    let mut table = Table::new();
+    table.insert("name", value(name));
+    table.insert("kind", value("http"));
+    table.insert("path", value(folder));
+    table.insert("scope", value("per-target"));
+    suites.push(table);
+    let edited = doc.to_string();
+    crate::matrix::parse(path, &edited)?;
+    Ok(edited)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

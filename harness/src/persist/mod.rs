@@ -16,6 +16,19 @@ pub struct Claim(#[expect(dead_code, reason = "held for its lock")] std::fs::Fil
 /// The file `--explore` writes its findings to, in the output folder.
 pub const EXPLORED: &str = "explore.json";
 
+/// The findings of the last `--explore` into `dir`.
+pub fn read_explored(dir: &Path) -> Result<crate::verdict::explore::Explored> {
+    let file = dir.join(EXPLORED);
+    let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
+        std::io::ErrorKind::NotFound => Error::Selection(format!(
+            "no exploration in {}: run `cargo xtask matrix --explore` first",
+            dir.display()
+        )),
+        _ => Error::io(&file, e),
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::io(&file, std::io::Error::other(e)))
+}
+
 /// Claims the output folder `out` for this run: a second run with the same `--out` is refused,
 /// naming the run that holds it, instead of both overwriting each other's results.
 pub fn claim(out: &Path) -> Result<Claim> {

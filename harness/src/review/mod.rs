@@ -2,11 +2,13 @@
 //! ([`show`]), and accepting a divergence it found into `matrix.toml` ([`accept`]).
 
 pub mod accept;
+pub mod save;
 pub mod show;
 
 use crate::errors::{Error, Result};
 
 pub use accept::{Accepted, accept};
+pub use save::{Saved, save};
 pub use show::{Shown, show};
 
 /// A case as the reviewer names it: `suite/case`.

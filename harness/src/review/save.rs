@@ -1,0 +1,78 @@
+//! Saving a finding of `--explore` as a committed `http` case: the probe's request becomes
+//! the one step of a case file in a suite folder of the matrix (`explored/` by default,
+//! added to `matrix.toml` as a per-target suite when it is not one yet), so that the next
+//! ordinary run compares it across cells like any written case.
+
+use std::path::{Path, PathBuf};
+
+use crate::errors::{Error, Result};
+use crate::matrix::edit::add_http_suite;
+use crate::verdict::explore::Explored;
+
+/// What was saved, and where.
+#[derive(Debug, Clone)]
+pub struct Saved {
+    /// The case file written.
+    pub case: PathBuf,
+    /// The suite it belongs to.
+    pub suite: String,
+    /// Whether the matrix file got the suite.
+    pub suite_added: bool,
+}
+
+/// Saves the finding `probe` of `explored` (the last exploration's) as a case of the suite
+/// `suite` in the folder of that name beside the matrix file `file`.
+pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Result<Saved> {
+    let found = explored
+        .classes
+        .iter()
+        .flat_map(|c| c.findings.iter().map(move |f| (c.class, f)))
+        .find(|(_, f)| f.probe == probe);
+    let Some((class, finding)) = found else {
+        let names: Vec<&str> = explored
+            .classes
+            .iter()
+            .flat_map(|c| c.findings.iter().map(|f| f.probe.as_str()))
+            .collect();
+        return Err(Error::Selection(format!(
+            "`{probe}` is no finding of the last exploration: expected one of {}",
+            crate::matrix::quoted_list(names)
+        )));
+    };
+    if !crate::suite::http::case::is_safe_name(suite) {
+        return Err(Error::Selection(format!(
+            "`{suite}` cannot name a suite folder: expected letters, digits, `_` and `-`"
+        )));
+    }
+    let (method, path) = finding
+        .request
+        .split_once(' ')
+        .unwrap_or(("GET", finding.request.as_str()));
+    let root = file.parent().unwrap_or(Path::new("."));
+    let folder = root.join(suite);
+    std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
+    let case = folder.join(format!("{probe}.toml"));
+    let text = format!(
+        "description = {}\n\n[[step]]\nmethod = {}\npath = {}\n",
+        toml_edit::value(format!(
+            "found by --explore ({}): {} answered otherwise than {}",
+            class.as_str(),
+            finding.cells.join(", "),
+            explored.primary
+        )),
+        toml_edit::value(method),
+        toml_edit::value(path),
+    );
+    crate::persist::write_atomic(&case, &text)?;
+    let matrix = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
+    let edited = add_http_suite(file, &matrix, suite, suite)?;
+    let suite_added = edited != matrix;
+    if suite_added {
+        crate::persist::replace_user_file(file, &edited)?;
+    }
+    Ok(Saved {
+        case,
+        suite: suite.to_owned(),
+        suite_added,
+    })
+}
