@@ -158,6 +158,34 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         .map(|d| d.3)
         .collect();
     assert_eq!(diverged, ["windows", "windows-2025"], "{}", run.text);
+
+    // Accepted in the ledger, the same finding is known to the next exploration.
+    let reason = "Windows reads \\ as a separator";
+    let accepted = xtask_command(
+        &root(),
+        &[
+            "accept",
+            &format!("explored/{probe}"),
+            "--reason",
+            reason,
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            config.parent().unwrap().join("out").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+    // (The saved request is now a base of its own, as every suite's request is.)
+    let (_, again, log) = explore(&config, &["--explore-seed", "0"]);
+    let known = again["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap())
+        .find(|f| f["request"] == "GET /files/docs%5Cguide.txt")
+        .unwrap_or_else(|| panic!("{again:#}"));
+    assert_eq!(known["covered_by"], format!("explored/{probe}"), "{log}");
+    assert_eq!(known["known"], reason, "{log}");
 }
 
 #[test]

@@ -155,7 +155,8 @@ struct MatrixArgs {
     /// probes derived from the seed's files and the suites' paths, mutated the ways Windows
     /// and Linux differ (case, `\`, traversal, trailing characters, device names,
     /// encodings, long and 8.3 names), and report what a cell answered otherwise than the
-    /// primary, by class (explore.json). Exit 1 when it found something
+    /// primary, by class (explore.json). Exit 1 when it found something the ledger does not
+    /// accept
     #[arg(long)]
     explore: bool,
     /// The explore generator's seed: which probes run when there are more than the budget

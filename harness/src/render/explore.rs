@@ -23,6 +23,14 @@ pub fn summary(explored: &Explored, out: &Path) -> String {
         if let Some(case) = &first.covered_by {
             let _ = writeln!(s, "  covered by the committed case {case}");
         }
+        if let Some(reason) = &first.known {
+            let _ = writeln!(s, "  known: {}", visible(reason));
+        }
+        let _ = writeln!(
+            s,
+            "  save it as a case: cargo xtask explore --save {}",
+            first.probe
+        );
         for (cell, answer) in &first.answers {
             let _ = writeln!(s, "  {cell}:");
             for line in answer.lines().take(12) {
@@ -35,13 +43,14 @@ pub fn summary(explored: &Explored, out: &Path) -> String {
     }
     let _ = writeln!(
         s,
-        "\nexplored {} cells with {} probes each from {} paths (seed {}, budget {}): {} findings in {} classes",
+        "\nexplored {} cells with {} probes each from {} paths (seed {}, budget {}): {} findings ({} known) in {} classes",
         explored.cells.len(),
         explored.probes,
         explored.bases,
         explored.seed,
         explored.budget,
         explored.findings(),
+        explored.findings() - explored.unknown(),
         explored.classes.len()
     );
     let _ = writeln!(

@@ -34,7 +34,7 @@ pub struct Ending {
 }
 
 /// Today's date as `YYYY-MM-DD` (UTC), for divergence expiry.
-fn today() -> String {
+pub(super) fn today() -> String {
     let now = humantime::format_rfc3339_seconds(std::time::SystemTime::now()).to_string();
     now[..10].to_owned()
 }

@@ -17,7 +17,7 @@ use crate::plan::{Job, Plan};
 use crate::suite::explore::{self, Budget};
 use crate::suite::http::HttpSuite;
 use crate::suite::{Loaded, LoadedSuite};
-use crate::verdict::explore::{Explored, findings};
+use crate::verdict::explore::{Explored, findings, mark_known};
 
 /// The name of the generated suite, in logs, events and snapshots' sources.
 pub const SUITE: &str = "explore";
@@ -140,6 +140,8 @@ pub async fn explore(
                 .collect(),
         );
     }
+    let mut classes = findings(&probes, &answers, &matrix.primary, &covers);
+    mark_known(&mut classes, &matrix.divergences, &super::conclude::today());
     let explored = Explored {
         seed: budget.seed,
         budget: budget.requests,
@@ -147,7 +149,7 @@ pub async fn explore(
         bases: bases.len(),
         primary: matrix.primary.clone(),
         cells: answers.keys().cloned().collect(),
-        classes: findings(&probes, &answers, &matrix.primary, &covers),
+        classes,
         errors,
     };
     let json = serde_json::to_string_pretty(&explored).expect("findings serialize");

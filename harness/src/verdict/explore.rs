@@ -6,6 +6,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
+use crate::matrix::Divergence;
 use crate::suite::explore::{Class, Probe};
 
 /// What an exploration found.
@@ -34,6 +35,38 @@ impl Explored {
     pub fn findings(&self) -> usize {
         self.classes.iter().map(|c| c.findings.len()).sum()
     }
+
+    /// How many findings the ledger does not accept.
+    pub fn unknown(&self) -> usize {
+        self.classes
+            .iter()
+            .flat_map(|c| &c.findings)
+            .filter(|f| f.known.is_none())
+            .count()
+    }
+}
+
+/// Marks as known each finding whose covering case the ledger accepts, unexpired on
+/// `today` (`YYYY-MM-DD`), on every cell the finding names.
+pub fn mark_known(classes: &mut [ClassFindings], ledger: &[Divergence], today: &str) {
+    for finding in classes.iter_mut().flat_map(|c| c.findings.iter_mut()) {
+        let Some((suite, case)) = finding
+            .covered_by
+            .as_deref()
+            .and_then(|c| c.split_once('/'))
+        else {
+            continue;
+        };
+        finding.known = ledger
+            .iter()
+            .find(|d| {
+                d.suite == suite
+                    && d.case == case
+                    && d.expires.as_deref().is_none_or(|e| e >= today)
+                    && finding.cells.iter().all(|c| d.cells.contains(c))
+            })
+            .map(|d| d.reason.clone());
+    }
 }
 
 /// One kind of difference and every probe that shows it.
@@ -60,6 +93,10 @@ pub struct Finding {
     pub answers: BTreeMap<String, String>,
     /// A committed case that sends the same request (`suite/case`), when one does.
     pub covered_by: Option<String>,
+    /// Why the difference is intended, when the ledger accepts that case's divergence on
+    /// every cell of the finding: a known finding.
+    #[serde(default)]
+    pub known: Option<String>,
 }
 
 /// The findings of `probes`, from each cell's answers (`answers[cell][probe]`, normalized).
@@ -111,6 +148,7 @@ pub fn findings(
                 .filter_map(|(cell, a)| Some((cell.clone(), a.get(&probe.name)?.clone())))
                 .collect(),
             covered_by: covers.get(&probe.path).cloned(),
+            known: None,
         });
     }
     Class::ALL
