@@ -201,7 +201,21 @@ fn explore_finds_nothing_between_two_linux_cells_and_the_same_seed_finds_the_sam
     assert_eq!(code, Some(0), "{log}");
     assert_eq!(found["cells"], serde_json::json!(["debian", "linux"]));
     assert_eq!(found["classes"], serde_json::json!([]), "{found:#}");
-    assert!(found["probes"].as_u64().unwrap() > 50, "{found:#}");
+    let probes = found["probes"].as_u64().unwrap();
+    assert!(probes > 50, "{found:#}");
+    assert_eq!(
+        found["answered"],
+        serde_json::json!({"debian": probes, "linux": probes})
+    );
+    // A time budget stops the probes early, and says how far each cell got.
+    let (_, hurried, log) = explore(&config, &["--explore-time", "1ms"]);
+    for cell in ["debian", "linux"] {
+        let answered = hurried["answered"][cell].as_u64().unwrap();
+        assert!(
+            answered < probes,
+            "{cell} answered {answered} of {probes}: {log}"
+        );
+    }
 
     let sample = without_cases("explore-seeded", None);
     let args = [

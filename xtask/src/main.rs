@@ -165,6 +165,10 @@ struct MatrixArgs {
     /// The most probes a cell is sent
     #[arg(long, value_name = "N", default_value_t = 400, requires = "explore")]
     explore_budget: usize,
+    /// How long a cell's probes may take (`30s`, `2m`); those that would start later are
+    /// not sent, and the findings say how many each cell answered
+    #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "explore")]
+    explore_time: Option<Duration>,
     /// Only print the plan: which suite runs on which cell.
     #[arg(long)]
     plan: bool,
@@ -534,6 +538,7 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
         let budget = harness::suite::explore::Budget {
             seed: args.explore_seed,
             requests: args.explore_budget,
+            time: args.explore_time,
         };
         let result = harness::run::explore::explore(&matrix, &plan, &options, budget).await;
         watcher.abort();

@@ -86,6 +86,7 @@ pub async fn explore(
         PathBuf::from(format!("({SUITE})")),
         explore::cases(&probes),
         matrix,
+        budget.time,
     ));
     let suites: Loaded = BTreeMap::from([(SUITE.to_owned(), generated)]);
     let planned = &plan.jobs;
@@ -142,7 +143,9 @@ pub async fn explore(
     }
     let mut classes = findings(&probes, &answers, &matrix.primary, &covers);
     mark_known(&mut classes, &matrix.divergences, &super::conclude::today());
+    let answered = answers.iter().map(|(c, a)| (c.clone(), a.len())).collect();
     let explored = Explored {
+        answered,
         seed: budget.seed,
         budget: budget.requests,
         probes: probes.len(),

@@ -90,6 +90,8 @@ pub struct Budget {
     pub seed: u64,
     /// The most probes (bases included) a cell is sent.
     pub requests: usize,
+    /// How long a cell's probes may take; those that would start later are not sent.
+    pub time: Option<std::time::Duration>,
 }
 
 /// The paths the probes start from: `/` plus every file and folder of the seed (as the
@@ -298,7 +300,11 @@ mod tests {
     use super::*;
 
     fn budget(requests: usize) -> Budget {
-        Budget { seed: 7, requests }
+        Budget {
+            seed: 7,
+            requests,
+            time: None,
+        }
     }
 
     #[test]
@@ -334,6 +340,7 @@ mod tests {
             Budget {
                 seed: 8,
                 requests: 60,
+                time: None,
             },
         );
         assert_ne!(a, other);

@@ -16,8 +16,12 @@ pub struct Explored {
     pub seed: u64,
     /// The most probes a cell was sent.
     pub budget: usize,
-    /// The probes each cell was sent.
+    /// The probes each cell was to be sent.
     pub probes: usize,
+    /// The probes each cell answered before its time ran out (all of them without
+    /// `--explore-time`); a probe not answered everywhere is compared where it was.
+    #[serde(default)]
+    pub answered: BTreeMap<String, usize>,
     /// The paths the probes were derived from.
     pub bases: usize,
     /// The primary cell, which every other is compared with.
@@ -188,6 +192,7 @@ mod tests {
             Budget {
                 seed: 1,
                 requests: 100,
+                time: None,
             },
         );
         let name = |path: &str| {

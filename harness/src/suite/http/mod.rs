@@ -25,6 +25,9 @@ pub struct HttpSuite {
     limits: Limits,
     /// Whether the data dir's tree is a step of every case.
     tree_after_case: bool,
+    /// How long its cases may take together, from the first: those that would start later
+    /// do not run (`--explore-time`).
+    time_budget: Option<std::time::Duration>,
 }
 
 impl HttpSuite {
@@ -51,17 +54,19 @@ impl HttpSuite {
             rules: matrix.normalize.clone(),
             limits: matrix.limits.clone(),
             tree_after_case: suite.evidence.data_dir == DataDir::Case,
+            time_budget: None,
         })
     }
 }
 
 impl HttpSuite {
     /// A suite of generated cases (`--explore`'s probes): `folder` names where they came
-    /// from in their snapshots.
+    /// from in their snapshots; the cases that would start after `time_budget` do not run.
     pub fn generated(
         folder: PathBuf,
         cases: Vec<(String, case::CaseFile)>,
         matrix: &Matrix,
+        time_budget: Option<std::time::Duration>,
     ) -> Self {
         let definition = cases
             .iter()
@@ -75,6 +80,7 @@ impl HttpSuite {
             rules: matrix.normalize.clone(),
             limits: matrix.limits.clone(),
             tree_after_case: false,
+            time_budget,
         }
     }
 }
@@ -118,6 +124,7 @@ impl LoadedSuite for HttpSuite {
             let doing = env.doing.clone();
             let injected = env.injected.clone();
             let tree_dir = self.tree_after_case.then(|| env.data_dir.clone());
+            let deadline = self.time_budget.map(|t| std::time::Instant::now() + t);
             let server_log = env.server_log.clone();
             let log_size = move || std::fs::metadata(&server_log).map_or(0, |m| m.len());
             Ok(tokio::task::spawn_blocking(move || {
@@ -125,6 +132,7 @@ impl LoadedSuite for HttpSuite {
                 // next case starts: a server may log after it answered.
                 let mut results: Vec<CaseResult> = cases
                     .iter()
+                    .take_while(|_| deadline.is_none_or(|d| std::time::Instant::now() < d))
                     .map(|(name, case)| {
                         doing.set(format!("running case `{name}`"));
                         let before = log_size();
