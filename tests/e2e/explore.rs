@@ -186,6 +186,45 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         .unwrap_or_else(|| panic!("{again:#}"));
     assert_eq!(known["covered_by"], format!("explored/{probe}"), "{log}");
     assert_eq!(known["known"], reason, "{log}");
+
+    // Writes, each in a fresh data dir: the same answer, but on Windows the upload under
+    // the name in capitals replaced the seeded file, as the data dir's tree shows.
+    let (_, written, log) = explore(
+        &config,
+        &["--explore-writes", "--cell", "windows", "--cell", "debian"],
+    );
+    let overwrite = class(&written, "case-sensitivity")["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["request"] == "PUT /files/README.MD")
+        .unwrap_or_else(|| panic!("{written:#}"))
+        .clone();
+    let answer = |cell: &str| overwrite["answers"][cell].as_str().unwrap().to_owned();
+    assert!(
+        answer("debian").contains("f files/README.MD 21 bytes"),
+        "{log}"
+    );
+    assert!(
+        answer("debian").contains("f files/readme.md 19 bytes"),
+        "{log}"
+    );
+    assert!(
+        answer("windows").contains("f files/readme.md 21 bytes"),
+        "{log}"
+    );
+    assert!(!answer("windows").contains("README.MD 21 bytes"), "{log}");
+    assert!(
+        written["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["findings"].as_array().unwrap())
+            .map(|f| f["request"].as_str().unwrap())
+            .filter(|r| r.starts_with("PUT "))
+            .all(|r| !r.contains("..")),
+        "no write climbs out of its data dir"
+    );
 }
 
 #[test]

@@ -169,6 +169,10 @@ struct MatrixArgs {
     /// not sent, and the findings say how many each cell answered
     #[arg(long, value_name = "DURATION", value_parser = humantime::parse_duration, requires = "explore")]
     explore_time: Option<Duration>,
+    /// Probe writes too: each seed file written again (`PUT`) under the names a port reads
+    /// otherwise, each in a fresh data dir whose tree is compared with the answer
+    #[arg(long, requires = "explore")]
+    explore_writes: bool,
     /// Only print the plan: which suite runs on which cell.
     #[arg(long)]
     plan: bool,
@@ -539,6 +543,7 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
             seed: args.explore_seed,
             requests: args.explore_budget,
             time: args.explore_time,
+            writes: args.explore_writes,
         };
         let result = harness::run::explore::explore(&matrix, &plan, &options, budget).await;
         watcher.abort();

@@ -52,8 +52,16 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
     let folder = root.join(suite);
     std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
     let case = folder.join(format!("{probe}.toml"));
+    let body = if method == "GET" {
+        String::new()
+    } else {
+        format!(
+            "body = {}\n",
+            toml_edit::value(crate::suite::explore::WRITE_BODY)
+        )
+    };
     let text = format!(
-        "description = {}\n\n[[step]]\nmethod = {}\npath = {}\n",
+        "description = {}\n\n[[step]]\nmethod = {}\npath = {}\n{body}",
         toml_edit::value(format!(
             "found by --explore ({}): {} answered otherwise than {}",
             class.as_str(),

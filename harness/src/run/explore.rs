@@ -35,16 +35,29 @@ pub async fn explore(
         ..options.clone()
     };
     let _claim = crate::persist::claim(&options.out_dir)?;
-    // One job per selected cell, whatever suites the plan had there.
+    // The writes, each a suite of its own so that it runs in a fresh data dir.
+    let writes = if budget.writes {
+        explore::write_probes(&explore::seed_files(
+            matrix.server.seed.as_ref().map(|(p, _)| p.as_path()),
+        ))
+    } else {
+        Vec::new()
+    };
+    let write_suite = |probe: &explore::Probe| format!("{SUITE}-{}", probe.name);
+    // One job per selected cell (and per write), whatever suites the plan had there.
     let mut plan = plan.clone();
     plan.jobs = plan
         .cells
         .iter()
-        .map(|c| Job {
-            suite: SUITE.to_owned(),
-            cell: c.name.clone(),
-            scope: Scope::PerTarget,
-            audit: false,
+        .flat_map(|c| {
+            std::iter::once(SUITE.to_owned())
+                .chain(writes.iter().map(write_suite))
+                .map(|suite| Job {
+                    suite,
+                    cell: c.name.clone(),
+                    scope: Scope::PerTarget,
+                    audit: false,
+                })
         })
         .collect();
     let plan = &plan;
@@ -71,9 +84,8 @@ pub async fn explore(
     );
     let probes = explore::probes(&bases, budget);
     // The probes as a suite of their own, run on every cell, and only it.
-    let mut derived = matrix.clone();
-    derived.suites = vec![Suite {
-        name: SUITE.to_owned(),
+    let generated_suite = |name: String| Suite {
+        name,
         scope: Scope::PerTarget,
         targets: None,
         spec: SuiteSpec::Http(HttpSpec {
@@ -81,14 +93,29 @@ pub async fn explore(
             span: 0..0,
         }),
         evidence: Evidence::default(),
-    }];
+    };
+    let mut derived = matrix.clone();
+    derived.suites = vec![generated_suite(SUITE.to_owned())];
     let generated: Arc<dyn LoadedSuite> = Arc::new(HttpSuite::generated(
         PathBuf::from(format!("({SUITE})")),
         explore::cases(&probes),
         matrix,
         budget.time,
+        false,
     ));
-    let suites: Loaded = BTreeMap::from([(SUITE.to_owned(), generated)]);
+    let mut suites: Loaded = BTreeMap::from([(SUITE.to_owned(), generated)]);
+    for probe in &writes {
+        let name = write_suite(probe);
+        derived.suites.push(generated_suite(name.clone()));
+        let one: Arc<dyn LoadedSuite> = Arc::new(HttpSuite::generated(
+            PathBuf::from(format!("({SUITE})")),
+            explore::cases(std::slice::from_ref(probe)),
+            matrix,
+            None,
+            true,
+        ));
+        suites.insert(name, one);
+    }
     let planned = &plan.jobs;
     let jobs = job::Jobs {
         matrix: &derived,
@@ -133,22 +160,27 @@ pub async fn explore(
             errors.insert(job.cell.clone(), error.clone());
             continue;
         }
-        answers.insert(
-            job.cell.clone(),
+        // A probe's answer is its response, and for a write the data dir's tree after it.
+        answers.entry(job.cell.clone()).or_default().extend(
             job.cases
                 .iter()
-                .filter_map(|c| Some((c.name.clone(), c.observed.first()?.text.clone())))
-                .collect(),
+                .filter(|c| !c.observed.is_empty())
+                .map(|c| {
+                    let text: Vec<&str> = c.observed.iter().map(|o| o.text.as_str()).collect();
+                    (c.name.clone(), text.join("\n"))
+                }),
         );
     }
+    let probes: Vec<explore::Probe> = probes.into_iter().chain(writes).collect();
     let mut classes = findings(&probes, &answers, &matrix.primary, &covers);
     mark_known(&mut classes, &matrix.divergences, &super::conclude::today());
     let answered = answers.iter().map(|(c, a)| (c.clone(), a.len())).collect();
+    let probes_per_cell = probes.len();
     let explored = Explored {
         answered,
         seed: budget.seed,
         budget: budget.requests,
-        probes: probes.len(),
+        probes: probes_per_cell,
         bases: bases.len(),
         primary: matrix.primary.clone(),
         cells: answers.keys().cloned().collect(),

@@ -73,10 +73,13 @@ impl Class {
 /// One generated request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
-    /// Its case name: `<class>-<number>`, unique in the run.
+    /// Its case name: `<class>-<number>` (`write-<class>-<number>` for a write), unique in
+    /// the run.
     pub name: String,
     /// What it looks for.
     pub class: Class,
+    /// `GET`, or `PUT` for a write (`--explore-writes`), each in a data dir of its own.
+    pub method: String,
     /// The request it mutates.
     pub base: String,
     /// The request path, percent-encoded as sent.
@@ -92,6 +95,65 @@ pub struct Budget {
     pub requests: usize,
     /// How long a cell's probes may take; those that would start later are not sent.
     pub time: Option<std::time::Duration>,
+    /// Whether writes are probed too (`PUT`s of the seed's files under mutated names, each
+    /// in a fresh data dir whose tree is compared with the answer).
+    pub writes: bool,
+}
+
+/// The body every write probe sends.
+pub const WRITE_BODY: &str = "written by --explore\n";
+
+/// The seed's regular files, as paths under the data dir (`/files/readme.md`): what write
+/// probes write again under mutated names.
+pub fn seed_files(seed: Option<&Path>) -> Vec<String> {
+    let mut found = BTreeSet::new();
+    if let Some(seed) = seed {
+        walk(seed, seed, &mut found);
+        found.retain(|p| {
+            std::fs::symlink_metadata(seed.join(p.trim_start_matches('/')))
+                .is_ok_and(|m| m.file_type().is_file())
+        });
+    }
+    found.into_iter().collect()
+}
+
+/// The write probes of `files`: each file written again as itself (the base) and under the
+/// names a port reads otherwise (case, `\`, a trailing character, a device name, a long
+/// name). Never traversal: a write is never aimed outside the data dir.
+pub fn write_probes(files: &[String]) -> Vec<Probe> {
+    let writable = [
+        Class::CaseSensitivity,
+        Class::Separators,
+        Class::TrailingCharacters,
+        Class::ReservedNames,
+        Class::LongNames,
+    ];
+    let mut candidates: Vec<(Class, String, String)> = Vec::new();
+    let mut seen = BTreeSet::new();
+    for base in files {
+        candidates.push((Class::Base, base.clone(), encode(base)));
+        for (class, path) in mutations(base) {
+            if writable.contains(&class) {
+                candidates.push((class, base.clone(), encode(&path)));
+            }
+        }
+    }
+    candidates.retain(|c| seen.insert(c.2.clone()));
+    let mut numbers: BTreeMap<Class, usize> = BTreeMap::new();
+    candidates
+        .into_iter()
+        .map(|(class, base, path)| {
+            let n = numbers.entry(class).or_default();
+            *n += 1;
+            Probe {
+                name: format!("write-{}-{:03}", class.as_str(), n),
+                class,
+                method: "PUT".into(),
+                base,
+                path,
+            }
+        })
+        .collect()
 }
 
 /// The paths the probes start from: `/` plus every file and folder of the seed (as the
@@ -260,6 +322,7 @@ pub fn probes(bases: &[String], budget: Budget) -> Vec<Probe> {
             Probe {
                 name: format!("{}-{:03}", class.as_str(), n),
                 class,
+                method: "GET".into(),
                 base,
                 path,
             }
@@ -279,10 +342,14 @@ pub fn cases(probes: &[Probe]) -> Vec<(String, CaseFile)> {
                     description: format!("{} probe of {}", p.class.as_str(), p.base),
                     steps: vec![Step {
                         name: "1".into(),
-                        method: "GET".into(),
+                        method: p.method.clone(),
                         path: p.path.clone(),
                         headers: BTreeMap::new(),
-                        body: Body::None,
+                        body: if p.method == "GET" {
+                            Body::None
+                        } else {
+                            Body::Text(WRITE_BODY.to_owned())
+                        },
                         expect: Expect::default(),
                         capture: BTreeMap::new(),
                         follow_redirects: false,
@@ -304,6 +371,7 @@ mod tests {
             seed: 7,
             requests,
             time: None,
+            writes: false,
         }
     }
 
@@ -341,6 +409,7 @@ mod tests {
                 seed: 8,
                 requests: 60,
                 time: None,
+                writes: false,
             },
         );
         assert_ne!(a, other);
@@ -348,6 +417,24 @@ mod tests {
             a.iter().filter(|p| p.class == Class::Base).count() == 20,
             "every base stays within budget"
         );
+    }
+
+    #[test]
+    fn writes_rename_the_seed_s_files_and_never_climb_out() {
+        let probes = write_probes(&["/files/readme.md".to_owned()]);
+        let paths: Vec<(&str, &str)> = probes
+            .iter()
+            .map(|p| (p.method.as_str(), p.path.as_str()))
+            .collect();
+        assert_eq!(paths[0], ("PUT", "/files/readme.md"));
+        assert!(paths.contains(&("PUT", "/files/README.MD")), "{paths:?}");
+        assert!(
+            probes
+                .iter()
+                .all(|p| p.class != Class::Traversal && !p.path.contains("..")),
+            "{paths:?}"
+        );
+        assert!(probes.iter().all(|p| p.name.starts_with("write-")));
     }
 
     #[test]

@@ -116,10 +116,10 @@ pub fn findings(
     let Some(reference) = answers.get(primary) else {
         return Vec::new();
     };
-    let base_probe: BTreeMap<&str, &str> = probes
+    let base_probe: BTreeMap<(&str, &str), &str> = probes
         .iter()
         .filter(|p| p.class == Class::Base)
-        .map(|p| (p.base.as_str(), p.name.as_str()))
+        .map(|p| ((p.base.as_str(), p.method.as_str()), p.name.as_str()))
         .collect();
     let mut by_class: BTreeMap<Class, Vec<Finding>> = BTreeMap::new();
     for probe in probes {
@@ -129,7 +129,7 @@ pub fn findings(
         let base_alike = |cell: &BTreeMap<String, String>| {
             probe.class == Class::Base
                 || base_probe
-                    .get(probe.base.as_str())
+                    .get(&(probe.base.as_str(), probe.method.as_str()))
                     .is_some_and(|b| cell.get(*b) == reference.get(*b))
         };
         let differing: Vec<String> = answers
@@ -144,7 +144,7 @@ pub fn findings(
         }
         by_class.entry(probe.class).or_default().push(Finding {
             probe: probe.name.clone(),
-            request: format!("GET {}", probe.path),
+            request: format!("{} {}", probe.method, probe.path),
             base: probe.base.clone(),
             cells: differing,
             answers: answers
@@ -193,6 +193,7 @@ mod tests {
                 seed: 1,
                 requests: 100,
                 time: None,
+                writes: false,
             },
         );
         let name = |path: &str| {
@@ -236,12 +237,14 @@ mod tests {
             Probe {
                 name: "base-001".into(),
                 class: Class::Base,
+                method: "GET".into(),
                 base: "/x".into(),
                 path: "/x".into(),
             },
             Probe {
                 name: "case-sensitivity-001".into(),
                 class: Class::CaseSensitivity,
+                method: "GET".into(),
                 base: "/x".into(),
                 path: "/X".into(),
             },

@@ -61,12 +61,14 @@ impl HttpSuite {
 
 impl HttpSuite {
     /// A suite of generated cases (`--explore`'s probes): `folder` names where they came
-    /// from in their snapshots; the cases that would start after `time_budget` do not run.
+    /// from in their snapshots; the cases that would start after `time_budget` do not run;
+    /// with `tree_after_case`, the data dir's tree is a step of every case.
     pub fn generated(
         folder: PathBuf,
         cases: Vec<(String, case::CaseFile)>,
         matrix: &Matrix,
         time_budget: Option<std::time::Duration>,
+        tree_after_case: bool,
     ) -> Self {
         let definition = cases
             .iter()
@@ -79,7 +81,7 @@ impl HttpSuite {
             cases,
             rules: matrix.normalize.clone(),
             limits: matrix.limits.clone(),
-            tree_after_case: false,
+            tree_after_case,
             time_budget,
         }
     }
