@@ -1,8 +1,8 @@
 //! `--explore`: requests nobody wrote. From what the harness knows of the server (the paths
 //! of the seed's files and folders, the paths the `http` suites request) it derives probes by
 //! the mutations that Windows and Linux are known to answer differently (case, `\` as a
-//! separator, traversal, trailing dots and spaces, reserved device names, encodings, long
-//! and 8.3 names), and runs them as a generated `http` suite: one case per probe, one `GET`,
+//! separator, traversal, trailing dots and spaces, reserved device names, encodings and
+//! Unicode normalization forms, long and 8.3 names), and runs them as a generated `http` suite: one case per probe, one `GET`,
 //! its normalized answer compared across cells like any snapshot. The probes go to the
 //! server, whose answers are compared, never followed on the host.
 //!
@@ -248,7 +248,7 @@ fn mutations(base: &str) -> Vec<(Class, String)> {
     for device in ["CON", "NUL.txt", "COM1"] {
         out.push((Class::ReservedNames, format!("{dir}/{device}")));
     }
-    if let Some(first) = name.chars().next() {
+    if let Some(first) = name.chars().next().filter(char::is_ascii) {
         let rest = &name[first.len_utf8()..];
         out.push((
             Class::Encoding,
@@ -257,6 +257,16 @@ fn mutations(base: &str) -> Vec<(Class, String)> {
     }
     if !dir.is_empty() {
         out.push((Class::Encoding, format!("{dir}%252F{name}")));
+    }
+    // A name with accents in the other Unicode normalization form (macOS and some Windows
+    // tools write NFD, Linux keeps bytes as they come).
+    {
+        use unicode_normalization::UnicodeNormalization;
+        for other in [name.nfd().collect::<String>(), name.nfc().collect::<String>()] {
+            if other != name {
+                out.push((Class::Encoding, format!("{dir}/{other}")));
+            }
+        }
     }
     out.push((Class::LongNames, format!("{dir}/{}", "n".repeat(300))));
     let stem: String = name
@@ -417,6 +427,15 @@ mod tests {
             a.iter().filter(|p| p.class == Class::Base).count() == 20,
             "every base stays within budget"
         );
+    }
+
+    #[test]
+    fn an_accented_name_is_probed_in_the_other_normalization_form() {
+        let probes = probes(&["/files/caf\u{e9}.txt".to_owned()], budget(1000));
+        let paths: Vec<&str> = probes.iter().map(|p| p.path.as_str()).collect();
+        // NFD: `e` and the combining acute accent, percent-encoded as UTF-8.
+        assert!(paths.contains(&"/files/cafe%CC%81.txt"), "{paths:#?}");
+        assert!(paths.contains(&"/files/caf%C3%A9.txt"), "the base, as sent");
     }
 
     #[test]
