@@ -278,3 +278,70 @@ fn explore_finds_nothing_between_two_linux_cells_and_the_same_seed_finds_the_sam
         "the same seed, the same findings"
     );
 }
+
+#[test]
+fn explore_probes_the_paths_an_openapi_document_or_a_har_recording_names() {
+    let _serial = serial();
+    let cells = ["--cell", "windows", "--cell", "debian"];
+    let info = |found: &serde_json::Value| {
+        found["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|c| c["findings"].as_array().unwrap())
+            .any(|f| f["request"] == "GET /info")
+    };
+    // Neither the seed nor a suite names /info: it is not probed.
+    let plain = without_cases("explore-plain", None);
+    let (_, found, _) = explore(&plain, &cells);
+    assert!(!info(&found), "{found:#}");
+
+    // The OpenAPI document the matrix names does (its parameterized paths do not).
+    let config = without_cases("explore-openapi", None);
+    let dir = config.parent().unwrap();
+    std::fs::write(
+        dir.join("openapi.yaml"),
+        "openapi: 3.0.0\npaths:\n  /info:\n    get: {}\n  /projects/{id}:\n    get: {}\n",
+    )
+    .unwrap();
+    let matrix_text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        matrix_text.replacen("[server]\n", "[server]\nopenapi = \"openapi.yaml\"\n", 1),
+    )
+    .unwrap();
+    let (_, found, log) = explore(&config, &cells);
+    assert!(info(&found), "{log}");
+
+    // So does a HAR recording given on the command line.
+    let har = dir.join("session.har");
+    std::fs::write(
+        &har,
+        r#"{"log": {"entries": [{"request": {"method": "GET", "url": "http://127.0.0.1:1/info?verbose=1"}}]}}"#,
+    )
+    .unwrap();
+    let mut with_har = cells.to_vec();
+    with_har.extend(["--explore-har", har.to_str().unwrap()]);
+    let (_, found, log) = explore(&plain, &with_har);
+    assert!(info(&found), "{log}");
+
+    // A document that is none is an error that points at the matrix's line.
+    std::fs::write(dir.join("openapi.yaml"), "[1, 2]\n").unwrap();
+    let broken = xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--config",
+            config.to_str().unwrap(),
+            "--explore",
+            "--out",
+            dir.join("out-broken").to_str().unwrap(),
+        ],
+    );
+    assert_eq!(broken.status.code(), Some(2), "{}", text(&broken));
+    assert!(
+        text(&broken).contains("matrix.toml:") && text(&broken).contains("no `paths` object"),
+        "{}",
+        text(&broken)
+    );
+}

@@ -173,6 +173,10 @@ struct MatrixArgs {
     /// otherwise, each in a fresh data dir whose tree is compared with the answer
     #[arg(long, requires = "explore")]
     explore_writes: bool,
+    /// A HAR recording (from a browser or a proxy) whose `GET` paths are bases of the probes
+    /// too, besides the seed, the suites and `server.openapi`
+    #[arg(long, value_name = "FILE", requires = "explore")]
+    explore_har: Option<PathBuf>,
     /// Only print the plan: which suite runs on which cell.
     #[arg(long)]
     plan: bool,
@@ -545,7 +549,14 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
             time: args.explore_time,
             writes: args.explore_writes,
         };
-        let result = harness::run::explore::explore(&matrix, &plan, &options, budget).await;
+        let result = harness::run::explore::explore(
+            &matrix,
+            &plan,
+            &options,
+            budget,
+            args.explore_har.as_deref(),
+        )
+        .await;
         watcher.abort();
         drop(options);
         let _ = printer.await;

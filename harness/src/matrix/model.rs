@@ -128,6 +128,9 @@ pub struct Server {
     pub seed: Option<(PathBuf, Range<usize>)>,
     /// The modification time of every seeded file and folder, when the matrix fixes one.
     pub seed_mtime: Option<std::time::SystemTime>,
+    /// The server's OpenAPI document (JSON or YAML), and where the matrix names it: its
+    /// paths are bases of `--explore`.
+    pub openapi: Option<(PathBuf, Range<usize>)>,
     /// The readiness probe.
     pub ready: Ready,
 }

@@ -109,6 +109,10 @@ pub struct RawServer {
     /// cell; by default the seed's own times are kept.
     #[schemars(with = "Option<String>")]
     pub seed_mtime: Option<Spanned<toml::value::Datetime>>,
+    /// The server's OpenAPI document (JSON or YAML), relative to the matrix file: the paths
+    /// of its `GET` operations (those without `{parameters}`) are bases of `--explore`.
+    #[schemars(with = "Option<String>")]
+    pub openapi: Option<Spanned<String>>,
     /// How to tell that the server is ready.
     #[schemars(with = "RawReady")]
     pub ready: Spanned<RawReady>,

@@ -16,6 +16,18 @@ pub struct Claim(#[expect(dead_code, reason = "held for its lock")] std::fs::Fil
 /// The file `--explore` writes its findings to, in the output folder.
 pub const EXPLORED: &str = "explore.json";
 
+/// Writes `text` as the new file `path` in the user's tree (a case file the harness
+/// made), atomically; a file already there is kept, and is an error that names it.
+pub fn create_user_file(path: &Path, text: &str) -> Result<()> {
+    if path.exists() {
+        return Err(Error::Selection(format!(
+            "{} exists already: remove it first to write it again",
+            path.display()
+        )));
+    }
+    write_atomic(path, text)
+}
+
 /// The findings of the last `--explore` into `dir`.
 pub fn read_explored(dir: &Path) -> Result<crate::verdict::explore::Explored> {
     let file = dir.join(EXPLORED);

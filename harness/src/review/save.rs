@@ -49,9 +49,7 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
         .split_once(' ')
         .unwrap_or(("GET", finding.request.as_str()));
     let root = file.parent().unwrap_or(Path::new("."));
-    let folder = root.join(suite);
-    std::fs::create_dir_all(&folder).map_err(|e| Error::io(&folder, e))?;
-    let case = folder.join(format!("{probe}.toml"));
+    let case = root.join(suite).join(format!("{probe}.toml"));
     let body = if method == "GET" {
         String::new()
     } else {
@@ -71,7 +69,7 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
         toml_edit::value(method),
         toml_edit::value(path),
     );
-    crate::persist::write_atomic(&case, &text)?;
+    crate::persist::create_user_file(&case, &text)?;
     let matrix = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
     let edited = add_http_suite(file, &matrix, suite, suite)?;
     let suite_added = edited != matrix;

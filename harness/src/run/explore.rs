@@ -22,13 +22,36 @@ use crate::verdict::explore::{Explored, findings, mark_known};
 /// The name of the generated suite, in logs, events and snapshots' sources.
 pub const SUITE: &str = "explore";
 
-/// Explores the cells of `plan` with probes derived from `matrix` within `budget`.
+/// Explores the cells of `plan` with probes derived from `matrix` (and the HAR recording
+/// `har`, when given) within `budget`.
 pub async fn explore(
     matrix: &Matrix,
     plan: &Plan,
     options: &RunOptions,
     budget: Budget,
+    har: Option<&std::path::Path>,
 ) -> Result<Explored> {
+    // The server's documented and recorded paths, read before anything starts.
+    let mut documented = Vec::new();
+    if let Some((path, span)) = &matrix.server.openapi {
+        let text = std::fs::read_to_string(path).map_err(|e| {
+            crate::suite::in_matrix(
+                matrix,
+                span.clone(),
+                format!("cannot read the OpenAPI document {}: {e}", path.display()),
+            )
+        })?;
+        documented.extend(explore::openapi_paths(&text).map_err(|why| {
+            crate::suite::in_matrix(matrix, span.clone(), format!("{}: {why}", path.display()))
+        })?);
+    }
+    if let Some(har) = har {
+        let text = std::fs::read_to_string(har).map_err(|e| Error::io(har, e))?;
+        documented.extend(
+            explore::har_paths(&text)
+                .map_err(|why| Error::Selection(format!("{}: {why}", har.display())))?,
+        );
+    }
     let options = &RunOptions {
         out_dir: std::path::absolute(&options.out_dir)
             .map_err(|e| Error::io(&options.out_dir, e))?,
@@ -78,6 +101,7 @@ pub async fn explore(
             requested.push(path);
         }
     }
+    requested.extend(documented);
     let bases = explore::bases(
         matrix.server.seed.as_ref().map(|(p, _)| p.as_path()),
         requested,

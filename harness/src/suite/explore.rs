@@ -172,6 +172,52 @@ pub fn bases(seed: Option<&Path>, requested: impl IntoIterator<Item = String>) -
     found.into_iter().filter(|p| p != "/").collect()
 }
 
+/// The paths of an OpenAPI document's `GET` operations that take no path parameter, under
+/// the path of its first server's URL. JSON or YAML.
+pub fn openapi_paths(text: &str) -> std::result::Result<Vec<String>, String> {
+    let doc: serde_json::Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| format!("not an OpenAPI document (JSON or YAML): {e}"))?;
+    let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
+        return Err("no `paths` object: expected an OpenAPI document".to_owned());
+    };
+    let prefix = doc
+        .pointer("/servers/0/url")
+        .and_then(|u| u.as_str())
+        .map(|u| path_of(u).trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    Ok(paths
+        .iter()
+        .filter(|(path, item)| !path.contains('{') && item.get("get").is_some())
+        .map(|(path, _)| format!("{prefix}{path}"))
+        .collect())
+}
+
+/// The paths of a HAR recording's `GET` requests, without their query.
+pub fn har_paths(text: &str) -> std::result::Result<Vec<String>, String> {
+    let har: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| format!("not a HAR recording (JSON): {e}"))?;
+    let Some(entries) = har.pointer("/log/entries").and_then(|e| e.as_array()) else {
+        return Err("no `log.entries` list: expected a HAR recording".to_owned());
+    };
+    Ok(entries
+        .iter()
+        .filter(|e| e.pointer("/request/method").and_then(|m| m.as_str()) == Some("GET"))
+        .filter_map(|e| e.pointer("/request/url")?.as_str())
+        .map(|url| {
+            let path = path_of(url);
+            path.split(['?', '#']).next().unwrap_or(path).to_owned()
+        })
+        .collect())
+}
+
+/// The path of a URL (`http://host:80/a/b` -> `/a/b`), or the text itself when it is one.
+fn path_of(url: &str) -> &str {
+    match url.split_once("://") {
+        Some((_, rest)) => rest.find('/').map_or("/", |i| &rest[i..]),
+        None => url,
+    }
+}
+
 fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
@@ -262,7 +308,10 @@ fn mutations(base: &str) -> Vec<(Class, String)> {
     // tools write NFD, Linux keeps bytes as they come).
     {
         use unicode_normalization::UnicodeNormalization;
-        for other in [name.nfd().collect::<String>(), name.nfc().collect::<String>()] {
+        for other in [
+            name.nfd().collect::<String>(),
+            name.nfc().collect::<String>(),
+        ] {
             if other != name {
                 out.push((Class::Encoding, format!("{dir}/{other}")));
             }
@@ -454,6 +503,19 @@ mod tests {
             "{paths:?}"
         );
         assert!(probes.iter().all(|p| p.name.starts_with("write-")));
+    }
+
+    #[test]
+    fn an_openapi_document_and_a_har_recording_give_their_get_paths() {
+        let openapi = "openapi: 3.0.0\nservers:\n  - url: https://example.test/api\npaths:\n  /health:\n    get: {}\n  /items/{id}:\n    get: {}\n  /upload:\n    post: {}\n";
+        assert_eq!(openapi_paths(openapi).unwrap(), ["/api/health"]);
+        assert!(openapi_paths("[]").unwrap_err().contains("no `paths`"));
+        let har = r#"{"log": {"entries": [
+            {"request": {"method": "GET", "url": "http://127.0.0.1:8080/files/readme.md?x=1"}},
+            {"request": {"method": "DELETE", "url": "http://127.0.0.1:8080/files/a"}}
+        ]}}"#;
+        assert_eq!(har_paths(har).unwrap(), ["/files/readme.md"]);
+        assert!(har_paths("{}").unwrap_err().contains("log.entries"));
     }
 
     #[test]

@@ -177,7 +177,7 @@ pub fn load_all(matrix: &Matrix) -> Result<(Loaded, Vec<Diagnostic>)> {
 }
 
 /// A problem at `span` of the matrix file.
-pub(crate) fn in_matrix(matrix: &Matrix, span: Range<usize>, message: String) -> Error {
+pub fn in_matrix(matrix: &Matrix, span: Range<usize>, message: String) -> Error {
     Error::Config(vec![Diagnostic::new(
         &matrix.file,
         &matrix.text,

@@ -253,6 +253,10 @@ impl Cx<'_> {
                 .as_ref()
                 .map(|s| (root.join(s.get_ref()), s.span())),
             seed_mtime: raw.seed_mtime.as_ref().and_then(|t| self.instant(t)),
+            openapi: raw
+                .openapi
+                .as_ref()
+                .map(|s| (root.join(s.get_ref()), s.span())),
             ready,
         }
     }
