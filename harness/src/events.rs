@@ -28,6 +28,8 @@ pub enum Phase {
     Jobs,
     /// Running the primary cell's jobs again, for the noise check.
     NoiseCheck,
+    /// Sending every cell `--explore`'s generated probes.
+    Explore,
     /// Comparing snapshots and writing the results and reports.
     Compare,
 }
@@ -40,6 +42,7 @@ impl Phase {
             Phase::Build => "build",
             Phase::Jobs => "jobs",
             Phase::NoiseCheck => "noise check",
+            Phase::Explore => "explore",
             Phase::Compare => "compare",
         }
     }

@@ -229,6 +229,7 @@ fn reports_of_fixed_results() {
             merged: None,
             logs: Default::default(),
             interrupted: false,
+            explored: None,
         },
         false,
         &dir.path().join("out"),

@@ -44,11 +44,37 @@ fn explore(config: &std::path::Path, args: &[&str]) -> (Option<i32>, serde_json:
     ];
     all.extend_from_slice(args);
     let run = xtask_command(&root(), &all);
-    let found: serde_json::Value = serde_json::from_slice(&run.stdout)
-        .unwrap_or_else(|e| panic!("findings on stdout ({e}):\n{}", text(&run)));
+    let results: serde_json::Value = serde_json::from_slice(&run.stdout)
+        .unwrap_or_else(|e| panic!("results on stdout ({e}):\n{}", text(&run)));
+    let found = results["explored"].clone();
     let written: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(out.join("explore.json")).unwrap()).unwrap();
-    assert_eq!(found, written, "explore.json holds what was printed");
+    assert_eq!(
+        found, written,
+        "explore.json holds results.json's `explored`"
+    );
+    assert_eq!(
+        results,
+        matrix_tests::results_in(&out),
+        "results.json holds what was printed"
+    );
+    // Unknown findings make the run NO-GO, with a reason that says so.
+    let unknown = found["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap())
+        .filter(|f| f["known"].is_null())
+        .count();
+    let reasons = results["reasons"].to_string();
+    assert_eq!(
+        reasons.contains("findings of --explore that the ledger does not accept"),
+        unknown > 0,
+        "{reasons}"
+    );
+    if unknown > 0 {
+        assert_eq!(results["verdict"], "no-go");
+    }
     (run.status.code(), found, text(&run))
 }
 
@@ -67,6 +93,19 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
     let config = without_cases("explore", None);
     let (code, found, log) = explore(&config, &[]);
     assert_eq!(code, Some(1), "findings exit 1:\n{log}");
+    // The reports have the findings too, smallest request of each class first.
+    let out = config.parent().unwrap().join("out-");
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(markdown.contains("## Explored"), "{markdown}");
+    assert!(
+        markdown.contains("| separators | GET /files/docs%5Cguide.txt | windows, windows-2025 |"),
+        "{markdown}"
+    );
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(
+        html.contains("<section id=\"explored\">"),
+        "the HTML has the section"
+    );
     assert_eq!(
         found["cells"],
         serde_json::json!(["debian", "windows", "windows-2025"])

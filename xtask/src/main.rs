@@ -151,12 +151,12 @@ struct MatrixArgs {
     /// The matrix file.
     #[arg(long, default_value = "matrix.toml")]
     config: PathBuf,
-    /// Find differences nobody wrote a case for: instead of the suites, send every cell
+    /// Find differences nobody wrote a case for: after the suites, send every selected cell
     /// probes derived from the seed's files and the suites' paths, mutated the ways Windows
     /// and Linux differ (case, `\`, traversal, trailing characters, device names,
     /// encodings, long and 8.3 names), and report what a cell answered otherwise than the
-    /// primary, by class (explore.json). Exit 1 when it found something the ledger does not
-    /// accept
+    /// primary, by class (results.json's `explored`, the reports, explore.json). A finding
+    /// the ledger does not accept makes the run NO-GO
     #[arg(long)]
     explore: bool,
     /// The explore generator's seed: which probes run when there are more than the budget
@@ -541,37 +541,16 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
             .jobs
             .map_or_else(harness::run::default_parallel, usize::from),
         interrupt,
+        explore: args.explore.then(|| harness::run::explore::ExploreSpec {
+            budget: harness::suite::explore::Budget {
+                seed: args.explore_seed,
+                requests: args.explore_budget,
+                time: args.explore_time,
+                writes: args.explore_writes,
+            },
+            har: args.explore_har.clone(),
+        }),
     };
-    if args.explore {
-        let budget = harness::suite::explore::Budget {
-            seed: args.explore_seed,
-            requests: args.explore_budget,
-            time: args.explore_time,
-            writes: args.explore_writes,
-        };
-        let result = harness::run::explore::explore(
-            &matrix,
-            &plan,
-            &options,
-            budget,
-            args.explore_har.as_deref(),
-        )
-        .await;
-        watcher.abort();
-        drop(options);
-        let _ = printer.await;
-        let explored = result?;
-        match args.format {
-            Format::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&explored).expect("findings serialize")
-            ),
-            Format::Human => print!("{}", harness::render::explore::summary(&explored, &out_dir)),
-        }
-        return Ok(u8::from(
-            explored.findings() > 0 || !explored.errors.is_empty(),
-        ));
-    }
     let result = harness::run::run(&matrix, &plan, &options).await;
     watcher.abort();
     drop(options);

@@ -75,6 +75,7 @@ pub fn render(r: &Results) -> String {
                 (baselines(r))
                 (audit(r))
                 (noise(r))
+                (explored(r))
                 (cells(r))
                 (grid(r))
                 (jobs(r))
@@ -318,6 +319,35 @@ fn noise(r: &Results) -> Markup {
                     p { "Suggestion (paste into matrix.toml):" }
                     pre.suggestion { (n.suggestion) }
                     (diff(&n.diff))
+                }
+            }
+        }
+    }
+}
+
+fn explored(r: &Results) -> Markup {
+    html! {
+        @if let Some(x) = &r.explored {
+            section #explored {
+                h2 { "Explored" }
+                p {
+                    (x.probes) " probes on each of " (x.cells.len()) " cells from " (x.bases)
+                    " paths (seed " (x.seed) ", budget " (x.budget) "): " (x.findings())
+                    " findings, " (x.findings() - x.unknown()) " of them known."
+                }
+                @if !x.classes.is_empty() {
+                    table {
+                        tr { th { "class" } th { "smallest request" } th { "cells" } th { "findings" } th { "known" } }
+                        @for c in &x.classes {
+                            tr {
+                                td { (c.class.as_str()) }
+                                td { code { (c.findings[0].request) } }
+                                td { (c.findings[0].cells.join(", ")) }
+                                td { (c.findings.len()) }
+                                td { (c.findings.iter().filter(|f| f.known.is_some()).count()) }
+                            }
+                        }
+                    }
                 }
             }
         }

@@ -177,6 +177,38 @@ pub fn render(r: &Results) -> String {
             );
         }
     }
+    if let Some(x) = &r.explored {
+        let _ = writeln!(
+            s,
+            "## Explored\n\n{} probes on each of {} cells from {} paths (seed {}, budget {}): {} findings, {} of them known.\n",
+            x.probes,
+            x.cells.len(),
+            x.bases,
+            x.seed,
+            x.budget,
+            x.findings(),
+            x.findings() - x.unknown()
+        );
+        if !x.classes.is_empty() {
+            let _ = writeln!(
+                s,
+                "| class | smallest request | cells | findings | known |\n|---|---|---|---|---|"
+            );
+            for c in &x.classes {
+                let first = &c.findings[0];
+                let _ = writeln!(
+                    s,
+                    "| {} | {} | {} | {} | {} |",
+                    c.class.as_str(),
+                    e(&first.request),
+                    e(&first.cells.join(", ")),
+                    c.findings.len(),
+                    c.findings.iter().filter(|f| f.known.is_some()).count()
+                );
+            }
+            let _ = writeln!(s);
+        }
+    }
     let _ = writeln!(s, "## What ran where\n");
     let _ = writeln!(s, "{}\n", saved_text(r));
     let _ = writeln!(

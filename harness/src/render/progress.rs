@@ -315,7 +315,7 @@ impl Progress {
                     let _ = write!(s, ", last {}", esc(&self.last_unit));
                 }
             }
-            Some(Phase::Jobs | Phase::NoiseCheck) => {
+            Some(Phase::Jobs | Phase::NoiseCheck | Phase::Explore) => {
                 let _ = write!(s, " {}/{}", self.done, self.total);
                 if self.failed > 0 {
                     let _ = write!(s, ", {}", p.bad(&format!("{} failed", self.failed)));

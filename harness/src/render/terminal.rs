@@ -256,6 +256,9 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
             s.push_str(&indent(&n.diff));
         }
     }
+    if let Some(explored) = &result.explored {
+        s.push_str(&super::explore::summary(explored, out));
+    }
     let cases: usize = result.jobs.iter().map(|j| j.cases.len()).sum();
     let passed: usize = result
         .jobs

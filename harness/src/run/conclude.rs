@@ -31,6 +31,8 @@ pub struct Ending {
     pub logs: BTreeMap<String, String>,
     /// Whether the run was interrupted: what finished is judged, no snapshot is written.
     pub interrupted: bool,
+    /// With `--explore`: what the generated probes found.
+    pub explored: Option<crate::verdict::explore::Explored>,
 }
 
 /// Today's date as `YYYY-MM-DD` (UTC), for divergence expiry.
@@ -59,6 +61,7 @@ pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool, out: &Path) -> Re
         merged: ending.merged,
         logs: ending.logs,
         interrupted: ending.interrupted,
+        explored: ending.explored,
     });
     results.record_file_errors(unreadable);
     persist::results::write(&results, out)?;
@@ -107,6 +110,8 @@ pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Res
             merged: Some(shards.len()),
             logs,
             interrupted: shards.iter().any(|(_, r)| r.interrupted),
+            // Explorations are a run's own: a merge of shards carries none.
+            explored: None,
         },
         accept,
         out,

@@ -1,37 +1,54 @@
-//! `--explore`: a run of generated probes instead of the matrix's suites. It provisions,
-//! builds and launches like any run (a fresh server, port and data dir per cell, only the
-//! servers the harness started are contacted), sends every cell the same probes
-//! ([`crate::suite::explore`]), and judges where a cell answered otherwise than the primary
-//! ([`crate::verdict::explore`]). What it found is written to `explore.json`
-//! ([`crate::persist::EXPLORED`]).
+//! `--explore` within a run: after the plan's jobs, on the same prepared cells (their builds
+//! and runtimes), every selected cell gets a fresh server and the same generated probes
+//! ([`crate::suite::explore`]), each write a server and data dir of its own; what a cell
+//! answered otherwise than the primary is judged into findings
+//! ([`crate::verdict::explore`]), which go into results.json, the reports and
+//! `explore.json` ([`crate::persist::EXPLORED`]). Only the servers the harness started are
+//! contacted.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use super::{RunOptions, job, prepare, schedule};
 use crate::errors::{Error, Result};
-use crate::events::{Phase, PlannedJob, RunEvent};
 use crate::matrix::{Evidence, HttpSpec, Matrix, Scope, Suite, SuiteSpec};
+use crate::outcome::JobResult;
 use crate::plan::{Job, Plan};
-use crate::suite::explore::{self, Budget};
+use crate::suite::explore::{self, Budget, Probe};
 use crate::suite::http::HttpSuite;
 use crate::suite::{Loaded, LoadedSuite};
 use crate::verdict::explore::{Explored, findings, mark_known};
 
-/// The name of the generated suite, in logs, events and snapshots' sources.
+/// The name of the generated suite, in logs, events and snapshots' sources; each write is
+/// the suite `explore-<probe>`.
 pub const SUITE: &str = "explore";
 
-/// Explores the cells of `plan` with probes derived from `matrix` (and the HAR recording
-/// `har`, when given) within `budget`.
-pub async fn explore(
-    matrix: &Matrix,
-    plan: &Plan,
-    options: &RunOptions,
+/// What `--explore` is asked for.
+#[derive(Debug, Clone)]
+pub struct ExploreSpec {
+    /// How many probes, picked how, for how long.
+    pub budget: Budget,
+    /// A HAR recording whose `GET` paths are bases too.
+    pub har: Option<PathBuf>,
+}
+
+/// The exploration of a run, made ready: its suites (in a matrix of their own) and jobs.
+pub(super) struct Setup {
+    /// The matrix with the generated suites in place of the written ones.
+    pub matrix: Matrix,
+    /// The generated suites, loaded.
+    pub suites: Loaded,
+    /// One job per selected cell, and one per write and cell.
+    pub jobs: Vec<Job>,
+    probes: Vec<Probe>,
+    bases: usize,
+    covers: BTreeMap<String, String>,
     budget: Budget,
-    har: Option<&std::path::Path>,
-) -> Result<Explored> {
-    // The server's documented and recorded paths, read before anything starts.
+}
+
+/// The paths the server's OpenAPI document (`server.openapi`) and `har` name, read before
+/// anything starts: a file that cannot be read, or is none, is an error that says where.
+pub(super) fn documented(matrix: &Matrix, spec: &ExploreSpec) -> Result<Vec<String>> {
     let mut documented = Vec::new();
     if let Some((path, span)) = &matrix.server.openapi {
         let text = std::fs::read_to_string(path).map_err(|e| {
@@ -45,53 +62,29 @@ pub async fn explore(
             crate::suite::in_matrix(matrix, span.clone(), format!("{}: {why}", path.display()))
         })?);
     }
-    if let Some(har) = har {
+    if let Some(har) = &spec.har {
         let text = std::fs::read_to_string(har).map_err(|e| Error::io(har, e))?;
         documented.extend(
             explore::har_paths(&text)
                 .map_err(|why| Error::Selection(format!("{}: {why}", har.display())))?,
         );
     }
-    let options = &RunOptions {
-        out_dir: std::path::absolute(&options.out_dir)
-            .map_err(|e| Error::io(&options.out_dir, e))?,
-        ..options.clone()
-    };
-    let _claim = crate::persist::claim(&options.out_dir)?;
-    // The writes, each a suite of its own so that it runs in a fresh data dir.
-    let writes = if budget.writes {
-        explore::write_probes(&explore::seed_files(
-            matrix.server.seed.as_ref().map(|(p, _)| p.as_path()),
-        ))
-    } else {
-        Vec::new()
-    };
-    let write_suite = |probe: &explore::Probe| format!("{SUITE}-{}", probe.name);
-    // One job per selected cell (and per write), whatever suites the plan had there.
-    let mut plan = plan.clone();
-    plan.jobs = plan
-        .cells
-        .iter()
-        .flat_map(|c| {
-            std::iter::once(SUITE.to_owned())
-                .chain(writes.iter().map(write_suite))
-                .map(|suite| Job {
-                    suite,
-                    cell: c.name.clone(),
-                    scope: Scope::PerTarget,
-                    audit: false,
-                })
-        })
-        .collect();
-    let plan = &plan;
-    let prepared = tokio::select! {
-        prepared = prepare(matrix, plan, options) => prepared?,
-        () = options.interrupt.wait() => return Err(Error::Interrupted),
-    };
-    // What the harness knows of the server's paths: the seed and the suites' requests.
+    Ok(documented)
+}
+
+/// The probes of `matrix` (its seed, `suites`' requests and `documented` paths) for the
+/// cells of `plan`, as generated suites and jobs.
+pub(super) fn setup(
+    matrix: &Matrix,
+    plan: &Plan,
+    suites: &Loaded,
+    documented: Vec<String>,
+    budget: Budget,
+) -> Setup {
+    let seed = matrix.server.seed.as_ref().map(|(p, _)| p.as_path());
     let mut covers = BTreeMap::new();
-    let mut requested = Vec::new();
-    for (suite, loaded) in &prepared.validated.suites {
+    let mut requested = documented;
+    for (suite, loaded) in suites {
         for (case, method, path) in loaded.requests() {
             if method == "GET" {
                 covers
@@ -101,13 +94,14 @@ pub async fn explore(
             requested.push(path);
         }
     }
-    requested.extend(documented);
-    let bases = explore::bases(
-        matrix.server.seed.as_ref().map(|(p, _)| p.as_path()),
-        requested,
-    );
-    let probes = explore::probes(&bases, budget);
-    // The probes as a suite of their own, run on every cell, and only it.
+    let bases = explore::bases(seed, requested);
+    let reads = explore::probes(&bases, budget);
+    // The writes, each a suite of its own so that it runs in a fresh data dir.
+    let writes = if budget.writes {
+        explore::write_probes(&explore::seed_files(seed))
+    } else {
+        Vec::new()
+    };
     let generated_suite = |name: String| Suite {
         name,
         scope: Scope::PerTarget,
@@ -118,68 +112,67 @@ pub async fn explore(
         }),
         evidence: Evidence::default(),
     };
+    let folder = PathBuf::from(format!("({SUITE})"));
     let mut derived = matrix.clone();
     derived.suites = vec![generated_suite(SUITE.to_owned())];
-    let generated: Arc<dyn LoadedSuite> = Arc::new(HttpSuite::generated(
-        PathBuf::from(format!("({SUITE})")),
-        explore::cases(&probes),
-        matrix,
-        budget.time,
-        false,
-    ));
-    let mut suites: Loaded = BTreeMap::from([(SUITE.to_owned(), generated)]);
-    for probe in &writes {
-        let name = write_suite(probe);
-        derived.suites.push(generated_suite(name.clone()));
-        let one: Arc<dyn LoadedSuite> = Arc::new(HttpSuite::generated(
-            PathBuf::from(format!("({SUITE})")),
-            explore::cases(std::slice::from_ref(probe)),
+    let mut loaded: Loaded = BTreeMap::from([(
+        SUITE.to_owned(),
+        Arc::new(HttpSuite::generated(
+            folder.clone(),
+            explore::cases(&reads),
             matrix,
-            None,
-            true,
-        ));
-        suites.insert(name, one);
+            budget.time,
+            false,
+        )) as Arc<dyn LoadedSuite>,
+    )]);
+    for probe in &writes {
+        let name = format!("{SUITE}-{}", probe.name);
+        derived.suites.push(generated_suite(name.clone()));
+        loaded.insert(
+            name,
+            Arc::new(HttpSuite::generated(
+                folder.clone(),
+                explore::cases(std::slice::from_ref(probe)),
+                matrix,
+                None,
+                true,
+            )),
+        );
     }
-    let planned = &plan.jobs;
-    let jobs = job::Jobs {
-        matrix: &derived,
-        suites: &suites,
-        artifacts: &prepared.artifacts,
-        runtimes: &prepared.runtimes,
-        scratch: &prepared.scratch,
-        logs: &prepared.logs,
-        options,
-        plan_cases: &[],
-    };
-    let parallel = options.parallel.max(1);
-    options.events.emit(RunEvent::Phase { phase: Phase::Jobs });
-    options.events.emit(RunEvent::JobsPlanned {
-        jobs: planned
-            .iter()
-            .map(|j| PlannedJob {
-                cell: j.cell.clone(),
-                suite: j.suite.clone(),
-                expected: None,
+    let jobs = plan
+        .cells
+        .iter()
+        .flat_map(|c| {
+            derived.suites.iter().map(|s| Job {
+                suite: s.name.clone(),
+                cell: c.name.clone(),
+                scope: Scope::PerTarget,
+                audit: false,
             })
-            .collect(),
-        parallel,
-    });
-    let warming = prepared.warming;
-    let warmed = async {
-        futures_util::future::join_all(warming).await;
-    };
-    let results = schedule::run(&jobs, planned.iter().collect(), planned, parallel, warmed).await;
-    futures_util::future::join_all(prepared.runtimes.values().map(|r| r.shutdown())).await;
-    let results = results?;
-    if options.interrupt.is_set() {
-        return Err(Error::Interrupted);
+        })
+        .collect();
+    Setup {
+        matrix: derived,
+        suites: loaded,
+        jobs,
+        probes: reads.into_iter().chain(writes).collect(),
+        bases: bases.len(),
+        covers,
+        budget,
     }
-    options.events.emit(RunEvent::Phase {
-        phase: Phase::Compare,
-    });
+}
+
+/// The findings of the exploration's `results`, judged against `matrix`'s primary and
+/// ledger on `today`.
+pub(super) fn judge(
+    setup: &Setup,
+    results: &[JobResult],
+    matrix: &Matrix,
+    today: &str,
+) -> Explored {
     let mut answers: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut errors = BTreeMap::new();
-    for job in &results {
+    for job in results {
         if let Some(error) = &job.error {
             errors.insert(job.cell.clone(), error.clone());
             continue;
@@ -195,23 +188,17 @@ pub async fn explore(
                 }),
         );
     }
-    let probes: Vec<explore::Probe> = probes.into_iter().chain(writes).collect();
-    let mut classes = findings(&probes, &answers, &matrix.primary, &covers);
-    mark_known(&mut classes, &matrix.divergences, &super::conclude::today());
-    let answered = answers.iter().map(|(c, a)| (c.clone(), a.len())).collect();
-    let probes_per_cell = probes.len();
-    let explored = Explored {
-        answered,
-        seed: budget.seed,
-        budget: budget.requests,
-        probes: probes_per_cell,
-        bases: bases.len(),
+    let mut classes = findings(&setup.probes, &answers, &matrix.primary, &setup.covers);
+    mark_known(&mut classes, &matrix.divergences, today);
+    Explored {
+        answered: answers.iter().map(|(c, a)| (c.clone(), a.len())).collect(),
+        seed: setup.budget.seed,
+        budget: setup.budget.requests,
+        probes: setup.probes.len(),
+        bases: setup.bases,
         primary: matrix.primary.clone(),
         cells: answers.keys().cloned().collect(),
         classes,
         errors,
-    };
-    let json = serde_json::to_string_pretty(&explored).expect("findings serialize");
-    crate::persist::write_atomic(&options.out_dir.join(crate::persist::EXPLORED), &json)?;
-    Ok(explored)
+    }
 }

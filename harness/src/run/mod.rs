@@ -51,6 +51,8 @@ pub struct RunOptions {
     /// Set when the user interrupts the run (Ctrl-C): running jobs are stopped, no new job
     /// starts, and what finished is judged and written, marked interrupted.
     pub interrupt: Interrupt,
+    /// With `--explore`: after the plan's jobs, generated probes on every selected cell.
+    pub explore: Option<explore::ExploreSpec>,
 }
 
 /// A run's interruption: set once by whoever drives the run, awaited by every cell.
@@ -110,13 +112,17 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
         options
     };
     let _claim = crate::persist::claim(&options.out_dir)?;
+    let documented = match &options.explore {
+        Some(spec) => explore::documented(matrix, spec)?,
+        None => Vec::new(),
+    };
     // Before any job has run there is nothing to report: an interrupt ends the run at once,
     // every child stopped as the futures are dropped.
     let prepared = tokio::select! {
         prepared = prepare(matrix, plan, options) => prepared?,
         () = options.interrupt.wait() => return Err(Error::Interrupted),
     };
-    finish(matrix, plan, options, prepared).await
+    finish(matrix, plan, options, prepared, documented).await
 }
 
 /// What every job needs, made ready before the first one.
@@ -137,10 +143,7 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     let start = Instant::now();
     let started = std::time::SystemTime::now();
     let validated = validate(matrix)?;
-    let cells: Vec<&crate::matrix::Cell> = plan
-        .active_cells()
-        .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
-        .collect();
+    let cells = prepared_cells(matrix, plan, options);
     let ctx = Ctx {
         cache: options.cache_dir.clone(),
         events: options.events.clone(),
@@ -210,12 +213,30 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     })
 }
 
-/// Runs the jobs and judges them.
+/// The cells a run prepares: those with jobs, and with `--explore` every selected cell.
+fn prepared_cells<'a>(
+    matrix: &'a Matrix,
+    plan: &Plan,
+    options: &RunOptions,
+) -> Vec<&'a crate::matrix::Cell> {
+    let names: Vec<&str> = if options.explore.is_some() {
+        plan.cells.iter().map(|c| c.name.as_str()).collect()
+    } else {
+        plan.active_cells().map(|c| c.name.as_str()).collect()
+    };
+    names
+        .into_iter()
+        .map(|n| matrix.cell(n).expect("planned cells exist"))
+        .collect()
+}
+
+/// Runs the jobs (and the exploration) and judges them.
 async fn finish(
     matrix: &Matrix,
     plan: &Plan,
     options: &RunOptions,
     prepared: Prepared,
+    documented: Vec<String>,
 ) -> Result<Results> {
     let Prepared {
         start,
@@ -228,10 +249,7 @@ async fn finish(
         scratch,
         logs,
     } = prepared;
-    let cells: Vec<&crate::matrix::Cell> = plan
-        .active_cells()
-        .map(|c| matrix.cell(&c.name).expect("planned cells exist"))
-        .collect();
+    let cells = prepared_cells(matrix, plan, options);
     let jobs = job::Jobs {
         matrix,
         suites: &validated.suites,
@@ -303,6 +321,41 @@ async fn finish(
         noise = noise::between(&observations, &jobs.observations(&again));
         noise_cell = Some(matrix.primary.clone());
     }
+    // The exploration, on the same builds and runtimes.
+    let mut explored = None;
+    if let Some(spec) = &options.explore
+        && !interrupted
+    {
+        let setup = explore::setup(matrix, plan, &validated.suites, documented, spec.budget);
+        let probing = job::Jobs {
+            matrix: &setup.matrix,
+            suites: &setup.suites,
+            artifacts: &artifacts,
+            runtimes: &runtimes,
+            scratch: &scratch,
+            logs: &logs,
+            options,
+            plan_cases: &[],
+        };
+        options.events.emit(RunEvent::Phase {
+            phase: Phase::Explore,
+        });
+        let found = schedule::run(
+            &probing,
+            setup.jobs.iter().collect(),
+            &setup.jobs,
+            parallel,
+            std::future::ready(()),
+        )
+        .await?;
+        if !options.interrupt.is_set() {
+            let judged = explore::judge(&setup, &found, matrix, &conclude::today());
+            let json = serde_json::to_string_pretty(&judged).expect("findings serialize");
+            crate::persist::write_atomic(&options.out_dir.join(crate::persist::EXPLORED), &json)?;
+            explored = Some(judged);
+        }
+    }
+    let interrupted = options.interrupt.is_set();
     // The schedule stopped what each runtime kept once its last job was done (the noise
     // check's jobs warmed them again).
     futures_util::future::join_all(runtimes.values().map(|r| r.shutdown())).await;
@@ -326,6 +379,7 @@ async fn finish(
             merged: None,
             logs: Default::default(),
             interrupted,
+            explored,
         },
         options.accept,
         &options.out_dir,

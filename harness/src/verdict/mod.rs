@@ -143,6 +143,9 @@ pub struct Results {
     pub scope: RunScope,
     /// Why the verdict is not GO: what is wrong first, then what awaits review.
     pub reasons: Vec<String>,
+    /// With `--explore`: what the generated probes found.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub explored: Option<explore::Explored>,
     /// How long it took.
     #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
@@ -204,6 +207,8 @@ pub struct Judge<'a> {
     pub logs: BTreeMap<String, String>,
     /// Whether the run was interrupted before every planned job ran.
     pub interrupted: bool,
+    /// With `--explore`: what the generated probes found.
+    pub explored: Option<explore::Explored>,
 }
 
 /// Compares, and gives the results their statuses and verdict. Writes nothing: the snapshot
@@ -262,6 +267,21 @@ pub fn judge(j: Judge<'_>) -> Results {
             ),
         );
     }
+    // What `--explore` found that the ledger does not accept is a difference between cells
+    // like any other; cells whose probes did not run were not explored.
+    if let Some(explored) = &j.explored {
+        if explored.unknown() > 0 {
+            wrong.push(format!(
+                "{} findings of --explore that the ledger does not accept (`cargo xtask explore --save FINDING` makes one a case, `accept` takes it)",
+                explored.unknown()
+            ));
+        }
+        for (cell, error) in &explored.errors {
+            wrong.push(format!(
+                "--explore: the probes of {cell} did not run: {error}"
+            ));
+        }
+    }
     let verdict = if !wrong.is_empty() {
         Verdict::NoGo
     } else if !unproven.is_empty() {
@@ -309,6 +329,7 @@ pub fn judge(j: Judge<'_>) -> Results {
         logs,
         verdict,
         reasons: wrong.into_iter().chain(unproven).collect(),
+        explored: j.explored,
         duration,
     }
 }
@@ -550,6 +571,7 @@ scope = "per-target"
             merged: None,
             logs: BTreeMap::new(),
             interrupted: false,
+            explored: None,
         })
     }
 
