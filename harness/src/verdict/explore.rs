@@ -142,7 +142,23 @@ pub fn findings(
         if differing.is_empty() {
             continue;
         }
-        by_class.entry(probe.class).or_default().push(Finding {
+        // The same lines in another order, everywhere it differs: a matter of order.
+        let lines = |text: &str| {
+            let mut l: Vec<String> = text.lines().map(str::to_owned).collect();
+            l.sort();
+            l
+        };
+        let reordered = differing.iter().all(|cell| {
+            answers[cell]
+                .get(&probe.name)
+                .is_some_and(|a| lines(a) == lines(expected))
+        });
+        let class = if reordered {
+            Class::Ordering
+        } else {
+            probe.class
+        };
+        by_class.entry(class).or_default().push(Finding {
             probe: probe.name.clone(),
             request: format!("{} {}", probe.method, probe.path),
             base: probe.base.clone(),
@@ -229,6 +245,24 @@ mod tests {
             .collect();
         assert_eq!(requests, ["GET /files/A.TXT", "GET /files/README.MD"]);
         assert_eq!(found[0].findings[0].cells, ["windows"]);
+    }
+
+    #[test]
+    fn the_same_lines_in_another_order_are_a_finding_of_ordering() {
+        let probes = vec![Probe {
+            name: "base-001".into(),
+            class: Class::Base,
+            method: "GET".into(),
+            base: "/files".into(),
+            path: "/files".into(),
+        }];
+        let all = answers(&[
+            ("debian", &[("base-001", "status: 200\n\na\nb")]),
+            ("windows", &[("base-001", "status: 200\n\nb\na")]),
+        ]);
+        let found = findings(&probes, &all, "debian", &BTreeMap::new());
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].class, Class::Ordering);
     }
 
     #[test]
