@@ -5,7 +5,6 @@
 //! reports are then read by independent parsers. The faults come from
 //! `fixtures/fault-server/server.py`, run as a host cell, and from the sample server.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
@@ -96,13 +95,7 @@ impl Started {
             .stdout(Stdio::null())
             .spawn()
             .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let (tx, lines) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-                let _ = tx.send(line);
-            }
-        });
+        let lines = matrix_tests::stderr_lines(&mut child);
         Started {
             child,
             lines,

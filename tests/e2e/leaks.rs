@@ -2,7 +2,6 @@
 //! crashes, and a run interrupted with SIGINT, no server, Wine or container process of the
 //! harness is left, and no labelled container exists.
 
-use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
@@ -139,13 +138,7 @@ fn interrupt(cell: &str) {
         .stdout(Stdio::null())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = matrix_tests::stderr_lines(&mut child);
     // Wait until the suite's command is running: the server is up and the job is mid-case.
     let deadline = Instant::now() + Duration::from_secs(300);
     while !running(sleeper) {

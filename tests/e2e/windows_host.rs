@@ -5,7 +5,6 @@
 //! run in that same build. On a real Windows runner the generated workflow runs the same
 //! cell natively.
 
-use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -319,13 +318,7 @@ fn ctrl_c_stops_the_windows_harness_and_its_running_server() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let stderr = child.stderr.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
+    let rx = matrix_tests::stderr_lines(&mut child);
     let deadline = Instant::now() + Duration::from_secs(120);
     let mut seen = Vec::new();
     while !seen

@@ -384,3 +384,20 @@ pub fn chromium_dom(file: &Path) -> String {
     assert!(dom.status.success(), "{}", text(&dom));
     String::from_utf8_lossy(&dom.stdout).into_owned()
 }
+
+/// The lines `child` writes to its piped standard error, as they come, read on a thread of
+/// their own (so that a chatty child never blocks on a full pipe).
+pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receiver<String> {
+    use std::io::BufRead;
+    let stderr = child.stderr.take().expect("standard error is piped");
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stderr)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    rx
+}

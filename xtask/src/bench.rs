@@ -6,8 +6,9 @@
 //!   the harness's own overhead per Windows job.
 //! - `scale`: generated matrices of a growing number of suites on host cells (and a smaller
 //!   one on Wine and podman): wall time and jobs per second as suites double.
-//! - `explore`: `--explore` on the sample, warm: probes per cell, requests per second, and
-//!   the time to the first finding (findings are judged once every cell has answered).
+//! - `explore`: the sample run, warm, with and without `--explore`: what the exploration
+//!   costs, its requests per second, and the time to the first finding (findings are judged
+//!   once every cell has answered).
 //! - `diff` and `plan`: `cargo bench -p harness` benches (normalizing and comparing 100,000
 //!   snapshot pairs; planning 10,000 suites on 10 cells).
 
@@ -266,26 +267,42 @@ async fn scale_point(
     Ok((took, ran))
 }
 
-/// `--explore` on the sample, warm (a first run builds and provisions, unmeasured).
+/// `--explore` on the sample, warm (a first run builds and provisions, unmeasured): the
+/// same run with and without it, the difference being the exploration's cost.
 async fn explore(root: &Path, runs: usize) -> Result<(), Error> {
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
-    let cmd = |out: &Path| {
-        Cmd::new(cargo())
-            .args(["xtask", "matrix", "--explore", "--format", "json", "--out"])
+    let cmd = |out: &Path, explore: bool| {
+        let mut cmd = Cmd::new(cargo())
+            .args(["xtask", "matrix", "--format", "json", "--out"])
             .arg(out)
-            .current_dir(root)
+            .current_dir(root);
+        if explore {
+            cmd = cmd.arg("--explore");
+        }
+        cmd
     };
-    // Findings exit 1: that is its success here.
-    timed(&cmd(&scratch.path().join("warm")), &[0, 1]).await?;
-    let mut walls = Vec::new();
+    // Findings make it NO-GO (1): that is its success here.
+    timed(&cmd(&scratch.path().join("warm"), true), &[0, 1]).await?;
+    let (mut with, mut without) = (Vec::new(), Vec::new());
     let mut found = Value::Null;
     for i in 0..runs {
-        let (took, stdout) = timed(&cmd(&scratch.path().join(format!("run-{i}"))), &[0, 1]).await?;
-        walls.push(took);
+        let (took, _) = timed(
+            &cmd(&scratch.path().join(format!("plain-{i}")), false),
+            &[0, 1],
+        )
+        .await?;
+        without.push(took);
+        let (took, stdout) = timed(
+            &cmd(&scratch.path().join(format!("explore-{i}")), true),
+            &[0, 1],
+        )
+        .await?;
+        with.push(took);
         let results: Value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
         found = results["explored"].clone();
     }
-    let wall = median(walls);
+    let (with, without) = (median(with), median(without));
+    let exploring = with.saturating_sub(without).max(Duration::from_millis(1));
     let probes = found["probes"].as_u64().unwrap_or(0);
     let cells = found["cells"].as_array().map_or(0, Vec::len) as u64;
     let findings: usize = found["classes"].as_array().map_or(0, |c| {
@@ -295,14 +312,20 @@ async fn explore(root: &Path, runs: usize) -> Result<(), Error> {
     });
     println!("explore: the sample, warm (median of {runs})");
     println!(
-        "  {probes} probes x {cells} cells = {} requests in {}: {:.0} requests/s",
-        probes * cells,
-        secs(wall),
-        (probes * cells) as f64 / wall.as_secs_f64()
+        "  the run {} without --explore, {} with it: the exploration takes {}",
+        secs(without),
+        secs(with),
+        secs(exploring)
     );
     println!(
-        "  first finding after {} ({findings} findings in {} classes)",
-        secs(wall),
+        "  {probes} probes x {cells} cells = {} requests: {:.0} requests/s",
+        probes * cells,
+        (probes * cells) as f64 / exploring.as_secs_f64()
+    );
+    println!(
+        "  first finding {} after the run started, {} into the exploration ({findings} findings in {} classes)",
+        secs(with),
+        secs(exploring),
         found["classes"].as_array().map_or(0, Vec::len)
     );
     Ok(())

@@ -144,6 +144,12 @@ pub fn write_probes(files: &[String]) -> Vec<Probe> {
         }
     }
     candidates.retain(|c| seen.insert(c.2.clone()));
+    numbered(candidates, "write-", "PUT")
+}
+
+/// `candidates` (class, base, path) as probes of `method`, named `<prefix><class>-<n>` with
+/// `n` counting within each class.
+fn numbered(candidates: Vec<(Class, String, String)>, prefix: &str, method: &str) -> Vec<Probe> {
     let mut numbers: BTreeMap<Class, usize> = BTreeMap::new();
     candidates
         .into_iter()
@@ -151,9 +157,9 @@ pub fn write_probes(files: &[String]) -> Vec<Probe> {
             let n = numbers.entry(class).or_default();
             *n += 1;
             Probe {
-                name: format!("write-{}-{:03}", class.as_str(), n),
+                name: format!("{prefix}{}-{n:03}", class.as_str()),
                 class,
-                method: "PUT".into(),
+                method: method.to_owned(),
                 base,
                 path,
             }
@@ -377,21 +383,7 @@ pub fn probes(bases: &[String], budget: Budget) -> Vec<Probe> {
     }
     candidates.truncate(budget.requests);
     candidates.extend(mutated);
-    let mut numbers: BTreeMap<Class, usize> = BTreeMap::new();
-    candidates
-        .into_iter()
-        .map(|(class, base, path)| {
-            let n = numbers.entry(class).or_default();
-            *n += 1;
-            Probe {
-                name: format!("{}-{:03}", class.as_str(), n),
-                class,
-                method: "GET".into(),
-                base,
-                path,
-            }
-        })
-        .collect()
+    numbered(candidates, "", "GET")
 }
 
 /// The probes as the cases of a generated `http` suite: one `GET` each, its answer (status,
