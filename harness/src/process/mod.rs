@@ -464,6 +464,7 @@ impl Running {
         if let Some(status) = self.try_wait() {
             // The leader has exited; anything it left in its group or job goes too.
             self.child.kill_all();
+            self.child.armed = false;
             return (Some(status), false);
         }
         let asked = platform::ask(
@@ -480,10 +481,13 @@ impl Running {
             && let Ok(status) = tokio::time::timeout(grace, self.child.inner.wait()).await
         {
             self.child.kill_all();
+            self.child.armed = false;
             return (status.ok(), false);
         }
         self.child.kill_all();
         let status = self.child.inner.wait().await.ok();
+        // Stopped and reaped: nothing of it is left to end when it is dropped.
+        self.child.armed = false;
         (status, true)
     }
 }
