@@ -141,13 +141,22 @@ impl Cmd {
 }
 
 impl fmt::Display for Cmd {
-    /// The command line as a user could paste it into a shell.
+    /// The command line as a user could paste it into the platform's shell: POSIX quoting
+    /// on Unix, the Windows C runtime's on Windows (what `cmd` and PowerShell pass on).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let words: Vec<String> = std::iter::once(&self.program)
             .chain(&self.args)
             .map(|s| s.to_string_lossy().into_owned())
             .collect();
-        f.write_str(&shell_words::join(words))
+        #[cfg(windows)]
+        let line = words
+            .into_iter()
+            .map(|w| shell_escape::windows::escape(w.into()).into_owned())
+            .collect::<Vec<_>>()
+            .join(" ");
+        #[cfg(not(windows))]
+        let line = shell_words::join(words);
+        f.write_str(&line)
     }
 }
 
@@ -515,6 +524,17 @@ pub fn free_port() -> Result<u16> {
 mod tests {
     use super::*;
 
+    #[cfg(windows)]
+    #[test]
+    fn display_quotes_as_the_windows_c_runtime_reads_a_command_line() {
+        let cmd = Cmd::new("podman").args(["run", "--name", "a b", "say \"hi\"", "-e", "K=V"]);
+        assert_eq!(
+            cmd.to_string(),
+            r#"podman run --name "a b" "say \"hi\"" -e K=V"#
+        );
+    }
+
+    #[cfg(unix)]
     #[test]
     fn display_quotes_what_a_shell_would_split() {
         let cmd = Cmd::new("podman").args(["run", "--name", "a b", "it's", "-e", "K=V"]);
@@ -541,7 +561,12 @@ mod tests {
             .unwrap_err();
         let text = err.to_string();
         assert!(
-            text.starts_with(&format!("`{shell} {flag} '{script}'` failed")),
+            // Quoted as the platform's shell reads it back.
+            text.starts_with(&if cfg!(windows) {
+                format!("`{shell} {flag} \"{script}\"` failed")
+            } else {
+                format!("`{shell} {flag} '{script}'` failed")
+            }),
             "{text}"
         );
         assert_eq!(
