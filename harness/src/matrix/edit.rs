@@ -27,9 +27,7 @@ pub struct NewDivergence {
 /// and reason gets the new cells (and the new expiry); otherwise a new `[[divergence]]`
 /// follows the last one. The result is a valid matrix, or an error that says why not.
 pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::io(path, std::io::Error::other(e.to_string())))?;
+    let mut doc = document(path, text)?;
     // A date, as TOML writes dates (no quotes), or an error that says what was expected.
     let expires = match &d.expires {
         None => None,
@@ -42,20 +40,7 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
             }
         }),
     };
-    let entries = match doc.get_mut("divergence") {
-        None => {
-            doc.insert("divergence", Item::ArrayOfTables(ArrayOfTables::new()));
-            doc["divergence"]
-                .as_array_of_tables_mut()
-                .expect("just inserted")
-        }
-        Some(item) => item.as_array_of_tables_mut().ok_or_else(|| {
-            Error::io(
-                path,
-                std::io::Error::other("`divergence` is not an array of tables ([[divergence]])"),
-            )
-        })?,
-    };
+    let entries = tables(&mut doc, path, "divergence")?;
     let same = entries.iter_mut().find(|t| {
         t.get("suite").and_then(Item::as_str) == Some(&d.suite)
             && t.get("case").and_then(Item::as_str) == Some(&d.case)
@@ -120,23 +105,8 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
 /// folder `folder` (relative to the matrix file), unless a suite of that name is there
 /// already. The result is a valid matrix, or an error that says why not.
 pub fn add_http_suite(path: &Path, text: &str, name: &str, folder: &str) -> Result<String> {
-    let mut doc: DocumentMut = text
-        .parse()
-        .map_err(|e: toml_edit::TomlError| Error::io(path, std::io::Error::other(e.to_string())))?;
-    let suites = match doc.get_mut("suite") {
-        None => {
-            doc.insert("suite", Item::ArrayOfTables(ArrayOfTables::new()));
-            doc["suite"]
-                .as_array_of_tables_mut()
-                .expect("just inserted")
-        }
-        Some(item) => item.as_array_of_tables_mut().ok_or_else(|| {
-            Error::io(
-                path,
-                std::io::Error::other("`suite` is not an array of tables ([[suite]])"),
-            )
-        })?,
-    };
+    let mut doc = document(path, text)?;
+    let suites = tables(&mut doc, path, "suite")?;
     if suites
         .iter()
         .any(|t| t.get("name").and_then(Item::as_str) == Some(name))
@@ -152,6 +122,25 @@ pub fn add_http_suite(path: &Path, text: &str, name: &str, folder: &str) -> Resu
     let edited = doc.to_string();
     crate::matrix::parse(path, &edited)?;
     Ok(edited)
+}
+
+/// The matrix file at `path`, as toml_edit reads it (every comment and layout kept).
+fn document(path: &Path, text: &str) -> Result<DocumentMut> {
+    text.parse()
+        .map_err(|e: toml_edit::TomlError| Error::io(path, std::io::Error::other(e.to_string())))
+}
+
+/// The array of tables `[[key]]` of `doc`, made when there is none.
+fn tables<'a>(doc: &'a mut DocumentMut, path: &Path, key: &str) -> Result<&'a mut ArrayOfTables> {
+    if doc.get(key).is_none() {
+        doc.insert(key, Item::ArrayOfTables(ArrayOfTables::new()));
+    }
+    doc[key].as_array_of_tables_mut().ok_or_else(|| {
+        Error::io(
+            path,
+            std::io::Error::other(format!("`{key}` is not an array of tables ([[{key}]])")),
+        )
+    })
 }
 
 #[cfg(test)]

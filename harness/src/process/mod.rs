@@ -98,6 +98,19 @@ impl Cmd {
         wrap
     }
 
+    /// The command with a new mark, its standard output and error appended to `log`;
+    /// returns it and its mark.
+    fn build_to_log(&self, log: &Path) -> Result<(CommandWrap, String)> {
+        let file = open_log(log)?;
+        let mark = new_mark();
+        let mut command = self.build_marked(&mark);
+        command
+            .command_mut()
+            .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
+            .stderr(file);
+        Ok((command, mark))
+    }
+
     #[expect(
         clippy::disallowed_methods,
         reason = "this is the one place that creates child processes"
@@ -389,13 +402,7 @@ fn open_log(log: &Path) -> Result<std::fs::File> {
 /// (see [`stop_marked`]). Its output is not piped: the daemon
 /// would hold the pipe open for as long as it lives.
 pub async fn start_daemon(cmd: &Cmd, log: &Path) -> Result<(ExitStatus, String)> {
-    let file = open_log(log)?;
-    let mark = new_mark();
-    let mut command = cmd.build_marked(&mark);
-    command
-        .command_mut()
-        .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
-        .stderr(file);
+    let (command, mark) = cmd.build_to_log(log)?;
     let mut child = Child::spawn(cmd, command)?;
     let status = child.inner.wait().await.map_err(|e| cmd.spawn_error(e))?;
     // The daemon lives on; it is stopped by its mark.
@@ -422,13 +429,7 @@ pub struct Running {
 impl Running {
     /// Starts `cmd` with standard output and error appended to `log`.
     pub fn spawn(cmd: &Cmd, log: &Path) -> Result<Running> {
-        let file = open_log(log)?;
-        let mark = new_mark();
-        let mut command = cmd.build_marked(&mark);
-        command
-            .command_mut()
-            .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
-            .stderr(file);
+        let (command, mark) = cmd.build_to_log(log)?;
         Ok(Running {
             child: Child::spawn(cmd, command)?,
             command: cmd.to_string(),

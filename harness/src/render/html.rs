@@ -338,13 +338,13 @@ fn explored(r: &Results) -> Markup {
                 @if !x.classes.is_empty() {
                     table {
                         tr { th { "class" } th { "smallest request" } th { "cells" } th { "findings" } th { "known" } }
-                        @for c in &x.classes {
+                        @for row in view::explored(x) {
                             tr {
-                                td { (c.class.as_str()) }
-                                td { code { (c.findings[0].request) } }
-                                td { (c.findings[0].cells.join(", ")) }
-                                td { (c.findings.len()) }
-                                td { (c.findings.iter().filter(|f| f.known.is_some()).count()) }
+                                td { (row.class) }
+                                td { code { (row.request) } }
+                                td { (row.cells) }
+                                td { (row.findings) }
+                                td { (row.known) }
                             }
                         }
                     }

@@ -194,16 +194,15 @@ pub fn render(r: &Results) -> String {
                 s,
                 "| class | smallest request | cells | findings | known |\n|---|---|---|---|---|"
             );
-            for c in &x.classes {
-                let first = &c.findings[0];
+            for row in super::view::explored(x) {
                 let _ = writeln!(
                     s,
                     "| {} | {} | {} | {} | {} |",
-                    c.class.as_str(),
-                    e(&first.request),
-                    e(&first.cells.join(", ")),
-                    c.findings.len(),
-                    c.findings.iter().filter(|f| f.known.is_some()).count()
+                    row.class,
+                    e(&row.request),
+                    e(&row.cells),
+                    row.findings,
+                    row.known
                 );
             }
             let _ = writeln!(s);

@@ -319,3 +319,33 @@ pub fn case_evidence(results: &Results, suite: &str, case: &str, cell: &str) -> 
             .map(|(file, logs)| format!("{logs}/{file}")),
     }
 }
+
+/// One class of `--explore`'s findings, as the reports' table shows it.
+#[derive(Debug, Clone)]
+pub struct ExploredRow {
+    /// The class.
+    pub class: &'static str,
+    /// Its smallest request.
+    pub request: String,
+    /// The cells that answered it otherwise than the primary.
+    pub cells: String,
+    /// How many probes show the class.
+    pub findings: usize,
+    /// How many of them the ledger accepts.
+    pub known: usize,
+}
+
+/// The classes of `explored`, in report order.
+pub fn explored(explored: &crate::verdict::explore::Explored) -> Vec<ExploredRow> {
+    explored
+        .classes
+        .iter()
+        .map(|c| ExploredRow {
+            class: c.class.as_str(),
+            request: c.findings[0].request.clone(),
+            cells: c.findings[0].cells.join(", "),
+            findings: c.findings.len(),
+            known: c.findings.iter().filter(|f| f.known.is_some()).count(),
+        })
+        .collect()
+}
