@@ -39,10 +39,14 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
             crate::matrix::quoted_list(names)
         )));
     };
-    if !crate::suite::http::case::is_safe_name(suite) {
-        return Err(Error::Selection(format!(
-            "`{suite}` cannot name a suite folder: expected letters, digits, `_` and `-`"
-        )));
+    // Both become file names: whatever explore.json says, nothing is written outside the
+    // suite folder beside the matrix file.
+    for (name, what) in [(suite, "a suite folder"), (probe, "a case file")] {
+        if !crate::suite::http::case::is_safe_name(name) {
+            return Err(Error::Selection(format!(
+                "`{name}` cannot name {what}: expected letters, digits, `_` and `-`"
+            )));
+        }
     }
     let (method, path) = finding
         .request
@@ -81,4 +85,46 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
         suite: suite.to_owned(),
         suite_added,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use crate::suite::explore::Class;
+    use crate::verdict::explore::{ClassFindings, Finding};
+
+    #[test]
+    fn a_probe_name_that_is_no_file_name_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("matrix.toml");
+        std::fs::write(&file, "# untouched\n").unwrap();
+        let explored = Explored {
+            seed: 0,
+            budget: 1,
+            probes: 1,
+            answered: BTreeMap::new(),
+            bases: 1,
+            primary: "debian".into(),
+            cells: vec!["debian".into(), "windows".into()],
+            classes: vec![ClassFindings {
+                class: Class::Separators,
+                findings: vec![Finding {
+                    probe: "../../escape".into(),
+                    request: "GET /x".into(),
+                    base: "/x".into(),
+                    cells: vec!["windows".into()],
+                    answers: BTreeMap::new(),
+                    covered_by: None,
+                    known: None,
+                }],
+            }],
+            errors: BTreeMap::new(),
+        };
+        let err = save(&file, &explored, "../../escape", "explored").unwrap_err();
+        assert!(err.to_string().contains("cannot name a case file"), "{err}");
+        assert!(!dir.path().join("explored").exists());
+        assert_eq!(std::fs::read_to_string(&file).unwrap(), "# untouched\n");
+    }
 }
