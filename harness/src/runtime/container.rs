@@ -3,11 +3,9 @@
 //! published on 127.0.0.1 only, its artifact mounted read-only, and a unique name and labels
 //! that let the harness find and remove its own leftovers.
 
-use std::time::Duration;
-
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
-use crate::process::{Cmd, Running};
+use crate::process::Running;
 use crate::provision::Engine;
 use crate::provision::container::LABEL;
 
@@ -23,19 +21,24 @@ struct ContainerCleanup {
 }
 
 impl Cleanup for ContainerCleanup {
-    fn stop(&self, grace: Duration) -> Option<Cmd> {
-        Some(self.engine.cmd().args([
-            "stop",
-            "--time",
-            &grace.as_secs().max(1).to_string(),
-            &self.name,
-        ]))
+    fn needed(&self, status: Option<std::process::ExitStatus>, forced: bool) -> bool {
+        // The engine's own failures (125: the engine, 126: cannot invoke, 127: not found)
+        // may leave a created container behind; any other exit code is the server's, passed
+        // on by a client that removed its container before exiting.
+        forced
+            || status
+                .and_then(|s| s.code())
+                .is_none_or(|c| (125..=127).contains(&c))
     }
 
     fn remove(&self) {
-        // `--force` stops it too. A container that is already gone makes both engines
-        // complain, and there is nothing to act on then.
-        cleanup_blocking(&self.engine.cmd().args(["rm", "--force", &self.name]));
+        // `--force` stops it too, at once: the server had its grace already. A container
+        // that is already gone makes both engines complain, and there is nothing to act on.
+        let mut rm = self.engine.cmd().args(["rm", "--force"]);
+        if self.engine.program != "docker" {
+            rm = rm.args(["--time", "0"]);
+        }
+        cleanup_blocking(&rm.arg(&self.name));
     }
 }
 
@@ -63,16 +66,11 @@ impl Runtime for ContainerRuntime {
         let mut cmd = self
             .engine
             .cmd()
-            // The harness stops a container through the engine; a client that also forwarded
-            // the signal would only complain into the server's log that it is gone.
-            .args([
-                "run",
-                "--rm",
-                "--init",
-                "--sig-proxy=false",
-                "--name",
-                &launch.name,
-            ])
+            // The harness stops a container by signalling its client, which passes the
+            // signal on (`--sig-proxy`, the default) to `--init`, which passes it to the server;
+            // once the server exits, the client removes the container and exits with the
+            // server's status. No engine command per stop.
+            .args(["run", "--rm", "--init", "--name", &launch.name])
             .args(["--label", &format!("{LABEL}=1")])
             .args(["--label", &format!("{LABEL}.pid={}", std::process::id())])
             .args(["--label", &format!("{LABEL}.cell={}", launch.cell.name)])
@@ -99,7 +97,7 @@ impl Runtime for ContainerRuntime {
             process,
             Some(Box::new(cleanup)),
             launch,
-            StopSignal::Engine,
+            StopSignal::Term,
         ))
     }
 }

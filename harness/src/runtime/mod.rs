@@ -14,7 +14,6 @@ mod wine;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
@@ -73,9 +72,10 @@ impl Launch<'_> {
 
 /// Something that cleans up after a server when it stops or is dropped.
 pub trait Cleanup: Send + Sync {
-    /// Gracefully stops what the process group alone does not (a container). Returns
-    /// whether force was needed.
-    fn stop(&self, grace: Duration) -> Option<Cmd>;
+    /// Whether anything is left to remove after the server's process ended with `status`
+    /// (`None`: killed by a signal or not reaped), `forced` or not. A container whose
+    /// attached client exited on its own was removed by that client (`run --rm`).
+    fn needed(&self, status: Option<std::process::ExitStatus>, forced: bool) -> bool;
     /// Removes what is left, synchronously (also called from `Drop`).
     fn remove(&self);
 }

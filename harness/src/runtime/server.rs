@@ -20,6 +20,8 @@ pub struct Server {
     port: u16,
     log: PathBuf,
     scan: LogScan,
+    /// The port has taken a connection.
+    listening: bool,
     stop_signal: StopSignal,
 }
 
@@ -69,8 +71,6 @@ pub enum StopSignal {
     Term,
     /// SIGINT: Wine turns it into a console Ctrl-C for the Windows program.
     Interrupt,
-    /// The cleanup's stop command (a container engine's `stop`).
-    Engine,
 }
 
 impl Server {
@@ -88,6 +88,7 @@ impl Server {
             port: launch.port,
             log: launch.log.to_owned(),
             scan: LogScan::default(),
+            listening: false,
             stop_signal,
         }
     }
@@ -166,6 +167,17 @@ impl Server {
                 .is_ok(),
             Probe::Log(re) => self.scan.matches(&self.log, re),
             Probe::Http(path) => {
+                // Until the port takes a connection, a refused connect says "not yet" at
+                // once, without an HTTP client's work; one bare connection in all.
+                if !self.listening {
+                    if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
+                        .await
+                        .is_err()
+                    {
+                        return false;
+                    }
+                    self.listening = true;
+                }
                 let url = format!("{}{path}", self.base_url);
                 tokio::task::spawn_blocking(move || {
                     let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -188,30 +200,17 @@ impl Server {
     /// that escaped its process group (a `setsid` grandchild, a daemon) is found by its mark
     /// and stopped too, and reported as leaked.
     pub async fn stop(mut self, grace: Duration) -> Stopped {
-        let mut forced = false;
-        if let Some(process) = self.process.take() {
-            match self.stop_signal {
-                StopSignal::Engine => {
-                    if let Some(cmd) = self.cleanup.as_ref().and_then(|c| c.stop(grace)) {
-                        let ok = crate::process::output(&cmd)
-                            .await
-                            .is_ok_and(|o| o.status.success());
-                        forced |= !ok;
-                    }
-                    let (_, f) = process.stop(grace).await;
-                    forced |= f;
-                }
-                StopSignal::Interrupt => {
-                    let (_, f) = process.stop_with(true, grace).await;
-                    forced |= f;
-                }
-                StopSignal::Term => {
-                    let (_, f) = process.stop(grace).await;
-                    forced |= f;
-                }
+        let (status, forced) = match self.process.take() {
+            Some(process) => {
+                process
+                    .stop_with(self.stop_signal == StopSignal::Interrupt, grace)
+                    .await
             }
-        }
-        if let Some(cleanup) = self.cleanup.take() {
+            None => (None, false),
+        };
+        if let Some(cleanup) = self.cleanup.take()
+            && cleanup.needed(status, forced)
+        {
             tokio::task::spawn_blocking(move || cleanup.remove())
                 .await
                 .expect("cleanup does not panic");
