@@ -207,27 +207,22 @@ pub fn sweep(mark: &str) -> Vec<Marked> {
     found
 }
 
-/// Stops every process that carries `mark` (a daemon the harness started, such as a
-/// wineserver): asks with SIGINT, polls finely until they are gone, and kills what is left
-/// after `grace`. Returns whether force was needed.
-pub async fn stop_marked(mark: &str, grace: Duration) -> bool {
-    for p in platform::marked(|value| value == mark) {
-        platform::signal(p.pid, Signal::Interrupt);
-    }
-    let deadline = std::time::Instant::now() + grace;
-    loop {
-        let left = platform::marked(|value| value == mark);
-        if left.is_empty() {
-            return false;
+/// Asks the topmost processes that carry `mark`, `except` aside, to stop as SIGTERM asks:
+/// those whose parent carries no mark. For a container started with the mark passed in, that
+/// is its init (its parent is the engine's monitor), which passes the signal on to the server,
+/// as the engine's `stop` does, without an engine command. Returns whether any was asked;
+/// none is found when the engine's processes are out of sight (a remote engine, Windows).
+pub fn ask_topmost_marked(mark: &str, except: u32) -> bool {
+    let found = platform::marked(|value| value == mark);
+    let pids: Vec<u32> = found.iter().map(|p| p.pid).collect();
+    let mut asked = false;
+    for p in &found {
+        if p.pid != except && platform::parent(p.pid).is_some_and(|pp| !pids.contains(&pp)) {
+            platform::signal(p.pid, Signal::Terminate);
+            asked = true;
         }
-        if std::time::Instant::now() >= deadline {
-            for p in &left {
-                platform::kill(p.pid);
-            }
-            return true;
-        }
-        tokio::time::sleep(Duration::from_millis(10)).await;
     }
+    asked
 }
 
 /// Stops every process left by a harness run that no longer exists (one killed with
@@ -399,7 +394,7 @@ fn open_log(log: &Path) -> Result<std::fs::File> {
 
 /// Runs `cmd`, which starts a daemon and exits once it is ready, with its output (and the
 /// daemon's) appended to `log`; returns its exit status and the mark the daemon carries
-/// (see [`stop_marked`]). Its output is not piped: the daemon
+/// (see [`sweep`]). Its output is not piped: the daemon
 /// would hold the pipe open for as long as it lives.
 pub async fn start_daemon(cmd: &Cmd, log: &Path) -> Result<(ExitStatus, String)> {
     let (command, mark) = cmd.build_to_log(log)?;
@@ -471,11 +466,9 @@ impl Running {
         interrupt: bool,
         grace: Duration,
     ) -> (Option<ExitStatus>, bool) {
-        if let Some(status) = self.try_wait() {
-            // The leader has exited; anything it left in its group or job goes too.
-            self.child.kill_all();
-            self.child.armed = false;
-            return (Some(status), false);
+        if self.try_wait().is_some() {
+            // It has exited already: nothing to ask.
+            return self.finish(Duration::ZERO).await;
         }
         let asked = platform::ask(
             self.child.inner.as_ref(),
@@ -487,18 +480,29 @@ impl Running {
         );
         // A child that cannot be asked (on Windows, one that shares no console with the
         // harness) is ended at once.
-        if asked.is_ok()
-            && let Ok(status) = tokio::time::timeout(grace, self.child.inner.wait()).await
-        {
-            self.child.kill_all();
-            self.child.armed = false;
-            return (status.ok(), false);
-        }
+        self.finish(if asked.is_ok() { grace } else { Duration::ZERO })
+            .await
+    }
+
+    /// Waits up to `grace` for it to exit (something else asked it to: a container engine),
+    /// then ends everything it started; by force if it had not exited. Returns its exit
+    /// status and whether it had to be forced.
+    pub async fn finish(mut self, grace: Duration) -> (Option<ExitStatus>, bool) {
+        let exited = match self.try_wait() {
+            Some(status) => Some(Ok(status)),
+            None => tokio::time::timeout(grace, self.child.inner.wait())
+                .await
+                .ok(),
+        };
+        // Anything it left in its group or job goes too.
         self.child.kill_all();
-        let status = self.child.inner.wait().await.ok();
+        let (status, forced) = match exited {
+            Some(status) => (status.ok(), false),
+            None => (self.child.inner.wait().await.ok(), true),
+        };
         // Stopped and reaped: nothing of it is left to end when it is dropped.
         self.child.armed = false;
-        (status, true)
+        (status, forced)
     }
 }
 

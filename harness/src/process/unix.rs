@@ -74,6 +74,13 @@ pub(super) fn alive(pid: u32) -> bool {
     })
 }
 
+/// The parent of `pid`, while it lives.
+pub(super) fn parent(pid: u32) -> Option<u32> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = &stat[stat.rfind(')')? + 1..];
+    rest.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// The live processes whose mark `matches`, this process aside.
 pub(super) fn marked(matches: impl Fn(&str) -> bool) -> Vec<Marked> {
     let me = std::process::id();

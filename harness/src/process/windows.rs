@@ -41,6 +41,11 @@ pub(super) fn alive(_pid: u32) -> bool {
     true
 }
 
+/// The parent of `pid`: not looked up here (nothing is found by its mark on Windows).
+pub(super) fn parent(_pid: u32) -> Option<u32> {
+    None
+}
+
 /// Processes found by their mark: Windows has no /proc to read environments from; the job
 /// object of each child takes the place of the mark, and a harness that dies closes them.
 pub(super) fn marked(_matches: impl Fn(&str) -> bool) -> Vec<Marked> {

@@ -18,7 +18,7 @@ use crate::errors::Result;
 use crate::events::RunEvent;
 use crate::outcome::JobResult;
 use crate::plan::Job;
-use crate::runtime::Reservation;
+use crate::runtime::{Reservation, Runtime};
 
 /// Durations of earlier runs, by job id, in milliseconds.
 pub(super) type Durations = BTreeMap<String, u64>;
@@ -54,14 +54,80 @@ pub(super) fn record_durations(file: &Path, mut known: Durations, jobs: &[JobRes
     }
 }
 
-/// `jobs` in the order they start: longest first by `known` (unknown ones first of all, as
-/// they may be long), ties in plan order; with `parallel = 1`, plan order.
-pub(super) fn order<'a>(jobs: &'a [Job], known: &Durations, parallel: usize) -> Vec<&'a Job> {
-    let mut ordered: Vec<&Job> = jobs.iter().collect();
-    if parallel > 1 {
-        ordered.sort_by_key(|j| std::cmp::Reverse(known.get(&j.id()).copied().unwrap_or(u64::MAX)));
+/// Where a job runs, for the schedule: the runtime it needs room in, and how many of that
+/// runtime's jobs run at once (`None`: as many as there are places).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) struct Pool {
+    /// Which runtime.
+    pub id: usize,
+    /// Its slots.
+    pub capacity: Option<usize>,
+}
+
+/// `jobs` in the order they start; with `parallel = 1`, plan order. Otherwise the better
+/// of two orders by a simulation of the run with the durations in `known`: longest first
+/// (new jobs first of all, as they may be long), or the most loaded runtime's jobs first
+/// (the work its slots must get through one after another), each longest first. The
+/// second wins when a runtime with few slots (a pool of Wine prefixes) is what the run
+/// waits for. Ties go to plan order.
+pub(super) fn order<'a>(
+    jobs: &'a [Job],
+    known: &Durations,
+    parallel: usize,
+    pool: impl Fn(&Job) -> Pool,
+) -> Vec<&'a Job> {
+    let mut longest: Vec<&Job> = jobs.iter().collect();
+    if parallel <= 1 {
+        return longest;
     }
-    ordered
+    longest.sort_by_key(|j| std::cmp::Reverse(known.get(&j.id()).copied().unwrap_or(u64::MAX)));
+    // A new job counts as long as the longest known one.
+    let unknown = known.values().copied().max().unwrap_or(1000);
+    let estimate = |j: &Job| known.get(&j.id()).copied().unwrap_or(unknown);
+    let mut load: BTreeMap<usize, u64> = BTreeMap::new();
+    for job in jobs {
+        let p = pool(job);
+        let places = p.capacity.unwrap_or(parallel).clamp(1, parallel) as u64;
+        *load.entry(p.id).or_default() += estimate(job).div_ceil(places);
+    }
+    let mut loaded = longest.clone();
+    loaded.sort_by_key(|j| std::cmp::Reverse((load[&pool(j).id], estimate(j))));
+    let span = |o: &[&Job]| makespan(o, &estimate, &pool, parallel);
+    if span(&loaded) < span(&longest) {
+        loaded
+    } else {
+        longest
+    }
+}
+
+/// When the last job of `ordered` would end if each took its estimate and they started as
+/// `run` starts them: in order, each as soon as a place and its runtime have room.
+fn makespan(
+    ordered: &[&Job],
+    estimate: &impl Fn(&Job) -> u64,
+    pool: &impl Fn(&Job) -> Pool,
+    parallel: usize,
+) -> u64 {
+    let mut pending: Vec<&Job> = ordered.to_vec();
+    let mut running: Vec<(u64, usize)> = Vec::new();
+    let (mut now, mut end) = (0, 0);
+    while !pending.is_empty() || !running.is_empty() {
+        let mut i = 0;
+        while running.len() < parallel && i < pending.len() {
+            let p = pool(pending[i]);
+            let busy = running.iter().filter(|(_, id)| *id == p.id).count();
+            if p.capacity.is_none_or(|c| busy < c.max(1)) {
+                let done = now + estimate(pending.remove(i));
+                end = end.max(done);
+                running.push((done, p.id));
+            } else {
+                i += 1;
+            }
+        }
+        now = running.iter().map(|(t, _)| *t).min().unwrap_or(now);
+        running.retain(|(t, _)| *t > now);
+    }
+    end
 }
 
 /// Runs `ordered` with at most `parallel` at once, and returns their results in the order of
@@ -87,10 +153,19 @@ pub(super) async fn run(
     let mut results = Vec::new();
     let mut said_waiting = false;
     while !interrupt.is_set() && (!pending.is_empty() || !running.is_empty()) {
-        // Start what has room, in order.
+        // Start what has room, in order. While the runtimes warm up, a job that waits for
+        // its runtime's warm slots keeps a place for itself (as many as the slots), so that
+        // it starts as soon as they are warm rather than after jobs that come after it.
         let mut i = 0;
-        while running.len() < parallel.max(1) && i < pending.len() {
-            let reservation = match jobs.runtime(pending[i]) {
+        let mut kept: Vec<(&Arc<dyn Runtime>, usize)> = Vec::new();
+        let places = |kept: &[(&Arc<dyn Runtime>, usize)]| {
+            parallel
+                .max(1)
+                .saturating_sub(kept.iter().map(|(_, n)| n).sum::<usize>())
+        };
+        while running.len() < places(&kept) && i < pending.len() {
+            let runtime = jobs.runtime(pending[i]);
+            let reservation = match runtime {
                 Some(runtime) => runtime.try_reserve()?,
                 None => Some(Reservation::default()),
             };
@@ -100,7 +175,17 @@ pub(super) async fn run(
                     in_flight.push(job);
                     running.push(async move { (job, jobs.run_job(job, reservation).await) });
                 }
-                None => i += 1,
+                None => {
+                    if let Some(runtime) = runtime.filter(|_| warming.is_some()) {
+                        let slots = runtime.capacity().unwrap_or(0);
+                        match kept.iter_mut().find(|(r, _)| Arc::ptr_eq(r, runtime)) {
+                            Some((_, n)) => *n = (*n + 1).min(slots),
+                            None if slots > 0 => kept.push((runtime, 1)),
+                            None => {}
+                        }
+                    }
+                    i += 1;
+                }
             }
         }
         if running.is_empty() {
@@ -126,7 +211,7 @@ pub(super) async fn run(
             }
             continue;
         }
-        let blocked = running.len() < parallel.max(1) && !pending.is_empty();
+        let blocked = running.len() < places(&kept) && !pending.is_empty();
         let retry = async {
             if !blocked {
                 std::future::pending::<()>().await;
@@ -211,7 +296,80 @@ mod tests {
             .map(|(k, v)| (k.to_owned(), v))
             .collect();
         let ids = |o: Vec<&Job>| o.iter().map(|j| j.id()).collect::<Vec<_>>();
-        assert_eq!(ids(order(&jobs, &known, 4)), ["new@y", "b@x", "c@y", "a@x"]);
-        assert_eq!(ids(order(&jobs, &known, 1)), ["a@x", "b@x", "c@y", "new@y"]);
+        let anywhere = |_: &Job| Pool {
+            id: 0,
+            capacity: None,
+        };
+        assert_eq!(
+            ids(order(&jobs, &known, 4, anywhere)),
+            ["new@y", "b@x", "c@y", "a@x"]
+        );
+        assert_eq!(
+            ids(order(&jobs, &known, 1, anywhere)),
+            ["a@x", "b@x", "c@y", "new@y"]
+        );
+    }
+
+    fn known(durations: &[(&str, u64)]) -> Durations {
+        durations
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), *v))
+            .collect()
+    }
+
+    /// Cell `w` runs in a pool of one slot (a Wine prefix), the others anywhere.
+    fn pools(job: &Job) -> Pool {
+        if job.cell == "w" {
+            Pool {
+                id: 1,
+                capacity: Some(1),
+            }
+        } else {
+            Pool {
+                id: 0,
+                capacity: None,
+            }
+        }
+    }
+
+    #[test]
+    fn the_jobs_of_a_runtime_with_few_slots_start_first_when_the_run_waits_for_them() {
+        // Four 1 s jobs one after another in the one slot, and two 3 s jobs elsewhere, on
+        // two places: longest first starts the slot's chain after the 3 s jobs and ends at
+        // 7 s; the chain first ends at 6 s.
+        let jobs = [
+            job("a", "w"),
+            job("b", "w"),
+            job("c", "w"),
+            job("d", "w"),
+            job("e", "l"),
+            job("f", "l"),
+        ];
+        let known = known(&[
+            ("a@w", 1000),
+            ("b@w", 1000),
+            ("c@w", 1000),
+            ("d@w", 1000),
+            ("e@l", 3000),
+            ("f@l", 3000),
+        ]);
+        let ordered = order(&jobs, &known, 2, pools);
+        let ids: Vec<String> = ordered.iter().map(|j| j.id()).collect();
+        assert_eq!(ids, ["a@w", "b@w", "c@w", "d@w", "e@l", "f@l"]);
+        let estimate = |j: &Job| known[&j.id()];
+        assert_eq!(makespan(&ordered, &estimate, &pools, 2), 6000);
+        let longest: Vec<&Job> = [4, 5, 0, 1, 2, 3].iter().map(|&i| &jobs[i]).collect();
+        assert_eq!(makespan(&longest, &estimate, &pools, 2), 7000);
+    }
+
+    #[test]
+    fn longest_first_stays_when_no_runtime_holds_the_run_back() {
+        let jobs = [job("a", "w"), job("b", "l"), job("c", "l"), job("d", "l")];
+        let known = known(&[("a@w", 500), ("b@l", 1000), ("c@l", 3000), ("d@l", 2000)]);
+        let ids: Vec<String> = order(&jobs, &known, 2, pools)
+            .iter()
+            .map(|j| j.id())
+            .collect();
+        assert_eq!(ids, ["c@l", "d@l", "b@l", "a@w"]);
     }
 }

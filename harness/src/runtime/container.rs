@@ -5,7 +5,7 @@
 
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
-use crate::process::Running;
+use crate::process::{Cmd, Running};
 use crate::provision::Engine;
 use crate::provision::container::LABEL;
 
@@ -21,6 +21,15 @@ struct ContainerCleanup {
 }
 
 impl Cleanup for ContainerCleanup {
+    fn stop(&self, grace: std::time::Duration) -> Option<Cmd> {
+        Some(self.engine.cmd().args([
+            "stop",
+            "--time",
+            &grace.as_secs().max(1).to_string(),
+            &self.name,
+        ]))
+    }
+
     fn needed(&self, status: Option<std::process::ExitStatus>, forced: bool) -> bool {
         // The engine's own failures (125: the engine, 126: cannot invoke, 127: not found)
         // may leave a created container behind; any other exit code is the server's, passed
@@ -66,15 +75,25 @@ impl Runtime for ContainerRuntime {
         let mut cmd = self
             .engine
             .cmd()
-            // The harness stops a container by signalling its client, which passes the
-            // signal on (`--sig-proxy`, the default) to `--init`, which passes it to the server;
-            // once the server exits, the client removes the container and exits with the
-            // server's status. No engine command per stop.
-            .args(["run", "--rm", "--init", "--name", &launch.name])
+            // The harness stops a container through the engine, which reaches the server
+            // whatever state the client is in (a client signalled before it proxies signals
+            // would die and leave the container running). Once the server exits, the client
+            // removes the container and exits with the server's status.
+            .args([
+                "run",
+                "--rm",
+                "--init",
+                "--sig-proxy=false",
+                "--name",
+                &launch.name,
+            ])
             .args(["--label", &format!("{LABEL}=1")])
             .args(["--label", &format!("{LABEL}.pid={}", std::process::id())])
             .args(["--label", &format!("{LABEL}.cell={}", launch.cell.name)])
             .args(&self.engine.run_flags)
+            // The harness's mark, from the client's environment: the container's processes
+            // carry it too, so that the harness finds them (to stop and to sweep).
+            .args(["-e", crate::process::MARK])
             .args(["-p", &format!("127.0.0.1:{0}:{0}", launch.port)])
             .arg("-v")
             .arg(format!("{}:/opt/server:ro", dir.display()))
@@ -97,7 +116,7 @@ impl Runtime for ContainerRuntime {
             process,
             Some(Box::new(cleanup)),
             launch,
-            StopSignal::Term,
+            StopSignal::Engine,
         ))
     }
 }

@@ -72,6 +72,9 @@ impl Launch<'_> {
 
 /// Something that cleans up after a server when it stops or is dropped.
 pub trait Cleanup: Send + Sync {
+    /// The command that gracefully stops what the process group alone does not (a
+    /// container), waiting up to `grace`.
+    fn stop(&self, grace: std::time::Duration) -> Option<Cmd>;
     /// Whether anything is left to remove after the server's process ended with `status`
     /// (`None`: killed by a signal or not reaped), `forced` or not. A container whose
     /// attached client exited on its own was removed by that client (`run --rm`).
@@ -115,6 +118,10 @@ pub trait Runtime: Send + Sync {
     /// reserves nothing and always has room.
     fn try_reserve(&self) -> Result<Option<Reservation>> {
         Ok(Some(Reservation::default()))
+    }
+    /// How many of its servers can run at once (its slots), if it has a limit.
+    fn capacity(&self) -> Option<usize> {
+        None
     }
     /// What `reservation` holds, for messages (a Wine prefix's folder).
     fn place(&self, _reservation: &Reservation) -> Option<String> {

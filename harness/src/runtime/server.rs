@@ -71,6 +71,8 @@ pub enum StopSignal {
     Term,
     /// SIGINT: Wine turns it into a console Ctrl-C for the Windows program.
     Interrupt,
+    /// The cleanup's stop command (a container engine's `stop`).
+    Engine,
 }
 
 impl Server {
@@ -201,11 +203,31 @@ impl Server {
     /// and stopped too, and reported as leaked.
     pub async fn stop(mut self, grace: Duration) -> Stopped {
         let (status, forced) = match self.process.take() {
-            Some(process) => {
-                process
-                    .stop_with(self.stop_signal == StopSignal::Interrupt, grace)
-                    .await
-            }
+            Some(process) => match self.stop_signal {
+                StopSignal::Engine => {
+                    // The container's init, which carries the mark, is asked as the engine's
+                    // `stop` would ask it, and passes SIGTERM on to the server; where it is out
+                    // of sight, the engine's `stop` does it. The client then exits with the
+                    // server's status, once it has removed the container.
+                    let mut asked = process
+                        .id()
+                        .is_some_and(|pid| crate::process::ask_topmost_marked(&self.mark, pid));
+                    if !asked && let Some(cmd) = self.cleanup.as_ref().and_then(|c| c.stop(grace)) {
+                        asked = crate::process::output(&cmd)
+                            .await
+                            .is_ok_and(|o| o.status.success());
+                    }
+                    let (status, forced) = process
+                        .finish(if asked { grace } else { Duration::ZERO })
+                        .await;
+                    (status, forced || !asked)
+                }
+                signal => {
+                    process
+                        .stop_with(signal == StopSignal::Interrupt, grace)
+                        .await
+                }
+            },
             None => (None, false),
         };
         if let Some(cleanup) = self.cleanup.take()
