@@ -157,12 +157,10 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     needs.wine_slots = options.parallel.clamp(1, cores.max(2));
     let provisioned = provision::provision(&needs, &ctx).await?;
-    // What runs killed with SIGKILL left: their processes (found by their mark) and their
-    // containers (by label and owner pid).
-    let mut removed: Vec<String> = crate::process::sweep_dead_runs()
-        .iter()
-        .map(|p| format!("process {p}"))
-        .collect();
+    // What runs killed with SIGKILL left: their containers (by label and owner pid) first,
+    // through the engine, which ends the processes in them (they carry the run's mark too);
+    // then the rest of their processes (found by their mark).
+    let mut removed: Vec<String> = Vec::new();
     for engine in provisioned.engines.values() {
         removed.extend(
             container::remove_leftovers(&engine.program)
@@ -171,6 +169,11 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
                 .map(|name| format!("{} container {name}", engine.program)),
         );
     }
+    removed.extend(
+        crate::process::sweep_dead_runs()
+            .iter()
+            .map(|p| format!("process {p}")),
+    );
     if !removed.is_empty() {
         options.events.emit(RunEvent::LeftoversRemoved { removed });
     }
