@@ -466,21 +466,19 @@ impl Running {
         interrupt: bool,
         grace: Duration,
     ) -> (Option<ExitStatus>, bool) {
-        if self.try_wait().is_some() {
-            // It has exited already: nothing to ask.
-            return self.finish(Duration::ZERO).await;
-        }
-        let asked = platform::ask(
-            self.child.inner.as_ref(),
-            if interrupt {
-                Signal::Interrupt
-            } else {
-                Signal::Terminate
-            },
-        );
-        // A child that cannot be asked (on Windows, one that shares no console with the
-        // harness) is ended at once.
-        self.finish(if asked.is_ok() { grace } else { Duration::ZERO })
+        // One that has exited is not asked; one that cannot be asked (on Windows, one that
+        // shares no console with the harness) is ended at once.
+        let asked = self.try_wait().is_none()
+            && platform::ask(
+                self.child.inner.as_ref(),
+                if interrupt {
+                    Signal::Interrupt
+                } else {
+                    Signal::Terminate
+                },
+            )
+            .is_ok();
+        self.finish(if asked { grace } else { Duration::ZERO })
             .await
     }
 

@@ -267,11 +267,12 @@ async fn finish(
     let durations = schedule::durations_file(&options.cache_dir, &matrix.file);
     let known = schedule::read_durations(&durations);
     let parallel = options.parallel.max(1);
-    let ordered = schedule::order(&plan.jobs, &known, parallel, |job| schedule::Pool {
-        id: jobs
-            .runtime(job)
-            .map_or(0, |r| Arc::as_ptr(r).cast::<()>() as usize),
-        capacity: jobs.runtime(job).and_then(|r| r.capacity()),
+    let ordered = schedule::order(&plan.jobs, &known, parallel, |job| {
+        let runtime = jobs.runtime(job);
+        schedule::Pool {
+            id: runtime.map_or(0, |r| Arc::as_ptr(r).cast::<()>() as usize),
+            capacity: runtime.and_then(|r| r.capacity()),
+        }
     });
     options.events.emit(RunEvent::Phase { phase: Phase::Jobs });
     options.events.emit(RunEvent::JobsPlanned {

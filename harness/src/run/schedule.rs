@@ -291,10 +291,7 @@ mod tests {
     #[test]
     fn the_longest_jobs_start_first_and_one_at_a_time_keeps_plan_order() {
         let jobs = [job("a", "x"), job("b", "x"), job("c", "y"), job("new", "y")];
-        let known: Durations = [("a@x", 100), ("b@x", 3000), ("c@y", 500)]
-            .into_iter()
-            .map(|(k, v)| (k.to_owned(), v))
-            .collect();
+        let known = known(&[("a@x", 100), ("b@x", 3000), ("c@y", 500)]);
         let ids = |o: Vec<&Job>| o.iter().map(|j| j.id()).collect::<Vec<_>>();
         let anywhere = |_: &Job| Pool {
             id: 0,

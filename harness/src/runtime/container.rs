@@ -3,6 +3,8 @@
 //! published on 127.0.0.1 only, its artifact mounted read-only, and a unique name and labels
 //! that let the harness find and remove its own leftovers.
 
+use std::time::Duration;
+
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
 use crate::process::{Cmd, Running};
@@ -21,7 +23,7 @@ struct ContainerCleanup {
 }
 
 impl Cleanup for ContainerCleanup {
-    fn stop(&self, grace: std::time::Duration) -> Option<Cmd> {
+    fn stop(&self, grace: Duration) -> Option<Cmd> {
         Some(self.engine.cmd().args([
             "stop",
             "--time",

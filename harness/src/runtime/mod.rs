@@ -14,6 +14,7 @@ mod wine;
 use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
+use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
@@ -74,7 +75,7 @@ impl Launch<'_> {
 pub trait Cleanup: Send + Sync {
     /// The command that gracefully stops what the process group alone does not (a
     /// container), waiting up to `grace`.
-    fn stop(&self, grace: std::time::Duration) -> Option<Cmd>;
+    fn stop(&self, grace: Duration) -> Option<Cmd>;
     /// Whether anything is left to remove after the server's process ended with `status`
     /// (`None`: killed by a signal or not reaped), `forced` or not. A container whose
     /// attached client exited on its own was removed by that client (`run --rm`).
