@@ -150,4 +150,6 @@ pub struct Outcome {
     pub provenance: Provenance,
     /// How long it took.
     pub duration: Duration,
+    /// How much of that went before the jobs began: validation, provisioning, the builds.
+    pub prepare: Duration,
 }

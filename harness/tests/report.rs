@@ -217,6 +217,7 @@ fn reports_of_fixed_results() {
             .collect(),
         },
         duration: Duration::from_secs(42),
+        prepare: Duration::from_secs(3),
     };
     let mut results = harness::run::conclude(
         &matrix,

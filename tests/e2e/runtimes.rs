@@ -27,10 +27,15 @@ async fn info_of(cell: &str) -> (serde_json::Value, String) {
     let out = tempfile::tempdir().unwrap();
     let c = matrix.cell(cell).unwrap();
     assert!(p.active_cells().any(|a| a.name == cell));
-    let artifacts =
-        harness::build::build_all(&matrix, &[c], &provisioned, out.path(), &Events::none())
-            .await
-            .unwrap();
+    let artifacts = harness::build::build_all(
+        &matrix,
+        &[c],
+        &provisioned.cargo_env,
+        out.path(),
+        &Events::none(),
+    )
+    .await
+    .unwrap();
     let artifact = artifacts[cell].clone().unwrap();
     let runtime = for_target(&matrix.target(&c.target).unwrap().runtime, &provisioned).unwrap();
     let data = out.path().join("data");

@@ -16,7 +16,6 @@ use std::path::{Path, PathBuf};
 use crate::errors::Result;
 use crate::events::Events;
 use crate::matrix::{Cell, Matrix, placeholders};
-use crate::provision::Provisioned;
 
 pub use cargo::target_dir;
 
@@ -30,7 +29,7 @@ pub const LOG: &str = "build.log";
 pub async fn build_all(
     matrix: &Matrix,
     cells: &[&Cell],
-    provisioned: &Provisioned,
+    cargo_env: &[(String, String)],
     log_dir: &Path,
     events: &Events,
 ) -> Result<Artifacts> {
@@ -79,7 +78,7 @@ pub async fn build_all(
                 bin: &bin,
                 key,
                 triples,
-                env: &provisioned.cargo_env,
+                env: cargo_env,
             };
             let built =
                 match tokio::time::timeout(matrix.limits.build_timeout, build.run(&log, events))

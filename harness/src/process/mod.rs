@@ -228,16 +228,23 @@ pub fn ask_topmost_marked(mark: &str, except: u32) -> bool {
 /// Stops every process left by a harness run that no longer exists (one killed with
 /// SIGKILL could not stop its children), and returns them.
 pub fn sweep_dead_runs() -> Vec<Marked> {
-    let found = platform::marked(|value| {
-        value
-            .split_once('-')
-            .and_then(|(owner, _)| owner.parse::<u32>().ok())
-            .is_some_and(|owner| owner != std::process::id() && !alive(owner))
-    });
+    let found = platform::marked(of_dead_run);
     for p in &found {
         platform::kill(p.pid);
     }
     found
+}
+
+/// Whether a process left by a harness run that no longer exists lives.
+pub fn dead_runs_left() -> bool {
+    !platform::marked(of_dead_run).is_empty()
+}
+
+/// Whether `mark` is that of a harness run that no longer exists.
+fn of_dead_run(mark: &str) -> bool {
+    mark.split_once('-')
+        .and_then(|(owner, _)| owner.parse::<u32>().ok())
+        .is_some_and(|owner| owner != std::process::id() && !alive(owner))
 }
 
 /// Whether a process of this pid lives.

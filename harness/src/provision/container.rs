@@ -66,7 +66,7 @@ pub async fn ensure(ctx: &Ctx, kind: EngineKind, image: &str) -> Result<Engine> 
 
 /// The engine program `kind` stands for on this host: `auto` is podman when it is installed
 /// (or when neither is, as podman is what the harness installs), else docker.
-fn program_for(kind: EngineKind) -> &'static str {
+pub(crate) fn program_for(kind: EngineKind) -> &'static str {
     match kind {
         EngineKind::Podman => "podman",
         EngineKind::Docker => "docker",

@@ -144,6 +144,15 @@ impl Needs {
         needs
     }
 
+    /// The installed engine programs the cells' containers would run on.
+    pub fn engine_programs(&self) -> BTreeSet<&'static str> {
+        self.containers
+            .iter()
+            .map(|(kind, _)| container::program_for(*kind))
+            .filter(|program| which::which(program).is_ok())
+            .collect()
+    }
+
     /// Whether a cell runs under Wine.
     pub fn wine(&self) -> bool {
         !self.wine_versions.is_empty()
@@ -193,8 +202,19 @@ fn linker_var(triple: &str) -> String {
     )
 }
 
-/// Makes ready what `needs` lists.
+/// Makes ready everything `needs` lists, one part after the other: for what launches
+/// servers without the run's overlap of builds and runtimes.
 pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
+    let cargo_env = for_builds(needs, ctx).await?;
+    let mut done = for_runtimes(needs, ctx).await?;
+    done.cargo_env = cargo_env;
+    Ok(done)
+}
+
+/// Makes ready what the builds need (the Rust targets, the mingw linker), and returns the
+/// environment cargo builds with. It comes first and alone: what the runtimes need is made
+/// ready while cargo builds ([`for_runtimes`]), and two package installs never run at once.
+pub async fn for_builds(needs: &Needs, ctx: &Ctx) -> Result<Vec<(String, String)>> {
     std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
     let _lock = lock(&ctx.cache.join("provision.lock")).await?;
     if let Some((target, why)) = needs.unrunnable.iter().next() {
@@ -206,23 +226,55 @@ pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
             ),
         });
     }
-    let mut done = Provisioned::default();
+    let mut cargo_env = Vec::new();
     for triple in &needs.cargo_triples {
         rust::ensure(ctx, triple).await?;
         if needs_mingw(triple) {
             tools::ensure(ctx, &tools::MINGW).await?;
-            done.cargo_env
-                .push((linker_var(triple), tools::MINGW.program.to_owned()));
+            cargo_env.push((linker_var(triple), tools::MINGW.program.to_owned()));
         }
     }
-    if needs.wine() {
-        done.wine = wine::ensure(ctx, &needs.wine_versions, needs.wine_slots.max(1)).await?;
+    Ok(cargo_env)
+}
+
+/// Makes ready what the runtimes need: Wine's pool of prefixes ([`for_wine`]), then the
+/// engines and their images ([`for_containers`]).
+pub async fn for_runtimes(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
+    Ok(Provisioned {
+        wine: for_wine(needs, ctx).await?,
+        engines: for_containers(needs, ctx).await?,
+        ..Provisioned::default()
+    })
+}
+
+/// Makes ready Wine's pool of prefixes, when a cell runs under Wine.
+pub async fn for_wine(needs: &Needs, ctx: &Ctx) -> Result<Vec<Wine>> {
+    if !needs.wine() {
+        return Ok(Vec::new());
     }
+    std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
+    let _lock = lock(&ctx.cache.join("provision.lock")).await?;
+    wine::ensure(ctx, &needs.wine_versions, needs.wine_slots.max(1)).await
+}
+
+/// Makes ready an engine per engine kind and image the cells run.
+pub async fn for_containers(
+    needs: &Needs,
+    ctx: &Ctx,
+) -> Result<BTreeMap<(EngineKind, String), Engine>> {
+    let mut engines = BTreeMap::new();
+    if needs.containers.is_empty() {
+        return Ok(engines);
+    }
+    std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
+    let _lock = lock(&ctx.cache.join("provision.lock")).await?;
     for (kind, image) in &needs.containers {
-        let engine = container::ensure(ctx, *kind, image).await?;
-        done.engines.insert((*kind, image.clone()), engine);
+        engines.insert(
+            (*kind, image.clone()),
+            container::ensure(ctx, *kind, image).await?,
+        );
     }
-    Ok(done)
+    Ok(engines)
 }
 
 /// Every prerequisite of `needs`, looked at without changing anything: the same checks

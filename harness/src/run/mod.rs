@@ -138,7 +138,8 @@ struct Prepared {
     logs: PathBuf,
 }
 
-/// Validates, provisions and builds.
+/// Validates, provisions and builds: what the builds need first, then cargo builds while
+/// the runtimes are made ready and warmed.
 async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Prepared> {
     let start = Instant::now();
     let started = std::time::SystemTime::now();
@@ -156,46 +157,35 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     // wait for the processor.
     let cores = std::thread::available_parallelism().map_or(2, |n| n.get());
     needs.wine_slots = options.parallel.clamp(1, cores.max(2));
-    let provisioned = provision::provision(&needs, &ctx).await?;
-    // What runs killed with SIGKILL left: their containers (by label and owner pid) first,
-    // through the engine, which ends the processes in them (they carry the run's mark too);
-    // then the rest of their processes (found by their mark).
-    let mut removed: Vec<String> = Vec::new();
-    for engine in provisioned.engines.values() {
-        removed.extend(
-            container::remove_leftovers(&engine.program)
-                .await?
-                .into_iter()
-                .map(|name| format!("{} container {name}", engine.program)),
-        );
-    }
-    removed.extend(
-        crate::process::sweep_dead_runs()
-            .iter()
-            .map(|p| format!("process {p}")),
-    );
-    if !removed.is_empty() {
-        options.events.emit(RunEvent::LeftoversRemoved { removed });
-    }
+    let cargo_env = provision::for_builds(&needs, &ctx).await?;
     let logs = options.out_dir.join("logs");
     let build_log = logs.join(build::LOG);
     let _ = std::fs::remove_file(&build_log);
     let scratch = options.out_dir.join("tmp");
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
-    // The runtimes make ready what they keep for the run (Wine's wineservers) while cargo
-    // builds and the first jobs run, so that no job waits for it.
-    let runtimes = crate::runtime::runtimes(matrix, &provisioned, &scratch)?;
-    let warming = runtimes
-        .values()
-        .map(|runtime| {
-            let runtime = runtime.clone();
-            tokio::spawn(async move { runtime.warm_up().await })
-        })
-        .collect();
-    options.events.emit(RunEvent::Phase {
-        phase: Phase::Build,
-    });
-    let artifacts = build_all(matrix, &cells, &provisioned, &logs, &options.events).await?;
+    // A runtime that cannot be made ready ends the run at once (cargo is stopped); a build
+    // that ends first waits for the runtimes, so that no package install is cut short.
+    let (artifacts, (mut provisioned, runtimes, warming)) = {
+        let building = async {
+            options.events.emit(RunEvent::Phase {
+                phase: Phase::Build,
+            });
+            build_all(matrix, &cells, &cargo_env, &logs, &options.events).await
+        };
+        let readying = ready_runtimes(matrix, &needs, &ctx, &scratch);
+        tokio::pin!(building, readying);
+        tokio::select! {
+            ready = &mut readying => {
+                let ready = ready?;
+                (building.await?, ready)
+            }
+            built = &mut building => {
+                let ready = readying.await;
+                (built?, ready?)
+            }
+        }
+    };
+    provisioned.cargo_env = cargo_env;
     // One build log serves every cell (all triples build in one cargo invocation); each
     // cell's log folder gets it, so that a cell's folder tells its whole story.
     for cell in &cells {
@@ -214,6 +204,75 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
         scratch,
         logs,
     })
+}
+
+/// The runtimes, ready and warming: the leftovers of killed runs removed, what the runtimes
+/// need provisioned, and each started on what it keeps for the run (Wine's wineservers), so
+/// that no job waits for it.
+async fn ready_runtimes(
+    matrix: &Matrix,
+    needs: &Needs,
+    ctx: &Ctx,
+    scratch: &std::path::Path,
+) -> Result<(
+    provision::Provisioned,
+    BTreeMap<String, Arc<dyn Runtime>>,
+    Vec<tokio::task::JoinHandle<()>>,
+)> {
+    // What runs killed with SIGKILL left running goes before anything of this run starts (a
+    // wineserver of theirs would pass for this run's own): their containers through the
+    // engine, which ends the processes in them (they carry the run's mark too), then the
+    // rest of their processes, found by their mark.
+    let mut removed: Vec<String> = Vec::new();
+    if crate::process::dead_runs_left() {
+        for program in needs.engine_programs() {
+            // An engine that cannot list its containers runs none: the sweep does the rest.
+            removed.extend(leftover_containers(program).await.unwrap_or_default());
+        }
+        removed.extend(
+            crate::process::sweep_dead_runs()
+                .iter()
+                .map(|p| format!("process {p}")),
+        );
+    }
+    // Wine first, so that its slots warm up while the engines are checked and cargo builds.
+    let mut provisioned = provision::Provisioned {
+        wine: provision::for_wine(needs, ctx).await?,
+        ..Default::default()
+    };
+    let mut runtimes = crate::runtime::runtimes(matrix, &provisioned, scratch)?;
+    let warming = runtimes
+        .values()
+        .map(|runtime| {
+            let runtime = runtime.clone();
+            tokio::spawn(async move { runtime.warm_up().await })
+        })
+        .collect();
+    provisioned.engines = provision::for_containers(needs, ctx).await?;
+    // The containers of killed runs that stopped (nothing of theirs to sweep).
+    for engine in provisioned.engines.values() {
+        removed.extend(leftover_containers(&engine.program).await?);
+    }
+    if !removed.is_empty() {
+        ctx.events.emit(RunEvent::LeftoversRemoved { removed });
+    }
+    let engines = provision::Provisioned {
+        engines: provisioned.engines.clone(),
+        ..Default::default()
+    };
+    for (name, runtime) in crate::runtime::runtimes(matrix, &engines, scratch)? {
+        runtimes.entry(name).or_insert(runtime);
+    }
+    Ok((provisioned, runtimes, warming))
+}
+
+/// Removes the containers of killed runs `program` has, and says what it removed.
+async fn leftover_containers(program: &str) -> Result<Vec<String>> {
+    Ok(container::remove_leftovers(program)
+        .await?
+        .into_iter()
+        .map(|name| format!("{program} container {name}"))
+        .collect())
 }
 
 /// The cells a run prepares: those with jobs, and with `--explore` every selected cell.
@@ -274,6 +333,7 @@ async fn finish(
             capacity: runtime.and_then(|r| r.capacity()),
         }
     });
+    let prepare = start.elapsed();
     options.events.emit(RunEvent::Phase { phase: Phase::Jobs });
     options.events.emit(RunEvent::JobsPlanned {
         jobs: ordered
@@ -382,6 +442,7 @@ async fn finish(
                 observations,
                 provenance,
                 duration: start.elapsed(),
+                prepare,
             },
             noise,
             noise_cell,

@@ -109,7 +109,7 @@ pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merge
     let mut observations = Vec::new();
     let mut noise = Vec::new();
     let mut hosts = Vec::new();
-    let mut duration = Duration::ZERO;
+    let (mut duration, mut prepare) = (Duration::ZERO, Duration::ZERO);
     for (dir, s) in shards {
         for job in &s.jobs {
             let id = job.id();
@@ -135,6 +135,7 @@ pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merge
             dir.display()
         ));
         duration = duration.max(s.duration);
+        prepare = prepare.max(s.prepare);
     }
     let missing: Vec<&String> = planned
         .iter()
@@ -183,6 +184,7 @@ pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merge
             observations,
             provenance,
             duration,
+            prepare,
         },
         noise,
     })

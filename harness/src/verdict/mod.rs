@@ -149,6 +149,10 @@ pub struct Results {
     /// How long it took.
     #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
+    /// How much of that went before the jobs began (validation, provisioning, the builds);
+    /// the longest of the shards' in a merge.
+    #[serde(default, with = "ms", rename = "prepare_ms")]
+    pub prepare: Duration,
 }
 
 impl Results {
@@ -219,6 +223,7 @@ pub fn judge(j: Judge<'_>) -> Results {
         observations,
         provenance,
         duration,
+        prepare,
     } = j.outcome;
     // With `--case`, the ledger's entries for cases that did not run say nothing (they are
     // not stale): only the selected cases' entries are compared.
@@ -331,6 +336,7 @@ pub fn judge(j: Judge<'_>) -> Results {
         reasons: wrong.into_iter().chain(unproven).collect(),
         explored: j.explored,
         duration,
+        prepare,
     }
 }
 
@@ -562,6 +568,7 @@ scope = "per-target"
                 observations,
                 provenance: Provenance::default(),
                 duration: Duration::ZERO,
+                prepare: Duration::ZERO,
             },
             noise: Vec::new(),
             baselines: &baselines,
