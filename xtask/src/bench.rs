@@ -182,17 +182,13 @@ async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
         t,
         "sample matrix, warm, median of {runs} runs each (wall; processor time of the whole machine):"
     );
-    let _ = writeln!(
-        t,
-        "  cargo xtask matrix (-j {jobs})   {}",
-        run_figures(parallel)
-    );
-    let _ = writeln!(
-        t,
-        "  cargo xtask matrix -j 1        {}",
-        run_figures(serial)
-    );
-    let _ = writeln!(t, "  bench/sequential.py            {}", run_figures(plain));
+    for (what, run) in [
+        (format!("cargo xtask matrix (-j {jobs})"), parallel),
+        ("cargo xtask matrix -j 1".to_owned(), serial),
+        ("bench/sequential.py".to_owned(), plain),
+    ] {
+        let _ = writeln!(t, "  {what:<30} {}", run_figures(run));
+    }
     let _ = writeln!(
         t,
         "  longest job {}, sum of job times {}, fixed start {}, largest Windows job overhead {} ms, jobs in error {errors}",
