@@ -131,6 +131,8 @@ def launch(target, port, data, log):
 
 
 def stop(target, proc):
+    if proc.poll() is not None:
+        sys.exit(f"the server exited ({proc.returncode}) before it was stopped")
     if under_wine(target):
         os.killpg(proc.pid, signal.SIGINT)
     else:
@@ -184,7 +186,11 @@ def main():
                                        HARNESS_JUNIT=str(Path(work) / "junit.xml"))
                             subprocess.run(suite["command"], cwd=ROOT, env=env, check=True, capture_output=True)
                     finally:
-                        stop(target, proc)
+                        try:
+                            stop(target, proc)
+                        except SystemExit as e:
+                            log.flush()
+                            sys.exit(f"{suite['name']}@{target}: {e}; its log:\n" + (Path(work) / "server.log").read_text(errors="replace")[-2000:])
             times[f"{suite['name']}@{target}"] = round((time.monotonic() - began) * 1000)
     finally:
         subprocess.run(["wineserver", "-k"], env=WINE_ENV)

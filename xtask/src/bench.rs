@@ -216,8 +216,9 @@ async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
         let floor = cpu / cores as u32;
         let _ = writeln!(
             t,
-            "  the script's work needs {} of processor time: on {cores} cores nothing doing it ends in under {}, at most {:.2}x faster than the script",
+            "  the script's work needs {} of processor time: on {cores} core{} nothing doing it ends in under {}, at most {:.2}x faster than the script",
             secs(cpu),
+            if cores == 1 { "" } else { "s" },
             secs(floor),
             ratio(floor, plain.0)
         );
