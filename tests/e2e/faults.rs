@@ -1,5 +1,5 @@
 //! Faults, hostile answers and limits, each proven on real processes: a grandchild that
-//! leaves its process group, a harness killed with SIGKILL, Ctrl-C in a hanging case, a build
+//! leaves its process group, a harness killed with SIGKILL (host, container and Wine), Ctrl-C in a hanging case, a build
 //! and a lock wait, a 50 MB body, a server that crashes mid-case, a JUnit file with
 //! `time="inf"`, names that are not file names, a tampered shard, and a hostile server whose
 //! reports are then read by independent parsers. The faults come from
@@ -240,6 +240,48 @@ fn a_harness_killed_with_sigkill_leaves_no_host_server_and_the_next_run_removes_
         assert!(removed.contains(name), "{name} in {removed}");
     }
     assert!(leftovers_after(15).is_empty());
+}
+
+#[test]
+fn the_wine_daemons_a_harness_killed_with_sigkill_leaves_go_before_the_next_run_starts_wine() {
+    let _serial = serial();
+    // A Wine server mid-suite: the kill takes the server with it (parent-death signal), but
+    // the slot's wineserver and Wine's services are daemons and outlive the harness.
+    let config = variant(
+        "sigkill-wine",
+        &[(
+            "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
+            "command = [\"sleep\", \"2919\"]",
+        )],
+    );
+    let mut run = Started::new(&config, &["--cell", "windows", "--suite", "client"]);
+    run.wait_for("server-ready", 300);
+    eventually(20, "the suite's command", || {
+        !processes("sleep 2919").is_empty()
+    });
+    // SAFETY: killing the harness process this test started.
+    unsafe {
+        libc::kill(run.harness_pid() as libc::pid_t, libc::SIGKILL);
+    }
+    let _ = run.child.wait();
+    eventually(10, "the Wine server's end", || {
+        processes("deploy-server.exe").is_empty()
+    });
+    let left = processes("wineserver");
+    assert!(!left.is_empty(), "the killed run's wineserver outlived it");
+    // The next run removes them before it starts a wineserver of its own (one of theirs in a
+    // prefix of the pool would pass for its own), says so, and runs Wine as usual.
+    let next = matrix_json(&config, &["--cell", "windows", "--suite", "platform"]);
+    assert_eq!(next.code, Some(0), "{}", next.text);
+    let removed = next.events_of("leftovers-removed");
+    assert_eq!(removed.len(), 1, "{}", next.text);
+    assert!(
+        removed[0]["removed"].to_string().contains("wineserver"),
+        "{}",
+        next.text
+    );
+    let left = leftovers_after(15);
+    assert!(left.is_empty(), "{left:?}");
 }
 
 #[test]
