@@ -1,9 +1,10 @@
 //! Faults, hostile answers and limits, each proven on real processes: a grandchild that
 //! leaves its process group, a harness killed with SIGKILL (host, container and Wine
-//! servers), Ctrl-C in a hanging case, a build and a lock wait, a 50 MB body, a server that crashes mid-case, a JUnit file with
-//! `time="inf"`, names that are not file names, a tampered shard, and a hostile server whose
-//! reports are then read by independent parsers. The faults come from
-//! `fixtures/fault-server/server.py`, run as a host cell, and from the sample server.
+//! servers), Ctrl-C in a hanging case, a build and a lock wait, a 50 MB body, a server that
+//! crashes mid-case, a JUnit file with `time="inf"`, names that are not file names, a
+//! tampered shard, and a hostile server whose reports are then read by independent parsers.
+//! The faults come from `fixtures/fault-server/server.py`, run as a host cell, and from the
+//! sample server.
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Stdio};
