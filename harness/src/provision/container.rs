@@ -87,7 +87,11 @@ fn tool_of(program: &str) -> &'static tools::Tool {
 
 /// Whether `program` has `image` (or its local stand-in).
 async fn check_image(program: &str, image: &str) -> Check {
-    let found = find_image(program, image).await;
+    image_check(program, image, find_image(program, image).await.as_deref())
+}
+
+/// The check of `image`, which `program` has as `found`.
+fn image_check(program: &str, image: &str, found: Option<&str>) -> Check {
     Check {
         what: format!("image {image}"),
         ok: found.is_some(),
@@ -172,10 +176,11 @@ fn debian_suite(image: &str) -> Option<&str> {
 
 async fn ensure_image(ctx: &Ctx, program: &str, image: &str) -> Result<String> {
     let local = local_tag(image);
-    let check = check_image(program, image).await;
-    if check.ok {
+    let found = find_image(program, image).await;
+    let check = image_check(program, image, found.as_deref());
+    if let Some(found) = found {
         ctx.present(&check);
-        return Ok(find_image(program, image).await.unwrap_or(local));
+        return Ok(found);
     }
     ctx.provisioning(format!("pulling {image}"));
     let pull = output(&Cmd::new(program).args(["pull", "--quiet", image])).await?;
