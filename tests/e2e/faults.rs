@@ -175,6 +175,29 @@ fn a_grandchild_that_leaves_the_process_group_is_stopped_and_reported() {
     );
 }
 
+/// The sample matrix with a client suite that sleeps `seconds` (a number no other test
+/// sleeps), started on `cell` and killed with SIGKILL once its server is ready and its suite
+/// runs; returns the matrix.
+fn killed_mid_suite(cell: &str, seconds: &str) -> PathBuf {
+    let config = variant(
+        &format!("sigkill-{cell}"),
+        &[(
+            "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
+            &format!("command = [\"sleep\", \"{seconds}\"]"),
+        )],
+    );
+    let mut run = Started::new(&config, &["--cell", cell, "--suite", "client"]);
+    run.wait_for("server-ready", 300);
+    let sleep = format!("sleep {seconds}");
+    eventually(20, "the suite's command", || !processes(&sleep).is_empty());
+    // SAFETY: killing the harness process this test started.
+    unsafe {
+        libc::kill(run.harness_pid() as libc::pid_t, libc::SIGKILL);
+    }
+    let _ = run.child.wait();
+    config
+}
+
 #[test]
 fn a_harness_killed_with_sigkill_leaves_no_host_server_and_the_next_run_removes_its_container() {
     let _serial = serial();
@@ -197,23 +220,7 @@ fn a_harness_killed_with_sigkill_leaves_no_host_server_and_the_next_run_removes_
 
     // A container mid-suite: the engine keeps it after the harness dies; the next run
     // finds it by its label and dead owner and removes it, and says so.
-    let config = variant(
-        "sigkill-container",
-        &[(
-            "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
-            "command = [\"sleep\", \"2917\"]",
-        )],
-    );
-    let mut run = Started::new(&config, &["--cell", "debian", "--suite", "client"]);
-    run.wait_for("server-ready", 300);
-    eventually(20, "the suite's command", || {
-        !processes("sleep 2917").is_empty()
-    });
-    // SAFETY: as above.
-    unsafe {
-        libc::kill(run.harness_pid() as libc::pid_t, libc::SIGKILL);
-    }
-    let _ = run.child.wait();
+    let config = killed_mid_suite("debian", "2917");
     eventually(10, "the suite's command's end", || {
         processes("sleep 2917").is_empty()
     });
@@ -248,23 +255,7 @@ fn the_wine_daemons_a_harness_killed_with_sigkill_leaves_go_before_the_next_run_
     let _serial = serial();
     // A Wine server mid-suite: the kill takes the server with it (parent-death signal), but
     // the slot's wineserver and Wine's services are daemons and outlive the harness.
-    let config = variant(
-        "sigkill-wine",
-        &[(
-            "command = [\"cargo\", \"test\", \"--quiet\", \"-p\", \"deploy-client-tests\", \"--\", \"--test-threads=1\"]",
-            "command = [\"sleep\", \"2919\"]",
-        )],
-    );
-    let mut run = Started::new(&config, &["--cell", "windows", "--suite", "client"]);
-    run.wait_for("server-ready", 300);
-    eventually(20, "the suite's command", || {
-        !processes("sleep 2919").is_empty()
-    });
-    // SAFETY: killing the harness process this test started.
-    unsafe {
-        libc::kill(run.harness_pid() as libc::pid_t, libc::SIGKILL);
-    }
-    let _ = run.child.wait();
+    let config = killed_mid_suite("windows", "2919");
     eventually(10, "the Wine server's end", || {
         processes("deploy-server.exe").is_empty()
     });
