@@ -204,11 +204,12 @@ async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
         ratio(parallel.0, serial.0),
         met(overhead < Duration::from_millis(200))
     );
+    let bound = (longest + fixed).mul_f64(1.5);
     let _ = writeln!(
         t,
         "  wall within 1.5x of the longest job plus the fixed start ({}): {}",
-        secs((longest + fixed).mul_f64(1.5)),
-        met(parallel.0 <= (longest + fixed).mul_f64(1.5))
+        secs(bound),
+        met(parallel.0 <= bound)
     );
     if let Some(cpu) = plain.1 {
         // Whatever runs the script's work at once cannot take less than its processor time

@@ -205,18 +205,26 @@ fn linker_var(triple: &str) -> String {
 /// Makes ready everything `needs` lists, one part after the other: for what launches
 /// servers without the run's overlap of builds and runtimes.
 pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
-    let cargo_env = for_builds(needs, ctx).await?;
-    let mut done = for_runtimes(needs, ctx).await?;
-    done.cargo_env = cargo_env;
-    Ok(done)
+    Ok(Provisioned {
+        cargo_env: for_builds(needs, ctx).await?,
+        wine: for_wine(needs, ctx).await?,
+        engines: for_containers(needs, ctx).await?,
+    })
+}
+
+/// The cache folder's provisioning lock, held until dropped: one provisioning at a time,
+/// in this process or another.
+async fn cache_lock(ctx: &Ctx) -> Result<std::fs::File> {
+    std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
+    lock(&ctx.cache.join("provision.lock")).await
 }
 
 /// Makes ready what the builds need (the Rust targets, the mingw linker), and returns the
 /// environment cargo builds with. It comes first and alone: what the runtimes need is made
-/// ready while cargo builds ([`for_runtimes`]), and two package installs never run at once.
+/// ready while cargo builds ([`for_wine`], [`for_containers`]), and two package installs
+/// never run at once.
 pub async fn for_builds(needs: &Needs, ctx: &Ctx) -> Result<Vec<(String, String)>> {
-    std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
-    let _lock = lock(&ctx.cache.join("provision.lock")).await?;
+    let _lock = cache_lock(ctx).await?;
     if let Some((target, why)) = needs.unrunnable.iter().next() {
         return Err(Error::Prerequisite {
             what: format!("target `{target}`"),
@@ -237,23 +245,12 @@ pub async fn for_builds(needs: &Needs, ctx: &Ctx) -> Result<Vec<(String, String)
     Ok(cargo_env)
 }
 
-/// Makes ready what the runtimes need: Wine's pool of prefixes ([`for_wine`]), then the
-/// engines and their images ([`for_containers`]).
-pub async fn for_runtimes(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
-    Ok(Provisioned {
-        wine: for_wine(needs, ctx).await?,
-        engines: for_containers(needs, ctx).await?,
-        ..Provisioned::default()
-    })
-}
-
 /// Makes ready Wine's pool of prefixes, when a cell runs under Wine.
 pub async fn for_wine(needs: &Needs, ctx: &Ctx) -> Result<Vec<Wine>> {
     if !needs.wine() {
         return Ok(Vec::new());
     }
-    std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
-    let _lock = lock(&ctx.cache.join("provision.lock")).await?;
+    let _lock = cache_lock(ctx).await?;
     wine::ensure(ctx, &needs.wine_versions, needs.wine_slots.max(1)).await
 }
 
@@ -266,8 +263,7 @@ pub async fn for_containers(
     if needs.containers.is_empty() {
         return Ok(engines);
     }
-    std::fs::create_dir_all(&ctx.cache).map_err(|e| Error::io(&ctx.cache, e))?;
-    let _lock = lock(&ctx.cache.join("provision.lock")).await?;
+    let _lock = cache_lock(ctx).await?;
     for (kind, image) in &needs.containers {
         engines.insert(
             (*kind, image.clone()),

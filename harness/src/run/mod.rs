@@ -224,10 +224,14 @@ async fn ready_runtimes(
     // engine, which ends the processes in them (they carry the run's mark too), then the
     // rest of their processes, found by their mark.
     let mut removed: Vec<String> = Vec::new();
+    let mut cleared = std::collections::BTreeSet::new();
     if crate::process::dead_runs_left() {
         for program in needs.engine_programs() {
             // An engine that cannot list its containers runs none: the sweep does the rest.
-            removed.extend(leftover_containers(program).await.unwrap_or_default());
+            if let Ok(names) = leftover_containers(program).await {
+                removed.extend(names);
+                cleared.insert(program);
+            }
         }
         removed.extend(
             crate::process::sweep_dead_runs()
@@ -249,13 +253,18 @@ async fn ready_runtimes(
         })
         .collect();
     provisioned.engines = provision::for_containers(needs, ctx).await?;
-    // The containers of killed runs that stopped (nothing of theirs to sweep).
+    // The containers of killed runs that stopped (nothing of theirs to sweep), from the
+    // engines not cleared above.
     for engine in provisioned.engines.values() {
-        removed.extend(leftover_containers(&engine.program).await?);
+        if cleared.insert(engine.program.as_str()) {
+            removed.extend(leftover_containers(&engine.program).await?);
+        }
     }
     if !removed.is_empty() {
         ctx.events.emit(RunEvent::LeftoversRemoved { removed });
     }
+    // The container runtimes: Wine's targets get none here (no pool in `engines`), and the
+    // host's, made again, are the same as those kept.
     let engines = provision::Provisioned {
         engines: provisioned.engines.clone(),
         ..Default::default()
