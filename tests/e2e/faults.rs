@@ -17,7 +17,12 @@ use matrix_tests::{
 
 /// A matrix of the fault server on host cells (one per `(target, variant)`), with one
 /// per-target http suite `f` of `cases` (file name, TOML), and `extra` TOML appended.
-fn fault_matrix(name: &str, cells: &[&str], cases: &[(&str, &str)], extra: &str) -> PathBuf {
+pub(crate) fn fault_matrix(
+    name: &str,
+    cells: &[&str],
+    cases: &[(&str, &str)],
+    extra: &str,
+) -> PathBuf {
     let mut text = format!(
         "primary = \"{}\"\n\n[server]\nargs = [\"--listen\", \"{{addr}}\", \"--data-dir\", \"{{data_dir}}\"]\n\n[server.ready]\nhttp = \"/health\"\ntimeout = \"20s\"\n",
         cells[0]

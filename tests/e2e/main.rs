@@ -9,6 +9,7 @@ mod explore;
 mod faults;
 mod fidelity;
 mod leaks;
+mod readiness;
 mod reports;
 mod review;
 mod runtimes;

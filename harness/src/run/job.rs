@@ -17,7 +17,7 @@ use crate::normalize::Injected;
 use crate::outcome::{JobResult, Observation, Phases};
 use crate::plan::Job;
 use crate::runtime::{self, Launch, Reservation, Runtime, Server};
-use crate::suite::{CaseResult, Doing, LoadedSuite, SuiteEnv, evidence};
+use crate::suite::{CaseResult, Doing, LoadedSuite, ServerGone, SuiteEnv, evidence};
 
 /// What every job of a run shares.
 pub(super) struct Jobs<'a> {
@@ -201,6 +201,7 @@ impl Jobs<'_> {
             &runtime.data_dir_spelling(&data_dir),
             launch.port,
         );
+        let (exited, gone) = ServerGone::new();
         let env = SuiteEnv {
             suite: job.suite.clone(),
             cases: self.plan_cases.to_vec(),
@@ -214,9 +215,20 @@ impl Jobs<'_> {
             data_dir: data_dir.clone(),
             injected: injected.clone(),
             doing: doing.clone(),
+            gone,
         };
         let suite_started = Instant::now();
-        let mut results = suite.run(&env).await?;
+        // The server's exit is watched while the suite runs, so that its requests stop
+        // waiting at once; the suite then ends its remaining cases quickly and says why.
+        let running = suite.run(&env);
+        tokio::pin!(running);
+        let mut results = tokio::select! {
+            results = &mut running => results?,
+            _ = server.exit() => {
+                let _ = exited.send(true);
+                running.await?
+            }
+        };
         phases.suite = suite_started.elapsed();
         write_exchanges(&cell_logs, &job.suite, &mut results);
         // A case that got no response at all may have lost its server.

@@ -1,6 +1,13 @@
 //! A running server: its readiness probe, its graceful stop, and the cleanup that happens
 //! when it is dropped on any other path (an error, a panic, Ctrl-C), so that nothing outlives
 //! the harness.
+//!
+//! Waiting for a server never hides its exit: the readiness probe and the child's exit are
+//! awaited together, every probe has a short timeout of its own, and the readiness timeout
+//! is a deadline. A connect to a container's published port can hang once the container
+//! has died and before the engine removed its port rules (the SYN is forwarded to an
+//! address nobody answers), so a probe that waits on the network can never be what tells
+//! the harness that the server is gone.
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -17,12 +24,27 @@ pub struct Server {
     cleanup: Option<Box<dyn Cleanup>>,
     /// Where it answers.
     pub base_url: String,
+    log: PathBuf,
+    prober: Prober,
+    stop_signal: StopSignal,
+}
+
+/// The longest a single readiness probe may take (a connect, an HTTP request): well under
+/// any readiness timeout, so that a probe that hangs costs one retry, not the wait.
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// How often a server's exit is checked while something else is awaited.
+const EXIT_POLL: Duration = Duration::from_millis(10);
+
+/// The state of the readiness probe between polls.
+#[derive(Debug)]
+struct Prober {
     port: u16,
+    base_url: String,
     log: PathBuf,
     scan: LogScan,
     /// The port has taken a connection.
     listening: bool,
-    stop_signal: StopSignal,
 }
 
 /// How far the log readiness probe has read: it reads only what the server wrote since the
@@ -82,15 +104,20 @@ impl Server {
         launch: &Launch,
         stop_signal: StopSignal,
     ) -> Self {
+        let base_url = format!("http://127.0.0.1:{}", launch.port);
         Server {
             mark: process.mark().to_owned(),
             process: Some(process),
             cleanup,
-            base_url: format!("http://127.0.0.1:{}", launch.port),
-            port: launch.port,
+            base_url: base_url.clone(),
             log: launch.log.to_owned(),
-            scan: LogScan::default(),
-            listening: false,
+            prober: Prober {
+                port: launch.port,
+                base_url,
+                log: launch.log.to_owned(),
+                scan: LogScan::default(),
+                listening: false,
+            },
             stop_signal,
         }
     }
@@ -103,15 +130,15 @@ impl Server {
     /// How it exited, waiting up to `wait` for it to finish exiting: a client sees the
     /// connection of a crashing server drop a moment before the process is gone.
     pub async fn exited_within(&mut self, wait: Duration) -> Option<std::process::ExitStatus> {
-        let deadline = Instant::now() + wait;
-        loop {
-            if let Some(status) = self.exited() {
-                return Some(status);
-            }
-            if Instant::now() >= deadline {
-                return None;
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        tokio::time::timeout(wait, self.exit()).await.ok()
+    }
+
+    /// Resolves when it exits, with its status; never, when it was already stopped. Safe to
+    /// cancel: it only looks.
+    pub async fn exit(&mut self) -> std::process::ExitStatus {
+        match self.process.as_mut() {
+            Some(process) => exit_of(process).await,
+            None => std::future::pending().await,
         }
     }
 
@@ -125,79 +152,124 @@ impl Server {
         self.process.as_ref().map_or("", |p| p.command())
     }
 
-    /// Waits until the readiness probe answers. Fails at once when the server exits, and
-    /// after the timeout; both errors carry the end of the server's log.
+    /// Waits until the readiness probe answers. Fails as soon as the server exits, whatever
+    /// the probe is doing, and at the timeout, which is a deadline; both errors carry the end
+    /// of the server's log.
     pub async fn wait_ready(&mut self, ready: &Ready) -> Result<Duration> {
         let start = Instant::now();
-        // Polled often at first, when most servers become ready, then less.
-        let mut pause = Duration::from_millis(5);
-        loop {
-            if let Some(status) = self.process.as_mut().and_then(Running::try_wait) {
-                return Err(Error::Command {
-                    command: self.command().to_owned(),
-                    problem: format!(
-                        "exited ({status}) before it was ready; its log is {}",
-                        self.log.display()
-                    ),
-                    stderr: log_tail(&self.log, 30),
-                });
+        let deadline = tokio::time::Instant::now() + ready.timeout;
+        // A probe may take a share of the timeout, never all of it.
+        let probe_timeout = PROBE_TIMEOUT
+            .min(ready.timeout / 3)
+            .max(Duration::from_millis(100));
+        let command = self.command().to_owned();
+        let (Some(process), prober) = (self.process.as_mut(), &mut self.prober) else {
+            return Err(Error::Command {
+                command,
+                problem: "was stopped before it was ready".into(),
+                stderr: String::new(),
+            });
+        };
+        let polling = async {
+            // Polled often at first, when most servers become ready, then less.
+            let mut pause = Duration::from_millis(5);
+            loop {
+                let answered =
+                    tokio::time::timeout(probe_timeout, prober.probe(&ready.probe, probe_timeout))
+                        .await
+                        .unwrap_or(false);
+                if answered {
+                    return;
+                }
+                tokio::time::sleep(pause).await;
+                pause = (pause * 3 / 2).min(Duration::from_millis(50));
             }
-            if self.probe(&ready.probe).await {
-                return Ok(start.elapsed());
-            }
-            if start.elapsed() > ready.timeout {
-                return Err(Error::Command {
-                    command: self.command().to_owned(),
-                    problem: format!(
-                        "was not ready after {:?} ({}); its log is {}",
-                        ready.timeout,
-                        describe(&ready.probe),
-                        self.log.display()
-                    ),
-                    stderr: log_tail(&self.log, 30),
-                });
-            }
-            tokio::time::sleep(pause).await;
-            pause = (pause * 3 / 2).min(Duration::from_millis(50));
-        }
+        };
+        let problem = tokio::select! {
+            biased;
+            status = exit_of(process) => format!(
+                "exited ({status}) before it was ready; its log is {}",
+                self.log.display()
+            ),
+            () = polling => return Ok(start.elapsed()),
+            () = tokio::time::sleep_until(deadline) => format!(
+                "was not ready after {:?} ({}); its log is {}",
+                ready.timeout,
+                describe(&ready.probe),
+                self.log.display()
+            ),
+        };
+        Err(Error::Command {
+            command,
+            problem,
+            stderr: log_tail(&self.log, 30),
+        })
     }
+}
 
-    async fn probe(&mut self, probe: &Probe) -> bool {
+/// Resolves when `process` exits. The exit is polled, not awaited with the child's `wait`,
+/// so that dropping this future leaves nothing half done (a reaper blocked on the process
+/// group); a poll is one non-blocking `waitpid`.
+async fn exit_of(process: &mut Running) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = process.try_wait() {
+            return status;
+        }
+        tokio::time::sleep(EXIT_POLL).await;
+    }
+}
+
+impl Prober {
+    /// One probe, each of its network steps bounded by `timeout`.
+    async fn probe(&mut self, probe: &Probe, timeout: Duration) -> bool {
         match probe {
-            Probe::Tcp => tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                .await
-                .is_ok(),
+            Probe::Tcp => self.connects(timeout).await,
             Probe::Log(re) => self.scan.matches(&self.log, re),
             Probe::Http(path) => {
                 // Until the port takes a connection, a refused connect says "not yet" at
                 // once, without an HTTP client's work; one bare connection in all.
                 if !self.listening {
-                    if tokio::net::TcpStream::connect(("127.0.0.1", self.port))
-                        .await
-                        .is_err()
-                    {
+                    if !self.connects(timeout).await {
                         return false;
                     }
                     self.listening = true;
                 }
                 let url = format!("{}{path}", self.base_url);
-                tokio::task::spawn_blocking(move || {
+                let asked = tokio::task::spawn_blocking(move || {
                     let agent: ureq::Agent = ureq::Agent::config_builder()
                         .http_status_as_error(false)
-                        .timeout_global(Some(Duration::from_secs(2)))
+                        // The launched server, never through a proxy of the environment.
+                        .proxy(None)
+                        .timeout_connect(Some(timeout))
+                        .timeout_global(Some(timeout))
                         .build()
                         .into();
                     agent
                         .get(&url)
                         .call()
                         .is_ok_and(|r| r.status().is_success())
-                })
-                .await
-                .unwrap_or(false)
+                });
+                // The request ends by its own timeout; not waiting for it past that keeps
+                // the probe bounded even if the blocking pool is slow to start it.
+                tokio::time::timeout(timeout, asked)
+                    .await
+                    .is_ok_and(|r| r.unwrap_or(false))
             }
         }
     }
 
+    /// Whether the port takes a connection within `timeout`.
+    async fn connects(&self, timeout: Duration) -> bool {
+        tokio::time::timeout(
+            timeout,
+            tokio::net::TcpStream::connect(("127.0.0.1", self.port)),
+        )
+        .await
+        .is_ok_and(|c| c.is_ok())
+    }
+}
+
+impl Server {
     /// Stops the server: gracefully, then by force after `grace`; then whatever it started
     /// that escaped its process group (a `setsid` grandchild, a daemon) is found by its mark
     /// and stopped too, and reported as leaked.

@@ -109,6 +109,33 @@ pub struct SuiteEnv {
     /// What the suite is doing now (the case it runs), for the message when its job runs
     /// out of time.
     pub doing: Doing,
+    /// Whether the server has exited: its requests stop waiting the moment it has.
+    pub gone: ServerGone,
+}
+
+/// Whether a job's server has exited, shared between the job, which watches the server, and
+/// its suite.
+#[derive(Debug, Clone)]
+pub struct ServerGone(tokio::sync::watch::Receiver<bool>);
+
+impl ServerGone {
+    /// A flag, and the sender that raises it.
+    pub fn new() -> (tokio::sync::watch::Sender<bool>, ServerGone) {
+        let (tx, rx) = tokio::sync::watch::channel(false);
+        (tx, ServerGone(rx))
+    }
+
+    /// Whether it has exited.
+    pub fn now(&self) -> bool {
+        *self.0.borrow()
+    }
+
+    /// Resolves once it has exited; never, when nobody watches it any more.
+    pub async fn wait(&mut self) {
+        if self.0.wait_for(|gone| *gone).await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// What a job is doing, shared between the job and its suite.

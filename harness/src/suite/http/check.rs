@@ -8,7 +8,7 @@ use std::time::Instant;
 use serde_json::Value;
 
 use super::case::{Body, Capture, CaseFile, json_of};
-use super::client::{Request, Response, send};
+use super::client::{Client, Request, Response};
 use crate::matrix::{Limits, Normalize};
 use crate::normalize::{self, Injected};
 use crate::suite::{CaseResult, Exchange, Observed};
@@ -132,7 +132,7 @@ fn lossy_prefix(bytes: &[u8]) -> String {
 /// A request as sent: its line, its headers and its body.
 fn request_shown(request: &Request) -> String {
     let mut text = format!("{} {}\n", request.method, request.path);
-    for (k, v) in request.headers {
+    for (k, v) in &request.headers {
         text.push_str(&format!("{k}: {v}\n"));
     }
     if let Some(body) = &request.body {
@@ -161,9 +161,10 @@ fn response_shown(response: &Response) -> String {
     text
 }
 
-/// Runs one case against `base_url`, within the case and request timeouts of `limits`.
+/// Runs one case against `client`'s server, within the case and request timeouts of
+/// `limits`.
 pub fn run_case(
-    base_url: &str,
+    client: &Client,
     name: &str,
     case: &CaseFile,
     rules: &Normalize,
@@ -231,15 +232,15 @@ pub fn run_case(
             );
         }
         let request = Request {
-            method: &step.method,
-            path: &path,
-            headers: &headers,
+            method: step.method.clone(),
+            path,
+            headers,
             body,
             follow_redirects: step.follow_redirects,
         };
         let timeout = limits.request_timeout.min(left);
         let sent = request_shown(&request);
-        let response = match send(base_url, &request, timeout, limits.max_body) {
+        let response = match client.send(request, timeout) {
             Ok(r) => r,
             Err(e) => {
                 exchanges.borrow_mut().push(Exchange {

@@ -9,15 +9,17 @@ use std::time::Duration;
 
 use sha2::Digest;
 
+use crate::suite::ServerGone;
+
 /// A request as a step sends it.
 #[derive(Debug, Clone)]
-pub struct Request<'a> {
+pub struct Request {
     /// The method token, sent as written.
-    pub method: &'a str,
+    pub method: String,
     /// The path, starting with `/`.
-    pub path: &'a str,
+    pub path: String,
     /// Headers.
-    pub headers: &'a BTreeMap<String, String>,
+    pub headers: BTreeMap<String, String>,
     /// The body.
     pub body: Option<Vec<u8>>,
     /// Whether to follow redirects.
@@ -39,6 +41,57 @@ pub struct Response {
     pub truncated_sha256: Option<String>,
 }
 
+/// The longest a connect to the launched server may take: a connect that hangs (a SYN
+/// dropped on its way to a container that died) fails on its own, whatever the request's
+/// timeout.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The launched server a suite talks to: where it answers, and whether it has exited.
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// Its base URL.
+    pub base_url: String,
+    /// Whether it has exited.
+    pub gone: ServerGone,
+    /// The bodies kept.
+    pub max_body: u64,
+    /// The runtime whose blocking pool runs the requests.
+    pub handle: tokio::runtime::Handle,
+}
+
+impl Client {
+    /// Sends `request`, waiting at most `timeout`, and gives up the moment the server exits:
+    /// a request in flight to a server that died can wait for an answer that never comes.
+    /// Called on a blocking thread; the request runs on another one, left to end by its own
+    /// timeout when the server's exit comes first.
+    pub fn send(
+        &self,
+        request: Request,
+        timeout: Duration,
+    ) -> std::result::Result<Response, String> {
+        let exited = |request: &Request| {
+            format!(
+                "{} {}{}: the server exited",
+                request.method, self.base_url, request.path
+            )
+        };
+        if self.gone.now() {
+            return Err(exited(&request));
+        }
+        let mut gone = self.gone.clone();
+        let (base_url, max_body) = (self.base_url.clone(), self.max_body);
+        self.handle.block_on(async move {
+            let shown = exited(&request);
+            let sending =
+                tokio::task::spawn_blocking(move || send(&base_url, &request, timeout, max_body));
+            tokio::select! {
+                sent = sending => sent.unwrap_or_else(|e| Err(format!("the request failed: {e}"))),
+                () = gone.wait() => Err(shown),
+            }
+        })
+    }
+}
+
 /// Sends `request` to `base_url`, waiting at most `timeout`, and reads the response, keeping
 /// at most `max_body` bytes of its body; the error says which request failed and why.
 pub fn send(
@@ -51,13 +104,18 @@ pub fn send(
         .http_status_as_error(false)
         .allow_non_standard_methods(true)
         .max_redirects(if request.follow_redirects { 10 } else { 0 })
+        // The launched server, never through a proxy of the environment.
+        .proxy(None)
+        .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
         .timeout_global(Some(timeout))
         .build()
         .into();
-    let (method, path) = (request.method, request.path);
+    let (method, path) = (&request.method, &request.path);
     let uri = format!("{base_url}{path}");
-    let mut builder = ureq::http::Request::builder().method(method).uri(&uri);
-    for (k, v) in request.headers {
+    let mut builder = ureq::http::Request::builder()
+        .method(method.as_str())
+        .uri(&uri);
+    for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }
     let built = builder

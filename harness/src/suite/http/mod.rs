@@ -113,8 +113,14 @@ impl LoadedSuite for HttpSuite {
 
     fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>> {
         Box::pin(async move {
-            // Requests block; they run on the blocking pool, one case after the other.
-            let base = env.base_url.clone();
+            // Requests block; they run on the blocking pool, one case after the other, each
+            // given up the moment the server exits.
+            let client = client::Client {
+                base_url: env.base_url.clone(),
+                gone: env.gone.clone(),
+                max_body: self.limits.max_body,
+                handle: tokio::runtime::Handle::current(),
+            };
             let cases: Vec<_> = self
                 .cases
                 .iter()
@@ -139,7 +145,7 @@ impl LoadedSuite for HttpSuite {
                         doing.set(format!("running case `{name}`"));
                         let before = log_size();
                         let mut result =
-                            check::run_case(&base, name, case, &rules, &injected, &limits);
+                            check::run_case(&client, name, case, &rules, &injected, &limits);
                         result.log_span = Some([before, before]);
                         if let Some(dir) = &tree_dir {
                             result.observed.push(super::evidence::observe_tree(
