@@ -251,3 +251,95 @@ fn debian_build_runs_in_a_docker_container_through_the_same_code() {
     let left = leftovers_after(15);
     assert!(left.is_empty(), "left behind: {left:#?}");
 }
+
+#[test]
+fn on_a_new_machine_auto_takes_podman_over_a_docker_client_with_no_daemon_and_installs_it() {
+    let _serial = serial();
+    let config = root().join("matrix.toml");
+    let config = config.to_str().unwrap();
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // doctor names podman, says why, and never calls the daemonless client ok.
+    let (mut doctor, _layers) = matrix_tests::on_a_new_machine(
+        &cargo,
+        &["xtask", "doctor", "--config", config, "--format", "json"],
+    );
+    let out = doctor.current_dir(root()).output().unwrap();
+    let checks: serde_json::Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", matrix_tests::text(&out)));
+    let check = |what: &str| {
+        checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["what"].as_str().unwrap().starts_with(what))
+            .unwrap_or_else(|| panic!("no `{what}` check: {checks:#}"))
+            .clone()
+    };
+    let engine = check("container engine");
+    let detail = engine["detail"].as_str().unwrap();
+    assert!(detail.starts_with("podman: "), "{engine}");
+    assert!(
+        detail.contains("docker's client is on PATH, but its daemon does not answer"),
+        "{engine}"
+    );
+    let podman = check("podman");
+    assert_eq!(
+        podman["ok"], false,
+        "podman is not installed there: {podman}"
+    );
+    assert!(
+        podman["detail"]
+            .as_str()
+            .unwrap()
+            .contains("`matrix` installs it"),
+        "{podman}"
+    );
+    assert!(
+        !checks
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["what"].as_str().unwrap().starts_with("docker")),
+        "docker is not checked as an engine: {checks:#}"
+    );
+    // The run installs podman and runs the container cell in it.
+    let out_dir = root().join(format!("target/e2e/new-machine-{}", std::process::id()));
+    let (mut run, _layers) = matrix_tests::on_a_new_machine(
+        &cargo,
+        &[
+            "xtask",
+            "matrix",
+            "--config",
+            config,
+            "--cell",
+            "debian",
+            "--suite",
+            "health",
+            "--out",
+            out_dir.to_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
+    let run = matrix_tests::Run::of(&run.current_dir(root()).output().unwrap());
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    let installed = run
+        .events
+        .iter()
+        .find(|e| {
+            e["what"]
+                .as_str()
+                .is_some_and(|w| w.starts_with("podman ("))
+        })
+        .unwrap_or_else(|| panic!("no podman prerequisite event:\n{}", run.text));
+    assert_eq!(installed["state"], "provisioned", "{installed}");
+    for start in run.events_of("server-starting") {
+        assert!(
+            start["command"].as_str().unwrap().starts_with("podman run"),
+            "{start}"
+        );
+    }
+    assert_eq!(run.job("health@debian")["error"], serde_json::Value::Null);
+    let left = leftovers_after(15);
+    assert!(left.is_empty(), "left behind: {left:#?}");
+}

@@ -401,3 +401,53 @@ pub fn stderr_lines(child: &mut std::process::Child) -> std::sync::mpsc::Receive
     });
     rx
 }
+
+/// `program ARGS` as on a new machine of this kind: in a private mount namespace whose
+/// `/usr`, `/etc` and `/var` are copy-on-write overlays of this machine's, with podman
+/// purged there and docker's client pointed at a daemon that does not exist (a new machine
+/// ships a `docker` client with no daemon, and no podman). What runs in it may install
+/// packages; they land in the overlays, which go when it ends. The container store stays
+/// this machine's, so that the base image need not be built again. Needs root.
+#[expect(
+    clippy::disallowed_methods,
+    reason = "tests set up the machine a user would have"
+)]
+pub fn on_a_new_machine(
+    program: &str,
+    args: &[&str],
+) -> (std::process::Command, tempfile::TempDir) {
+    let layers = tempfile::Builder::new()
+        .prefix("new-machine-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let setup = r#"
+        set -eu
+        layers="$1"; shift
+        mkdir -p "$layers/containers"
+        mount --bind /var/lib/containers "$layers/containers"
+        for d in usr etc var; do
+            mkdir -p "$layers/$d/upper" "$layers/$d/work"
+            mount -t overlay overlay \
+                -o "lowerdir=/$d,upperdir=$layers/$d/upper,workdir=$layers/$d/work" "/$d"
+        done
+        mount --bind "$layers/containers" /var/lib/containers
+        if dpkg -s podman >/dev/null 2>&1; then dpkg --purge podman >/dev/null 2>&1; fi
+        exec "$@"
+    "#;
+    let mut cmd = std::process::Command::new("unshare");
+    cmd.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "--",
+        "bash",
+        "-c",
+        setup,
+        "bash",
+    ])
+    .arg(layers.path())
+    .arg(program)
+    .args(args)
+    .env("DOCKER_HOST", "unix:///run/no-docker-daemon-here.sock");
+    (cmd, layers)
+}

@@ -36,6 +36,9 @@ enum Command {
         /// The matrix file.
         #[arg(long, default_value = "matrix.toml")]
         config: PathBuf,
+        /// Output format: a table, or the checks as JSON.
+        #[arg(long, value_enum, default_value_t = Format::Human)]
+        format: Format,
     },
     /// Merge the results of shards (`--merge DIR...`) into the results and reports of the
     /// whole plan.
@@ -359,12 +362,18 @@ async fn run(cli: Cli) -> Result<u8, Error> {
             }
             Ok(0)
         }
-        Command::Doctor { config } => {
+        Command::Doctor { config, format } => {
             let matrix = load(&config)?;
             let needs = Needs::of(&matrix, matrix.cells.iter().map(|c| c.name.as_str()));
             let cache = harness::provision::cache_dir();
             let checks = harness::provision::doctor(&needs, &cache).await;
-            print!("{}", harness::render::tables::doctor(&checks, &cache));
+            match format {
+                Format::Human => print!("{}", harness::render::tables::doctor(&checks, &cache)),
+                Format::Json => println!(
+                    "{}",
+                    serde_json::to_string_pretty(&checks).expect("checks serialize")
+                ),
+            }
             Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
         }
         Command::Matrix(args) => matrix(args).await,

@@ -515,7 +515,7 @@ pub enum RuntimeKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
-    /// podman when installed, else docker.
+    /// podman when installed, else docker when its daemon answers, else podman (installed).
     Auto,
     /// podman.
     Podman,

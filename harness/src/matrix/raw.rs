@@ -218,7 +218,7 @@ pub enum RawWindowsMode {
 #[serde(rename_all = "kebab-case")]
 #[schemars(rename = "EngineKind")]
 pub enum RawEngine {
-    /// podman when installed, else docker.
+    /// podman when installed, else docker when its daemon answers, else podman (installed).
     Auto,
     /// podman.
     Podman,

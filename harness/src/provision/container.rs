@@ -50,11 +50,17 @@ struct Remembered {
 
 /// Chooses the engine, makes the image available and finds run flags that work.
 pub async fn ensure(ctx: &Ctx, kind: EngineKind, image: &str) -> Result<Engine> {
-    let program = program_for(kind);
-    tools::ensure(ctx, tool_of(program)).await?;
-    if program == "docker" {
-        docker_running().await?;
+    let choice = choose(kind).await;
+    if let Some(fix) = &choice.blocked {
+        return Err(Error::Prerequisite {
+            what: format!("the {} engine", choice.program),
+            why: choice.why.clone(),
+            fix: fix.clone(),
+        });
     }
+    ctx.present(&choice.check());
+    let program = choice.program;
+    tools::ensure(ctx, tool_of(program)).await?;
     let image = ensure_image(ctx, program, image).await?;
     let run_flags = probe(ctx, program, &image).await?;
     Ok(Engine {
@@ -64,16 +70,107 @@ pub async fn ensure(ctx: &Ctx, kind: EngineKind, image: &str) -> Result<Engine> 
     })
 }
 
-/// The engine program `kind` stands for on this host: `auto` is podman when it is installed
-/// (or when neither is, as podman is what the harness installs), else docker.
-pub(crate) fn program_for(kind: EngineKind) -> &'static str {
-    match kind {
-        EngineKind::Podman => "podman",
-        EngineKind::Docker => "docker",
-        EngineKind::Auto if which::which("podman").is_err() && which::which("docker").is_ok() => {
-            "docker"
+/// The engine a container cell uses on this host, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    /// `podman` or `docker`.
+    pub program: &'static str,
+    /// Why, in words.
+    pub why: String,
+    /// What stands in the way when it cannot be used as it is: docker asked for by name,
+    /// whose daemon does not answer.
+    pub blocked: Option<String>,
+}
+
+impl Choice {
+    /// The choice as `doctor` and the run's progress show it.
+    pub fn check(&self) -> Check {
+        Check {
+            what: "container engine".into(),
+            ok: self.blocked.is_none(),
+            detail: format!("{}: {}", self.program, self.why),
+            fix: self.blocked.clone(),
         }
-        EngineKind::Auto => "podman",
+    }
+}
+
+/// The engine `kind` stands for on this host. `auto` is podman when it is installed; else
+/// docker when its daemon answers (a client on PATH is not an engine: a new machine may ship
+/// one with no daemon); else podman, which runs without a daemon and which the harness
+/// installs.
+pub async fn choose(kind: EngineKind) -> Choice {
+    let podman_installed = which::which("podman").is_ok();
+    match kind {
+        EngineKind::Podman => Choice {
+            program: "podman",
+            why: "`engine = \"podman\"`".into(),
+            blocked: None,
+        },
+        EngineKind::Docker => {
+            let answer = docker_answer().await;
+            Choice {
+                program: "docker",
+                why: match &answer {
+                    Ok(version) => format!("`engine = \"docker\"`; its daemon {version} answers"),
+                    Err(why) => format!("`engine = \"docker\"`, but {why}"),
+                },
+                blocked: answer.err().map(|_| docker_fix()),
+            }
+        }
+        EngineKind::Auto if podman_installed => Choice {
+            program: "podman",
+            why: "installed, and `engine = \"auto\"` prefers it".into(),
+            blocked: None,
+        },
+        EngineKind::Auto => match docker_answer().await {
+            Ok(version) => Choice {
+                program: "docker",
+                why: format!("podman is not installed, and docker's daemon {version} answers"),
+                blocked: None,
+            },
+            Err(why) => Choice {
+                program: "podman",
+                why: format!("{why}; podman runs without a daemon, and `matrix` installs it"),
+                blocked: None,
+            },
+        },
+    }
+}
+
+/// Whether docker's daemon answers: its version, or why not. Asked once per process.
+async fn docker_answer() -> std::result::Result<String, String> {
+    static ANSWER: tokio::sync::OnceCell<std::result::Result<String, String>> =
+        tokio::sync::OnceCell::const_new();
+    ANSWER
+        .get_or_init(|| async {
+            if which::which("docker").is_err() {
+                return Err("docker is not installed".to_owned());
+            }
+            match output(&Cmd::new("docker").args(["info", "--format", "{{.ServerVersion}}"]))
+                .await
+            {
+                Ok(out) if out.status.success() => Ok(out.stdout.trim().to_owned()),
+                Ok(out) => Err(format!(
+                    "docker's client is on PATH, but its daemon does not answer (`docker info`: {})",
+                    last_line(&out.stderr)
+                )),
+                Err(e) => Err(format!("docker's client could not be run: {e}")),
+            }
+        })
+        .await
+        .clone()
+}
+
+/// The command that makes docker's daemon answer here.
+fn docker_fix() -> String {
+    let start = "dockerd > /var/log/dockerd.log 2>&1 &   # or: systemctl start docker";
+    if which::which("dockerd").is_ok() {
+        start.to_owned()
+    } else {
+        format!(
+            "{} && {start}   # or write `engine = \"auto\"` to use podman",
+            tools::install_command(&tools::DOCKER)
+        )
     }
 }
 
@@ -119,28 +216,15 @@ fn check_config(cache: &Path, program: &str) -> Check {
 
 /// Everything a container cell of `kind` with `image` needs, as `doctor` shows it.
 pub async fn checks(cache: &Path, kind: EngineKind, image: &str) -> Vec<Check> {
-    let program = program_for(kind);
+    let choice = choose(kind).await;
+    let program = choice.program;
     let engine = tools::check(tool_of(program));
-    if !engine.ok {
-        return vec![engine];
+    let mut checks = vec![choice.check(), engine.clone()];
+    if engine.ok && choice.blocked.is_none() {
+        checks.push(check_image(program, image).await);
+        checks.push(check_config(cache, program));
     }
-    vec![
-        engine,
-        check_image(program, image).await,
-        check_config(cache, program),
-    ]
-}
-
-async fn docker_running() -> Result<()> {
-    let out = output(&Cmd::new("docker").args(["info", "--format", "{{.ServerVersion}}"])).await?;
-    if out.status.success() {
-        return Ok(());
-    }
-    Err(Error::Prerequisite {
-        what: "a docker engine".into(),
-        why: format!("`docker info` failed: {}", out.stderr.trim()),
-        fix: "dockerd > /var/log/dockerd.log 2>&1 &   # or: systemctl start docker".into(),
-    })
+    checks
 }
 
 /// The local tag an image is built under when it cannot be pulled.

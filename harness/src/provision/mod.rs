@@ -73,7 +73,7 @@ impl Ctx {
 }
 
 /// One prerequisite as it stands.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Check {
     /// What.
     pub what: String,
@@ -145,12 +145,15 @@ impl Needs {
     }
 
     /// The installed engine programs the cells' containers would run on.
-    pub fn engine_programs(&self) -> BTreeSet<&'static str> {
-        self.containers
-            .iter()
-            .map(|(kind, _)| container::program_for(*kind))
-            .filter(|program| which::which(program).is_ok())
-            .collect()
+    pub async fn engine_programs(&self) -> BTreeSet<&'static str> {
+        let mut programs = BTreeSet::new();
+        for (kind, _) in &self.containers {
+            let program = container::choose(*kind).await.program;
+            if which::which(program).is_ok() {
+                programs.insert(program);
+            }
+        }
+        programs
     }
 
     /// Whether a cell runs under Wine.

@@ -226,7 +226,7 @@ async fn ready_runtimes(
     let mut removed: Vec<String> = Vec::new();
     let mut cleared = std::collections::BTreeSet::new();
     if crate::process::dead_runs_left() {
-        for program in needs.engine_programs() {
+        for program in needs.engine_programs().await {
             // An engine that cannot list its containers runs none: the sweep does the rest.
             if let Ok(names) = leftover_containers(program).await {
                 removed.extend(names);
