@@ -390,3 +390,172 @@ pub struct RawSnapshots {
     #[schemars(with = "Option<RawDataDir>")]
     pub data_dir: Option<RawDataDir>,
 }
+
+/// What of a matrix file could not be read in the first phase: the second phase's checks
+/// that depend on it stay quiet (a target table that could not be read would make every
+/// check of cell names wrong), and the others still run.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Unread {
+    /// `primary`.
+    pub primary: bool,
+    /// `[server]`.
+    pub server: bool,
+    /// A `[[target]]`.
+    pub targets: bool,
+    /// An `[[axis]]`, `[[include]]` or `[[exclude]]`, or `[limits]` (which caps the cells).
+    pub cells: bool,
+    /// A `[[suite]]`.
+    pub suites: bool,
+}
+
+/// A problem of the first phase: where, and what.
+pub type Problem = (std::ops::Range<usize>, String);
+
+/// The top-level keys of a matrix file.
+const KEYS: &[&str] = &[
+    "primary",
+    "server",
+    "target",
+    "axis",
+    "include",
+    "exclude",
+    "suite",
+    "normalize",
+    "divergence",
+    "snapshots",
+    "limits",
+];
+
+/// Reads `text` table by table: each top-level table, and each element of an array of
+/// tables, is read on its own, so that independent mistakes are all reported at once. A
+/// syntax error stops there (`Err`, every syntax error). Otherwise the mirror of what could
+/// be read (defaults where a table could not be), what could not, and why.
+pub fn read(text: &str) -> std::result::Result<(RawMatrix, Unread, Vec<Problem>), Vec<Problem>> {
+    use toml::de::{DeTable, DeValue};
+    let (document, syntax) = DeTable::parse_recoverable(text);
+    if !syntax.is_empty() {
+        return Err(syntax
+            .iter()
+            .map(|e| (e.span().unwrap_or(0..0), e.message().to_owned()))
+            .collect());
+    }
+    let mut problems: Vec<Problem> = Vec::new();
+    let mut unread = Unread::default();
+    let mut matrix = RawMatrix {
+        primary: Spanned::new(0..0, String::new()),
+        server: RawServer {
+            package: None,
+            bin: None,
+            args: Vec::new(),
+            env: BTreeMap::new(),
+            seed: None,
+            seed_mtime: None,
+            openapi: None,
+            ready: Spanned::new(
+                0..0,
+                RawReady {
+                    http: None,
+                    tcp: Some(true),
+                    log: None,
+                    timeout: None,
+                },
+            ),
+        },
+        targets: Vec::new(),
+        axes: Vec::new(),
+        include: Vec::new(),
+        exclude: Vec::new(),
+        suites: Vec::new(),
+        normalize: RawNormalize::default(),
+        divergences: Vec::new(),
+        snapshots: RawSnapshots::default(),
+        limits: RawLimits::default(),
+    };
+    let (mut primary, mut server) = (false, false);
+    for (key, value) in document.into_inner() {
+        let (span, name) = (key.span(), key.into_inner());
+        let broken = match name.as_ref() {
+            "primary" => {
+                primary = true;
+                one(value, &mut problems).map(|v| matrix.primary = v)
+            }
+            "server" => {
+                server = true;
+                one(value, &mut problems).map(|v| matrix.server = v)
+            }
+            "target" => many(value, &mut problems, &mut matrix.targets),
+            "axis" => many(value, &mut problems, &mut matrix.axes),
+            "include" => many(value, &mut problems, &mut matrix.include),
+            "exclude" => many(value, &mut problems, &mut matrix.exclude),
+            "suite" => many(value, &mut problems, &mut matrix.suites),
+            "divergence" => many(value, &mut problems, &mut matrix.divergences),
+            "normalize" => one(value, &mut problems).map(|v| matrix.normalize = v),
+            "snapshots" => one(value, &mut problems).map(|v| matrix.snapshots = v),
+            "limits" => one(value, &mut problems).map(|v| matrix.limits = v),
+            other => {
+                problems.push((
+                    span,
+                    format!(
+                        "unknown field `{other}`, expected one of {}",
+                        KEYS.iter()
+                            .map(|k| format!("`{k}`"))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ));
+                Some(())
+            }
+        }
+        .is_none();
+        match name.as_ref() {
+            "primary" => unread.primary |= broken,
+            "server" => unread.server |= broken,
+            "target" => unread.targets |= broken,
+            "axis" | "include" | "exclude" | "limits" => unread.cells |= broken,
+            "suite" => unread.suites |= broken,
+            _ => {}
+        }
+    }
+    for (present, key) in [(primary, "primary"), (server, "server")] {
+        if !present {
+            problems.push((0..0, format!("missing field `{key}`")));
+            unread.primary |= key == "primary";
+            unread.server |= key == "server";
+        }
+    }
+    problems.sort_by_key(|(span, _)| span.start);
+    return Ok((matrix, unread, problems));
+
+    /// One value, or `None` with its problem noted.
+    fn one<T: serde::de::DeserializeOwned>(
+        value: Spanned<DeValue<'_>>,
+        problems: &mut Vec<Problem>,
+    ) -> Option<T> {
+        let span = value.span();
+        let mut value = value;
+        value.get_mut().make_owned();
+        T::deserialize(toml::de::ValueDeserializer::from(value))
+            .map_err(|e| problems.push((e.span().unwrap_or(span), e.message().to_owned())))
+            .ok()
+    }
+
+    /// Each element of an array of tables into `into`; `None` when one could not be read.
+    fn many<T: serde::de::DeserializeOwned>(
+        value: Spanned<DeValue<'_>>,
+        problems: &mut Vec<Problem>,
+        into: &mut Vec<T>,
+    ) -> Option<()> {
+        let DeValue::Array(items) = value.get_ref() else {
+            // Not an array: serde says what was expected.
+            return one::<Vec<T>>(value, problems).map(|all| into.extend(all));
+        };
+        let mut all_read = true;
+        for item in items.iter() {
+            match one::<T>(item.clone(), problems) {
+                Some(v) => into.push(v),
+                None => all_read = false,
+            }
+        }
+        all_read.then_some(())
+    }
+}

@@ -138,7 +138,7 @@ impl Cx<'_> {
         for (key, value) in rule.get_ref() {
             let (k, v) = (key.get_ref(), value.get_ref());
             if k == "target" {
-                if !targets.iter().any(|t| &t.name == v) {
+                if !self.unread.targets && !targets.iter().any(|t| &t.name == v) {
                     ok = false;
                     self.error(
                         value.span(),
@@ -164,6 +164,11 @@ impl Cx<'_> {
                 }
             } else {
                 ok = false;
+                if self.unread.cells {
+                    // An axis table that could not be read may be the one it names.
+                    conditions.insert(k.clone(), v.clone());
+                    continue;
+                }
                 self.error(
                     key.span(),
                     format!(

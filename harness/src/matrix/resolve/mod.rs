@@ -27,20 +27,22 @@ static TRIPLE: LazyLock<Regex> =
 /// Parses and validates the text of a matrix file; `path` names it in diagnostics and its
 /// folder is the root that relative paths are resolved against.
 pub fn parse(path: &Path, text: &str) -> Result<Matrix> {
-    let raw: RawMatrix = toml::from_str(text).map_err(|e| {
-        let span = e.span().unwrap_or(0..0);
-        Error::Config(vec![Diagnostic::new(
-            path,
-            text,
-            span,
-            tidy_toml_message(e.message()),
-        )])
-    })?;
+    let located = |problems: Vec<Problem>| -> Vec<Diagnostic> {
+        problems
+            .into_iter()
+            .map(|(span, message)| Diagnostic::new(path, text, span, tidy_toml_message(&message)))
+            .collect()
+    };
+    // Every table is read on its own, and the second phase checks what could be read,
+    // quiet only where an unread table would make a check wrong: independent mistakes are
+    // all reported at once.
+    let (raw, unread, problems) = read(text).map_err(|syntax| Error::Config(located(syntax)))?;
     let mut cx = Cx {
         path,
         text,
-        errors: Vec::new(),
+        errors: located(problems),
         warnings: Vec::new(),
+        unread,
     };
     let mut matrix = cx.resolve(raw);
     if cx.errors.is_empty() {
@@ -66,6 +68,15 @@ struct Cx<'a> {
     text: &'a str,
     errors: Vec<Diagnostic>,
     warnings: Vec<Diagnostic>,
+    /// What the first phase could not read: checks that depend on it stay quiet.
+    unread: Unread,
+}
+
+impl Cx<'_> {
+    /// Whether every table that makes the cells was read, so that cell names can be checked.
+    fn cells_known(&self) -> bool {
+        !(self.unread.targets || self.unread.cells)
+    }
 }
 
 /// `a`, `b`, `c` (or a phrase saying there are none), for "expected one of" messages.
@@ -149,11 +160,13 @@ impl Cx<'_> {
             (limits.max_cells, max_cells_at),
         );
         // A broken target, axis or rule already explains why the primary may be missing.
-        let primary = if axes_ok && self.errors.len() == before {
-            self.primary(&raw.primary, &cells)
-        } else {
-            raw.primary.get_ref().clone()
-        };
+        let primary =
+            if axes_ok && self.errors.len() == before && self.cells_known() && !self.unread.primary
+            {
+                self.primary(&raw.primary, &cells)
+            } else {
+                raw.primary.get_ref().clone()
+            };
         let defaults = Evidence {
             log: raw.snapshots.log,
             data_dir: raw
@@ -301,7 +314,7 @@ impl Cx<'_> {
 
     fn targets(&mut self, raw: &[RawTarget], cargo: bool, axes: &[String]) -> Vec<Target> {
         let mut targets: Vec<Target> = Vec::new();
-        if raw.is_empty() {
+        if raw.is_empty() && !self.unread.targets {
             self.error(0..0, "no targets: expected at least one `[[target]]` table");
         }
         for t in raw {
@@ -377,7 +390,7 @@ impl Cx<'_> {
                 }
             }
             let build = t.build.as_ref().map(|b| self.build(b.get_ref(), axes));
-            if build.is_none() && !cargo {
+            if build.is_none() && !cargo && !self.unread.server {
                 self.error(
                     t.name.span(),
                     format!("target `{name}` has no way to be built: expected `server.package` or a `build` table on the target"),

@@ -88,7 +88,7 @@ impl Cx<'_> {
                     self.error(list.span(), "empty target filter: expected at least one target name");
                 }
                 for t in list.get_ref() {
-                    if !targets.iter().any(|k| &k.name == t.get_ref()) {
+                    if !self.unread.targets && !targets.iter().any(|k| &k.name == t.get_ref()) {
                         self.error(
                             t.span(),
                             format!("unknown target `{}` in the filter of suite `{name}`: expected one of {}", t.get_ref(), quoted_list(targets.iter().map(|t| t.name.as_str()))),
@@ -126,6 +126,7 @@ impl Cx<'_> {
         for d in raw {
             let suite_name = d.suite.get_ref();
             match suites.iter().find(|s| &s.name == suite_name) {
+                None if self.unread.suites => {}
                 None => self.error(
                     d.suite.span(),
                     format!("divergence names unknown suite `{suite_name}`: expected one of {}", quoted_list(suites.iter().map(|s| s.name.as_str()))),
@@ -159,7 +160,7 @@ impl Cx<'_> {
                     expanded.push(name.clone());
                 } else if !of_target.is_empty() {
                     expanded.extend(of_target.iter().map(|k| k.name.clone()));
-                } else {
+                } else if self.cells_known() {
                     self.error(
                         c.span(),
                         format!(
