@@ -96,6 +96,28 @@ fn replace_segment(text: &str, path: &str, name: &str) -> String {
     out
 }
 
+/// `text` without terminal escape sequences (colours, cursor moves, window titles,
+/// hyperlinks), as a terminal would show it; every character it prints stays, control
+/// characters included (CR, tab), so that a line ending is still a behaviour. The parsing
+/// is a terminal's own (vte's state machine), not a pattern.
+pub fn strip_escapes(text: &str) -> String {
+    struct Printed(String);
+    impl vte::Perform for Printed {
+        fn print(&mut self, c: char) {
+            self.0.push(c);
+        }
+        fn execute(&mut self, byte: u8) {
+            self.0.push(char::from(byte));
+        }
+    }
+    if !text.contains('\x1b') && !text.contains('\u{9b}') {
+        return text.to_owned();
+    }
+    let mut printed = Printed(String::with_capacity(text.len()));
+    vte::Parser::new().advance(&mut printed, text.as_bytes());
+    printed.0
+}
+
 /// Normalizes an HTTP response: its status, the headers given (name, value), and its body.
 pub fn response(
     rules: &Normalize,
@@ -270,6 +292,13 @@ pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn escapes_go_and_what_a_terminal_prints_stays() {
+        let log = "\x1b[32mINFO\x1b[0m started\r\n\x1b]0;title\x07\tplain \x1b[1;31merr\x1b[m\n";
+        assert_eq!(strip_escapes(log), "INFO started\r\n\tplain err\n");
+        assert_eq!(strip_escapes("no escapes\r\n"), "no escapes\r\n");
+    }
     use regex::Regex;
     use serde_json::json;
 
@@ -277,6 +306,7 @@ mod tests {
         Normalize {
             path_separators: true,
             line_endings: true,
+            log_escapes: true,
             redact: vec![".id".into(), "[].created".into(), ".items[0].at".into()],
             filters: vec![(Regex::new(r"127\.0\.0\.1:\d+").unwrap(), "[addr]".into())],
         }

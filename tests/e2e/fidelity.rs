@@ -185,3 +185,41 @@ fn the_audit_lists_candidates_in_a_matrix_with_no_agnostic_suite() {
         run.text
     );
 }
+
+#[test]
+fn a_server_that_colours_its_log_does_not_diverge_from_one_that_does_not() {
+    let _serial = serial();
+    // The same server on two cells; one colours its log lines, as many servers do on a
+    // terminal. Colour is not a behaviour: the log snapshots are equal, unless the matrix
+    // asks to keep escapes.
+    for (keep, diverges) in [("", false), ("\n[normalize]\nlog_escapes = false\n", true)] {
+        let config = super::faults::fault_matrix(
+            "coloured-log",
+            &["plain", "coloured"],
+            &[("health", "[[step]]\nmethod = \"GET\"\npath = \"/health\"\n")],
+            &format!("log = true\n{keep}"),
+        );
+        let text = std::fs::read_to_string(&config).unwrap().replacen(
+            "FAULT_VARIANT = \"coloured\"",
+            "FAULT_VARIANT = \"coloured\", FAULT_COLOUR = \"1\"",
+            1,
+        );
+        std::fs::write(&config, text).unwrap();
+        let run = matrix_json(&config, &[]);
+        let coloured = observed(&run, "+log", "server", "coloured");
+        let log_diverges = run
+            .divergences()
+            .iter()
+            .any(|(_, case, _, cell, _)| case == "+log" && cell == "coloured");
+        assert_eq!(log_diverges, diverges, "keep = {keep:?}:\n{}", run.text);
+        assert_eq!(
+            coloured.contains('\u{1b}'),
+            diverges,
+            "keep = {keep:?}: {coloured:?}"
+        );
+        assert!(
+            coloured.contains("request \"GET /health HTTP/1.1\" 200"),
+            "{coloured}"
+        );
+    }
+}

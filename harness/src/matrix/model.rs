@@ -476,6 +476,8 @@ pub struct Normalize {
     pub path_separators: bool,
     /// CRLF to LF.
     pub line_endings: bool,
+    /// Colour and other terminal escape sequences removed from the server's log.
+    pub log_escapes: bool,
     /// JSON paths to redact.
     pub redact: Vec<String>,
     /// Regex filters and their replacements.

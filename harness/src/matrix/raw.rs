@@ -332,6 +332,9 @@ pub struct RawNormalize {
     /// Replace CRLF by LF in snapshot text.
     #[serde(default)]
     pub line_endings: bool,
+    /// Remove colour and other terminal escape sequences from the server's log before it is
+    /// snapshotted (default `true`).
+    pub log_escapes: Option<bool>,
     /// JSON fields whose values are replaced by `[redacted]`, as paths like `.id` or
     /// `.items[].created`.
     #[serde(default)]

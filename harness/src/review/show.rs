@@ -210,6 +210,13 @@ fn rules(matrix: &Matrix, raw: &str) -> Vec<ShownRule> {
             applied: raw.contains("\r\n"),
         });
     }
+    if n.log_escapes {
+        out.push(ShownRule {
+            rule: "log_escapes = true (the server's log without colour and other terminal escapes)"
+                .to_owned(),
+            applied: raw.contains('\x1b'),
+        });
+    }
     for path in &n.redact {
         let key = path.rsplit('.').next().unwrap_or(path);
         out.push(ShownRule {

@@ -101,6 +101,11 @@ pub fn observe_log(log: &Path, rules: &Normalize, injected: &Injected) -> Observ
     let text = std::fs::read(log)
         .map(|b| String::from_utf8_lossy(&b).into_owned())
         .unwrap_or_default();
+    let text = if rules.log_escapes {
+        normalize::strip_escapes(&text)
+    } else {
+        text
+    };
     let n = normalize::text(rules, injected, &text);
     Observed {
         step: "server".to_owned(),

@@ -489,6 +489,7 @@ impl Cx<'_> {
         Normalize {
             path_separators: raw.path_separators,
             line_endings: raw.line_endings,
+            log_escapes: raw.log_escapes.unwrap_or(true),
             redact: raw.redact.iter().map(|r| r.get_ref().clone()).collect(),
             filters,
         }
