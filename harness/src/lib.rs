@@ -8,14 +8,14 @@
 //! diffs the behaviour snapshots across cells and reports.
 //!
 //! The modules are layers, listed here from the bottom up; each uses only those before it
-//! (a test checks the `use crate::` lines): [`diagnostic`], [`units`], [`errors`],
+//! (a test checks the `use crate::` lines): [`diagnostic`], [`invocation`], [`units`], [`errors`],
 //! [`matrix`], [`plan`], [`events`], [`process`], [`normalize`], [`snapfile`],
 //! [`provision`], [`build`], [`runtime`], [`suite`], [`outcome`], [`verdict`], [`persist`],
 //! [`render`], [`ci`], and [`run`], which orchestrates them.
 //!
 //! This crate holds all of that behaviour and never prints or exits: it returns values and
 //! errors (with [`Error::exit_code`]) and leaves the terminal to its caller, the `xtask` CLI
-//! or another project's own xtask.
+//! `port-harness`, or another project's own xtask.
 //!
 //! ```no_run
 //! use harness::{Matrix, plan::{Selection, plan}};
@@ -31,6 +31,7 @@ pub mod ci;
 pub mod diagnostic;
 pub mod errors;
 pub mod events;
+pub mod invocation;
 pub mod matrix;
 pub mod normalize;
 pub mod outcome;

@@ -32,6 +32,7 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
 /// draws.
 const LAYERS: &[&str] = &[
     "diagnostic",
+    "invocation",
     "units",
     "errors",
     "matrix",

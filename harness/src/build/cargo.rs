@@ -37,8 +37,9 @@ impl Key {
     }
 }
 
-/// `cargo metadata` of the workspace at `root`, without dependencies.
-async fn metadata(root: &Path) -> Result<cargo_metadata::Metadata> {
+/// `cargo metadata` of the workspace at `root`, without dependencies; its error is the
+/// raw failure, for the caller to say what needed it.
+async fn metadata(root: &Path) -> std::result::Result<cargo_metadata::Metadata, String> {
     let root = root.to_owned();
     tokio::task::spawn_blocking(move || {
         cargo_metadata::MetadataCommand::new()
@@ -49,21 +50,51 @@ async fn metadata(root: &Path) -> Result<cargo_metadata::Metadata> {
     })
     .await
     .expect("cargo metadata task does not panic")
-    .map_err(|e| Error::Command {
-        command: "cargo metadata".into(),
-        problem: "failed".into(),
-        stderr: e.to_string(),
-    })
+    .map_err(|e| e.to_string().trim().to_owned())
 }
 
-/// Where cargo puts builds: the workspace's target directory.
-pub async fn target_dir(root: &Path) -> Result<PathBuf> {
-    Ok(metadata(root).await?.target_directory.into_std_path_buf())
+/// Where the runs of the matrix in `root` go by default: `target/matrix` in the cargo
+/// workspace the matrix lies in, or beside the matrix when it lies in none (a server that
+/// cargo does not build, in any repository).
+pub async fn default_out(root: &Path) -> PathBuf {
+    match in_workspace(root) {
+        true => match metadata(root).await {
+            Ok(metadata) => metadata.target_directory.into_std_path_buf(),
+            Err(_) => root.join("target"),
+        },
+        false => root.join("target"),
+    }
+    .join("matrix")
+}
+
+/// Whether `dir` or a folder above it has a `Cargo.toml`.
+fn in_workspace(dir: &Path) -> bool {
+    let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
+    dir.ancestors().any(|d| d.join("Cargo.toml").is_file())
 }
 
 /// Checks that the package and binary exist and returns the binary's name.
-pub async fn binary(root: &Path, server: &CargoServer) -> Result<String> {
-    let metadata = metadata(root).await?;
+/// `targets` are the targets cargo builds (they have no `build` of their own), for the message
+/// when there is no workspace to build them in.
+pub async fn binary(root: &Path, server: &CargoServer, targets: &[&str]) -> Result<String> {
+    let metadata = metadata(root).await.map_err(|why| {
+        let targets = targets
+            .iter()
+            .map(|t| format!("`{t}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        Error::Prerequisite {
+            what: format!(
+                "the cargo workspace of package `{}` (target {targets} is built by cargo: it has no `build` of its own)",
+                server.package
+            ),
+            why: format!("`cargo metadata` failed in {}: {why}", root.display()),
+            fix: format!(
+                "put the matrix file inside the cargo workspace that has package `{}`, or give target {targets} a `build = {{ command = [...], artifact = \"...\" }}` (or only `artifact` for a prebuilt server)",
+                server.package
+            ),
+        }
+    })?;
     let Some(package) = metadata
         .packages
         .iter()

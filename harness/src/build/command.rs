@@ -1,5 +1,6 @@
 //! A target's own build command, for servers that cargo does not build: any argv, run in the
-//! matrix's folder, and the artifact it must leave behind.
+//! matrix's folder, and the artifact it must leave behind; or no command, for a server built
+//! elsewhere, whose artifact must be there.
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -16,11 +17,32 @@ pub async fn build(
     log: &Path,
     events: &Events,
 ) -> std::result::Result<PathBuf, String> {
-    let cmd = Cmd::new(&command[0]).args(&command[1..]).current_dir(root);
+    let start = Instant::now();
+    let Some((program, args)) = command.split_first() else {
+        // A prebuilt artifact: nothing to run, only a file to find.
+        let path = root.join(artifact);
+        let result = if path.is_file() {
+            Ok(path)
+        } else {
+            Err(format!(
+                "the prebuilt artifact {} is not there: expected the server's executable (build it first, or give the target a `command` that builds it)",
+                path.display()
+            ))
+        };
+        events.emit(RunEvent::BuildFinished {
+            build: artifact.to_owned(),
+            result: result
+                .as_ref()
+                .map(|p| p.display().to_string())
+                .map_err(Clone::clone),
+            duration: start.elapsed(),
+        });
+        return result;
+    };
+    let cmd = Cmd::new(program).args(args).current_dir(root);
     events.emit(RunEvent::BuildStarted {
         command: cmd.to_string(),
     });
-    let start = Instant::now();
     let result = match logged(&cmd, log, |l| Some(l.to_owned())).await {
         Err(e) => Err(e.to_string()),
         Ok(status) if !status.success() => Err(format!(

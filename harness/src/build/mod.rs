@@ -17,7 +17,7 @@ use crate::errors::Result;
 use crate::events::Events;
 use crate::matrix::{Cell, Matrix, placeholders};
 
-pub use cargo::target_dir;
+pub use cargo::default_out;
 
 /// The artifact of each cell, or why it has none.
 pub type Artifacts = BTreeMap<String, std::result::Result<PathBuf, String>>;
@@ -70,7 +70,13 @@ pub async fn build_all(
             .cargo
             .as_ref()
             .expect("validated: cargo builds need a package");
-        let bin = cargo::binary(&matrix.root, server).await?;
+        let cargo_targets: BTreeSet<&str> = cells
+            .iter()
+            .filter(|c| matrix.target(&c.target).is_some_and(|t| t.build.is_none()))
+            .map(|c| c.target.as_str())
+            .collect();
+        let cargo_targets: Vec<&str> = cargo_targets.into_iter().collect();
+        let bin = cargo::binary(&matrix.root, server, &cargo_targets).await?;
         for (key, triples) in &cargo_groups {
             let build = cargo::Build {
                 root: &matrix.root,

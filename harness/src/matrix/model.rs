@@ -351,10 +351,11 @@ impl WindowsVersion {
     }
 }
 
-/// A build command and the artifact it produces, both with placeholders.
+/// A build command and the artifact it produces, both with placeholders; no command for a
+/// prebuilt artifact.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BuildCommand {
-    /// argv.
+    /// argv; empty for a prebuilt artifact.
     pub command: Vec<String>,
     /// The artifact, relative to the matrix root.
     pub artifact: String,

@@ -172,14 +172,15 @@ pub struct RawTarget {
     pub build: Option<Spanned<RawBuild>>,
 }
 
-/// A target's own build: any command, and the artifact it produces.
+/// A target's own build: any command and the artifact it produces, or only the artifact of a
+/// server built elsewhere (a prebuilt binary).
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RawBuild {
-    /// The command as argv (never through a shell). Placeholders: `{triple}`, `{target}`, and
-    /// one per axis name.
-    #[schemars(with = "Vec<String>")]
-    pub command: Spanned<Vec<Spanned<String>>>,
+    /// The command as argv (never through a shell); none for a prebuilt artifact.
+    /// Placeholders: `{triple}`, `{target}`, and one per axis name.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub command: Option<Spanned<Vec<Spanned<String>>>>,
     /// The artifact's path relative to the matrix file's folder; same placeholders.
     #[schemars(with = "String")]
     pub artifact: Spanned<String>,

@@ -33,8 +33,9 @@ pub fn read_explored(dir: &Path) -> Result<crate::verdict::explore::Explored> {
     let file = dir.join(EXPLORED);
     let text = std::fs::read_to_string(&file).map_err(|e| match e.kind() {
         std::io::ErrorKind::NotFound => Error::Selection(format!(
-            "no exploration in {}: run `cargo xtask matrix --explore` first",
-            dir.display()
+            "no exploration in {}: run `{} matrix --explore` first",
+            dir.display(),
+            crate::invocation::command()
         )),
         _ => Error::io(&file, e),
     })?;

@@ -28,7 +28,8 @@ pub fn summary(explored: &Explored, out: &Path) -> String {
         }
         let _ = writeln!(
             s,
-            "  save it as a case: cargo xtask explore --save {}",
+            "  save it as a case: {} explore --save {}",
+            crate::invocation::command(),
             first.probe
         );
         for (cell, answer) in &first.answers {

@@ -215,7 +215,7 @@ fn divergence(r: &Results, d: &crate::verdict::Divergence) -> Markup {
             p.reason { (acceptance_text(&d.acceptance)) " (" (against_text(d)) ")" }
             (requests(r, &d.suite, &d.case, &d.cell, Some(&d.step)))
             (diff(&d.diff))
-            p.reason { "Show it: " code { "cargo xtask show " (d.suite) "/" (d.case) } }
+            p.reason { "Show it: " code { (crate::invocation::command()) " show " (d.suite) "/" (d.case) } }
         }
     }
 }
@@ -260,7 +260,7 @@ fn failures(r: &Results) -> Markup {
                         h3 { (f.suite) " / " (f.case) " on " (f.cell) }
                         (requests(r, &f.suite, &f.case, &f.cell, None))
                         pre { (f.detail.as_deref().unwrap_or("")) }
-                        p.reason { "Show it: " code { "cargo xtask show " (f.suite) "/" (f.case) " --cell " (f.cell) } }
+                        p.reason { "Show it: " code { (crate::invocation::command()) " show " (f.suite) "/" (f.case) " --cell " (f.cell) } }
                     }
                 }
             }

@@ -37,7 +37,8 @@ pub fn summary(result: &Results, out: &Path, style: &Style) -> String {
 /// The command that shows `suite/case` (on `cell`) of this run.
 fn show(style: &Style, suite: &str, case: &str, cell: Option<&str>) -> String {
     let mut cmd = format!(
-        "cargo xtask show {}",
+        "{} show {}",
+        crate::invocation::command(),
         shell_words::quote(&format!("{suite}/{case}"))
     );
     if let Some(cell) = cell {

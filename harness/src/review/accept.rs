@@ -48,7 +48,8 @@ pub fn accept(
         .any(|r| r.suite == case.suite && r.case == case.case);
     if !ran {
         return Err(Error::Selection(format!(
-            "{case} did not run in the last run: run it (`cargo xtask matrix --suite {}`) before accepting how it differs",
+            "{case} did not run in the last run: run it (`{} matrix --suite {}`) before accepting how it differs",
+            crate::invocation::command(),
             case.suite
         )));
     }

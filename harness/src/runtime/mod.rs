@@ -211,7 +211,7 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
                 return Err(Error::Prerequisite {
                     what: "wine".into(),
                     why: "it was not provisioned".into(),
-                    fix: "cargo xtask doctor".into(),
+                    fix: format!("{} doctor", crate::invocation::command()),
                 });
             }
             Box::new(WineRuntime::new(
@@ -227,7 +227,7 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
                 .ok_or_else(|| Error::Prerequisite {
                     what: format!("a container engine for {image}"),
                     why: "it was not provisioned".into(),
-                    fix: "cargo xtask doctor".into(),
+                    fix: format!("{} doctor", crate::invocation::command()),
                 })?;
             Box::new(ContainerRuntime { engine })
         }

@@ -277,8 +277,9 @@ pub fn judge(j: Judge<'_>) -> Results {
     if let Some(explored) = &j.explored {
         if explored.unknown() > 0 {
             wrong.push(format!(
-                "{} findings of --explore that the ledger does not accept (`cargo xtask explore --save FINDING` makes one a case, `accept` takes it)",
-                explored.unknown()
+                "{} findings of --explore that the ledger does not accept (`{} explore --save FINDING` makes one a case, `accept` takes it)",
+                explored.unknown(),
+                crate::invocation::command()
             ));
         }
         for (cell, error) in &explored.errors {

@@ -435,23 +435,21 @@ impl Cx<'_> {
     }
 
     fn build(&mut self, raw: &RawBuild, axes: &[String]) -> BuildCommand {
-        if raw.command.get_ref().is_empty() {
+        let command = raw.command.as_ref().map_or(&[][..], |c| c.get_ref());
+        if let Some(c) = &raw.command
+            && c.get_ref().is_empty()
+        {
             self.error(
-                raw.command.span(),
-                "empty build command: expected the program and its arguments",
+                c.span(),
+                "empty build command: expected the program and its arguments, or no `command` for a prebuilt artifact",
             );
         }
-        for part in raw.command.get_ref() {
+        for part in command {
             self.placeholders(part, placeholders::BUILD, axes);
         }
         self.placeholders(&raw.artifact, placeholders::BUILD, axes);
         BuildCommand {
-            command: raw
-                .command
-                .get_ref()
-                .iter()
-                .map(|s| s.get_ref().clone())
-                .collect(),
+            command: command.iter().map(|s| s.get_ref().clone()).collect(),
             artifact: raw.artifact.get_ref().clone(),
         }
     }
