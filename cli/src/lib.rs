@@ -132,6 +132,23 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
     },
+    /// Review the pending snapshots (new and changed, `.snap.new`) one by one, each with its
+    /// diff from the baseline: accept it (it becomes the baseline), reject it, or skip it.
+    /// Answers are read from standard input, a line each (`a`, `r`, `s`, `q`).
+    Review {
+        /// Accept every pending snapshot without asking.
+        #[arg(long, conflicts_with = "reject_all")]
+        accept_all: bool,
+        /// Reject every pending snapshot without asking.
+        #[arg(long)]
+        reject_all: bool,
+        /// The matrix file.
+        #[arg(long, default_value = "matrix.toml")]
+        config: PathBuf,
+        /// Colour: auto (when the stream is a terminal and NO_COLOR is unset), always or never.
+        #[arg(long, value_enum, default_value_t = Color::Auto)]
+        color: Color,
+    },
     /// Write the JSON schema of matrix.toml (to stdout, or to a file).
     Schema {
         /// Write to this file instead of stdout.
@@ -385,7 +402,11 @@ pub async fn run(command: Command) -> Result<u8, Error> {
                     serde_json::to_string_pretty(&checks).expect("checks serialize")
                 ),
             }
-            Ok(if checks.iter().all(|c| c.ok) { 0 } else { 3 })
+            Ok(if checks.iter().all(|c| c.ok || c.optional) {
+                0
+            } else {
+                3
+            })
         }
         Command::Matrix(args) => matrix(args).await,
         Command::Show {
@@ -452,6 +473,16 @@ pub async fn run(command: Command) -> Result<u8, Error> {
                 saved.suite
             );
             Ok(0)
+        }
+        Command::Review {
+            accept_all,
+            reject_all,
+            config,
+            color,
+        } => {
+            let matrix = load(&config)?;
+            let palette = color.palette(std::io::stdout().is_terminal());
+            review(&matrix, accept_all, reject_all, palette)
         }
         Command::Ci {
             system,
@@ -577,6 +608,71 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
     let _ = printer.await;
     let results = result?;
     finish(&results, &out_dir, args.format, &style)
+}
+
+/// Walks the pending snapshots of `matrix`, asking on standard input what to do with each
+/// (or accepting or rejecting them all).
+fn review(
+    matrix: &Matrix,
+    accept_all: bool,
+    reject_all: bool,
+    palette: harness::render::colour::Palette,
+) -> Result<u8, Error> {
+    use harness::review::pending::{Decision, decide, pending};
+    use std::io::BufRead;
+    let items = pending(matrix)?;
+    if items.is_empty() {
+        println!("no pending snapshots in {}", matrix.snapshot_dir.display());
+        return Ok(0);
+    }
+    let (mut accepted, mut rejected, mut skipped) = (0, 0, 0);
+    let mut answers = std::io::stdin().lock().lines();
+    let mut quit = false;
+    for (i, item) in items.iter().enumerate() {
+        let decision = if accept_all {
+            Decision::Accept
+        } else if reject_all {
+            Decision::Reject
+        } else if quit {
+            Decision::Skip
+        } else {
+            print!(
+                "{}",
+                harness::render::review::render(item, i + 1, items.len(), palette)
+            );
+            loop {
+                print!("accept, reject, skip, or quit? [a/r/s/q] ");
+                let _ = std::io::Write::flush(&mut std::io::stdout());
+                let Some(Ok(answer)) = answers.next() else {
+                    // No more answers: the rest stay pending.
+                    println!();
+                    quit = true;
+                    break Decision::Skip;
+                };
+                match answer.trim() {
+                    "a" | "accept" => break Decision::Accept,
+                    "r" | "reject" => break Decision::Reject,
+                    "s" | "skip" | "" => break Decision::Skip,
+                    "q" | "quit" => {
+                        quit = true;
+                        break Decision::Skip;
+                    }
+                    other => println!("`{other}`: expected a, r, s or q"),
+                }
+            }
+        };
+        decide(matrix, &item.name, decision)?;
+        match decision {
+            Decision::Accept => accepted += 1,
+            Decision::Reject => rejected += 1,
+            Decision::Skip => skipped += 1,
+        }
+    }
+    println!(
+        "{}",
+        harness::render::review::tally(accepted, rejected, skipped)
+    );
+    Ok(0)
 }
 
 /// Prints the results and returns the exit code.

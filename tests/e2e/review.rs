@@ -332,3 +332,80 @@ print(json.dumps({"cases": cases, "failures": failures, "skipped": skipped, "bod
         "{body}"
     );
 }
+
+/// The names of the pending snapshots in `dir`.
+fn pending_in(dir: &std::path::Path) -> Vec<String> {
+    let mut names: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .flatten()
+        .filter_map(|e| {
+            e.file_name()
+                .to_str()?
+                .strip_suffix(".snap.new")
+                .map(str::to_owned)
+        })
+        .collect();
+    names.sort();
+    names
+}
+
+#[test]
+fn review_walks_the_pending_snapshots_in_any_layout_and_accept_all_makes_the_run_go() {
+    let _serial = serial();
+    // A snapshot folder in no package (cargo-insta would not find it), emptied: the first
+    // run of a suite is PENDING.
+    let config = variant("review-pending", &[]);
+    let snapshots = config.parent().unwrap().join("snapshots");
+    std::fs::remove_dir_all(&snapshots).unwrap();
+    let cfg = config.to_str().unwrap();
+    let run = |expected: i32| {
+        let out = xtask_command(
+            &root(),
+            &[
+                "matrix",
+                "--config",
+                cfg,
+                "--suite",
+                "health",
+                "--suite",
+                "api-contract",
+            ],
+        );
+        assert_eq!(out.status.code(), Some(expected), "{}", text(&out));
+    };
+    run(4);
+    let pending = pending_in(&snapshots);
+    assert!(pending.len() >= 3, "{pending:?}");
+    // One answer a line: accept the first, reject the second, skip the third, quit.
+    let mut review = matrix_tests::xtask_cmd(&root(), &["review", "--config", cfg]);
+    let mut child = review
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"a\nr\ns\nq\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains(&format!("[1/{}] {}", pending.len(), pending[0])),
+        "{shown}"
+    );
+    assert!(
+        shown.contains("(no baseline)") && shown.contains("+status: "),
+        "{shown}"
+    );
+    assert!(snapshots.join(format!("{}.snap", pending[0])).is_file());
+    assert!(!snapshots.join(format!("{}.snap", pending[1])).exists());
+    assert_eq!(
+        pending_in(&snapshots),
+        pending[2..].to_vec(),
+        "skipped and unseen stay pending"
+    );
+    // A script accepts them all; the rejected one comes back with the next run first.
+    run(4);
+    let all = xtask_command(&root(), &["review", "--config", cfg, "--accept-all"]);
+    assert_eq!(all.status.code(), Some(0), "{}", text(&all));
+    assert_eq!(pending_in(&snapshots), Vec::<String>::new());
+    run(0);
+}

@@ -1,6 +1,6 @@
 //! The snapshot folder: committed baselines read by name, and what a judgement found written
-//! back, pending (`.snap.new`, for `cargo insta review`) or, with `accept`, as the new
-//! baselines. Every name goes through `snapfile`'s checks before it becomes a file, so no name
+//! back, pending (`.snap.new`, for `review` or `cargo insta review`) or, with `accept`, as the
+//! new baselines; a reviewer's decision on a pending one applied. Every name goes through `snapfile`'s checks before it becomes a file, so no name
 //! (from a suite, a command, or a tampered shard) can reach outside the folder. A file that
 //! cannot be read or written is an error of that file alone.
 
@@ -122,6 +122,72 @@ pub fn write(dir: &Path, results: &Results) -> Written {
         }
     }
     out
+}
+
+/// A pending snapshot (`<name>.snap.new`) in the snapshot folder, and the baseline it would
+/// replace.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pending {
+    /// Its snapshot name.
+    pub name: String,
+    /// The pending file.
+    pub file: PathBuf,
+    /// What it holds.
+    pub snapshot: SnapFile,
+    /// The committed baseline it would replace, when there is one.
+    pub baseline: Option<SnapFile>,
+}
+
+/// Every pending snapshot in `dir`, by name; a folder that does not exist has none. A pending
+/// file that is not a snapshot is an error that names it.
+pub fn pending(dir: &Path) -> Result<Vec<Pending>> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(Error::io(dir, e)),
+    };
+    let mut found = Vec::new();
+    for entry in entries {
+        let entry = entry.map_err(|e| Error::io(dir, e))?;
+        let file_name = entry.file_name();
+        let Some(name) = file_name.to_str().and_then(|n| n.strip_suffix(".snap.new")) else {
+            continue;
+        };
+        if snapfile::unsafe_name(name).is_some() {
+            continue;
+        }
+        let file = entry.path();
+        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
+        let snapshot = snapfile::parse(&text).ok_or_else(|| {
+            Error::io(
+                &file,
+                std::io::Error::other("not a snapshot file (expected insta's `---` header)"),
+            )
+        })?;
+        found.push(Pending {
+            name: name.to_owned(),
+            baseline: read(dir, name)?,
+            file,
+            snapshot,
+        });
+    }
+    found.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(found)
+}
+
+/// Makes the pending snapshot `name` the baseline: the pending file replaces the committed
+/// one in one rename. Returns the baseline's path.
+pub fn accept_pending(dir: &Path, name: &str) -> Result<PathBuf> {
+    let from = snapfile::pending_path(dir, name).map_err(Error::Selection)?;
+    let to = snapfile::path(dir, name).map_err(Error::Selection)?;
+    std::fs::rename(&from, &to).map_err(|e| Error::io(&from, e))?;
+    Ok(to)
+}
+
+/// Drops the pending snapshot `name`; the baseline stays as it was.
+pub fn reject_pending(dir: &Path, name: &str) -> Result<()> {
+    let file = snapfile::pending_path(dir, name).map_err(Error::Selection)?;
+    std::fs::remove_file(&file).map_err(|e| Error::io(&file, e))
 }
 
 #[cfg(test)]

@@ -90,6 +90,7 @@ impl Choice {
             ok: self.blocked.is_none(),
             detail: format!("{}: {}", self.program, self.why),
             fix: self.blocked.clone(),
+            optional: false,
         }
     }
 }
@@ -197,6 +198,7 @@ fn image_check(program: &str, image: &str, found: Option<&str>) -> Check {
             None => "missing; `matrix` pulls it, or builds it with debootstrap".into(),
         },
         fix: None,
+        optional: false,
     }
 }
 
@@ -211,6 +213,7 @@ fn check_config(cache: &Path, program: &str) -> Check {
             None => "not probed yet; `matrix` probes it".into(),
         },
         fix: None,
+        optional: false,
     }
 }
 

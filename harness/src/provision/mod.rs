@@ -83,6 +83,9 @@ pub struct Check {
     pub detail: String,
     /// The command that makes it ready (or what `matrix` will do by itself).
     pub fix: Option<String>,
+    /// Whether runs do without it (a tool some users prefer): its absence is no failure.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub optional: bool,
 }
 
 /// What a set of cells needs.
@@ -292,6 +295,7 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
             ok: false,
             detail: why.clone(),
             fix: None,
+            optional: false,
         });
     }
     if needs.wine() {
@@ -304,6 +308,11 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
     for (kind, image) in &needs.containers {
         checks.extend(container::checks(cache, *kind, image).await);
     }
+    checks.push(tools::optional(
+        "cargo-insta",
+        "reviews pending snapshots in a Rust workspace; `review` needs nothing",
+        "cargo install cargo-insta --locked",
+    ));
     checks
 }
 

@@ -22,6 +22,7 @@ pub async fn check(triple: &str) -> Check {
         ok: installed,
         detail: if installed { "installed" } else { "missing" }.into(),
         fix: (!installed).then(|| format!("rustup target add {triple}")),
+        optional: false,
     }
 }
 

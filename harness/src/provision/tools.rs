@@ -55,6 +55,32 @@ pub const DEBOOTSTRAP: Tool = Tool {
     purpose: "builds a Debian base image when no registry can be reached",
 };
 
+/// A tool that runs do without, which some users prefer: found on PATH or not, and how to
+/// get it.
+pub fn optional(program: &str, purpose: &str, install: &str) -> Check {
+    let found = which::which(program);
+    Check {
+        what: format!("{program} ({purpose})"),
+        ok: found.is_ok(),
+        detail: found.map_or_else(
+            |_| "not installed; nothing needs it".to_owned(),
+            |p| p.display().to_string(),
+        ),
+        fix: None,
+        optional: true,
+    }
+    .with_fix(install)
+}
+
+impl Check {
+    fn with_fix(mut self, fix: &str) -> Check {
+        if !self.ok {
+            self.fix = Some(fix.to_owned());
+        }
+        self
+    }
+}
+
 /// Whether the harness may install packages itself: root, with apt-get.
 pub fn can_apt() -> bool {
     is_root() && which::which("apt-get").is_ok()
@@ -98,6 +124,7 @@ pub fn check(tool: &Tool) -> Check {
             ok: true,
             detail: path.display().to_string(),
             fix: None,
+            optional: false,
         },
         Err(_) => Check {
             what,
@@ -108,6 +135,7 @@ pub fn check(tool: &Tool) -> Check {
                 "missing".into()
             },
             fix: Some(install_command(tool)),
+            optional: false,
         },
     }
 }

@@ -74,6 +74,7 @@ fn check_prefix(cache: &Path) -> Check {
             "not created yet; `matrix` creates it".into()
         },
         fix: (!ready).then(|| format!("WINEPREFIX={} wineboot --init", prefix.display())),
+        optional: false,
     }
 }
 
@@ -90,6 +91,7 @@ fn check_shim(cache: &Path) -> Check {
             (true, false) => "this Wine lacks it; `matrix` builds a shim with mingw".into(),
         },
         fix: None,
+        optional: false,
     }
 }
 
@@ -130,6 +132,7 @@ fn check_pool(cache: &Path, version: Option<&str>, slots: usize) -> Check {
             format!("{ready} of {slots} prefixes; `matrix` copies the rest")
         },
         fix: None,
+        optional: false,
     }
 }
 

@@ -6,7 +6,7 @@
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
 use super::view::{
-    self, GO_TEXT, REVIEW, Square, acceptance_text, against_text, headline, pending_baselines,
+    self, GO_TEXT, Square, acceptance_text, against_text, headline, pending_baselines, review,
     saved_text, secs, verdict_word,
 };
 use crate::verdict::{Acceptance, Results, Status, Verdict};
@@ -389,7 +389,7 @@ fn baselines(r: &Results) -> Markup {
         }
         @if !new.is_empty() {
             h2 #new { "New snapshots (" (new.len()) ")" }
-            p { "Not yet baselines; review them with " (REVIEW) "." }
+            p { "Not yet baselines; review them with " (review()) "." }
             ul #new-snapshots { @for b in &new { li { (b.name) } } }
         }
         @if !r.held_back.is_empty() {

@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use super::escape::{fenced, inline as e};
 use super::view::{
-    self, GO_TEXT, REVIEW, acceptance_text, against_text, headline, pending_baselines, saved_text,
+    self, GO_TEXT, acceptance_text, against_text, headline, pending_baselines, review, saved_text,
     secs,
 };
 use crate::verdict::Results;
@@ -124,8 +124,9 @@ pub fn render(r: &Results) -> String {
     if !new.is_empty() {
         let _ = writeln!(
             s,
-            "## New snapshots ({})\n\nNot yet baselines; review them with {REVIEW}.\n",
-            new.len()
+            "## New snapshots ({})\n\nNot yet baselines; review them with {}.\n",
+            new.len(),
+            review()
         );
         for b in &new {
             let _ = writeln!(s, "- {}", e(&b.name));

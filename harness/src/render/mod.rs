@@ -10,6 +10,7 @@ pub mod html;
 pub mod junit;
 pub mod markdown;
 pub mod progress;
+pub mod review;
 pub mod show;
 pub mod tables;
 pub mod terminal;

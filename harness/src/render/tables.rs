@@ -74,7 +74,12 @@ pub fn doctor(checks: &[Check], cache: &Path) -> String {
     table.set_header(["", "prerequisite", "state", "fix"]);
     for c in checks {
         table.add_row([
-            if c.ok { "ok" } else { "--" }.to_owned(),
+            match (c.ok, c.optional) {
+                (true, _) => "ok",
+                (false, true) => "(optional)",
+                (false, false) => "--",
+            }
+            .to_owned(),
             c.what.clone(),
             c.detail.clone(),
             c.fix.clone().unwrap_or_default(),

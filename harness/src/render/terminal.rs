@@ -8,7 +8,7 @@ use std::path::Path;
 
 use super::colour::Palette;
 use super::progress::Verbosity;
-use super::view::{REVIEW, against_text, headline, pending_baselines, secs, verdict_word};
+use super::view::{against_text, headline, pending_baselines, review, secs, verdict_word};
 use crate::verdict::{Acceptance, Results, Verdict};
 
 /// How the summary is shown.
@@ -184,8 +184,9 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
     if !new.is_empty() {
         let _ = writeln!(
             s,
-            "\nnew snapshots, not yet baselines ({}): review them with {REVIEW}",
-            new.len()
+            "\nnew snapshots, not yet baselines ({}): review them with {}",
+            new.len(),
+            review()
         );
         for b in &new {
             let _ = writeln!(s, "  {}", b.name);

@@ -140,8 +140,14 @@ pub fn pending_baselines(results: &Results) -> (Vec<&BaselineChange>, Vec<&Basel
     (of(BaselineState::New), of(BaselineState::Changed))
 }
 
-/// The command that reviews pending snapshots.
-pub const REVIEW: &str = "cargo insta review (or run again with --accept)";
+/// How new snapshots are reviewed: the harness's own review (or cargo-insta's, in a Rust
+/// layout), or another run with `--accept`.
+pub fn review() -> String {
+    format!(
+        "{} review (or run again with --accept)",
+        crate::invocation::command()
+    )
+}
 
 /// What GO means, for a report that has no reasons to list.
 pub const GO_TEXT: &str = "Every case passed on every cell, and every difference between cells is an accepted divergence.";

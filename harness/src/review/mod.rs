@@ -1,7 +1,9 @@
 //! The reviewer's tools, on a finished run's results: what one case did on every cell
-//! ([`show`]), and accepting a divergence it found into `matrix.toml` ([`accept`]).
+//! ([`show`]), accepting a divergence it found into `matrix.toml` ([`accept`]), and the
+//! pending snapshots with their diffs, accepted or rejected one by one ([`pending`]).
 
 pub mod accept;
+pub mod pending;
 pub mod save;
 pub mod show;
 

@@ -467,7 +467,8 @@ fn reasons(
     let new = pending(BaselineState::New);
     if new > 0 {
         unproven.push(format!(
-            "{new} new snapshots await review (`cargo insta review`, or run again with `--accept`)"
+            "{new} new snapshots await review (`{} review`, or run again with `--accept`)",
+            crate::invocation::command()
         ));
     }
     if !c.uncompared.is_empty() {
