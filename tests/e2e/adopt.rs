@@ -1,0 +1,269 @@
+//! A team's own repository, as an adopter has it: no cargo workspace, a server built
+//! elsewhere (prebuilt binaries named as artifacts), a matrix in a folder whose name a shell
+//! would split. The run ends in a verdict with its reports beside the matrix, and the CI
+//! files generated there name no path of this machine, quote the matrix for the shells that
+//! read them, install the harness at a pinned commit, and pass actionlint and GitLab's schema.
+
+use std::path::{Path, PathBuf};
+
+use matrix_tests::{Run, command, root, serial, text};
+
+use super::reports::{actionlint, check_jsonschema};
+
+/// Copies the files of `from` into `to` (one level of folders, as suites and seeds have).
+fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        let kind = std::fs::symlink_metadata(entry.path()).unwrap().file_type();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+/// The sample server's Windows and Linux builds, as this repository's matrix builds them.
+fn sample_builds() -> (PathBuf, PathBuf) {
+    let out = tempfile::tempdir().unwrap();
+    let built = matrix_tests::xtask_command(
+        &root(),
+        &[
+            "matrix",
+            "--suite",
+            "health",
+            "--out",
+            out.path().to_str().unwrap(),
+        ],
+    );
+    assert_eq!(built.status.code(), Some(0), "{}", text(&built));
+    let target = root().join("target");
+    (
+        target.join("x86_64-pc-windows-gnu/debug/deploy-server.exe"),
+        target.join("x86_64-unknown-linux-gnu/debug/deploy-server"),
+    )
+}
+
+/// A git repository outside every cargo workspace holding the sample's prebuilt binaries,
+/// two of its suites, its seed and their baselines, and a matrix that names only artifacts,
+/// at `my dir/matrix $(id).toml`. Returns the repository and the matrix file.
+fn adopting_repository() -> (tempfile::TempDir, PathBuf) {
+    let (windows, linux) = sample_builds();
+    let repo = tempfile::Builder::new().prefix("adopt-").tempdir().unwrap();
+    let init = command("git")
+        .arg("init")
+        .arg("-q")
+        .arg(repo.path())
+        .output()
+        .unwrap();
+    assert!(init.status.success(), "{}", text(&init));
+    let dir = repo.path().join("my dir");
+    std::fs::create_dir_all(dir.join("bin")).unwrap();
+    std::fs::copy(windows, dir.join("bin/deploy-server.exe")).unwrap();
+    std::fs::copy(linux, dir.join("bin/deploy-server")).unwrap();
+    for suite in ["health", "packages"] {
+        copy_tree(
+            &root().join("fixtures/suites").join(suite),
+            &dir.join("suites").join(suite),
+        );
+    }
+    copy_tree(&root().join("fixtures/seed"), &dir.join("seed"));
+    std::fs::create_dir_all(dir.join("snapshots")).unwrap();
+    for entry in std::fs::read_dir(root().join("fixtures/deploy-server/snapshots"))
+        .unwrap()
+        .flatten()
+    {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        let suite_ok = name.starts_with("health__") || name.starts_with("packages__");
+        let cell_ok = name.ends_with("@windows.snap") || name.ends_with("@debian.snap");
+        if suite_ok && cell_ok {
+            std::fs::copy(entry.path(), dir.join("snapshots").join(&name)).unwrap();
+        }
+    }
+    let config = dir.join("matrix $(id).toml");
+    std::fs::write(
+        &config,
+        r#"primary = "debian"
+
+[server]
+args = ["--listen", "{addr}", "--data-dir", "{data_dir}"]
+seed = "seed"
+seed_mtime = 2026-01-01T00:00:00Z
+
+[server.ready]
+http = "/health"
+
+[[target]]
+name = "windows"
+triple = "x86_64-pc-windows-gnu"
+runtime = "windows"
+version = "server-2022"
+build = { artifact = "bin/deploy-server.exe" }
+
+[[target]]
+name = "debian"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "container"
+image = "debian:bookworm-slim"
+build = { artifact = "bin/deploy-server" }
+
+[normalize]
+redact = [".id", ".created", ".uploaded", "[].id", "[].created", "[].uploaded"]
+
+[[normalize.filter]]
+regex = '127\.0\.0\.1:\d+'
+replace = "[addr]"
+
+[[suite]]
+name = "health"
+kind = "http"
+path = "suites/health"
+scope = "agnostic"
+
+[[suite]]
+name = "packages"
+kind = "http"
+path = "suites/packages"
+scope = "per-target"
+
+[[divergence]]
+suite = "packages"
+case = "names-differing-in-case"
+cells = ["windows"]
+reason = "Windows file names are case-insensitive"
+
+[[divergence]]
+suite = "packages"
+case = "download-other-case"
+cells = ["windows"]
+reason = "Windows file names are case-insensitive"
+"#,
+    )
+    .unwrap();
+    (repo, config)
+}
+
+#[test]
+fn a_repository_with_prebuilt_binaries_and_no_cargo_runs_to_a_verdict_and_gets_ci_it_can_commit() {
+    let _serial = serial();
+    let (repo, config) = adopting_repository();
+    let cfg = config.to_str().unwrap();
+    // No --out: the results and reports land beside the matrix, and nothing asks cargo
+    // for a workspace.
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = command(&cargo)
+        .args(["xtask", "matrix", "--config", cfg, "--format", "json"])
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let run = Run::of(&out);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert_eq!(run.verdict(), "go");
+    let beside = config.parent().unwrap().join("target/matrix");
+    for report in ["results.json", "junit.xml", "report.md", "report.html"] {
+        assert!(
+            beside.join(report).is_file(),
+            "no {report} in {}",
+            beside.display()
+        );
+    }
+    assert_eq!(matrix_tests::results_in(&beside)["verdict"], "go");
+
+    // The pipelines, generated in that repository, which has no `cargo xtask`.
+    let harness = [
+        "--harness-git",
+        "https://example.org/port-harness.git",
+        "--harness-rev",
+        "0123456789abcdef0123456789abcdef01234567",
+    ];
+    for system in ["github", "gitlab"] {
+        let mut args = vec!["ci", system, "--config", cfg];
+        args.extend(harness);
+        let generated = matrix_tests::xtask_command(&root(), &args);
+        assert!(generated.status.success(), "{}", text(&generated));
+    }
+    let workflow = repo.path().join(".github/workflows/matrix.yml");
+    let pipeline = repo.path().join(".gitlab-ci.yml");
+    for file in [&workflow, &pipeline] {
+        let yaml = std::fs::read_to_string(file).unwrap();
+        for machine_path in [
+            repo.path().to_str().unwrap(),
+            "/tmp/",
+            root().to_str().unwrap(),
+        ] {
+            assert!(
+                !yaml.contains(machine_path),
+                "{} names {machine_path}:\n{yaml}",
+                file.display()
+            );
+        }
+        assert!(
+            yaml.contains("cargo install --locked --git https://example.org/port-harness.git --rev 0123456789abcdef0123456789abcdef01234567 port-harness"),
+            "{yaml}"
+        );
+        assert!(!yaml.contains("cargo xtask"), "{yaml}");
+    }
+    let out = actionlint(&workflow);
+    assert!(out.status.success(), "actionlint: {}", text(&out));
+    let out = check_jsonschema("vendor.gitlab-ci", &pipeline);
+    assert!(out.status.success(), "GitLab's schema: {}", text(&out));
+
+    // Every job has a timeout; the matrix reaches each command as one word, read by bash.
+    let workflow: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&workflow).unwrap()).unwrap();
+    let jobs = workflow["jobs"].as_object().unwrap();
+    assert!(
+        jobs.values()
+            .all(|j| j["timeout-minutes"].as_u64().is_some()),
+        "{workflow:#}"
+    );
+    let run_line = jobs["cell"]["steps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["name"] == "Run the cell")
+        .and_then(|s| s["run"].as_str())
+        .unwrap()
+        .replace("${{ matrix.cell }}", "debian");
+    let line = run_line.replacen("port-harness", "printf '%s\\n'", 1);
+    let printed = command("bash").args(["-c", &line]).output().unwrap();
+    let words: Vec<String> = String::from_utf8_lossy(&printed.stdout)
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    assert_eq!(
+        words,
+        [
+            "matrix",
+            "--config",
+            "my dir/matrix $(id).toml",
+            "--cell",
+            "debian",
+            "--out",
+            "out/debian"
+        ],
+        "{run_line}"
+    );
+    let pipeline: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&pipeline).unwrap()).unwrap();
+    for (name, job) in pipeline.as_object().unwrap() {
+        if job.get("stage").is_some() {
+            assert!(job["timeout"].as_str().is_some(), "{name} has no timeout");
+        }
+    }
+    assert_eq!(
+        pipeline["cell-linux"]["tags"],
+        serde_json::json!(["port-harness-containers"]),
+        "the Linux job runs a container cell"
+    );
+    assert!(
+        pipeline["cell-windows"]["script"][0]
+            .as_str()
+            .unwrap()
+            .contains("--config 'my dir/matrix $(id).toml'"),
+        "PowerShell reads it as one word: {pipeline:#}"
+    );
+}
