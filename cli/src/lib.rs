@@ -156,6 +156,36 @@ pub enum Command {
         #[arg(long, value_enum, default_value_t = Color::Auto)]
         color: Color,
     },
+    /// Set the harness up in a repository from what is in it: a matrix (a cargo workspace's
+    /// binary, or the prebuilt executables it finds), a first agnostic suite and a
+    /// per-target one, a snapshot folder, optionally an `xtask` crate with the `cargo
+    /// xtask` alias, and the CI pipeline. It never overwrites a file.
+    Init {
+        /// The repository (default: the current folder).
+        #[arg(long, default_value = ".")]
+        dir: PathBuf,
+        /// How the server is launched, as a shell-quoted line with placeholders (default:
+        /// `--listen {addr}`).
+        #[arg(long, value_name = "ARGS", allow_hyphen_values = true)]
+        args: Option<String>,
+        /// Also write an `xtask` crate that runs the harness and the `cargo xtask` alias (in
+        /// a cargo workspace).
+        #[arg(long)]
+        xtask: bool,
+        /// The xtask's harness from a local checkout of it (the folder of its `port-harness`
+        /// crate) instead of git.
+        #[arg(long, value_name = "DIR", requires = "xtask")]
+        harness_path: Option<PathBuf>,
+        /// Where the harness comes from (default: where this harness was built from).
+        #[arg(long, value_name = "URL", requires = "harness_rev")]
+        harness_git: Option<String>,
+        /// The commit of `--harness-git`.
+        #[arg(long, value_name = "COMMIT", requires = "harness_git")]
+        harness_rev: Option<String>,
+        /// The CI system whose pipeline to write, or `none`.
+        #[arg(long, default_value = "github")]
+        ci: String,
+    },
     /// Write the JSON schema of matrix.toml (to stdout, or to a file).
     Schema {
         /// Write to this file instead of stdout.
@@ -479,6 +509,84 @@ pub async fn run(command: Command) -> Result<u8, Error> {
                 harness::invocation::command(),
                 saved.suite
             );
+            Ok(0)
+        }
+        Command::Init {
+            dir,
+            args,
+            xtask,
+            harness_path,
+            harness_git,
+            harness_rev,
+            ci,
+        } => {
+            let args = match args {
+                Some(line) => Some(shell_words::split(&line).map_err(|e| {
+                    Error::Selection(format!(
+                        "--args `{line}`: {e}: expected a shell-quoted line"
+                    ))
+                })?),
+                None => None,
+            };
+            let git = harness_git.zip(harness_rev).or_else(|| {
+                option_env!("PORT_HARNESS_SOURCE_GIT")
+                    .zip(option_env!("PORT_HARNESS_SOURCE_REV"))
+                    .map(|(u, r)| (u.to_owned(), r.to_owned()))
+            });
+            let source = match (xtask, harness_path, &git) {
+                (false, _, _) => None,
+                (true, Some(path), _) => Some(harness::init::HarnessSource::Path(
+                    std::path::absolute(&path).map_err(|e| Error::io(&path, e))?,
+                )),
+                (true, None, Some((url, rev))) => Some(harness::init::HarnessSource::Git {
+                    url: url.clone(),
+                    rev: rev.clone(),
+                }),
+                (true, None, None) => {
+                    return Err(Error::Selection(
+                        "--xtask needs to know where the harness comes from: expected `--harness-git URL --harness-rev COMMIT` or `--harness-path DIR`".into(),
+                    ));
+                }
+            };
+            let generator = match ci.as_str() {
+                "none" => None,
+                name => Some(harness::ci::generator(name).ok_or_else(|| {
+                    Error::Selection(format!(
+                        "--ci {name}: expected `none` or one of {}",
+                        harness::ci::GENERATORS
+                            .iter()
+                            .map(|g| g.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ))
+                })?),
+            };
+            let done = harness::init::init(&harness::init::Options {
+                dir,
+                args,
+                xtask: source,
+                ci: generator,
+                harness_git: git,
+            })
+            .await?;
+            println!("found {}", done.found);
+            for file in &done.written {
+                println!("wrote {}", file.display());
+            }
+            for (file, text) in &done.kept {
+                println!(
+                    "kept {} (it exists); init would have written:\n{}",
+                    file.display(),
+                    text.lines()
+                        .map(|l| format!("    {l}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                );
+            }
+            for why in &done.skipped {
+                println!("skipped {why}");
+            }
+            println!("next: {}", done.next);
             Ok(0)
         }
         Command::Review {

@@ -11,7 +11,8 @@
 //! (a test checks the `use crate::` lines): [`diagnostic`], [`invocation`], [`units`], [`errors`],
 //! [`matrix`], [`plan`], [`events`], [`process`], [`normalize`], [`snapfile`],
 //! [`provision`], [`build`], [`runtime`], [`suite`], [`outcome`], [`verdict`], [`persist`],
-//! [`render`], [`ci`], and [`run`], which orchestrates them.
+//! [`render`], [`ci`], [`run`], which orchestrates them, and [`init`], which sets the
+//! harness up in a user's repository.
 //!
 //! This crate holds all of that behaviour and never prints or exits: it returns values and
 //! errors (with [`Error::exit_code`]) and leaves the terminal to its caller, the `xtask` CLI
@@ -31,6 +32,7 @@ pub mod ci;
 pub mod diagnostic;
 pub mod errors;
 pub mod events;
+pub mod init;
 pub mod invocation;
 pub mod matrix;
 pub mod normalize;

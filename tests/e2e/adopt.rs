@@ -267,3 +267,151 @@ fn a_repository_with_prebuilt_binaries_and_no_cargo_runs_to_a_verdict_and_gets_c
         "PowerShell reads it as one word: {pipeline:#}"
     );
 }
+
+/// A tiny HTTP server on the standard library alone: `--listen ADDR`, `/` answers hello,
+/// anything else 404.
+const TINY_SERVER: &str = r#"use std::io::{BufRead, BufReader, Write};
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let at = args.iter().position(|a| a == "--listen").expect("--listen ADDR");
+    let listener = std::net::TcpListener::bind(&args[at + 1]).expect("the address is free");
+    eprintln!("listening on {}", args[at + 1]);
+    for stream in listener.incoming() {
+        let Ok(mut stream) = stream else { continue };
+        let mut reader = BufReader::new(stream.try_clone().unwrap());
+        let mut line = String::new();
+        let _ = reader.read_line(&mut line);
+        let path = line.split_whitespace().nth(1).unwrap_or("/").to_owned();
+        let mut header = String::new();
+        while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+            header.clear();
+        }
+        let (status, body) = if path == "/" { ("200 OK", "hello\n") } else { ("404 Not Found", "not found\n") };
+        let _ = write!(stream, "HTTP/1.1 {status}\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}", body.len());
+    }
+}
+"#;
+
+/// `port-harness ARGS` in `dir`, built from this repository (in its own target folder).
+fn port_harness(dir: &Path, args: &[&str]) -> std::process::Output {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let manifest = root().join("Cargo.toml");
+    command(&cargo)
+        .args([
+            "run",
+            "--quiet",
+            "--manifest-path",
+            manifest.to_str().unwrap(),
+        ])
+        .args(["--package", "port-harness", "--"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn init_sets_up_a_new_cargo_project_and_a_folder_with_a_prebuilt_binary_from_pending_to_go() {
+    let _serial = serial();
+    // Cargo's output for the project and its xtask stays between runs (the xtask builds the
+    // harness from this checkout once).
+    let target = root().join("target/e2e-tools/adopt-target");
+    let work = tempfile::Builder::new().prefix("init-").tempdir().unwrap();
+    let project = work.path().join("tiny");
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let new = command(&cargo)
+        .args(["new", "--bin", "--vcs", "git", "--quiet"])
+        .arg(&project)
+        .output()
+        .unwrap();
+    assert!(new.status.success(), "{}", text(&new));
+    std::fs::write(project.join("src/main.rs"), TINY_SERVER).unwrap();
+
+    // The cargo project: a matrix of its binary on Linux and Windows, suites, an xtask.
+    let cli = root().join("cli");
+    let init = port_harness(
+        &project,
+        &["init", "--xtask", "--harness-path", cli.to_str().unwrap()],
+    );
+    assert!(init.status.success(), "{}", text(&init));
+    let said = String::from_utf8_lossy(&init.stdout);
+    assert!(
+        said.contains("found the cargo binary `tiny` of package `tiny`"),
+        "{said}"
+    );
+    assert!(said.contains("next: cargo xtask matrix"), "{said}");
+    for file in [
+        "matrix.toml",
+        "suites/contract/root.toml",
+        "suites/behaviour/missing-file.toml",
+        "xtask/Cargo.toml",
+        ".cargo/config.toml",
+        ".github/workflows/matrix.yml",
+    ] {
+        assert!(
+            project.join(file).is_file(),
+            "init wrote no {file}:\n{said}"
+        );
+    }
+    // The xtask resolves what this checkout resolves.
+    std::fs::copy(root().join("Cargo.lock"), project.join("xtask/Cargo.lock")).unwrap();
+    // Never overwritten: a second init refuses, and the matrix stays.
+    let again = port_harness(&project, &["init"]);
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    let xtask = |args: &[&str]| {
+        command(&cargo)
+            .arg("xtask")
+            .args(args)
+            .current_dir(&project)
+            .env("CARGO_TARGET_DIR", &target)
+            .output()
+            .unwrap()
+    };
+    let first = xtask(&["matrix", "--format", "json"]);
+    let first = Run::of(&first);
+    assert_eq!(
+        first.code,
+        Some(4),
+        "the first run is PENDING:\n{}",
+        first.text
+    );
+    assert_eq!(
+        first.results["plan"]["cells"].as_array().unwrap().len(),
+        2,
+        "{}",
+        first.text
+    );
+    let review = xtask(&["review", "--accept-all"]);
+    assert!(review.status.success(), "{}", text(&review));
+    let second = Run::of(&xtask(&["matrix", "--format", "json"]));
+    assert_eq!(second.code, Some(0), "{}", second.text);
+    assert_eq!(second.verdict(), "go");
+
+    // A folder with only the prebuilt Linux binary: one Debian cell, the same path to GO.
+    let folder = work.path().join("prebuilt");
+    std::fs::create_dir_all(folder.join("dist")).unwrap();
+    std::fs::copy(
+        target.join("x86_64-unknown-linux-gnu/debug/tiny"),
+        folder.join("dist/tiny"),
+    )
+    .unwrap();
+    let init = port_harness(&folder, &["init", "--ci", "none"]);
+    assert!(init.status.success(), "{}", text(&init));
+    let said = String::from_utf8_lossy(&init.stdout);
+    assert!(
+        said.contains("found prebuilt executables: dist/tiny"),
+        "{said}"
+    );
+    assert!(said.contains("next: port-harness matrix"), "{said}");
+    let first = Run::of(&port_harness(&folder, &["matrix", "--format", "json"]));
+    assert_eq!(first.code, Some(4), "{}", first.text);
+    assert!(
+        folder.join("target/matrix/results.json").is_file(),
+        "the results lie beside the matrix"
+    );
+    let review = port_harness(&folder, &["review", "--accept-all"]);
+    assert!(review.status.success(), "{}", text(&review));
+    let second = Run::of(&port_harness(&folder, &["matrix", "--format", "json"]));
+    assert_eq!(second.code, Some(0), "{}", second.text);
+}

@@ -52,6 +52,7 @@ const LAYERS: &[&str] = &[
     "render",
     "ci",
     "run",
+    "init",
 ];
 
 /// The layer of a harness source file: the first component of its path under `src/`.

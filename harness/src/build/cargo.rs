@@ -67,6 +67,47 @@ pub async fn default_out(root: &Path) -> PathBuf {
     .join("matrix")
 }
 
+/// A binary target of a workspace member: its package, its name, and the package's folder.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Binary {
+    /// The package.
+    pub package: String,
+    /// The binary's name.
+    pub bin: String,
+    /// The package's folder.
+    pub dir: PathBuf,
+}
+
+/// The binary targets of the cargo workspace at `dir`, when `dir` lies in one (none when it
+/// does not, or when cargo cannot read it).
+pub async fn binaries(dir: &Path) -> Vec<Binary> {
+    if !in_workspace(dir) {
+        return Vec::new();
+    }
+    let Ok(metadata) = metadata(dir).await else {
+        return Vec::new();
+    };
+    metadata
+        .workspace_packages()
+        .into_iter()
+        .flat_map(|p| {
+            let dir = p
+                .manifest_path
+                .parent()
+                .map(|d| d.as_std_path().to_owned())
+                .unwrap_or_default();
+            p.targets
+                .iter()
+                .filter(|t| t.is_bin())
+                .map(move |t| Binary {
+                    package: p.name.to_string(),
+                    bin: t.name.clone(),
+                    dir: dir.clone(),
+                })
+        })
+        .collect()
+}
+
 /// Whether `dir` or a folder above it has a `Cargo.toml`.
 fn in_workspace(dir: &Path) -> bool {
     let dir = std::path::absolute(dir).unwrap_or_else(|_| dir.to_owned());
