@@ -415,3 +415,82 @@ fn init_sets_up_a_new_cargo_project_and_a_folder_with_a_prebuilt_binary_from_pen
     let second = Run::of(&port_harness(&folder, &["matrix", "--format", "json"]));
     assert_eq!(second.code, Some(0), "{}", second.text);
 }
+
+#[test]
+fn the_go_sample_is_built_by_go_runs_under_wine_and_in_a_container_and_signs_off() {
+    let _serial = serial();
+    let config = root().join("fixtures/go-server/matrix.toml");
+    let run = matrix_tests::matrix_json(&config, &[]);
+    assert_eq!(run.code, Some(0), "{}", run.text);
+    assert_eq!(run.verdict(), "go");
+    assert_eq!(run.results["scope"]["sign_off"], true);
+    // Built by Go's own tool for each target, no cargo involved.
+    let builds: Vec<String> = run
+        .events_of("build-started")
+        .iter()
+        .map(|e| e["command"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(builds.len(), 2, "{builds:?}");
+    assert!(
+        builds.iter().all(|b| b.starts_with("go build")),
+        "{builds:?}"
+    );
+    // The agnostic suite ran once, on the primary; the others on both cells.
+    let jobs: Vec<String> = run.results["jobs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|j| {
+            format!(
+                "{}@{}",
+                j["suite"].as_str().unwrap(),
+                j["cell"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(
+        jobs.iter().filter(|j| j.starts_with("health@")).count(),
+        1,
+        "{jobs:?}"
+    );
+    assert!(jobs.contains(&"health@debian".to_owned()), "{jobs:?}");
+    for suite in ["files", "uploads", "platform"] {
+        for cell in ["windows", "debian"] {
+            assert!(jobs.contains(&format!("{suite}@{cell}")), "{jobs:?}");
+        }
+    }
+    // Every difference a port makes here was found, and each is accepted with its reason.
+    let mut found: Vec<(String, String)> = run
+        .divergences()
+        .into_iter()
+        .map(|(suite, case, _, cell, status)| {
+            assert_eq!(cell, "windows");
+            assert_eq!(status, "accepted", "{suite}/{case}");
+            (suite, case)
+        })
+        .collect();
+    found.sort();
+    found.dedup();
+    let expected = [
+        ("files", "backslash"),
+        ("files", "missing"),
+        ("files", "read-other-case"),
+        ("platform", "echo"),
+        ("platform", "environment"),
+        ("platform", "info"),
+        ("uploads", "+data-dir"),
+        ("uploads", "names-differing-in-case"),
+    ];
+    assert_eq!(
+        found,
+        expected
+            .iter()
+            .map(|(s, c)| (s.to_string(), c.to_string()))
+            .collect::<Vec<_>>()
+    );
+    let missing = run.case("files", "missing", "windows");
+    assert!(
+        missing.to_string().contains("no such file or directory"),
+        "the reason the report gives: {missing}"
+    );
+}

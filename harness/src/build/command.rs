@@ -8,11 +8,12 @@ use std::time::Instant;
 use crate::events::{Events, RunEvent};
 use crate::process::{Cmd, log_tail, logged};
 
-/// Runs `command` (argv, placeholders filled in) and returns the artifact it produced at
-/// `artifact` (relative to `root`), or why there is none.
+/// Runs `command` (argv, placeholders filled in) with `env` and returns the artifact it
+/// produced at `artifact` (relative to `root`), or why there is none.
 pub async fn build(
     root: &Path,
     command: &[String],
+    env: &[(String, String)],
     artifact: &str,
     log: &Path,
     events: &Events,
@@ -39,7 +40,10 @@ pub async fn build(
         });
         return result;
     };
-    let cmd = Cmd::new(program).args(args).current_dir(root);
+    let mut cmd = Cmd::new(program).args(args).current_dir(root);
+    for (k, v) in env {
+        cmd = cmd.env(k, v);
+    }
     events.emit(RunEvent::BuildStarted {
         command: cmd.to_string(),
     });

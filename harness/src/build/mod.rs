@@ -36,7 +36,8 @@ pub async fn build_all(
     let log = log_dir.join(LOG);
     let mut artifacts = Artifacts::new();
     let mut cargo_groups: BTreeMap<cargo::Key, BTreeSet<String>> = BTreeMap::new();
-    let mut commands: BTreeMap<(Vec<String>, String), Vec<String>> = BTreeMap::new();
+    type Command = (Vec<String>, String, Vec<(String, String)>);
+    let mut commands: BTreeMap<Command, Vec<String>> = BTreeMap::new();
     for cell in cells {
         let target = matrix
             .target(&cell.target)
@@ -51,8 +52,13 @@ pub async fn build_all(
                     })
                 };
                 let command = build.command.iter().map(expand).collect();
+                let env = build
+                    .env
+                    .iter()
+                    .map(|(k, v)| (k.clone(), expand(v)))
+                    .collect();
                 commands
-                    .entry((command, expand(&build.artifact)))
+                    .entry((command, expand(&build.artifact), env))
                     .or_default()
                     .push(cell.name.clone());
             }
@@ -105,8 +111,8 @@ pub async fn build_all(
             }
         }
     }
-    for ((cmd, artifact), names) in commands {
-        let build = command::build(&matrix.root, &cmd, &artifact, &log, events);
+    for ((cmd, artifact, env), names) in commands {
+        let build = command::build(&matrix.root, &cmd, &env, &artifact, &log, events);
         let result = tokio::time::timeout(matrix.limits.build_timeout, build)
             .await
             .unwrap_or_else(|_| Err(timed_out(matrix)));

@@ -359,6 +359,10 @@ pub struct BuildCommand {
     pub command: Vec<String>,
     /// The artifact, relative to the matrix root.
     pub artifact: String,
+    /// The command's environment, with placeholders.
+    pub env: BTreeMap<String, String>,
+    /// The Debian packages that provide the command's program.
+    pub packages: Vec<String>,
 }
 
 /// A further axis.

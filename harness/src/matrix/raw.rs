@@ -184,6 +184,14 @@ pub struct RawBuild {
     /// The artifact's path relative to the matrix file's folder; same placeholders.
     #[schemars(with = "String")]
     pub artifact: Spanned<String>,
+    /// Environment of the command (such as `GOOS = "windows"`); same placeholders.
+    #[serde(default)]
+    #[schemars(with = "BTreeMap<String, String>")]
+    pub env: BTreeMap<String, Spanned<String>>,
+    /// The Debian packages that provide the command's program, installed (as root, with
+    /// apt-get) when it is missing, and by generated CI jobs.
+    #[serde(default)]
+    pub packages: Vec<String>,
 }
 
 /// The runtime a target's server runs in.

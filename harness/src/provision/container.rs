@@ -170,7 +170,7 @@ fn docker_fix() -> String {
     } else {
         format!(
             "{} && {start}   # or write `engine = \"auto\"` to use podman",
-            tools::install_command(&tools::DOCKER)
+            tools::install_command(tools::DOCKER.packages, tools::DOCKER.program)
         )
     }
 }

@@ -103,6 +103,8 @@ pub struct Needs {
     pub wine_slots: usize,
     /// Engines and the images their cells run.
     pub containers: BTreeSet<(EngineKind, String)>,
+    /// The programs of targets' build commands that name the packages providing them.
+    pub build_tools: BTreeMap<String, BTreeSet<String>>,
 }
 
 impl Needs {
@@ -116,8 +118,21 @@ impl Needs {
             let Some(target) = matrix.cell(name).and_then(|c| matrix.target(&c.target)) else {
                 continue;
             };
-            if target.build.is_none() {
-                needs.cargo_triples.insert(target.triple.clone());
+            match &target.build {
+                None => {
+                    needs.cargo_triples.insert(target.triple.clone());
+                }
+                Some(build) => {
+                    if let Some(program) = build.command.first()
+                        && !build.packages.is_empty()
+                    {
+                        needs
+                            .build_tools
+                            .entry(program.clone())
+                            .or_default()
+                            .extend(build.packages.iter().cloned());
+                    }
+                }
             }
             match &target.runtime {
                 Runtime::Host => {}
@@ -166,13 +181,16 @@ impl Needs {
 
     /// The Debian and Ubuntu packages that provide what these needs take on a Linux host: for
     /// a CI job that installs them (with sudo) before the harness runs.
-    pub fn packages(&self) -> BTreeSet<&'static str> {
+    pub fn packages(&self) -> BTreeSet<&str> {
         let mut packages = BTreeSet::new();
         if self.cargo_triples.iter().any(|t| needs_mingw(t)) {
             packages.extend(tools::MINGW.packages);
         }
         if self.wine() {
             packages.extend(tools::WINE.packages);
+        }
+        for tool_packages in self.build_tools.values() {
+            packages.extend(tool_packages.iter().map(String::as_str));
         }
         for (kind, _) in &self.containers {
             packages.extend(match kind {
@@ -240,6 +258,10 @@ pub async fn for_builds(needs: &Needs, ctx: &Ctx) -> Result<Vec<(String, String)
             ),
         });
     }
+    for (program, packages) in &needs.build_tools {
+        let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+        tools::ensure_program(ctx, program, &packages, "runs a target's build command").await?;
+    }
     let mut cargo_env = Vec::new();
     for triple in &needs.cargo_triples {
         rust::ensure(ctx, triple).await?;
@@ -283,6 +305,14 @@ pub async fn for_containers(
 /// [`provision`] makes, in the same order.
 pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
     let mut checks = Vec::new();
+    for (program, packages) in &needs.build_tools {
+        let packages: Vec<&str> = packages.iter().map(String::as_str).collect();
+        checks.push(tools::check_program(
+            program,
+            &packages,
+            "runs a target's build command",
+        ));
+    }
     for triple in &needs.cargo_triples {
         checks.push(rust::check(triple).await);
         if needs_mingw(triple) {

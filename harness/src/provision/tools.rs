@@ -97,28 +97,36 @@ fn is_root() -> bool {
     false
 }
 
-/// The command that installs `tool`, for messages.
-pub fn install_command(tool: &Tool) -> String {
+/// The command that installs `packages` (which provide `program`), for messages.
+pub fn install_command(packages: &[&str], program: &str) -> String {
     if cfg!(windows) {
         // No package manager to name for every Windows machine: what to install, and how to
         // run without it.
         return format!(
             "install {} for Windows and put `{}` on PATH, or run the other cells with `--cell NAME`",
-            tool.packages.join(" or "),
-            tool.program
+            packages.join(" or "),
+            program
         );
+    }
+    if packages.is_empty() {
+        return format!("install `{program}` and put it on PATH");
     }
     let sudo = if is_root() { "" } else { "sudo " };
     format!(
         "{sudo}apt-get update && {sudo}apt-get install -y {}",
-        tool.packages.join(" ")
+        packages.join(" ")
     )
 }
 
 /// Whether `tool` is on PATH.
 pub fn check(tool: &Tool) -> Check {
-    let what = format!("{} ({})", tool.program, tool.purpose);
-    match which::which(tool.program) {
+    check_program(tool.program, tool.packages, tool.purpose)
+}
+
+/// Whether `program` (which `packages` provide, for `purpose`) is on PATH.
+pub fn check_program(program: &str, packages: &[&str], purpose: &str) -> Check {
+    let what = format!("{program} ({purpose})");
+    match which::which(program) {
         Ok(path) => Check {
             what,
             ok: true,
@@ -129,12 +137,12 @@ pub fn check(tool: &Tool) -> Check {
         Err(_) => Check {
             what,
             ok: false,
-            detail: if can_apt() {
+            detail: if can_apt() && !packages.is_empty() {
                 "missing; `matrix` installs it".into()
             } else {
                 "missing".into()
             },
-            fix: Some(install_command(tool)),
+            fix: Some(install_command(packages, program)),
             optional: false,
         },
     }
@@ -142,38 +150,49 @@ pub fn check(tool: &Tool) -> Check {
 
 /// Finds `tool`, installing it when allowed.
 pub async fn ensure(ctx: &Ctx, tool: &Tool) -> Result<()> {
-    let check = check(tool);
+    ensure_program(ctx, tool.program, tool.packages, tool.purpose).await
+}
+
+/// Finds `program` (which `packages` provide, for `purpose`), installing the packages when
+/// allowed (as root, with apt-get).
+pub async fn ensure_program(
+    ctx: &Ctx,
+    program: &str,
+    packages: &[&str],
+    purpose: &str,
+) -> Result<()> {
+    let check = check_program(program, packages, purpose);
     if check.ok {
         ctx.present(&check);
         return Ok(());
     }
-    if !can_apt() {
-        return Err(Error::Prerequisite {
-            what: format!("`{}` ({})", tool.program, tool.purpose),
-            why: "it is not on PATH, and the harness installs packages only as root with apt-get"
-                .into(),
-            fix: install_command(tool),
-        });
+    let missing = |why: String| Error::Prerequisite {
+        what: format!("`{program}` ({purpose})"),
+        why,
+        fix: install_command(packages, program),
+    };
+    if packages.is_empty() {
+        return Err(missing("it is not on PATH".into()));
     }
-    ctx.provisioning(format!(
-        "installing {} with apt-get",
-        tool.packages.join(" ")
-    ));
+    if !can_apt() {
+        return Err(missing(
+            "it is not on PATH, and the harness installs packages only as root with apt-get".into(),
+        ));
+    }
+    ctx.provisioning(format!("installing {} with apt-get", packages.join(" ")));
     static UPDATED: OnceCell<()> = OnceCell::const_new();
     UPDATED
         .get_or_try_init(|| async { checked(&apt().args(["update", "-qq"])).await.map(|_| ()) })
         .await
-        .map_err(|e| prerequisite(tool, e))?;
-    checked(&apt().args(["install", "-y", "-qq"]).args(tool.packages))
+        .map_err(|e| missing(format!("apt-get could not install it: {e}")))?;
+    checked(&apt().args(["install", "-y", "-qq"]).args(packages))
         .await
-        .map_err(|e| prerequisite(tool, e))?;
-    let path = which::which(tool.program).map_err(|_| Error::Prerequisite {
-        what: format!("`{}`", tool.program),
-        why: format!(
+        .map_err(|e| missing(format!("apt-get could not install it: {e}")))?;
+    let path = which::which(program).map_err(|_| {
+        missing(format!(
             "installing {} did not put it on PATH",
-            tool.packages.join(" ")
-        ),
-        fix: install_command(tool),
+            packages.join(" ")
+        ))
     })?;
     ctx.provisioned(&check.what, format!("installed {}", path.display()));
     Ok(())
@@ -187,12 +206,4 @@ pub fn cargo() -> String {
 
 fn apt() -> Cmd {
     Cmd::new("apt-get").env("DEBIAN_FRONTEND", "noninteractive")
-}
-
-fn prerequisite(tool: &Tool, e: Error) -> Error {
-    Error::Prerequisite {
-        what: format!("`{}` ({})", tool.program, tool.purpose),
-        why: format!("apt-get could not install it: {e}"),
-        fix: install_command(tool),
-    }
 }

@@ -448,9 +448,34 @@ impl Cx<'_> {
             self.placeholders(part, placeholders::BUILD, axes);
         }
         self.placeholders(&raw.artifact, placeholders::BUILD, axes);
+        for value in raw.env.values() {
+            self.placeholders(value, placeholders::BUILD, axes);
+        }
+        if command.is_empty() {
+            for (key, span) in [
+                ("env", raw.env.values().next().map(|v| v.span())),
+                (
+                    "packages",
+                    (!raw.packages.is_empty()).then(|| raw.artifact.span()),
+                ),
+            ] {
+                if let Some(span) = span {
+                    self.error(
+                        span,
+                        format!("`{key}` is for a build command, and this build has none: expected `command = [...]`, or no `{key}`"),
+                    );
+                }
+            }
+        }
         BuildCommand {
             command: command.iter().map(|s| s.get_ref().clone()).collect(),
             artifact: raw.artifact.get_ref().clone(),
+            env: raw
+                .env
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
+            packages: raw.packages.clone(),
         }
     }
 
