@@ -152,8 +152,9 @@ triple = "x86_64-pc-windows-gnu"
 runtime = "windows"
 mode = "native"
 version = "server-2022"
-# A Windows host cannot run Linux's cargo: the server comes prebuilt.
-build = {{ command = ["cmd", "/c", "exit", "0"], artifact = "bin/deploy-server.exe" }}
+# A Windows host cannot run Linux's cargo: the server comes prebuilt, named by its
+# artifact alone (no build command, which would be the host's own).
+build = {{ artifact = "bin/deploy-server.exe" }}
 
 [snapshots]
 dir = "snapshots"
