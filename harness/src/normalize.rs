@@ -118,6 +118,44 @@ pub fn strip_escapes(text: &str) -> String {
     printed.0
 }
 
+/// Bytes as a snapshot shows them, so that different bytes never read the same: valid UTF-8
+/// as it is; text with a few bytes that are not UTF-8 (a legacy code page) with each such
+/// byte written `\xNN`, under a line that says so; anything else (an image, an archive) as
+/// its size and SHA-256 with a hex dump of its first bytes.
+pub fn decode(bytes: &[u8]) -> std::borrow::Cow<'_, str> {
+    use std::fmt::Write;
+    if let Ok(text) = std::str::from_utf8(bytes) {
+        return text.into();
+    }
+    let invalid: usize = bytes.utf8_chunks().map(|c| c.invalid().len()).sum();
+    if invalid * 10 <= bytes.len() * 3 && !bytes.contains(&0) {
+        let mut out = String::from("[not UTF-8: each byte that is not is written \\xNN]\n");
+        for chunk in bytes.utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                let _ = write!(out, "\\x{b:02X}");
+            }
+        }
+        return out.into();
+    }
+    use sha2::Digest;
+    let mut out = format!(
+        "[binary: {} bytes, sha256 {:x}]\n",
+        bytes.len(),
+        sha2::Sha256::digest(bytes)
+    );
+    for line in bytes.chunks(32).take(8) {
+        for b in line {
+            let _ = write!(out, "{b:02x}");
+        }
+        out.push('\n');
+    }
+    if bytes.len() > 256 {
+        out.push_str("...\n");
+    }
+    out.into()
+}
+
 /// Normalizes an HTTP response: its status, the headers given (name, value), and its body.
 pub fn response(
     rules: &Normalize,
@@ -135,10 +173,7 @@ pub fn response(
             let text = serde_json::to_string_pretty(&value).expect("JSON values serialize");
             (text, Some(value))
         }
-        Err(_) => (
-            strings(rules, &injected.apply(&String::from_utf8_lossy(body))),
-            None,
-        ),
+        Err(_) => (strings(rules, &injected.apply(&decode(body))), None),
     };
     let head: String = headers
         .iter()
@@ -292,6 +327,32 @@ pub fn differing_paths(a: &Value, b: &Value) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn bytes_that_differ_never_read_the_same() {
+        // "café" in cp1252 and in cp850.
+        let (a, b) = (decode(b"caf\xE9"), decode(b"caf\x82"));
+        assert_ne!(a, b);
+        assert_eq!(
+            a,
+            "[not UTF-8: each byte that is not is written \\xNN]\ncaf\\xE9"
+        );
+        assert_eq!(decode("café".as_bytes()), "café");
+        // Two PNG-like bodies that differ in one byte.
+        let mut png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR".to_vec();
+        png.extend([0xffu8; 64]);
+        let mut other = png.clone();
+        other[40] = 0xfe;
+        let (a, b) = (decode(&png), decode(&other));
+        assert!(a.starts_with("[binary: 80 bytes, sha256 "), "{a}");
+        assert_ne!(a, b);
+        let rules = Normalize::default();
+        let injected = Injected::default();
+        assert_ne!(
+            response(&rules, &injected, 200, &[], &png).text,
+            response(&rules, &injected, 200, &[], &other).text
+        );
+    }
 
     #[test]
     fn escapes_go_and_what_a_terminal_prints_stays() {

@@ -45,6 +45,18 @@ pub(crate) fn fault_matrix(
     config
 }
 
+/// Adds `vars` to the environment of `cell` in the fault matrix `config`.
+pub(crate) fn cell_env(config: &Path, cell: &str, vars: &[(&str, &str)]) {
+    let text = std::fs::read_to_string(config).unwrap();
+    let from = format!("env = {{ FAULT_VARIANT = \"{cell}\"");
+    assert!(text.contains(&from), "{text}");
+    let extra: String = vars
+        .iter()
+        .map(|(k, v)| format!(", {k} = \"{v}\""))
+        .collect();
+    std::fs::write(config, text.replacen(&from, &format!("{from}{extra}"), 1)).unwrap();
+}
+
 fn get(path: &str) -> String {
     format!("[[step]]\nmethod = \"GET\"\npath = \"{path}\"\n")
 }

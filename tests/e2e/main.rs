@@ -16,5 +16,6 @@ mod review;
 mod runtimes;
 mod terminal;
 mod tidy;
+mod trust;
 mod verdicts;
 mod windows_host;

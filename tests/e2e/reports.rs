@@ -70,7 +70,11 @@ print(json.dumps(out))
     let junit = of(&files[0]);
     let r = results(out.path());
     let runs = r["runs"].as_array().unwrap();
-    assert_eq!(junit["cases"], runs.len(), "one testcase per run");
+    assert_eq!(
+        junit["cases"],
+        runs.len() + 1,
+        "one testcase per run, and the verdict's"
+    );
     let failing = runs
         .iter()
         .filter(|x| ["failed", "error", "diverged"].contains(&x["status"].as_str().unwrap()))
@@ -88,12 +92,21 @@ print(json.dumps(out))
             )
         })
         .collect();
-    let suites: BTreeSet<String> = junit["suites"]
+    let mut suites: BTreeSet<String> = junit["suites"]
         .as_array()
         .unwrap()
         .iter()
         .map(|s| s.as_str().unwrap().to_owned())
         .collect();
+    assert!(
+        suites.remove("verdict"),
+        "the verdict is a testsuite of its own"
+    );
+    let props = junit["props"].to_string();
+    assert!(
+        props.contains(r#"["verdict","sign-off","false"]"#),
+        "a selection of suites is no sign-off: {props}"
+    );
     assert_eq!(
         suites, jobs,
         "a testsuite per suite and cell; the agnostic suite once"
@@ -102,7 +115,6 @@ print(json.dumps(out))
         !suites.contains("health@windows"),
         "agnostic suites appear once, on the cell that ran them"
     );
-    let props = junit["props"].to_string();
     assert!(
         props.contains(r#"["health@debian","scope","agnostic"]"#),
         "{props}"
@@ -113,11 +125,14 @@ print(json.dumps(out))
     );
     // The per-cell files, read by the same reader, are the combined file cut by cell.
     let (windows, windows_2025, debian) = (of(&files[1]), of(&files[2]), of(&files[3]));
+    // The verdict's testcase passes (a GO): the cells' cases add up to the rest.
     for key in ["cases", "failures"] {
+        let verdict = u64::from(key == "cases");
         assert_eq!(
             windows[key].as_u64().unwrap()
                 + windows_2025[key].as_u64().unwrap()
-                + debian[key].as_u64().unwrap(),
+                + debian[key].as_u64().unwrap()
+                + verdict,
             junit[key].as_u64().unwrap(),
             "{key}: the cells' files add up to the combined one"
         );
@@ -125,6 +140,7 @@ print(json.dumps(out))
     let mut union: Vec<serde_json::Value> = windows["suites"].as_array().unwrap().clone();
     union.extend(windows_2025["suites"].as_array().unwrap().iter().cloned());
     union.extend(debian["suites"].as_array().unwrap().iter().cloned());
+    union.push(serde_json::json!("verdict"));
     union.sort_by_key(|v| v.to_string());
     assert_eq!(serde_json::Value::Array(union), junit["suites"]);
     assert!(

@@ -5,12 +5,17 @@
 //! the cell that ran them; a divergence is a failure whose body (and output) is the diff; a
 //! snapshot that differs from its baseline fails its case the same way; a case its test
 //! command skipped is `<skipped>`; an accepted divergence passes, with its reason in the
-//! case's output. quick-junit escapes text and drops what XML 1.0 cannot hold.
+//! case's output. A last testsuite of the combined report, `verdict`, holds one testcase for
+//! the run's verdict: a
+//! failure for NO-GO (whatever made it one: an interrupted run, a snapshot that could not be
+//! written, an unaccepted finding of `--explore`, an empty plan), skipped for PENDING, so that
+//! a verdict that is not GO never reads as green. quick-junit escapes text and drops what
+//! XML 1.0 cannot hold.
 
 use quick_junit::{NonSuccessKind, Property, Report, TestCase, TestCaseStatus, TestSuite};
 
 use super::view::{pending_baselines, verdict_word};
-use crate::verdict::{BaselineChange, Results, Status};
+use crate::verdict::{BaselineChange, Results, Status, Verdict};
 
 /// The report of every cell, or of `cell` alone.
 pub fn render(results: &Results, cell: Option<&str>) -> String {
@@ -114,7 +119,53 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
         }
         report.add_test_suite(suite);
     }
+    // The verdict is the whole run's: in the combined report, not in each cell's cut of it.
+    if cell.is_none() {
+        report.add_test_suite(verdict_suite(results));
+    }
     report
         .to_string()
         .expect("serializing a report to memory does not fail")
+}
+
+/// The verdict as a testsuite of one testcase.
+fn verdict_suite(results: &Results) -> TestSuite {
+    let mut suite = TestSuite::new("verdict");
+    suite.add_property(Property::new("verdict", verdict_word(results.verdict)));
+    suite.add_property(Property::new("run-scope", results.scope.line()));
+    suite.add_property(Property::new(
+        "sign-off",
+        if results.signed_off() {
+            "true"
+        } else {
+            "false"
+        },
+    ));
+    let reasons = results.reasons.join("\n");
+    let status = match results.verdict {
+        Verdict::Go => TestCaseStatus::success(),
+        Verdict::Pending => {
+            let mut status = TestCaseStatus::skipped();
+            status.set_message(format!("PENDING: {reasons}"));
+            status
+        }
+        Verdict::NoGo => {
+            let mut status = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            status
+                .set_message(format!("NO-GO ({})", results.scope.line()))
+                .set_description(reasons.as_str());
+            status
+        }
+    };
+    let mut case = TestCase::new(
+        format!(
+            "{} ({})",
+            verdict_word(results.verdict),
+            results.scope.line()
+        ),
+        status,
+    );
+    case.set_classname("verdict");
+    suite.add_test_case(case);
+    suite
 }

@@ -251,7 +251,11 @@ impl Jobs<'_> {
             .evidence;
         let rules = &matrix.normalize;
         if evidence.data_dir == DataDir::Suite {
-            let tree = evidence::observe_tree(&data_dir, "tree", rules, &injected);
+            let (dir, rules, injected) = (data_dir.clone(), rules.clone(), injected.clone());
+            let tree = off_the_async_threads(move |stop| {
+                evidence::observe_tree(&dir, "tree", &rules, &injected, stop)
+            })
+            .await;
             results.push(evidence::case(evidence::DATA_DIR, tree));
         }
         doing.set("stopping the server");
@@ -260,7 +264,11 @@ impl Jobs<'_> {
         phases.stop = stopping.elapsed();
         // The log is whole once the server has stopped.
         if evidence.log {
-            let log = evidence::observe_log(&log, rules, &injected);
+            let (log, rules, injected) = (log.clone(), rules.clone(), injected.clone());
+            let max = matrix.limits.max_body;
+            let log =
+                off_the_async_threads(move |_| evidence::observe_log(&log, max, &rules, &injected))
+                    .await;
             results.push(evidence::case(evidence::LOG_CASE, log));
         }
         let leaked: Vec<String> = stopped.leaked.iter().map(ToString::to_string).collect();
@@ -272,6 +280,26 @@ impl Jobs<'_> {
         });
         Ok((results, leaked, phases))
     }
+}
+
+/// Runs blocking file work (a data dir's tree, a log) on the blocking pool, never on the
+/// async threads; dropping the job (its timeout, Ctrl-C) asks the work to stop, which it
+/// does at its next read.
+async fn off_the_async_threads<T: Send + 'static>(
+    work: impl FnOnce(&dyn Fn() -> bool) -> T + Send + 'static,
+) -> T {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    struct StopOnDrop(Arc<AtomicBool>);
+    impl Drop for StopOnDrop {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::Relaxed);
+        }
+    }
+    let stop = Arc::new(AtomicBool::new(false));
+    let _asks_on_drop = StopOnDrop(stop.clone());
+    tokio::task::spawn_blocking(move || work(&|| stop.load(Ordering::Relaxed)))
+        .await
+        .expect("evidence is read without panicking")
 }
 
 /// Moves each case's requests and raw responses out of the results (they are for reading,

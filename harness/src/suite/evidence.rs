@@ -20,26 +20,69 @@ pub const LOG_CASE: &str = "+log";
 /// The case of the data dir's tree after a suite, and the step of it after a case.
 pub const DATA_DIR: &str = "+data-dir";
 
-/// The data dir's tree as text: one line per entry, sorted by path, `/` between names; a
-/// folder (`d`), a file with its size and content hash (`f`), a symlink with its target
-/// (`l`), or anything else (`?`).
-pub fn tree(dir: &Path) -> String {
+/// The most entries a tree lists; the rest are counted.
+const MAX_ENTRIES: usize = 10_000;
+/// The most bytes of one file hashed; a larger file's line says its hash covers only these.
+const MAX_HASHED: u64 = 64 * 1024 * 1024;
+
+/// The data dir's tree as text: one line per entry, sorted by path, `/` between names (a
+/// name's own `\` is kept, and bytes that are not UTF-8 are written `\xNN`); a folder
+/// (`d`), a file with its size and content hash (`f`, hashed as a stream, its first 64 MiB
+/// at most), a symlink with its target (`l`), or anything else (`?`). At most 10,000
+/// entries. `stop` is asked between reads: when it says so, the tree ends there, saying so.
+pub fn tree(dir: &Path, stop: &dyn Fn() -> bool) -> String {
     let mut lines = Vec::new();
-    walk(dir, dir, &mut lines);
+    let mut more = 0usize;
+    let stopped = walk(dir, &[], &mut lines, &mut more, stop).is_err();
     lines.sort();
     let mut out = lines.join("\n");
     out.push('\n');
+    if more > 0 {
+        out.push_str(&format!("... and {more} more entries\n"));
+    }
+    if stopped {
+        out.push_str("... stopped before the tree was read whole\n");
+    }
     out
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
+/// The name of an entry as the tree writes it.
+fn component(name: &std::ffi::OsStr) -> String {
+    #[cfg(unix)]
+    let text = normalize::decode(std::os::unix::ffi::OsStrExt::as_bytes(name)).into_owned();
+    #[cfg(not(unix))]
+    let text = name.to_string_lossy().into_owned();
+    // One line per entry, whatever the name holds.
+    text.replace('\n', "\\n").replace('\r', "\\r")
+}
+
+/// Stopped: the walk was asked to end.
+struct Stopped;
+
+fn walk(
+    dir: &Path,
+    parents: &[String],
+    out: &mut Vec<String>,
+    more: &mut usize,
+    stop: &dyn Fn() -> bool,
+) -> Result<(), Stopped> {
+    let here = parents.join("/");
     let Ok(entries) = std::fs::read_dir(dir) else {
-        out.push(format!("? {} (unreadable)", rel(root, dir)));
-        return;
+        out.push(format!("? {here} (unreadable)"));
+        return Ok(());
     };
     for entry in entries.flatten() {
+        if stop() {
+            return Err(Stopped);
+        }
+        if out.len() >= MAX_ENTRIES {
+            *more += 1;
+            continue;
+        }
         let path = entry.path();
-        let name = rel(root, &path);
+        let mut names = parents.to_vec();
+        names.push(component(&entry.file_name()));
+        let name = names.join("/");
         let Ok(meta) = std::fs::symlink_metadata(&path) else {
             out.push(format!("? {name} (gone)"));
             continue;
@@ -47,37 +90,62 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<String>) {
         let kind = meta.file_type();
         if kind.is_symlink() {
             let target = std::fs::read_link(&path)
-                .map(|t| t.to_string_lossy().replace('\\', "/"))
+                .map(|t| component(t.as_os_str()))
                 .unwrap_or_default();
             out.push(format!("l {name} -> {target}"));
         } else if kind.is_dir() {
             out.push(format!("d {name}/"));
-            walk(root, &path, out);
+            walk(&path, &names, out, more, stop)?;
         } else if kind.is_file() {
-            let hash = std::fs::read(&path)
-                .map(|bytes| format!("{:x}", sha2::Sha256::digest(&bytes)))
-                .unwrap_or_else(|e| format!("unreadable: {e}"));
-            out.push(format!(
-                "f {name} {} bytes sha256:{}",
-                meta.len(),
-                &hash[..16.min(hash.len())]
-            ));
+            let hash = hash_file(&path, stop)?;
+            out.push(format!("f {name} {} bytes {hash}", meta.len()));
         } else {
             out.push(format!("? {name}"));
         }
     }
+    Ok(())
 }
 
-fn rel(root: &Path, path: &Path) -> String {
-    path.strip_prefix(root)
-        .unwrap_or(path)
-        .to_string_lossy()
-        .replace('\\', "/")
+/// A file's content hash, read as a stream in 64 KiB reads (its first [`MAX_HASHED`] bytes).
+fn hash_file(path: &Path, stop: &dyn Fn() -> bool) -> Result<String, Stopped> {
+    use std::io::Read;
+    let Ok(mut file) = std::fs::File::open(path) else {
+        return Ok("unreadable".to_owned());
+    };
+    let mut hasher = sha2::Sha256::new();
+    let mut buffer = vec![0u8; 64 * 1024];
+    let mut read: u64 = 0;
+    while read < MAX_HASHED {
+        if stop() {
+            return Err(Stopped);
+        }
+        match file.read(&mut buffer) {
+            Ok(0) => break,
+            Ok(n) => {
+                hasher.update(&buffer[..n]);
+                read += n as u64;
+            }
+            Err(e) => return Ok(format!("unreadable: {e}")),
+        }
+    }
+    let hash = format!("{:x}", hasher.finalize());
+    Ok(if read >= MAX_HASHED {
+        format!("sha256:{} (of its first 64 MiB)", &hash[..16])
+    } else {
+        format!("sha256:{}", &hash[..16])
+    })
 }
 
-/// The observation of the data dir's tree, as the step `step` of a case.
-pub fn observe_tree(dir: &Path, step: &str, rules: &Normalize, injected: &Injected) -> Observed {
-    let n = normalize::text(rules, injected, &tree(dir));
+/// The observation of the data dir's tree, as the step `step` of a case; `stop` ends the
+/// walk early (the job no longer wants it).
+pub fn observe_tree(
+    dir: &Path,
+    step: &str,
+    rules: &Normalize,
+    injected: &Injected,
+    stop: &dyn Fn() -> bool,
+) -> Observed {
+    let n = normalize::text(rules, injected, &tree(dir, stop));
     Observed {
         step: step.to_owned(),
         expression: "the data dir's tree".to_owned(),
@@ -96,22 +164,54 @@ pub fn case(name: &str, observed: Observed) -> CaseResult {
     }
 }
 
-/// The observation of a job's server log, read lossily.
-pub fn observe_log(log: &Path, rules: &Normalize, injected: &Injected) -> Observed {
-    let text = std::fs::read(log)
-        .map(|b| String::from_utf8_lossy(&b).into_owned())
-        .unwrap_or_default();
+/// The observation of a job's server log: its first `max` bytes (a larger log is kept as
+/// its size, SHA-256 and first bytes, like a body), decoded so that bytes that are not UTF-8
+/// still differ.
+pub fn observe_log(log: &Path, max: u64, rules: &Normalize, injected: &Injected) -> Observed {
+    let (bytes, size, sha) = head_of(log, max);
+    let text = normalize::decode(&bytes);
     let text = if rules.log_escapes {
         normalize::strip_escapes(&text)
     } else {
-        text
+        text.into_owned()
     };
-    let n = normalize::text(rules, injected, &text);
+    let mut n = normalize::text(rules, injected, &text).text;
+    if let Some(sha) = sha {
+        n.push_str(&format!(
+            "\n[the log has {size} bytes, sha256 {sha}; the first {max} are shown]\n"
+        ));
+    }
     Observed {
         step: "server".to_owned(),
         expression: "the server's log".to_owned(),
-        text: n.text,
+        text: n,
     }
+}
+
+/// The first `max` bytes of `file`, its size, and its SHA-256 when it is longer (read as a
+/// stream).
+fn head_of(file: &Path, max: u64) -> (Vec<u8>, u64, Option<String>) {
+    use std::io::Read;
+    let Ok(mut f) = std::fs::File::open(file) else {
+        return (Vec::new(), 0, None);
+    };
+    let mut hasher = sha2::Sha256::new();
+    let mut head = Vec::new();
+    let mut size: u64 = 0;
+    let mut buffer = vec![0u8; 64 * 1024];
+    while let Ok(n) = f.read(&mut buffer) {
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buffer[..n]);
+        let keep = usize::try_from(max.saturating_sub(size))
+            .unwrap_or(usize::MAX)
+            .min(n);
+        head.extend_from_slice(&buffer[..keep]);
+        size += n as u64;
+    }
+    let sha = (size > max).then(|| format!("{:x}", hasher.finalize()));
+    (head, size, sha)
 }
 
 #[cfg(all(test, unix))]
@@ -125,10 +225,25 @@ mod tests {
         std::fs::create_dir(d.join("files")).unwrap();
         std::fs::write(d.join("files/readme.txt"), "hello\n").unwrap();
         std::os::unix::fs::symlink("files/readme.txt", d.join("current")).unwrap();
-        insta::assert_snapshot!(tree(d), @r"
+        insta::assert_snapshot!(tree(d, &|| false), @r"
         d files/
         f files/readme.txt 6 bytes sha256:5891b5b522d5df08
         l current -> files/readme.txt
         ");
+    }
+
+    #[test]
+    fn a_backslash_or_a_byte_that_is_not_utf8_in_a_name_stays_what_it_is() {
+        use std::os::unix::ffi::OsStrExt;
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        std::fs::write(d.join("docs\\guide.txt"), "x").unwrap();
+        std::fs::write(d.join(std::ffi::OsStr::from_bytes(b"caf\xe9.txt")), "y").unwrap();
+        let tree = tree(d, &|| false);
+        assert!(tree.contains("f docs\\guide.txt 1 bytes"), "{tree}");
+        assert!(!tree.contains("docs/guide.txt"), "{tree}");
+        assert!(tree.contains("caf\\xE9.txt"), "{tree}");
+        // Asked to stop, it stops and says so.
+        assert!(super::tree(d, &|| true).contains("stopped before the tree was read whole"));
     }
 }

@@ -114,27 +114,31 @@ pub struct SuiteEnv {
 }
 
 /// Whether a job's server has exited, shared between the job, which watches the server, and
-/// its suite.
+/// its suite. When the job itself is dropped (its timeout, Ctrl-C), the suite's work is
+/// abandoned: its requests end and its evidence stops being read.
 #[derive(Debug, Clone)]
 pub struct ServerGone(tokio::sync::watch::Receiver<bool>);
 
 impl ServerGone {
-    /// A flag, and the sender that raises it.
+    /// A flag, and the sender that raises it (dropping the sender abandons the work).
     pub fn new() -> (tokio::sync::watch::Sender<bool>, ServerGone) {
         let (tx, rx) = tokio::sync::watch::channel(false);
         (tx, ServerGone(rx))
     }
 
-    /// Whether it has exited.
+    /// Whether it has exited, or the job no longer wants anything of it.
     pub fn now(&self) -> bool {
-        *self.0.borrow()
+        *self.0.borrow() || self.abandoned()
     }
 
-    /// Resolves once it has exited; never, when nobody watches it any more.
+    /// Whether the job no longer wants anything of its suite.
+    pub fn abandoned(&self) -> bool {
+        self.0.has_changed().is_err()
+    }
+
+    /// Resolves once it has exited, or the job no longer wants anything of it.
     pub async fn wait(&mut self) {
-        if self.0.wait_for(|gone| *gone).await.is_err() {
-            std::future::pending::<()>().await;
-        }
+        let _ = self.0.wait_for(|gone| *gone).await;
     }
 }
 

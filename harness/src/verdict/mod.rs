@@ -176,9 +176,11 @@ impl Results {
         );
         self.file_errors.extend(errors);
         self.verdict = Verdict::NoGo;
+        self.scope.sign_off = false;
     }
 
-    /// Whether this is a GO that signs the release off.
+    /// Whether this is a GO that signs the release off: the one meaning of sign-off that
+    /// `results.json` (`scope.sign_off`), the JUnit properties and both reports give.
     pub fn signed_off(&self) -> bool {
         self.passed() && self.scope.sign_off
     }
@@ -271,6 +273,13 @@ pub fn judge(j: Judge<'_>) -> Results {
                 j.plan.jobs.len()
             ),
         );
+    } else if j.plan.jobs.is_empty() {
+        // Nothing run proves nothing.
+        wrong.insert(
+            0,
+            "nothing ran: the plan has no jobs (a matrix needs at least one `[[suite]]`)"
+                .to_owned(),
+        );
     }
     // What `--explore` found that the ledger does not accept is a difference between cells
     // like any other; cells whose probes did not run were not explored.
@@ -304,9 +313,21 @@ pub fn judge(j: Judge<'_>) -> Results {
             (c.name.clone(), link.unwrap_or(format!("logs/{}", c.name)))
         })
         .collect();
+    let mut scope = scope::of(&j.plan, j.merged);
+    // A sign-off is a GO of everything planned: a NO-GO, a PENDING, an interrupted run or an
+    // empty plan of the full scope is not one.
+    scope.sign_off &= verdict == Verdict::Go && !j.interrupted && !j.plan.jobs.is_empty();
+    if j.interrupted {
+        scope.text = format!(
+            "an interrupted run of {} ({} of its {} jobs finished)",
+            scope.text,
+            jobs.len(),
+            j.plan.jobs.len()
+        );
+    }
     Results {
         schema: SCHEMA.to_owned(),
-        scope: scope::of(&j.plan, j.merged),
+        scope,
         plan: j.plan,
         planned: j.planned,
         jobs,
@@ -480,14 +501,24 @@ fn reasons(
     (wrong, unproven)
 }
 
-/// The jobs of earlier results that failed, could not run, or diverged unaccepted: what
-/// `--rerun-failed` runs again.
+/// The jobs of earlier results that failed, could not run, diverged unaccepted, or were
+/// planned and never finished (an interrupted run): what `--rerun-failed` runs again.
 pub fn failed_jobs(results: &Results) -> BTreeSet<String> {
+    let finished: BTreeSet<String> = results.jobs.iter().map(|j| j.id()).collect();
     results
         .runs
         .iter()
         .filter(|r| matches!(r.status, Status::Failed | Status::Error | Status::Diverged))
         .map(|r| format!("{}@{}", r.suite, r.cell))
+        // A job that was planned and never finished (an interrupted run) runs again.
+        .chain(
+            results
+                .plan
+                .jobs
+                .iter()
+                .map(|j| j.id())
+                .filter(|id| !finished.contains(id)),
+        )
         .collect()
 }
 

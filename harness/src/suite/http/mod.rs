@@ -140,7 +140,10 @@ impl LoadedSuite for HttpSuite {
                 // next case starts: a server may log after it answered.
                 let mut results: Vec<CaseResult> = cases
                     .iter()
-                    .take_while(|_| deadline.is_none_or(|d| std::time::Instant::now() < d))
+                    .take_while(|_| {
+                        deadline.is_none_or(|d| std::time::Instant::now() < d)
+                            && !client.gone.abandoned()
+                    })
                     .map(|(name, case)| {
                         doing.set(format!("running case `{name}`"));
                         let before = log_size();
@@ -153,6 +156,7 @@ impl LoadedSuite for HttpSuite {
                                 super::evidence::DATA_DIR,
                                 &rules,
                                 &injected,
+                                &|| client.gone.abandoned(),
                             ));
                         }
                         result
