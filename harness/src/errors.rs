@@ -84,8 +84,10 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::ReadConfig { .. } | Error::Config(_) | Error::Selection(_) => 2,
-            Error::Prerequisite { .. } => 3,
-            Error::Command { .. } | Error::Io { .. } | Error::Timeout { .. } => 1,
+            // A file that cannot be read or written (a full disk, a folder gone) is the
+            // environment's trouble, not the build's: never the NO-GO code.
+            Error::Prerequisite { .. } | Error::Io { .. } => 3,
+            Error::Command { .. } | Error::Timeout { .. } => 1,
             Error::Interrupted => 130,
         }
     }

@@ -26,7 +26,8 @@ fn copy_tree(from: &Path, to: &Path) {
     }
 }
 
-/// The sample server's Windows and Linux builds, as this repository's matrix builds them.
+/// The sample server's Windows and Linux builds, as this repository's matrix builds them (a
+/// per-target suite on both cells, so that both are built).
 fn sample_builds() -> (PathBuf, PathBuf) {
     let out = tempfile::tempdir().unwrap();
     let built = matrix_tests::xtask_command(
@@ -34,7 +35,11 @@ fn sample_builds() -> (PathBuf, PathBuf) {
         &[
             "matrix",
             "--suite",
-            "health",
+            "platform",
+            "--cell",
+            "windows",
+            "--cell",
+            "debian",
             "--out",
             out.path().to_str().unwrap(),
         ],

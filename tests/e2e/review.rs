@@ -150,6 +150,27 @@ fn show_prints_a_divergence_and_accept_turns_it_go_keeping_the_comments() {
         "every cell where it diverged: {after}"
     );
     assert!(after.contains("expires = 2099-01-31"), "{after}");
+    // Run twice, it refuses to write the same acceptance again, naming the first.
+    let twice = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "packages/download-other-case",
+            "--reason",
+            "again",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(twice.status.code(), Some(2), "{}", text(&twice));
+    assert!(
+        text(&twice).contains("is accepted already, at "),
+        "{}",
+        text(&twice)
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), after);
     let second = xtask_command(&root(), &matrix_args);
     assert_eq!(second.status.code(), Some(0), "{}", text(&second));
     let r = results_in(&out);
@@ -322,14 +343,25 @@ print(json.dumps({"cases": cases, "failures": failures, "skipped": skipped, "bod
         .unwrap();
     assert!(read.status.success(), "{}", text(&read));
     let read: serde_json::Value = serde_json::from_slice(&read.stdout).unwrap();
-    assert_eq!(read["cases"], r["runs"].as_array().unwrap().len(), "{read}");
+    // A testcase per run, and the verdict's.
+    assert_eq!(
+        read["cases"],
+        r["runs"].as_array().unwrap().len() + 1,
+        "{read}"
+    );
     assert_eq!(read["skipped"], 1, "{read}");
-    // The one case whose snapshot left its baseline fails, with the diff as its body.
-    assert_eq!(read["failures"], 1, "{read}");
+    // The one case whose snapshot left its baseline fails, with the diff as its body; so
+    // does the verdict, a NO-GO, with its reasons.
+    assert_eq!(read["failures"], 2, "{read}");
     let body = read["bodies"][0].as_str().unwrap();
     assert!(
         body.contains("-  \"status\": \"fine\"") && body.contains("+  \"status\": \"ok\""),
         "{body}"
+    );
+    let verdict = read["bodies"][1].as_str().unwrap();
+    assert!(
+        verdict.contains("snapshots differ from their committed baselines"),
+        "{verdict}"
     );
 }
 

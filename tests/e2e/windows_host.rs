@@ -260,7 +260,12 @@ fn the_harness_built_for_windows_runs_a_native_windows_cell_and_stops_its_server
     let results: serde_json::Value = serde_json::from_str(&out)
         .unwrap_or_else(|e| panic!("results on stdout ({e}):\n{out}\n{err}"));
     assert_eq!(results["scope"]["kind"], "full");
-    assert_eq!(results["scope"]["sign_off"], true);
+    // The full plan: a sign-off when, and only when, it is a GO.
+    assert_eq!(
+        results["scope"]["sign_off"],
+        results["verdict"] == "go",
+        "{results}"
+    );
     // Compared with the baselines the Wine runtime recorded, the host differs only where
     // a Windows host does: what the harness (a Windows program) reads back of the data dir
     // (the seed's symlinks), and the server's log (no console to send it Ctrl-Break, so no

@@ -262,7 +262,8 @@ impl Build<'_> {
                 _ => None,
             }
         })
-        .await?;
+        .await?
+        .status;
         let duration = start.elapsed();
         let mut out = BTreeMap::new();
         for triple in self.triples {

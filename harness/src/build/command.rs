@@ -47,7 +47,10 @@ pub async fn build(
     events.emit(RunEvent::BuildStarted {
         command: cmd.to_string(),
     });
-    let result = match logged(&cmd, log, |l| Some(l.to_owned())).await {
+    let result = match logged(&cmd, log, |l| Some(l.to_owned()))
+        .await
+        .map(|l| l.status)
+    {
         Err(e) => Err(e.to_string()),
         Ok(status) if !status.success() => Err(format!(
             "`{cmd}` failed ({status}); see {}:\n{}",

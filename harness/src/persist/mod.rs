@@ -46,8 +46,29 @@ pub fn read_explored(dir: &Path) -> Result<crate::verdict::explore::Explored> {
 /// naming the run that holds it, instead of both overwriting each other's results.
 pub fn claim(out: &Path) -> Result<Claim> {
     use std::io::{Read, Seek, Write};
-    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let path = out.join(".port-harness.lock");
+    // A folder of the user's is never written over: only an empty one, or one of the
+    // harness's (it holds the lock file or results of an earlier run).
+    if let Ok(entries) = std::fs::read_dir(out) {
+        let names: Vec<String> = entries
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .collect();
+        let harness = names
+            .iter()
+            .any(|n| n == ".port-harness.lock" || n == "results.json");
+        if !names.is_empty() && !harness {
+            let mut shown = names.clone();
+            shown.sort();
+            shown.truncate(5);
+            return Err(Error::Selection(format!(
+                "output folder {} holds files that are not a run's ({}): expected an empty folder or one a run of the harness wrote; give --out another folder",
+                out.display(),
+                shown.join(", ")
+            )));
+        }
+    }
+    std::fs::create_dir_all(out).map_err(|e| Error::io(out, e))?;
     let mut file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
@@ -80,9 +101,40 @@ pub fn write_atomic(path: &Path, text: &str) -> Result<()> {
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir).map_err(|e| Error::io(dir, e))?;
-    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| Error::io(path, e))?;
-    tmp.persist(path).map_err(|e| Error::io(path, e.error))?;
+    // A temp file is private (0600); the file it becomes is an ordinary one, as the umask
+    // makes new files.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o666 & !umask()))
+            .map_err(|e| Error::io(path, e))?;
+    }
+    std::io::Write::write_all(&mut tmp, text.as_bytes()).map_err(|e| Error::io(path, plain(e)))?;
+    tmp.persist(path)
+        .map_err(|e| Error::io(path, plain(e.error)))?;
     Ok(())
+}
+
+/// The operating system's own error, without the temp file's name that tempfile adds: an
+/// error names the file the user knows.
+fn plain(e: std::io::Error) -> std::io::Error {
+    e.raw_os_error()
+        .map_or(e, std::io::Error::from_raw_os_error)
+}
+
+/// The process's umask, read without changing it (Linux's `/proc`; elsewhere the usual
+/// 022).
+#[cfg(unix)]
+fn umask() -> u32 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find_map(|l| l.strip_prefix("Umask:"))
+                .and_then(|v| u32::from_str_radix(v.trim(), 8).ok())
+        })
+        .unwrap_or(0o022)
 }
 
 /// Replaces the user's file `path` (a matrix file being edited) with `text` atomically,
@@ -104,6 +156,18 @@ pub fn replace_user_file(path: &Path, text: &str) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn written_files_are_as_the_umask_makes_new_files_not_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("results.json");
+        write_atomic(&file, "{}").unwrap();
+        let mode = std::fs::metadata(&file).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o666 & !umask());
+        assert_ne!(mode, 0o600, "readable by others, as a report is");
+    }
 
     #[test]
     fn writes_are_atomic_and_leave_no_temp_file() {

@@ -181,6 +181,16 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
             );
         }
     }
+    if !result.file_errors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nsnapshot files that could not be read or written ({}):",
+            result.file_errors.len()
+        );
+        for error in &result.file_errors {
+            let _ = writeln!(s, "  {error}");
+        }
+    }
     if !new.is_empty() {
         let _ = writeln!(
             s,

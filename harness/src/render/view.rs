@@ -125,9 +125,19 @@ pub fn against_text(d: &Divergence) -> String {
     }
 }
 
-/// The new and the changed snapshots that are not baselines after this run.
+/// The new and the changed snapshots that are not baselines after this run and await
+/// review: only those whose pending file was written (one that could not be is a file error).
 pub fn pending_baselines(results: &Results) -> (Vec<&BaselineChange>, Vec<&BaselineChange>) {
-    let pending = |b: &&BaselineChange| !results.accepted || results.held_back.contains(&b.name);
+    let written = |name: &str| {
+        let file = format!("{name}.snap.new");
+        results
+            .written
+            .iter()
+            .any(|p| p.file_name().is_some_and(|f| f.to_string_lossy() == file))
+    };
+    let pending = |b: &&BaselineChange| {
+        (!results.accepted || results.held_back.contains(&b.name)) && written(&b.name)
+    };
     let of = |state: BaselineState| {
         results
             .comparison

@@ -86,6 +86,25 @@ pub fn accept(
         path: file.to_owned(),
         source,
     })?;
+    // The matrix as it is now, not as the last run read it: an acceptance written since
+    // (an `accept` run twice) is not written again.
+    let now = crate::matrix::parse(file, &text)?;
+    if let Some(first) = now.divergences.iter().find(|d| {
+        d.suite == divergence.suite
+            && d.case == divergence.case
+            && divergence.cells.iter().all(|c| d.cells.contains(c))
+    }) {
+        let at =
+            crate::diagnostic::Diagnostic::new(file, &text, first.case_span.clone(), String::new());
+        return Err(Error::Selection(format!(
+            "{case} on {} is accepted already, at {}:{}:{} (reason: {}): run the matrix again to see it accepted",
+            divergence.cells.join(", "),
+            file.display(),
+            at.line,
+            at.column,
+            first.reason
+        )));
+    }
     let edited = accept_divergence(file, &text, &divergence)?;
     crate::persist::replace_user_file(file, &edited)?;
     Ok(Accepted {

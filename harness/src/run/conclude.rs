@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::errors::Result;
+use crate::errors::{Error, Result};
 use crate::matrix::Matrix;
 use crate::outcome::Outcome;
 use crate::persist;
@@ -78,6 +78,19 @@ pub fn conclude(matrix: &Matrix, ending: Ending, accept: bool, out: &Path) -> Re
 /// whole plan, to be written into `out`: each cell's logs stay in its shard's folder, linked
 /// from `out`.
 pub fn merge(matrix: &Matrix, dirs: &[PathBuf], out: &Path, accept: bool) -> Result<Results> {
+    // The merge writes its results where it reads none: an output folder that is a shard's
+    // would replace that shard.
+    let same = |a: &Path, b: &Path| match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => std::path::absolute(a).ok() == std::path::absolute(b).ok(),
+    };
+    if let Some(input) = dirs.iter().find(|d| same(d, out)) {
+        return Err(Error::Selection(format!(
+            "--out {} is one of the shards it merges ({}): expected a folder of its own for the merge",
+            out.display(),
+            input.display()
+        )));
+    }
     let _claim = persist::claim(out)?;
     let shards = dirs
         .iter()

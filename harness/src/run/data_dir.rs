@@ -26,13 +26,23 @@ pub(super) fn seed(from: &Path, to: &Path, mtime: Option<SystemTime>) -> Result<
         if kind.is_symlink() {
             let target = std::fs::read_link(&src).map_err(|e| Error::io(&src, e))?;
             symlink(&target, &dest, src.is_dir()).map_err(|e| Error::io(&dest, e))?;
+            // The link's own time, not its target's.
+            if let Some(time) = mtime {
+                set_link_mtime(&dest, time).map_err(|e| Error::io(&dest, e))?;
+            }
             continue;
         }
         if kind.is_dir() {
             std::fs::create_dir_all(&dest).map_err(|e| Error::io(&dest, e))?;
             seed(&src, &dest, mtime)?;
-        } else {
+        } else if kind.is_file() {
             std::fs::copy(&src, &dest).map_err(|e| Error::io(&dest, e))?;
+        } else {
+            // A FIFO would block the copy for ever; a device or a socket cannot be copied.
+            return Err(Error::io(
+                &src,
+                std::io::Error::other("not a file, a folder or a symlink: a seed holds only those"),
+            ));
         }
         std::fs::set_permissions(&dest, meta.permissions()).map_err(|e| Error::io(&dest, e))?;
         // Last, so that filling a folder does not move its time on.
@@ -51,6 +61,54 @@ fn set_mtime(path: &Path, time: SystemTime) -> std::io::Result<()> {
             .set_modified(time)
             .set_accessed(time),
     )
+}
+
+/// Sets a symlink's own modification time (not its target's).
+#[cfg(unix)]
+fn set_link_mtime(link: &Path, time: SystemTime) -> std::io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
+    let since = time
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_err(std::io::Error::other)?;
+    let spec = libc::timespec {
+        tv_sec: since.as_secs() as libc::time_t,
+        tv_nsec: i64::from(since.subsec_nanos()) as _,
+    };
+    let path =
+        std::ffi::CString::new(link.as_os_str().as_bytes()).map_err(std::io::Error::other)?;
+    // SAFETY: a valid C string and two timespecs, as utimensat takes them.
+    let done = unsafe {
+        libc::utimensat(
+            libc::AT_FDCWD,
+            path.as_ptr(),
+            [spec, spec].as_ptr(),
+            libc::AT_SYMLINK_NOFOLLOW,
+        )
+    };
+    if done == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+/// Sets a symlink's own modification time (not its target's), through a handle to the link
+/// itself.
+#[cfg(windows)]
+fn set_link_mtime(link: &Path, time: SystemTime) -> std::io::Result<()> {
+    use std::os::windows::fs::OpenOptionsExt;
+    use windows::Win32::Storage::FileSystem::{
+        FILE_FLAG_BACKUP_SEMANTICS, FILE_FLAG_OPEN_REPARSE_POINT, FILE_WRITE_ATTRIBUTES,
+    };
+    std::fs::OpenOptions::new()
+        .access_mode(FILE_WRITE_ATTRIBUTES.0)
+        .custom_flags(FILE_FLAG_BACKUP_SEMANTICS.0 | FILE_FLAG_OPEN_REPARSE_POINT.0)
+        .open(link)?
+        .set_times(
+            std::fs::FileTimes::new()
+                .set_modified(time)
+                .set_accessed(time),
+        )
 }
 
 #[cfg(unix)]
@@ -129,5 +187,35 @@ mod tests {
                 "{p}"
             );
         }
+        for link in ["to-file", "to-dir"] {
+            assert_eq!(
+                std::fs::symlink_metadata(t.join(link))
+                    .unwrap()
+                    .modified()
+                    .unwrap(),
+                fixed,
+                "the link {link} itself"
+            );
+        }
+    }
+
+    #[test]
+    fn a_fifo_in_the_seed_is_refused_by_name_before_and_during_the_copy() {
+        let from = tempfile::tempdir().unwrap();
+        let to = tempfile::tempdir().unwrap();
+        std::fs::create_dir(from.path().join("sub")).unwrap();
+        let fifo = from.path().join("sub/pipe");
+        let path = std::ffi::CString::new(fifo.to_str().unwrap()).unwrap();
+        // SAFETY: a valid C string.
+        assert_eq!(unsafe { libc::mkfifo(path.as_ptr(), 0o644) }, 0);
+        assert_eq!(
+            super::super::validate::not_copyable(from.path()),
+            Some((fifo.clone(), "a FIFO"))
+        );
+        let err = seed(from.path(), to.path(), None).unwrap_err().to_string();
+        assert!(
+            err.contains("sub/pipe") && err.contains("not a file"),
+            "{err}"
+        );
     }
 }

@@ -158,7 +158,8 @@ impl Jobs<'_> {
             std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
         }
         if let Some((seed, _)) = &matrix.server.seed {
-            data_dir::seed(seed, &data_dir, matrix.server.seed_mtime)?;
+            let (seed, to, mtime) = (seed.clone(), data_dir.clone(), matrix.server.seed_mtime);
+            off_the_async_threads(move |_| data_dir::seed(&seed, &to, mtime)).await?;
         }
         let cell_logs = self.logs.join(&cell.name);
         let log = cell_logs.join(format!("{}.server.log", job.suite));
@@ -216,6 +217,7 @@ impl Jobs<'_> {
             injected: injected.clone(),
             doing: doing.clone(),
             gone,
+            leaked: crate::suite::Leaked::default(),
         };
         let suite_started = Instant::now();
         // The server's exit is watched while the suite runs, so that its requests stop
@@ -271,7 +273,8 @@ impl Jobs<'_> {
                     .await;
             results.push(evidence::case(evidence::LOG_CASE, log));
         }
-        let leaked: Vec<String> = stopped.leaked.iter().map(ToString::to_string).collect();
+        let mut leaked: Vec<String> = env.leaked.take();
+        leaked.extend(stopped.leaked.iter().map(ToString::to_string));
         options.events.emit(RunEvent::ServerStopped {
             cell: cell.name.clone(),
             forced: stopped.forced,

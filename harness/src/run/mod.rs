@@ -111,6 +111,7 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
     } else {
         options
     };
+    validate::check_out(matrix, &options.out_dir)?;
     let _claim = crate::persist::claim(&options.out_dir)?;
     let documented = match &options.explore {
         Some(spec) => explore::documented(matrix, spec)?,

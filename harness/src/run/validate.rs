@@ -24,17 +24,24 @@ pub fn validate(matrix: &Matrix) -> Result<Validated> {
         }
         other => Err(other),
     };
-    if let Some((seed, span)) = &matrix.server.seed
-        && !seed.is_dir()
-    {
-        collect(suite::in_matrix(
-            matrix,
-            span.clone(),
-            format!(
+    if let Some((seed, span)) = &matrix.server.seed {
+        let problem = if !seed.is_dir() {
+            Some(format!(
                 "seed folder {} does not exist: expected a folder to copy into each fresh data dir",
                 seed.display()
-            ),
-        ))?;
+            ))
+        } else {
+            not_copyable(seed).map(|(path, kind)| {
+                format!(
+                    "seed folder {} holds {}, {kind}, which a copy would block on or could not make: expected only files, folders and symlinks",
+                    seed.display(),
+                    path.display()
+                )
+            })
+        };
+        if let Some(problem) = problem {
+            collect(suite::in_matrix(matrix, span.clone(), problem))?;
+        }
     }
     let (loaded, problems) = suite::load_all(matrix)?;
     collect(Error::Config(problems))?;
@@ -74,6 +81,71 @@ pub fn validate(matrix: &Matrix) -> Result<Validated> {
     } else {
         Err(Error::Config(diagnostics))
     }
+}
+
+/// The first entry under `dir` that is not a file, a folder or a symlink (a FIFO, a socket,
+/// a device), with what it is; symlinks are not followed.
+pub(crate) fn not_copyable(dir: &std::path::Path) -> Option<(std::path::PathBuf, &'static str)> {
+    let entries = std::fs::read_dir(dir).ok()?;
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let Ok(kind) = std::fs::symlink_metadata(&path).map(|m| m.file_type()) else {
+            continue;
+        };
+        if kind.is_dir() {
+            if let Some(found) = not_copyable(&path) {
+                return Some(found);
+            }
+        } else if !kind.is_file() && !kind.is_symlink() {
+            return Some((path, special_kind(&kind)));
+        }
+    }
+    None
+}
+
+#[cfg(unix)]
+fn special_kind(kind: &std::fs::FileType) -> &'static str {
+    use std::os::unix::fs::FileTypeExt;
+    if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_socket() {
+        "a socket"
+    } else if kind.is_block_device() || kind.is_char_device() {
+        "a device"
+    } else {
+        "neither a file, a folder nor a symlink"
+    }
+}
+
+#[cfg(not(unix))]
+fn special_kind(_: &std::fs::FileType) -> &'static str {
+    "neither a file, a folder nor a symlink"
+}
+
+/// Checks that the run's output folder `out` and the seed do not hold each other: a seed that
+/// holds the output folder would be copied into itself, job after job.
+pub fn check_out(matrix: &Matrix, out: &std::path::Path) -> Result<()> {
+    let Some((seed, span)) = &matrix.server.seed else {
+        return Ok(());
+    };
+    let absolute = |p: &std::path::Path| {
+        std::fs::canonicalize(p)
+            .or_else(|_| std::path::absolute(p))
+            .unwrap_or_else(|_| p.to_owned())
+    };
+    let (seed, out) = (absolute(seed), absolute(out));
+    if out.starts_with(&seed) || seed.starts_with(&out) {
+        return Err(suite::in_matrix(
+            matrix,
+            span.clone(),
+            format!(
+                "seed folder {} and the output folder {} hold one another: each fresh data dir would copy the runs into itself; expected --out outside the seed (and the seed outside --out)",
+                seed.display(),
+                out.display()
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Checks that every `--case` pattern of `plan` selects a case of a planned suite (a command

@@ -23,6 +23,7 @@ pub struct CommandSuite {
     spec: CommandSpec,
     rules: Normalize,
     timeout: std::time::Duration,
+    max_body: u64,
 }
 
 impl CommandSuite {
@@ -45,6 +46,7 @@ impl CommandSuite {
             spec: spec.clone(),
             rules: matrix.normalize.clone(),
             timeout: matrix.limits.command_timeout,
+            max_body: matrix.limits.max_body,
         })
     }
 
@@ -95,8 +97,13 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
     )
     .await;
     let (ok, failure) = match ran {
-        Ok(status) => {
-            let status = status?;
+        Ok(logged) => {
+            let logged = logged?;
+            let status = logged.status;
+            // What it started and left running (a daemon, a background child that kept its
+            // output open) was stopped; the job reports it as leaked.
+            env.leaked
+                .extend(logged.leaked.iter().map(ToString::to_string));
             let failure = (!status.success()).then(|| {
                 format!(
                     "`{cmd}` failed ({status}); its output is {}:\n{}",
@@ -155,6 +162,7 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
     results.extend(written_snapshots(
         &env.snapshot_dir,
         &cmd.to_string(),
+        suite.max_body,
         &suite.rules,
         &env.injected,
     )?);
@@ -163,10 +171,13 @@ async fn run(suite: &CommandSuite, env: &SuiteEnv) -> Result<Vec<CaseResult>> {
     Ok(results)
 }
 
-/// The snapshots a command wrote, one case per file (named after the file's stem).
+/// The snapshots a command wrote, one case per file (named after the file's stem): each
+/// read as bytes (those that are not UTF-8 written `\xNN`), a file over `max` bytes kept as
+/// its size, SHA-256 and first bytes, like a body.
 fn written_snapshots(
     dir: &Path,
     command: &str,
+    max: u64,
     rules: &Normalize,
     injected: &crate::normalize::Injected,
 ) -> Result<Vec<CaseResult>> {
@@ -178,8 +189,13 @@ fn written_snapshots(
     files.sort();
     let mut out = Vec::new();
     for file in files {
-        let text = std::fs::read_to_string(&file).map_err(|e| Error::io(&file, e))?;
-        let n = normalize::text(rules, injected, &text);
+        let (bytes, size, sha) = super::evidence::head_of(&file, max);
+        let mut text = normalize::text(rules, injected, &normalize::decode(&bytes)).text;
+        if let Some(sha) = sha {
+            text.push_str(&format!(
+                "\n[the file has {size} bytes, sha256 {sha}; the first {max} are shown]\n"
+            ));
+        }
         let case = file
             .file_stem()
             .unwrap_or_default()
@@ -191,7 +207,7 @@ fn written_snapshots(
             observed: vec![Observed {
                 step: "out".into(),
                 expression: command.to_owned(),
-                text: n.text,
+                text,
             }],
             duration: std::time::Duration::ZERO,
             ..CaseResult::default()

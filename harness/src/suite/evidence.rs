@@ -190,7 +190,7 @@ pub fn observe_log(log: &Path, max: u64, rules: &Normalize, injected: &Injected)
 
 /// The first `max` bytes of `file`, its size, and its SHA-256 when it is longer (read as a
 /// stream).
-fn head_of(file: &Path, max: u64) -> (Vec<u8>, u64, Option<String>) {
+pub(super) fn head_of(file: &Path, max: u64) -> (Vec<u8>, u64, Option<String>) {
     use std::io::Read;
     let Ok(mut f) = std::fs::File::open(file) else {
         return (Vec::new(), 0, None);

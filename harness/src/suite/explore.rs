@@ -115,8 +115,8 @@ pub fn seed_files(seed: Option<&Path>) -> Vec<String> {
     if let Some(seed) = seed {
         walk(seed, seed, &mut found);
         found.retain(|p| {
-            std::fs::symlink_metadata(seed.join(p.trim_start_matches('/')))
-                .is_ok_and(|m| m.file_type().is_file())
+            let name = p.trim_start_matches('/').replace("%25", "%");
+            std::fs::symlink_metadata(seed.join(name)).is_ok_and(|m| m.file_type().is_file())
         });
     }
     found.into_iter().collect()
@@ -243,7 +243,12 @@ fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
         let Some(relative) = relative.to_str() else {
             continue;
         };
-        found.insert(format!("/{}", relative.replace('\\', "/")));
+        // A path as sent: a `%` of the name is the name's, so it is written `%25` (a file
+        // named `%2e%2e` is not `..`).
+        found.insert(format!(
+            "/{}",
+            relative.replace('\\', "/").replace('%', "%25")
+        ));
         // Into real folders only: a link is probed as itself.
         if entry.file_type().is_ok_and(|t| t.is_dir()) {
             walk(root, &path, found);
@@ -305,7 +310,7 @@ fn mutations(base: &str) -> Vec<(Class, String)> {
     for device in ["CON", "NUL.txt", "COM1"] {
         out.push((Class::ReservedNames, format!("{dir}/{device}")));
     }
-    if let Some(first) = name.chars().next().filter(char::is_ascii) {
+    if let Some(first) = name.chars().next().filter(|c| c.is_ascii() && *c != '%') {
         let rest = &name[first.len_utf8()..];
         out.push((
             Class::Encoding,
@@ -428,6 +433,23 @@ mod tests {
             requests,
             time: None,
             writes: false,
+        }
+    }
+
+    #[test]
+    fn a_percent_in_a_seed_name_is_the_name_s_and_never_a_traversal() {
+        let seed = tempfile::tempdir().unwrap();
+        std::fs::create_dir(seed.path().join("files")).unwrap();
+        std::fs::write(seed.path().join("files/%2e%2e"), "x").unwrap();
+        let bases = bases(Some(seed.path()), []);
+        assert_eq!(bases, ["/files", "/files/%252e%252e"]);
+        assert_eq!(seed_files(Some(seed.path())), ["/files/%252e%252e"]);
+        for probe in probes(&bases, budget(1000)) {
+            assert!(
+                !probe.path.to_lowercase().contains("/%2e%2e"),
+                "{} is sent as a traversal",
+                probe.path
+            );
         }
     }
 

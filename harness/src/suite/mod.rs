@@ -111,6 +111,28 @@ pub struct SuiteEnv {
     pub doing: Doing,
     /// Whether the server has exited: its requests stop waiting the moment it has.
     pub gone: ServerGone,
+    /// What the suite's commands started and left running, stopped apart.
+    pub leaked: Leaked,
+}
+
+/// Processes a suite's commands left running, which the harness stopped: shared between
+/// the job, which reports them, and its suite.
+#[derive(Debug, Clone, Default)]
+pub struct Leaked(Arc<std::sync::Mutex<Vec<String>>>);
+
+impl Leaked {
+    /// Adds what was found.
+    pub fn extend(&self, found: impl IntoIterator<Item = String>) {
+        self.0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .extend(found);
+    }
+
+    /// Everything found so far.
+    pub fn take(&self) -> Vec<String> {
+        std::mem::take(&mut *self.0.lock().unwrap_or_else(|e| e.into_inner()))
+    }
 }
 
 /// Whether a job's server has exited, shared between the job, which watches the server, and

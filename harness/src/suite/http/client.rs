@@ -92,8 +92,13 @@ impl Client {
     }
 }
 
-/// Sends `request` to `base_url`, waiting at most `timeout`, and reads the response, keeping
-/// at most `max_body` bytes of its body; the error says which request failed and why.
+/// The most redirects a step follows.
+const MAX_REDIRECTS: usize = 10;
+
+/// Sends `request` to `base_url`, waiting at most `timeout` in all, and reads the response,
+/// keeping at most `max_body` bytes of its body; the error says which request failed and
+/// why. A step that follows redirects follows them only to the launched server: a redirect
+/// elsewhere (a metadata endpoint, another host) is the response, recorded and not fetched.
 pub fn send(
     base_url: &str,
     request: &Request,
@@ -103,23 +108,109 @@ pub fn send(
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .http_status_as_error(false)
         .allow_non_standard_methods(true)
-        .max_redirects(if request.follow_redirects { 10 } else { 0 })
+        // Redirects are followed here, where their target is checked.
+        .max_redirects(0)
         // The launched server, never through a proxy of the environment.
         .proxy(None)
         .timeout_connect(Some(CONNECT_TIMEOUT.min(timeout)))
         .timeout_global(Some(timeout))
         .build()
         .into();
-    let (method, path) = (&request.method, &request.path);
+    let started = std::time::Instant::now();
+    let (mut method, mut path, mut body) = (
+        request.method.clone(),
+        request.path.clone(),
+        request.body.clone(),
+    );
+    for _ in 0..=MAX_REDIRECTS {
+        let left = timeout.saturating_sub(started.elapsed());
+        let response = send_once(
+            &agent,
+            base_url,
+            &method,
+            &path,
+            request,
+            body.clone(),
+            left,
+            max_body,
+        )?;
+        let location = response.headers.get("location");
+        let next = match (
+            request.follow_redirects,
+            (300..400).contains(&response.status),
+            location,
+        ) {
+            (true, true, Some(location)) => same_server(base_url, &path, location),
+            _ => None,
+        };
+        let Some(next) = next else {
+            return Ok(response);
+        };
+        // As browsers do: 303 (and 301 or 302 after a POST) fetch with GET and no body.
+        if response.status == 303 || (matches!(response.status, 301 | 302) && method == "POST") {
+            method = "GET".to_owned();
+            body = None;
+        }
+        path = next;
+    }
+    Err(format!(
+        "{} {base_url}{}: more than {MAX_REDIRECTS} redirects",
+        request.method, request.path
+    ))
+}
+
+/// The path on the launched server (`base_url`) that `location`, a redirect from `from`,
+/// points to; none when it points elsewhere.
+fn same_server(base_url: &str, from: &str, location: &str) -> Option<String> {
+    let authority = base_url.strip_prefix("http://")?;
+    if let Some(rest) = location.strip_prefix("http://") {
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let same = host.eq_ignore_ascii_case(authority)
+            || host
+                .strip_prefix("localhost:")
+                .is_some_and(|port| authority.ends_with(&format!(":{port}")));
+        return same.then(|| {
+            if path.is_empty() {
+                "/".to_owned()
+            } else {
+                path.to_owned()
+            }
+        });
+    }
+    if location.starts_with("//") || location.contains("://") {
+        return None;
+    }
+    if location.starts_with('/') {
+        return Some(location.to_owned());
+    }
+    // Relative to the folder of the path it came from.
+    let dir = from.split('?').next().unwrap_or(from);
+    let dir = &dir[..=dir.rfind('/').unwrap_or(0)];
+    Some(format!("{dir}{location}"))
+}
+
+/// One request, and its response read as a stream.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one request's parts, as `send` holds them"
+)]
+fn send_once(
+    agent: &ureq::Agent,
+    base_url: &str,
+    method: &str,
+    path: &str,
+    request: &Request,
+    body: Option<Vec<u8>>,
+    timeout: Duration,
+    max_body: u64,
+) -> std::result::Result<Response, String> {
     let uri = format!("{base_url}{path}");
-    let mut builder = ureq::http::Request::builder()
-        .method(method.as_str())
-        .uri(&uri);
+    let mut builder = ureq::http::Request::builder().method(method).uri(&uri);
     for (k, v) in &request.headers {
         builder = builder.header(k, v);
     }
     let built = builder
-        .body(request.body.clone().unwrap_or_default())
+        .body(body.unwrap_or_default())
         .map_err(|e| format!("invalid request {method} {uri}: {e}"))?;
     let mut response = agent.run(built).map_err(|e| match e {
         ureq::Error::Timeout(_) => format!(
@@ -165,4 +256,33 @@ pub fn send(
         size,
         truncated_sha256: (size > max_body).then(|| format!("{:x}", hasher.finalize())),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn redirects_are_followed_only_to_the_launched_server() {
+        let base = "http://127.0.0.1:8080";
+        assert_eq!(same_server(base, "/a/b", "/c"), Some("/c".into()));
+        assert_eq!(
+            same_server(base, "/a/b", "http://127.0.0.1:8080/x"),
+            Some("/x".into())
+        );
+        assert_eq!(
+            same_server(base, "/a/b", "http://localhost:8080/x"),
+            Some("/x".into())
+        );
+        assert_eq!(same_server(base, "/a/b", "c?d"), Some("/a/c?d".into()));
+        for elsewhere in [
+            "http://169.254.169.254/latest/meta-data",
+            "http://127.0.0.1:9090/x",
+            "https://127.0.0.1:8080/x",
+            "//169.254.169.254/x",
+            "ftp://127.0.0.1:8080/x",
+        ] {
+            assert_eq!(same_server(base, "/a/b", elsewhere), None, "{elsewhere}");
+        }
+    }
 }
