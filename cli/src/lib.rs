@@ -63,13 +63,17 @@ pub fn usage(e: clap::Error) -> ExitCode {
     ExitCode::from(code)
 }
 
-/// Runs `work` on the runtime every command runs on.
+/// Runs `work` on the runtime every command runs on. Once it is done, the command's answer
+/// does not wait on work left on the blocking pool (a request given up, a probe): the runtime
+/// is shut down with a short grace.
 pub fn block_on<T>(work: impl std::future::Future<Output = T>) -> T {
-    tokio::runtime::Builder::new_multi_thread()
+    let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
-        .expect("a tokio runtime starts")
-        .block_on(work)
+        .expect("a tokio runtime starts");
+    let result = runtime.block_on(work);
+    runtime.shutdown_timeout(Duration::from_secs(1));
+    result
 }
 
 /// The process's exit code for what a command returned, printing its error.

@@ -145,8 +145,8 @@ pub enum RunEvent {
         cell: String,
         /// Whether it had to be killed.
         forced: bool,
-        /// Its server log.
-        log: String,
+        /// Its server logs: standard output, then standard error.
+        logs: [String; 2],
         /// Processes it left running outside its process group, stopped apart (pid and
         /// command line).
         leaked: Vec<String>,

@@ -280,7 +280,7 @@ fn jobs_run_at_once_never_two_in_one_wine_prefix_and_j1_changes_no_result() {
             spans.push((id, i, usize::MAX, place));
         }
         if e["event"] == "server-stopped" {
-            let log = e["log"].as_str().unwrap();
+            let log = e["logs"][1].as_str().unwrap();
             let suite = std::path::Path::new(log)
                 .file_name()
                 .unwrap()
@@ -288,7 +288,7 @@ fn jobs_run_at_once_never_two_in_one_wine_prefix_and_j1_changes_no_result() {
                 .unwrap();
             let id = format!(
                 "{}@{}",
-                suite.trim_end_matches(".server.log"),
+                suite.trim_end_matches(".server.stderr.log"),
                 e["cell"].as_str().unwrap()
             );
             let span = spans.iter_mut().find(|s| s.0 == id).unwrap();

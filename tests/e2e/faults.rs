@@ -220,7 +220,10 @@ fn a_harness_killed_with_sigkill_leaves_no_host_server_and_the_next_run_removes_
     let _serial = serial();
     // A host server mid-case: the kill takes the server with it (parent-death signal).
     let config = fault_matrix("sigkill-host", &["a"], &[("hang", &get("/hang"))], "");
-    let log = config.parent().unwrap().join("out/logs/a/f.server.log");
+    let log = config
+        .parent()
+        .unwrap()
+        .join("out/logs/a/f.server.stderr.log");
     let mut run = Started::new(&config, &[]);
     run.wait_for("server-ready", 120);
     eventually(20, "the hanging request", || {
@@ -298,7 +301,10 @@ fn ctrl_c_ends_a_hanging_case_a_build_and_a_lock_wait_within_five_seconds() {
     let _serial = serial();
     // A case that waits on a server that never answers.
     let config = fault_matrix("ctrl-c-case", &["a"], &[("hang", &get("/hang"))], "");
-    let log = config.parent().unwrap().join("out/logs/a/f.server.log");
+    let log = config
+        .parent()
+        .unwrap()
+        .join("out/logs/a/f.server.stderr.log");
     let mut run = Started::new(&config, &[]);
     run.wait_for("server-ready", 120);
     eventually(20, "the hanging request", || {

@@ -45,7 +45,7 @@ async fn info_of(cell: &str) -> (serde_json::Value, String) {
         artifact: &artifact,
         port: harness::process::free_port().unwrap(),
         data_dir: &data,
-        log: &out.path().join("server.log"),
+        logs: &harness::runtime::ServerLogs::of(out.path(), "info"),
         args: &matrix.server.args,
         env: server_env(&matrix, c),
         name: format!("port-harness-e2e-{}-{cell}", std::process::id()),

@@ -349,6 +349,11 @@ fn a_command_that_exits_is_done_and_what_it_left_running_is_stopped_and_named() 
             "daemon",
             "setsid sleep 2921 </dev/null >/dev/null 2>&1 & echo started",
         ),
+        // A worker with an empty environment (no mark) in a session of its own.
+        suite(
+            "unmarked",
+            "env -i setsid sleep 2922 </dev/null >/dev/null 2>&1 & echo started",
+        ),
         // A snapshot in a legacy code page.
         suite(
             "legacy",
@@ -374,7 +379,7 @@ fn a_command_that_exits_is_done_and_what_it_left_running_is_stopped_and_named() 
         "a command that exited is not waited on: {}",
         run.text
     );
-    for job in ["background@a", "daemon@a", "legacy@a"] {
+    for job in ["background@a", "daemon@a", "unmarked@a", "legacy@a"] {
         assert_eq!(
             run.job(job)["error"],
             serde_json::Value::Null,
@@ -545,4 +550,36 @@ fn a_huge_sparse_file_in_the_data_dir_is_hashed_as_a_stream_within_its_cap() {
         "{tree}"
     );
     assert!(took < Duration::from_secs(60), "the run took {took:?}");
+}
+
+#[test]
+fn a_server_s_two_streams_are_each_kept_whole_so_their_interleaving_is_no_difference() {
+    let _serial = serial();
+    // The same server on two cells; one writes to standard error first, the other to
+    // standard output first. Each stream says the same: the logs do not differ.
+    let config = fault_matrix(
+        "two-streams",
+        &["a", "b"],
+        &[("streams", &get("/two-streams"))],
+        "log = true\n",
+    );
+    cell_env(&config, "b", &[("FAULT_STDERR_FIRST", "1")]);
+    let run = matrix_json(&config, &[]);
+    assert_eq!(
+        run.job("f@b")["error"],
+        serde_json::Value::Null,
+        "{}",
+        run.text
+    );
+    assert_eq!(diverging_on_b(&run), Vec::<String>::new(), "{}", run.text);
+    let log = run.results["observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["case"] == "+log" && o["cell"] == "b")
+        .unwrap_or_else(|| panic!("no log snapshot: {}", run.text))["text"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    assert!(log.starts_with("[stdout]\nto stdout\n[stderr]\n"), "{log}");
 }

@@ -346,7 +346,9 @@ fn ctrl_c_stops_the_windows_harness_and_its_running_server() {
             .flatten()
             .flatten()
             .any(|e| {
-                e.file_name().to_string_lossy().ends_with(".server.log")
+                e.file_name()
+                    .to_string_lossy()
+                    .ends_with(".server.stderr.log")
                     && std::fs::read_to_string(e.path()).is_ok_and(|l| l.contains("listening on"))
             })
     };

@@ -101,13 +101,21 @@ impl Cmd {
     /// The command with a new mark, its standard output and error appended to `log`;
     /// returns it and its mark.
     fn build_to_log(&self, log: &Path) -> Result<(CommandWrap, String)> {
-        let file = open_log(log)?;
+        self.build_to_logs(log, log)
+    }
+
+    /// The command with a new mark, its standard output appended to `out` and its standard
+    /// error to `err` (one file when they are the same); returns it and its mark.
+    fn build_to_logs(&self, out: &Path, err: &Path) -> Result<(CommandWrap, String)> {
+        let out_file = open_log(out)?;
+        let err_file = if out == err {
+            out_file.try_clone().map_err(|e| Error::io(err, e))?
+        } else {
+            open_log(err)?
+        };
         let mark = new_mark();
         let mut command = self.build_marked(&mark);
-        command
-            .command_mut()
-            .stdout(file.try_clone().map_err(|e| Error::io(log, e))?)
-            .stderr(file);
+        command.command_mut().stdout(out_file).stderr(err_file);
         Ok((command, mark))
     }
 
@@ -198,13 +206,23 @@ impl fmt::Display for Marked {
     }
 }
 
-/// Stops every process that carries `mark` (what a child left behind), and returns them.
+/// Stops every process that carries `mark` (what a child left behind), and every orphan the
+/// harness adopted that carries no mark at all (one started with an empty environment, which
+/// no mark can follow), and returns them.
 pub fn sweep(mark: &str) -> Vec<Marked> {
-    let found = platform::marked(|value| value == mark);
+    let mut found = platform::marked(|value| value == mark);
+    found.extend(platform::adopted_without_mark());
     for p in &found {
         platform::kill(p.pid);
     }
     found
+}
+
+/// Makes the harness adopt what its children leave behind: on Linux an orphan becomes the
+/// harness's child, not init's, so that [`sweep`] finds it even without its mark. Called once
+/// a run starts.
+pub fn adopt_orphans() {
+    platform::adopt_orphans();
 }
 
 /// Asks the topmost processes that carry `mark`, `except` aside, to stop as SIGTERM asks:
@@ -286,12 +304,46 @@ struct Child {
     /// Whether dropping it ends what it started: not once a daemon it started is meant to
     /// outlive it.
     armed: bool,
+    /// Its pid, as spawned.
+    pid: Option<u32>,
+    /// How it exited, once seen.
+    status: Option<ExitStatus>,
 }
 
 impl Child {
     fn spawn(cmd: &Cmd, mut command: CommandWrap) -> Result<Child> {
         let inner = command.spawn().map_err(|e| cmd.spawn_error(e))?;
-        Ok(Child { inner, armed: true })
+        Ok(Child {
+            pid: inner.id(),
+            inner,
+            armed: true,
+            status: None,
+        })
+    }
+
+    /// How it exited, if it has, without waiting. Its status is read before anything reaps
+    /// it: a group wait that reaps the leader while another member of its group lives (an
+    /// orphan the harness adopted) would otherwise lose it.
+    fn try_wait(&mut self) -> Option<ExitStatus> {
+        if self.status.is_none() {
+            self.status = self
+                .pid
+                .and_then(platform::exit_status)
+                .or_else(|| self.inner.try_wait().ok().flatten());
+        }
+        self.status
+    }
+
+    /// Resolves when it exits, with its status. Polled, never a blocking wait on its process
+    /// group: an orphan the harness adopted can sit in that group, or leave it while such a
+    /// wait is blocked, and the wait would then never end.
+    async fn wait(&mut self) -> ExitStatus {
+        loop {
+            if let Some(status) = self.try_wait() {
+                return status;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
     }
 
     /// Ends everything it started now, however it was asked before.
@@ -324,9 +376,8 @@ pub async fn output(cmd: &Cmd) -> Result<Output> {
     let (read_out, read_err, status) = tokio::join!(
         stdout.read_to_end(&mut out),
         stderr.read_to_end(&mut err),
-        child.inner.wait()
+        child.wait()
     );
-    let status = status.map_err(|e| cmd.spawn_error(e))?;
     read_out.map_err(|e| cmd.spawn_error(e))?;
     read_err.map_err(|e| cmd.spawn_error(e))?;
     child.armed = false;
@@ -426,7 +477,7 @@ pub async fn logged(
             }
             () = tokio::time::sleep(Duration::from_millis(20)), if status.is_none() => {
                 // Polled: the child's own wait would also wait for its group.
-                if let Some(exited) = child.inner.try_wait().ok().flatten() {
+                if let Some(exited) = child.try_wait() {
                     status = Some(exited);
                     drained_by = Some(tokio::time::Instant::now() + DRAIN);
                 }
@@ -448,11 +499,10 @@ pub async fn logged(
     }
     let status = match status {
         Some(status) => status,
-        None => child.inner.wait().await.map_err(|e| cmd.spawn_error(e))?,
+        None => child.wait().await,
     };
     // Whatever it started is over with it: its group, and what left the group by its mark.
     child.kill_all();
-    let _ = child.inner.wait().await;
     child.armed = false;
     let leaked = sweep(&mark);
     Ok(Logged { status, leaked })
@@ -484,7 +534,7 @@ fn open_log(log: &Path) -> Result<std::fs::File> {
 pub async fn start_daemon(cmd: &Cmd, log: &Path) -> Result<(ExitStatus, String)> {
     let (command, mark) = cmd.build_to_log(log)?;
     let mut child = Child::spawn(cmd, command)?;
-    let status = child.inner.wait().await.map_err(|e| cmd.spawn_error(e))?;
+    let status = child.wait().await;
     // The daemon lives on; it is stopped by its mark.
     child.armed = false;
     Ok((status, mark))
@@ -509,7 +559,13 @@ pub struct Running {
 impl Running {
     /// Starts `cmd` with standard output and error appended to `log`.
     pub fn spawn(cmd: &Cmd, log: &Path) -> Result<Running> {
-        let (command, mark) = cmd.build_to_log(log)?;
+        Running::spawn_split(cmd, log, log)
+    }
+
+    /// Starts `cmd` with its standard output appended to `out` and its standard error to
+    /// `err`: each stream whole and in its own order, whatever the other one does.
+    pub fn spawn_split(cmd: &Cmd, out: &Path, err: &Path) -> Result<Running> {
+        let (command, mark) = cmd.build_to_logs(out, err)?;
         Ok(Running {
             child: Child::spawn(cmd, command)?,
             command: cmd.to_string(),
@@ -534,7 +590,7 @@ impl Running {
 
     /// The exit status, if it has exited.
     pub fn try_wait(&mut self) -> Option<ExitStatus> {
-        self.child.inner.try_wait().ok().flatten()
+        self.child.try_wait()
     }
 
     /// Stops it: asks politely (SIGTERM to its group on Unix, `CTRL_BREAK_EVENT` to its
@@ -573,15 +629,16 @@ impl Running {
     pub async fn finish(mut self, grace: Duration) -> (Option<ExitStatus>, bool) {
         let exited = match self.try_wait() {
             Some(status) => Some(Ok(status)),
-            None => tokio::time::timeout(grace, self.child.inner.wait())
+            None => tokio::time::timeout(grace, self.child.wait())
                 .await
-                .ok(),
+                .ok()
+                .map(Ok::<_, std::io::Error>),
         };
         // Anything it left in its group or job goes too.
         self.child.kill_all();
         let (status, forced) = match exited {
             Some(status) => (status.ok(), false),
-            None => (self.child.inner.wait().await.ok(), true),
+            None => (Some(self.child.wait().await), true),
         };
         // Stopped and reaped: nothing of it is left to end when it is dropped.
         self.child.armed = false;

@@ -121,3 +121,96 @@ pub(super) fn marked(matches: impl Fn(&str) -> bool) -> Vec<Marked> {
     }
     found
 }
+
+/// Makes the harness the reaper of every orphan it leaves behind (Linux's child subreaper):
+/// a process that double-forks or calls `setsid` away from its group becomes the harness's
+/// child instead of init's, so that it is found by its parent even when it dropped its mark
+/// (started with an empty environment). Elsewhere, nothing (the mark is all there is).
+pub(super) fn adopt_orphans() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: prctl with an integer argument has no memory-safety preconditions.
+    unsafe {
+        libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1);
+    }
+}
+
+/// Programs that a container engine starts to outlive their starter on purpose, with an
+/// environment of their own (no mark): podman's container monitor, and the podman commands it
+/// runs when its container ends. Adopted by the harness, they are the engine's, not leaks.
+const ENGINE_HELPERS: &[&str] = &["conmon", "podman"];
+
+/// The live children of the harness that carry no mark: every child the harness starts
+/// carries one, so these are orphans it adopted that dropped theirs (the engine's own helpers
+/// aside).
+pub(super) fn adopted_without_mark() -> Vec<Marked> {
+    let me = std::process::id();
+    let prefix = format!("{MARK}=");
+    let mut found = Vec::new();
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return found;
+    };
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        if parent(pid) != Some(me) || !alive(pid) {
+            continue;
+        }
+        let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
+        if ENGINE_HELPERS.contains(&name.trim()) {
+            continue;
+        }
+        // A process whose environment cannot be read is not judged.
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        let marked = environ
+            .split(|b| *b == 0)
+            .any(|var| var.starts_with(prefix.as_bytes()));
+        if !marked {
+            let command = std::fs::read(entry.path().join("cmdline"))
+                .map(|b| {
+                    String::from_utf8_lossy(&b)
+                        .replace('\0', " ")
+                        .trim()
+                        .to_owned()
+                })
+                .unwrap_or_default();
+            found.push(Marked { pid, command });
+        }
+    }
+    found
+}
+
+/// How the child `pid` exited, when it has, read without reaping it (`waitid` with
+/// `WNOWAIT`): whoever reaps it later still can, and its status is not lost to a wait on its
+/// process group that reaps it while another member lives.
+pub(super) fn exit_status(pid: u32) -> Option<std::process::ExitStatus> {
+    use std::os::unix::process::ExitStatusExt;
+    // SAFETY: an all-zero siginfo_t is a valid value for waitid to fill in.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid writes only into the siginfo it is given.
+    let done = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid filled the siginfo of a child that changed state (si_pid is 0 if none).
+    if done != 0 || unsafe { info.si_pid() } == 0 {
+        return None;
+    }
+    // SAFETY: as above; si_status is set for CLD_* codes.
+    let status = unsafe { info.si_status() };
+    Some(match info.si_code {
+        libc::CLD_EXITED => std::process::ExitStatus::from_raw((status & 0xff) << 8),
+        libc::CLD_DUMPED => std::process::ExitStatus::from_raw(status | 0x80),
+        _ => std::process::ExitStatus::from_raw(status),
+    })
+}

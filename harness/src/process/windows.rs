@@ -51,3 +51,18 @@ pub(super) fn parent(_pid: u32) -> Option<u32> {
 pub(super) fn marked(_matches: impl Fn(&str) -> bool) -> Vec<Marked> {
     Vec::new()
 }
+
+/// Orphans are not adopted on Windows: every descendant of a child stays in its job object,
+/// which ends them all, mark or no mark.
+pub(super) fn adopt_orphans() {}
+
+/// No adopted orphans on Windows (above): the job objects hold every descendant.
+pub(super) fn adopted_without_mark() -> Vec<Marked> {
+    Vec::new()
+}
+
+/// How the child `pid` exited, when it has: on Windows a job object's wait never loses a
+/// process's status, so the child's own wait answers.
+pub(super) fn exit_status(_pid: u32) -> Option<std::process::ExitStatus> {
+    None
+}

@@ -368,7 +368,9 @@ fn jobs(r: &Results) -> Markup {
                     td { (secs(job.duration)) }
                     td {
                         @if let Some(link) = r.logs.get(&job.cell) {
-                            a href={ (link) "/" (job.suite) ".server.log" } { "server log" }
+                            a href={ (link) "/" (job.suite) ".server.stdout.log" } { "stdout" }
+                            " "
+                            a href={ (link) "/" (job.suite) ".server.stderr.log" } { "stderr" }
                         }
                     }
                 }

@@ -185,17 +185,18 @@ impl Progress {
             RunEvent::ServerStopped {
                 cell,
                 forced,
-                log,
+                logs,
                 leaked,
             } => {
                 let mut s = String::new();
                 if verbose {
                     let _ = write!(
                         s,
-                        "{} {cell:<w$} stopped{} (log: {})",
+                        "{} {cell:<w$} stopped{} (logs: {}, {})",
                         tag(p, Tag::Dim, "STOPPED"),
                         if *forced { " by force" } else { "" },
-                        esc(log)
+                        esc(&logs[0]),
+                        esc(&logs[1])
                     );
                 }
                 for leak in leaked {

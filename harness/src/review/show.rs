@@ -129,12 +129,30 @@ pub fn show(
             .iter()
             .find(|j| j.suite == case.suite && j.cell == run.cell)
             .and_then(|j| j.cases.iter().find(|c| c.name == case.case))
-            .and_then(|c| c.log_span);
-        let log = span.and_then(|[from, to]| {
-            let bytes = std::fs::read(logs.join(format!("{}.server.log", case.suite))).ok()?;
-            let from = usize::try_from(from).ok()?.min(bytes.len());
-            let to = usize::try_from(to).ok()?.min(bytes.len()).max(from);
-            Some(String::from_utf8_lossy(&bytes[from..to]).into_owned())
+            .and_then(|c| c.log_spans);
+        let files = crate::runtime::ServerLogs::of(&logs, &case.suite);
+        let log = span.map(|spans| {
+            let mut text = String::new();
+            for ((name, path), [from, to]) in [("stdout", &files.stdout), ("stderr", &files.stderr)]
+                .into_iter()
+                .zip(spans)
+            {
+                let Ok(bytes) = std::fs::read(path) else {
+                    continue;
+                };
+                let from = usize::try_from(from).unwrap_or(usize::MAX).min(bytes.len());
+                let to = usize::try_from(to)
+                    .unwrap_or(usize::MAX)
+                    .min(bytes.len())
+                    .max(from);
+                if from < to {
+                    text.push_str(&format!(
+                        "[{name}]\n{}",
+                        crate::normalize::decode(&bytes[from..to])
+                    ));
+                }
+            }
+            text
         });
         shown_cells.push(ShownCell {
             cell: run.cell.clone(),

@@ -162,14 +162,14 @@ impl Jobs<'_> {
             off_the_async_threads(move |_| data_dir::seed(&seed, &to, mtime)).await?;
         }
         let cell_logs = self.logs.join(&cell.name);
-        let log = cell_logs.join(format!("{}.server.log", job.suite));
-        let _ = std::fs::remove_file(&log);
+        let logs = runtime::ServerLogs::of(&cell_logs, &job.suite);
+        logs.remove();
         let launch = Launch {
             cell,
             artifact: &artifact,
             port: crate::process::free_port()?,
             data_dir: &data_dir,
-            log: &log,
+            logs: &logs,
             args: &matrix.server.args,
             env: runtime::server_env(matrix, cell),
             name: format!(
@@ -212,7 +212,7 @@ impl Jobs<'_> {
             snapshot_dir,
             junit: work.path().join("junit.xml"),
             log: cell_logs.join(format!("{}.command.log", job.suite)),
-            server_log: log.clone(),
+            server_logs: logs.clone(),
             data_dir: data_dir.clone(),
             injected: injected.clone(),
             doing: doing.clone(),
@@ -266,7 +266,7 @@ impl Jobs<'_> {
         phases.stop = stopping.elapsed();
         // The log is whole once the server has stopped.
         if evidence.log {
-            let (log, rules, injected) = (log.clone(), rules.clone(), injected.clone());
+            let (log, rules, injected) = (logs.clone(), rules.clone(), injected.clone());
             let max = matrix.limits.max_body;
             let log =
                 off_the_async_threads(move |_| evidence::observe_log(&log, max, &rules, &injected))
@@ -278,7 +278,7 @@ impl Jobs<'_> {
         options.events.emit(RunEvent::ServerStopped {
             cell: cell.name.clone(),
             forced: stopped.forced,
-            log: log.display().to_string(),
+            logs: logs.both().map(|p| p.display().to_string()),
             leaked: leaked.clone(),
         });
         Ok((results, leaked, phases))

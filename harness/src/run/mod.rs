@@ -112,6 +112,8 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
         options
     };
     validate::check_out(matrix, &options.out_dir)?;
+    // What a job's processes leave behind becomes the harness's, mark or no mark.
+    crate::process::adopt_orphans();
     let _claim = crate::persist::claim(&options.out_dir)?;
     let documented = match &options.explore {
         Some(spec) => explore::documented(matrix, spec)?,

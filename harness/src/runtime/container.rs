@@ -109,7 +109,7 @@ impl Runtime for ContainerRuntime {
             .arg(&self.engine.image)
             .arg(format!("/opt/server/{exe}"))
             .args(launch.args_for("0.0.0.0", &self.data_dir_spelling(launch.data_dir)));
-        let process = Running::spawn(&cmd, launch.log)?;
+        let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
         let cleanup = ContainerCleanup {
             engine: self.engine.clone(),
             name: launch.name.clone(),

@@ -28,6 +28,63 @@ pub use host::HostRuntime;
 pub use server::{Server, StopSignal, Stopped};
 pub use wine::WineRuntime;
 
+/// Where a server's output goes: each stream to a file of its own
+/// (`<suite>.server.stdout.log`, `<suite>.server.stderr.log`), so that each keeps its own
+/// order: two streams written at once into one file interleave differently from run to
+/// run, and a log snapshot taken from it would not be stable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerLogs {
+    /// Its standard output.
+    pub stdout: std::path::PathBuf,
+    /// Its standard error.
+    pub stderr: std::path::PathBuf,
+}
+
+impl ServerLogs {
+    /// The logs of a server of suite `suite` in the cell's log folder `dir`.
+    pub fn of(dir: &Path, suite: &str) -> ServerLogs {
+        ServerLogs {
+            stdout: dir.join(format!("{suite}.server.stdout.log")),
+            stderr: dir.join(format!("{suite}.server.stderr.log")),
+        }
+    }
+
+    /// Both, in the order a reader takes them: standard output, then standard error.
+    pub fn both(&self) -> [&Path; 2] {
+        [&self.stdout, &self.stderr]
+    }
+
+    /// Their sizes now (0 for a file not there yet).
+    pub fn sizes(&self) -> [u64; 2] {
+        self.both()
+            .map(|p| std::fs::metadata(p).map_or(0, |m| m.len()))
+    }
+
+    /// Where they are, for messages.
+    pub fn describe(&self) -> String {
+        format!("{} and {}", self.stdout.display(), self.stderr.display())
+    }
+
+    /// The end of each (its last `lines` lines), labelled, the empty ones left out.
+    pub fn tail(&self, lines: usize) -> String {
+        [("stdout", &self.stdout), ("stderr", &self.stderr)]
+            .iter()
+            .filter_map(|(name, path)| {
+                let tail = crate::process::log_tail(path, lines);
+                (!tail.trim().is_empty()).then(|| format!("[{name}]\n{tail}"))
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    /// Removes both (a job's logs from an earlier run).
+    pub fn remove(&self) {
+        for path in self.both() {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 /// One launch of a cell's server.
 #[derive(Debug)]
 pub struct Launch<'a> {
@@ -39,8 +96,8 @@ pub struct Launch<'a> {
     pub port: u16,
     /// The fresh data dir on the host.
     pub data_dir: &'a Path,
-    /// The log file of its output.
-    pub log: &'a Path,
+    /// The log files of its output.
+    pub logs: &'a ServerLogs,
     /// The server's launch arguments, with placeholders.
     pub args: &'a [String],
     /// Its environment.

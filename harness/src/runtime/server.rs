@@ -9,13 +9,12 @@
 //! address nobody answers), so a probe that waits on the network can never be what tells
 //! the harness that the server is gone.
 
-use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use super::{Cleanup, Launch};
+use super::{Cleanup, Launch, ServerLogs};
 use crate::errors::{Error, Result};
 use crate::matrix::{Probe, Ready};
-use crate::process::{Running, log_tail};
+use crate::process::Running;
 
 /// A running server.
 pub struct Server {
@@ -24,7 +23,7 @@ pub struct Server {
     cleanup: Option<Box<dyn Cleanup>>,
     /// Where it answers.
     pub base_url: String,
-    log: PathBuf,
+    logs: ServerLogs,
     prober: Prober,
     stop_signal: StopSignal,
 }
@@ -41,8 +40,9 @@ const EXIT_POLL: Duration = Duration::from_millis(10);
 struct Prober {
     port: u16,
     base_url: String,
-    log: PathBuf,
-    scan: LogScan,
+    logs: ServerLogs,
+    /// One scan per stream: a line matches in either.
+    scans: [LogScan; 2],
     /// The port has taken a connection.
     listening: bool,
 }
@@ -110,12 +110,12 @@ impl Server {
             process: Some(process),
             cleanup,
             base_url: base_url.clone(),
-            log: launch.log.to_owned(),
+            logs: launch.logs.clone(),
             prober: Prober {
                 port: launch.port,
                 base_url,
-                log: launch.log.to_owned(),
-                scan: LogScan::default(),
+                logs: launch.logs.clone(),
+                scans: Default::default(),
                 listening: false,
             },
             stop_signal,
@@ -142,9 +142,9 @@ impl Server {
         }
     }
 
-    /// The end of its log.
+    /// The end of its logs, each stream labelled.
     pub fn log_tail(&self, lines: usize) -> String {
-        log_tail(&self.log, lines)
+        self.logs.tail(lines)
     }
 
     /// The launch command, for messages.
@@ -188,21 +188,21 @@ impl Server {
         let problem = tokio::select! {
             biased;
             status = exit_of(process) => format!(
-                "exited ({status}) before it was ready; its log is {}",
-                self.log.display()
+                "exited ({status}) before it was ready; its output is in {}",
+                self.logs.describe()
             ),
             () = polling => return Ok(start.elapsed()),
             () = tokio::time::sleep_until(deadline) => format!(
-                "was not ready after {:?} ({}); its log is {}",
+                "was not ready after {:?} ({}); its output is in {}",
                 ready.timeout,
                 describe(&ready.probe),
-                self.log.display()
+                self.logs.describe()
             ),
         };
         Err(Error::Command {
             command,
             problem,
-            stderr: log_tail(&self.log, 30),
+            stderr: self.logs.tail(30),
         })
     }
 }
@@ -224,7 +224,13 @@ impl Prober {
     async fn probe(&mut self, probe: &Probe, timeout: Duration) -> bool {
         match probe {
             Probe::Tcp => self.connects(timeout).await,
-            Probe::Log(re) => self.scan.matches(&self.log, re),
+            Probe::Log(re) => {
+                let [out, err] = &mut self.scans;
+                // Both scanned every time, so that neither falls behind.
+                let on_out = out.matches(&self.logs.stdout, re);
+                let on_err = err.matches(&self.logs.stderr, re);
+                on_out || on_err
+            }
             Probe::Http(path) => {
                 // Until the port takes a connection, a refused connect says "not yet" at
                 // once, without an HTTP client's work; one bare connection in all.

@@ -248,7 +248,7 @@ impl Runtime for WineRuntime {
         for (k, v) in &launch.env {
             cmd = cmd.env(k, v);
         }
-        let process = Running::spawn(&cmd, launch.log)?;
+        let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
         Ok(Server::new(process, None, launch, StopSignal::Interrupt))
     }
 }

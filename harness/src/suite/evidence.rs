@@ -164,27 +164,43 @@ pub fn case(name: &str, observed: Observed) -> CaseResult {
     }
 }
 
-/// The observation of a job's server log: its first `max` bytes (a larger log is kept as
-/// its size, SHA-256 and first bytes, like a body), decoded so that bytes that are not UTF-8
-/// still differ.
-pub fn observe_log(log: &Path, max: u64, rules: &Normalize, injected: &Injected) -> Observed {
-    let (bytes, size, sha) = head_of(log, max);
-    let text = normalize::decode(&bytes);
-    let text = if rules.log_escapes {
-        normalize::strip_escapes(&text)
-    } else {
-        text.into_owned()
-    };
-    let mut n = normalize::text(rules, injected, &text).text;
-    if let Some(sha) = sha {
-        n.push_str(&format!(
-            "\n[the log has {size} bytes, sha256 {sha}; the first {max} are shown]\n"
-        ));
+/// The observation of a job's server logs: each stream whole and in its own order, the
+/// empty ones left out, under a line naming it (`[stdout]`, `[stderr]`). Each is its first
+/// `max` bytes (a larger one is kept as its size, SHA-256 and first bytes, like a body),
+/// decoded so that bytes that are not UTF-8 still differ.
+pub fn observe_log(
+    logs: &crate::runtime::ServerLogs,
+    max: u64,
+    rules: &Normalize,
+    injected: &Injected,
+) -> Observed {
+    let mut text = String::new();
+    for (name, path) in [("stdout", &logs.stdout), ("stderr", &logs.stderr)] {
+        let (bytes, size, sha) = head_of(path, max);
+        if size == 0 {
+            continue;
+        }
+        let decoded = normalize::decode(&bytes);
+        let stream = if rules.log_escapes {
+            normalize::strip_escapes(&decoded)
+        } else {
+            decoded.into_owned()
+        };
+        text.push_str(&format!("[{name}]\n"));
+        text.push_str(&normalize::text(rules, injected, &stream).text);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+        if let Some(sha) = sha {
+            text.push_str(&format!(
+                "[the {name} log has {size} bytes, sha256 {sha}; the first {max} are shown]\n"
+            ));
+        }
     }
     Observed {
         step: "server".to_owned(),
         expression: "the server's log".to_owned(),
-        text: n,
+        text,
     }
 }
 

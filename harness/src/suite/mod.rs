@@ -46,9 +46,10 @@ pub struct CaseResult {
     /// (`exchanges/<suite>/<case>.http`), when the case made requests.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exchange_log: Option<String>,
-    /// The byte range of the server's log written while the case ran.
+    /// The byte ranges of the server's standard output and standard error written while
+    /// the case ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub log_span: Option<[u64; 2]>,
+    pub log_spans: Option<[[u64; 2]; 2]>,
     /// How long it took.
     #[serde(with = "ms", rename = "duration_ms")]
     pub duration: Duration,
@@ -100,8 +101,8 @@ pub struct SuiteEnv {
     pub junit: PathBuf,
     /// Where a command suite's output goes.
     pub log: PathBuf,
-    /// The server's log, which the job writes while the suite runs.
-    pub server_log: PathBuf,
+    /// The server's logs, which it writes while the suite runs.
+    pub server_logs: crate::runtime::ServerLogs,
     /// The server's data dir, as the host sees it.
     pub data_dir: PathBuf,
     /// What the harness put into this server's world, named in every snapshot.

@@ -133,8 +133,8 @@ impl LoadedSuite for HttpSuite {
             let injected = env.injected.clone();
             let tree_dir = self.tree_after_case.then(|| env.data_dir.clone());
             let deadline = self.time_budget.map(|t| std::time::Instant::now() + t);
-            let server_log = env.server_log.clone();
-            let log_size = move || std::fs::metadata(&server_log).map_or(0, |m| m.len());
+            let server_logs = env.server_logs.clone();
+            let log_sizes = move || server_logs.sizes();
             Ok(tokio::task::spawn_blocking(move || {
                 // A case's log lines are those written from its first request until the
                 // next case starts: a server may log after it answered.
@@ -146,10 +146,10 @@ impl LoadedSuite for HttpSuite {
                     })
                     .map(|(name, case)| {
                         doing.set(format!("running case `{name}`"));
-                        let before = log_size();
+                        let [out, err] = log_sizes();
                         let mut result =
                             check::run_case(&client, name, case, &rules, &injected, &limits);
-                        result.log_span = Some([before, before]);
+                        result.log_spans = Some([[out, out], [err, err]]);
                         if let Some(dir) = &tree_dir {
                             result.observed.push(super::evidence::observe_tree(
                                 dir,
@@ -162,11 +162,13 @@ impl LoadedSuite for HttpSuite {
                         result
                     })
                     .collect();
-                let mut end = log_size();
+                let mut end = log_sizes();
                 for result in results.iter_mut().rev() {
-                    if let Some(span) = &mut result.log_span {
-                        span[1] = end.max(span[0]);
-                        end = span[0];
+                    if let Some(spans) = &mut result.log_spans {
+                        for (span, end) in spans.iter_mut().zip(end.iter_mut()) {
+                            span[1] = (*end).max(span[0]);
+                            *end = span[0];
+                        }
                     }
                 }
                 results
