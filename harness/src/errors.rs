@@ -123,6 +123,9 @@ mod tests {
         assert_eq!(Error::Selection("x".into()).exit_code(), 2);
         assert_eq!(Error::Config(Vec::new()).exit_code(), 2);
         assert_eq!(Error::Interrupted.exit_code(), 130);
+        // A full disk is the environment's trouble, never the NO-GO code.
+        let full = Error::io("/out/results.json", std::io::Error::from_raw_os_error(28));
+        assert_eq!(full.exit_code(), 3);
         let failed = Error::Command {
             command: "cargo build".into(),
             problem: "failed (exit status: 101)".into(),

@@ -344,15 +344,16 @@ fn a_command_that_exits_is_done_and_what_it_left_running_is_stopped_and_named() 
     let extra = [
         // A background child keeps the command's output open after it exited.
         suite("background", "sleep 2920 & echo started; exit 0"),
-        // A daemon leaves the command's process group and outlives it.
+        // A daemon leaves the command's process group and outlives it (the command waits a
+        // moment, so that it has left before the command's group is ended).
         suite(
             "daemon",
-            "setsid sleep 2921 </dev/null >/dev/null 2>&1 & echo started",
+            "setsid sleep 2921 </dev/null >/dev/null 2>&1 & sleep 0.5; echo started",
         ),
         // A worker with an empty environment (no mark) in a session of its own.
         suite(
             "unmarked",
-            "env -i setsid sleep 2922 </dev/null >/dev/null 2>&1 & echo started",
+            "env -i setsid sleep 2922 </dev/null >/dev/null 2>&1 & sleep 0.5; echo started",
         ),
         // A snapshot in a legacy code page.
         suite(
@@ -400,16 +401,20 @@ fn a_command_that_exits_is_done_and_what_it_left_running_is_stopped_and_named() 
         leaked.contains("sleep 2921"),
         "the daemon is named: {leaked}"
     );
+    let leaked = run.job("unmarked@a")["leaked"].to_string();
+    assert!(
+        leaked.contains("sleep 2922"),
+        "the worker with no mark is named: {leaked}"
+    );
     let running = |needle: &str| {
         std::fs::read_dir("/proc").unwrap().flatten().any(|e| {
             std::fs::read(e.path().join("cmdline"))
                 .is_ok_and(|b| String::from_utf8_lossy(&b).replace('\0', " ").trim() == needle)
         })
     };
-    assert!(
-        !running("sleep 2920") && !running("sleep 2921"),
-        "nothing is left running"
-    );
+    for sleeper in ["sleep 2920", "sleep 2921", "sleep 2922"] {
+        assert!(!running(sleeper), "{sleeper} is left running");
+    }
     let legacy = run.results["observations"]
         .as_array()
         .unwrap()

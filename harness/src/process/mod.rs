@@ -721,6 +721,26 @@ mod tests {
         );
     }
 
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_huge_line_of_output_is_handed_on_in_bounded_pieces() {
+        let dir = tempfile::tempdir().unwrap();
+        // Five MiB and no newline.
+        let cmd = Cmd::new("sh").args(["-c", "head -c 5242880 /dev/zero | tr '\\0' x"]);
+        let mut longest = 0;
+        let mut total = 0;
+        let logged = logged(&cmd, &dir.path().join("log"), |piece| {
+            longest = longest.max(piece.len());
+            total += piece.len();
+            None
+        })
+        .await
+        .unwrap();
+        assert!(logged.status.success());
+        assert_eq!(total, 5 * 1024 * 1024, "every byte is handed on");
+        assert!(longest <= MAX_LINE, "a piece of {longest} bytes");
+    }
+
     #[tokio::test]
     async fn a_missing_program_says_so() {
         let err = output(&Cmd::new("no-such-program-xyz")).await.unwrap_err();
