@@ -82,7 +82,7 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
                         .join("\n");
                     failure(
                         NonSuccessKind::Failure,
-                        "a snapshot differs from its committed baseline",
+                        &headline("differs from its committed baseline", first_change(&detail)),
                         &detail,
                     )
                 }
@@ -94,13 +94,24 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
                     }
                     status
                 }
-                Status::Failed => failure(NonSuccessKind::Failure, "the case failed", &detail),
-                Status::Diverged => failure(
+                Status::Failed => failure(
                     NonSuccessKind::Failure,
-                    "behaves differently from the primary cell, unaccepted",
+                    &headline("failed", detail.lines().next()),
                     &detail,
                 ),
-                Status::Error => failure(NonSuccessKind::Error, "the job could not run", &detail),
+                Status::Diverged => failure(
+                    NonSuccessKind::Failure,
+                    &headline(
+                        &format!("differs from {}, unaccepted", results.plan.primary),
+                        first_change(&detail),
+                    ),
+                    &detail,
+                ),
+                Status::Error => failure(
+                    NonSuccessKind::Error,
+                    &headline("could not run", detail.lines().next()),
+                    &detail,
+                ),
             };
             let mut case = TestCase::new(run.case.as_str(), status);
             case.set_classname(format!("{}.{}", job.suite, job.cell));
@@ -126,6 +137,25 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
     report
         .to_string()
         .expect("serializing a report to memory does not fail")
+}
+
+/// A failure's message, which CI systems show as its title: what happened, and the line
+/// that says how (the first changed line of a diff, the first line of a failure), short.
+fn headline(what: &str, how: Option<&str>) -> String {
+    match how.map(str::trim).filter(|l| !l.is_empty()) {
+        Some(line) => {
+            let line: String = line.chars().take(160).collect();
+            format!("{what}: {line}")
+        }
+        None => what.to_owned(),
+    }
+}
+
+/// The first line a unified diff changes (`-` or `+`, its file headers aside).
+fn first_change(diff: &str) -> Option<&str> {
+    diff.lines().find(|l| {
+        (l.starts_with('-') || l.starts_with('+')) && !l.starts_with("---") && !l.starts_with("+++")
+    })
 }
 
 /// The verdict as a testsuite of one testcase.
