@@ -255,6 +255,31 @@ fn reports_of_fixed_results() {
     );
     insta::assert_snapshot!("junit.xml", harness::render::junit::render(&results, None));
     insta::assert_snapshot!("report.md", harness::render::markdown::render(&results));
+    // What needs action ends the terminal's summary, right above the verdict; what was
+    // accepted comes first, one line per reason.
+    let summary = harness::render::terminal::summary(
+        &results,
+        Path::new("out"),
+        &harness::render::terminal::Style {
+            verbosity: harness::render::progress::Verbosity::Normal,
+            palette: harness::render::colour::Palette::new(false),
+            show_args: String::new(),
+        },
+    );
+    let at = |needle: &str| {
+        summary
+            .find(needle)
+            .unwrap_or_else(|| panic!("no `{needle}` in:\n{summary}"))
+    };
+    assert!(
+        at("failed (") > at("new snapshots, not yet baselines"),
+        "{summary}"
+    );
+    assert!(at("unaccepted divergences (") > at("failed ("), "{summary}");
+    assert!(
+        at("verdict: ") > at("unaccepted divergences ("),
+        "{summary}"
+    );
     let html = harness::render::html::render(&results);
     assert!(
         html.contains("&lt;script&gt;alert(1)&lt;/script&gt;"),
@@ -263,5 +288,36 @@ fn reports_of_fixed_results() {
     assert!(
         !html.contains("<script>"),
         "no script element reaches the HTML"
+    );
+    // The grid comes before any diff, and each of its squares links to an anchor the page
+    // has: the finding of its suite and cell, or its row of jobs.
+    let grid = html.find(r#"<table id="grid">"#).expect("a grid");
+    assert!(
+        grid < html.find(r#"<pre class="diff">"#).expect("a diff"),
+        "{html}"
+    );
+    let links: Vec<&str> = regex::Regex::new(
+        r##"<td class="[a-z]+" data-suite="[^"]+" data-cell="[^"]+"><a href="#([^"]+)">"##,
+    )
+    .unwrap()
+    .captures_iter(&html)
+    .map(|c| c.get(1).unwrap().as_str())
+    .collect();
+    assert!(links.len() >= 3, "{html}");
+    for link in links {
+        assert!(
+            html.contains(&format!(r#"id="{link}""#)),
+            "no anchor {link}:\n{html}"
+        );
+    }
+    // report.md names what needs action before anything else.
+    let md = harness::render::markdown::render(&results);
+    let action = md
+        .find("## Needs action")
+        .expect("a table of what needs action");
+    assert!(action < md.find("## Cells").unwrap(), "{md}");
+    assert!(
+        md[action..].contains("| failed | tasks/exit | windows |"),
+        "{md}"
     );
 }

@@ -218,7 +218,13 @@ fn without_timings(mut v: serde_json::Value) -> serde_json::Value {
     fn strip(v: &mut serde_json::Value) {
         match v {
             serde_json::Value::Object(map) => {
-                for key in ["duration_ms", "prepare_ms", "phases", "started", "log_spans"] {
+                for key in [
+                    "duration_ms",
+                    "prepare_ms",
+                    "phases",
+                    "started",
+                    "log_spans",
+                ] {
                     map.remove(key);
                 }
                 map.values_mut().for_each(strip);

@@ -183,11 +183,11 @@ fn the_html_report_renders_its_grid_and_shows_markup_from_servers_as_text() {
     );
     assert!(dom.contains(r#"<table id="grid">"#), "{dom}");
     assert!(
-        dom.contains(r#"data-suite="projects" data-cell="windows">DIVERGED</td>"#),
+        dom.contains(r##"data-suite="projects" data-cell="windows"><a href="#diverged-projects-windows">DIVERGED</a></td>"##),
         "{dom}"
     );
     assert!(
-        dom.contains(r#"data-suite="health" data-cell="debian">passed (once, agnostic)</td>"#),
+        dom.contains(r##"data-suite="health" data-cell="debian"><a href="#job-health-debian">passed (once, agnostic)</a></td>"##),
         "{dom}"
     );
     assert!(
@@ -464,12 +464,39 @@ fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_c
     ] {
         assert!(md.iter().any(|h| h == section), "{md:?}");
     }
-    // What stops a release comes first.
+    // The grid comes first, then what stops a release: what needs action, each once, then
+    // the unaccepted divergence in full, before anything that was accepted.
     assert_eq!(
-        html_headings[0], "Unaccepted divergences",
+        html_headings[..3],
+        ["Suites by cells", "Needs action", "Unaccepted divergences"],
         "{html_headings:?}"
     );
     let position = |needle: &str| dom.find(needle).unwrap_or_else(|| panic!("no {needle}"));
+    assert!(position(r#"id="grid""#) < position(r#"class="diff""#));
+    // Each square of the grid is a link to its finding, which the page has.
+    let squares = regex::Regex::new(r#"data-cell="[^"]+"><a href="\#([^"]+)">"#).unwrap();
+    let targets: Vec<&str> = squares
+        .captures_iter(&dom)
+        .map(|c| c.get(1).unwrap().as_str())
+        .collect();
+    assert!(
+        targets.contains(&"diverged-packages-windows"),
+        "{targets:?}"
+    );
+    for target in &targets {
+        assert!(dom.contains(&format!(r#"id="{target}""#)), "no #{target}");
+    }
+    // The same difference on windows and windows-2025 is shown once, with both cells.
+    let unaccepted_text = &dom[position(r#"id="unaccepted""#)..];
+    assert!(
+        unaccepted_text
+            .contains("download-other-case / step download: windows, windows-2025 against debian"),
+        "{unaccepted_text}"
+    );
+    assert!(
+        unaccepted_text.contains(r#"<p class="gist">status 404 -&gt; 200; "#),
+        "{unaccepted_text}"
+    );
     assert!(position(r#"id="unaccepted""#) < position(r#"id="accepted""#));
     assert!(position(r#"id="accepted""#) < position(r#"id="cells""#));
 

@@ -120,14 +120,21 @@ fn check_pool(cache: &Path, version: Option<&str>, slots: usize) -> Check {
         + first
         - 1;
     let what = match version {
-        None => format!("wine prefix pool ({slots} slots)"),
-        Some(v) => format!("wine prefix pool reporting {v} ({slots} slots)"),
+        None => format!("wine prefix pool ({slots} {})", slot_word(slots)),
+        Some(v) => format!(
+            "wine prefix pool reporting {v} ({slots} {})",
+            slot_word(slots)
+        ),
     };
     Check {
         what,
         ok: ready >= slots,
         detail: if ready >= slots {
-            format!("{slots} prefixes in {}", cache.display())
+            format!(
+                "{slots} {} in {}",
+                if slots == 1 { "prefix" } else { "prefixes" },
+                cache.display()
+            )
         } else {
             format!("{ready} of {slots} prefixes; `matrix` copies the rest")
         },
@@ -330,4 +337,8 @@ async fn build_shim(ctx: &Ctx, what: &str) -> Result<PathBuf> {
     std::fs::rename(&tmp, &dll).map_err(|e| Error::io(&dll, e))?;
     ctx.provisioned(what, format!("built {}", dll.display()));
     Ok(dll)
+}
+
+fn slot_word(slots: usize) -> &'static str {
+    if slots == 1 { "slot" } else { "slots" }
 }

@@ -29,6 +29,23 @@ pub fn fenced(info: &str, text: &str) -> String {
     format!("{fence}{info}\n{text}{newline}{fence}")
 }
 
+/// `text` as a Markdown code span: its delimiters are longer than any run of backticks in
+/// it, and line breaks become spaces, so it stays one span (in a table cell too: a `|` in a
+/// span is escaped, as GitHub's tables need).
+pub fn fenced_inline(text: &str) -> String {
+    let text = terminal(text)
+        .replace(['\n', '\r'], " ")
+        .replace('|', "\\|");
+    let longest = text.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let ticks = "`".repeat(longest + 1);
+    let pad = if text.starts_with('`') || text.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{ticks}{pad}{text}{pad}{ticks}")
+}
+
 /// `text` as one Markdown table cell or inline phrase: pipes, backslashes, line breaks and
 /// the characters that start markup are escaped.
 pub fn inline(text: &str) -> String {

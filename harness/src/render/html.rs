@@ -5,11 +5,13 @@
 
 use maud::{DOCTYPE, Markup, PreEscaped, html};
 
+use super::groups::{self, DivergenceGroup};
 use super::view::{
     self, GO_TEXT, Square, acceptance_text, against_text, headline, pending_baselines, review,
     saved_text, secs, verdict_word,
 };
-use crate::verdict::{Acceptance, Results, Status, Verdict};
+use crate::verdict::{Acceptance, Results, Verdict};
+use std::collections::BTreeSet;
 
 fn class(sq: Square) -> &'static str {
     match sq {
@@ -24,7 +26,8 @@ const STYLE: &str = "body{font:15px/1.45 system-ui,sans-serif;margin:2rem auto;m
 h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}h1 .pending{color:#9a6700}table{border-collapse:collapse;margin:1rem 0}\
 td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{background:#dafbe1}\
 td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
-pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px}.reason{color:#57606a}\
+pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}\
+td,code,li{overflow-wrap:anywhere}.gist{font-weight:600}.everywhere{color:#b3261e}td a{color:inherit}.reason{color:#57606a}\
 .badge{border-radius:.6rem;padding:.05rem .5rem;font-size:12px;font-weight:600}.badge.native{background:#dafbe1}\
 .badge.emulated{background:#fff8c5}.badge.container{background:#ddf4ff}.badge.signoff{background:#dafbe1}\
 .badge.partial{background:#ffebe9}pre.diff .del{background:#ffebe9;color:#82071e}\
@@ -39,6 +42,8 @@ pub fn render(r: &Results) -> String {
         Verdict::NoGo => "nogo",
         Verdict::Pending => "pending",
     };
+    // Each grid square links to one anchor; the first finding of its suite and cell holds it.
+    let mut anchors = BTreeSet::new();
     let page: Markup = html! {
         (DOCTYPE)
         html lang="en" {
@@ -68,16 +73,18 @@ pub fn render(r: &Results) -> String {
                 } @else {
                     ul #reasons { @for reason in &r.reasons { li { (code_spans(reason)) } } }
                 }
-                // What stops a release comes first.
-                (failures(r))
-                (divergences(r))
+                // The grid at a glance, each square linking to its findings; then what
+                // stops a release, each once, before what was accepted.
+                (grid(r))
+                (needs_action(r))
+                (failures(r, &mut anchors))
+                (divergences(r, &mut anchors))
                 (stale(r))
                 (baselines(r))
                 (audit(r))
                 (noise(r))
                 (explored(r))
                 (cells(r))
-                (grid(r))
                 (jobs(r))
                 h2 #provenance-heading { "Provenance" }
                 ul #provenance {
@@ -199,7 +206,11 @@ fn grid(r: &Results) -> Markup {
                     td { (row.scope.as_str()) }
                     @for (sq, cell) in row.squares.iter().zip(&r.plan.cells) {
                         td class=(class(*sq)) data-suite=(row.suite) data-cell=(cell.name) {
-                            (sq.label())
+                            @if *sq == Square::None {
+                                (sq.label())
+                            } @else {
+                                a href={ "#" (anchor(*sq, &row.suite, &cell.name)) } { (sq.label()) }
+                            }
                         }
                     }
                 }
@@ -208,59 +219,149 @@ fn grid(r: &Results) -> Markup {
     }
 }
 
-fn divergence(r: &Results, d: &crate::verdict::Divergence) -> Markup {
+/// Where a grid square's link goes: its failures, its divergences, or its row of jobs.
+fn anchor(sq: Square, suite: &str, cell: &str) -> String {
+    let kind = match sq {
+        Square::Failed | Square::Error => "fail",
+        Square::Diverged | Square::Accepted => "diverged",
+        _ => "job",
+    };
+    format!("{kind}-{suite}-{cell}")
+}
+
+/// A group of divergences of one step, the same on each of its cells: anchors for the grid,
+/// the one-line gist, the requests, the folded diff and the command that shows it.
+fn divergence(r: &Results, g: &DivergenceGroup<'_>, anchors: &mut BTreeSet<String>) -> Markup {
+    let d = g.first;
     html! {
-        div.divergence data-cell=(d.cell) data-suite=(d.suite) data-case=(d.case) {
-            h3 { (d.suite) " / " (d.case) " / step " (d.step) ": " (d.cell) " against " (d.primary) }
+        div.divergence data-cell=(g.cells.join(" ")) data-suite=(d.suite) data-case=(d.case) {
+            @for cell in &g.cells {
+                @let id = format!("diverged-{}-{cell}", d.suite);
+                @if anchors.insert(id.clone()) { span id=(id) {} }
+            }
+            h3 { (d.suite) " / " (d.case) " / step " (d.step) ": " (g.cells.join(", ")) " against " (d.primary) }
             p.reason { (acceptance_text(&d.acceptance)) " (" (against_text(d)) ")" }
+            @if !d.gist.is_empty() { p.gist { (d.gist) } }
             (requests(r, &d.suite, &d.case, &d.cell, Some(&d.step)))
-            (diff(&d.diff))
-            p.reason { "Show it: " code { (crate::invocation::command()) " show " (d.suite) "/" (d.case) } }
+            (diff(&groups::fold(&d.diff)))
+            p.reason { "Show it: " code { (crate::invocation::command()) " show " (d.suite) "/" (d.case) " --cell " (d.cell) } }
         }
     }
 }
 
-fn divergences(r: &Results) -> Markup {
-    let open: Vec<_> = r.comparison.failing().collect();
-    let accepted: Vec<_> = r
-        .comparison
-        .divergences
-        .iter()
-        .filter(|d| matches!(d.acceptance, Acceptance::Accepted { .. }))
-        .collect();
+fn divergences(r: &Results, anchors: &mut BTreeSet<String>) -> Markup {
+    let open = groups::divergences(r.comparison.failing());
+    let accepted = groups::divergences(
+        r.comparison
+            .divergences
+            .iter()
+            .filter(|d| matches!(d.acceptance, Acceptance::Accepted { .. })),
+    );
+    let accepted_count: usize = accepted.iter().map(|g| g.cells.len()).sum();
+    let open_count: usize = open.iter().map(|g| g.cells.len()).sum();
     html! {
         @if !open.is_empty() {
             section #unaccepted {
-                h2 { "Unaccepted divergences (" (open.len()) ")" }
-                @for d in &open { (divergence(r, d)) }
+                h2 { "Unaccepted divergences (" (open_count) ")" }
+                @for g in &open { (divergence(r, g, anchors)) }
             }
         }
         section #accepted {
-            h2 { "Accepted divergences (" (accepted.len()) ")" }
+            h2 { "Accepted divergences (" (accepted_count) ")" }
             @if accepted.is_empty() && open.is_empty() {
                 p { "Every cell behaved as the primary cell." }
             }
-            @for d in &accepted { (divergence(r, d)) }
+            @if !accepted.is_empty() {
+                // Accepted is known: collapsed, one line per group until opened.
+                details {
+                    summary { (view::count(accepted_count, "accepted divergence", "accepted divergences")) " in " (accepted.len()) " " (if accepted.len() == 1 { "group" } else { "groups" }) }
+                    @for g in &accepted { (divergence(r, g, anchors)) }
+                }
+            }
         }
     }
 }
 
-fn failures(r: &Results) -> Markup {
-    let failures: Vec<_> = r
-        .runs
-        .iter()
-        .filter(|x| x.detail.is_some() && matches!(x.status, Status::Failed | Status::Error))
-        .collect();
+fn failures(r: &Results, anchors: &mut BTreeSet<String>) -> Markup {
+    let failures = groups::failures(r);
+    let errors: Vec<_> = r.jobs.iter().filter(|j| j.error.is_some()).collect();
+    let count: usize = failures.iter().map(|g| g.cells.len()).sum::<usize>() + errors.len();
     html! {
-        @if !failures.is_empty() {
+        @if count > 0 {
             section #failures {
-                h2 { "Failures (" (failures.len()) ")" }
-                @for f in failures {
-                    div.failure data-cell=(f.cell) data-suite=(f.suite) data-case=(f.case) {
-                        h3 { (f.suite) " / " (f.case) " on " (f.cell) }
-                        (requests(r, &f.suite, &f.case, &f.cell, None))
-                        pre { (f.detail.as_deref().unwrap_or("")) }
-                        p.reason { "Show it: " code { (crate::invocation::command()) " show " (f.suite) "/" (f.case) " --cell " (f.cell) } }
+                h2 { "Failures (" (count) ")" }
+                @for g in &failures {
+                    div.failure data-cell=(g.cells.join(" ")) data-suite=(g.suite) data-case=(g.case) {
+                        @for cell in &g.cells {
+                            @let id = format!("fail-{}-{cell}", g.suite);
+                            @if anchors.insert(id.clone()) { span id=(id) {} }
+                        }
+                        h3 { (g.suite) " / " (g.case) " on " (g.cells.join(", ")) }
+                        @if g.everywhere {
+                            p.everywhere { "Fails on every cell that ran it: not a platform difference." }
+                        }
+                        (requests(r, g.suite, g.case, g.cells[0], None))
+                        pre { (g.failure) }
+                        p.reason { "Show it: " code { (crate::invocation::command()) " show " (g.suite) "/" (g.case) " --cell " (g.cells[0]) } }
+                    }
+                }
+                @for job in &errors {
+                    div.failure data-cell=(job.cell) data-suite=(job.suite) data-case="(job)" {
+                        @let id = format!("fail-{}-{}", job.suite, job.cell);
+                        @if anchors.insert(id.clone()) { span id=(id) {} }
+                        h3 { (job.suite) " could not run on " (job.cell) }
+                        pre { (job.error.as_deref().unwrap_or_default()) }
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// What needs action, as report.md has it first: each finding once, with its cells.
+fn needs_action(r: &Results) -> Markup {
+    let failures = groups::failures(r);
+    let open = groups::divergences(r.comparison.failing());
+    let (_, changed) = pending_baselines(r);
+    let errors: Vec<_> = r.jobs.iter().filter(|j| j.error.is_some()).collect();
+    let rows = failures.len() + open.len() + changed.len() + errors.len();
+    html! {
+        @if rows > 0 {
+            section #needs-action {
+                h2 { "Needs action (" (rows) ")" }
+                table #actions {
+                    tr { th { "what" } th { "case" } th { "cells" } th { "how" } }
+                    @for g in &failures {
+                        tr {
+                            td.fail { a href={ "#fail-" (g.suite) "-" (g.cells[0]) } { "failed" } }
+                            td { (g.suite) "/" (g.case) }
+                            td { (g.cells.join(", ")) @if g.everywhere { " (every cell that ran it: not a platform difference)" } }
+                            td { (g.failure.lines().next().unwrap_or_default()) }
+                        }
+                    }
+                    @for job in &errors {
+                        tr {
+                            td.fail { a href={ "#fail-" (job.suite) "-" (job.cell) } { "could not run" } }
+                            td { (job.suite) }
+                            td { (job.cell) }
+                            td { (job.error.as_deref().unwrap_or_default().lines().next().unwrap_or_default()) }
+                        }
+                    }
+                    @for g in &open {
+                        tr {
+                            td.fail { a href={ "#diverged-" (g.first.suite) "-" (g.cells[0]) } { "unaccepted divergence" } }
+                            td { (g.first.suite) "/" (g.first.case) " step " (g.first.step) }
+                            td { (g.cells.join(", ")) }
+                            td { (g.first.gist) }
+                        }
+                    }
+                    @for b in &changed {
+                        tr {
+                            td.fail { a href="#changed" { "differs from its baseline" } }
+                            td { (b.name) }
+                            td {}
+                            td { (b.gist) }
+                        }
                     }
                 }
             }
@@ -292,7 +393,7 @@ fn audit(r: &Results) -> Markup {
                 h2 { "Audit" }
                 @if !c.not_agnostic.is_empty() {
                     p { "Agnostic suites that behave differently between cells:" }
-                    @for d in &c.not_agnostic { (divergence(r, d)) }
+                    @for g in groups::divergences(&c.not_agnostic) { (divergence(r, &g, &mut BTreeSet::new())) }
                 }
                 @if !c.agnostic_candidates.is_empty() {
                     p {
@@ -361,7 +462,7 @@ fn jobs(r: &Results) -> Markup {
         table #jobs {
             tr { th { "cell" } th { "suite" } th { "cases" } th { "time" } th { "log" } }
             @for job in view::jobs(r) {
-                tr {
+                tr id={ "job-" (job.suite) "-" (job.cell) } {
                     td { (job.cell) }
                     td { (job.suite) }
                     td { (job.cases) }
@@ -386,7 +487,8 @@ fn baselines(r: &Results) -> Markup {
             h2 #changed { "Snapshots that differ from their committed baselines (" (changed.len()) ")" }
             @for b in &changed {
                 h3 { (b.name) }
-                (diff(&b.diff))
+                @if !b.gist.is_empty() { p.gist { (b.gist) } }
+                (diff(&groups::fold(&b.diff)))
             }
         }
         @if !new.is_empty() {

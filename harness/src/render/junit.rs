@@ -103,7 +103,16 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
                     NonSuccessKind::Failure,
                     &headline(
                         &format!("differs from {}, unaccepted", results.plan.primary),
-                        first_change(&detail),
+                        // The one line that says what differs, or the first changed line.
+                        results
+                            .comparison
+                            .failing()
+                            .find(|d| {
+                                d.suite == run.suite && d.case == run.case && d.cell == run.cell
+                            })
+                            .map(|d| d.gist.as_str())
+                            .filter(|g| !g.is_empty())
+                            .or_else(|| first_change(&detail)),
                     ),
                     &detail,
                 ),

@@ -5,11 +5,12 @@
 use std::fmt::Write;
 
 use super::escape::{fenced, inline as e};
+use super::groups::{self, DivergenceGroup};
 use super::view::{
     self, GO_TEXT, acceptance_text, against_text, headline, pending_baselines, review, saved_text,
     secs,
 };
-use crate::verdict::Results;
+use crate::verdict::{Acceptance, Results};
 
 /// The report.
 pub fn render(r: &Results) -> String {
@@ -31,6 +32,7 @@ pub fn render(r: &Results) -> String {
         }
         s.push('\n');
     }
+    needs_action(&mut s, r);
     let _ = writeln!(
         s,
         "## Cells\n\n| cell | target | triple | runs |\n|---|---|---|---|"
@@ -76,25 +78,29 @@ pub fn render(r: &Results) -> String {
         }
         s.push('\n');
     }
-    let divergences: Vec<_> = r.comparison.all_divergences().collect();
-    let _ = writeln!(s, "\n## Divergences ({})\n", divergences.len());
-    if divergences.is_empty() {
+    // Divergences: what needs action in full, grouped across cells; what was accepted
+    // collapsed, for the record.
+    let all: Vec<_> = r.comparison.all_divergences().collect();
+    let _ = writeln!(s, "\n## Divergences ({})\n", all.len());
+    if all.is_empty() {
         let _ = writeln!(s, "Every cell behaved as the primary cell.");
     }
-    for d in divergences {
-        let status = acceptance_text(&d.acceptance);
+    let (accepted, failing): (Vec<_>, Vec<_>) = all
+        .into_iter()
+        .partition(|d| matches!(d.acceptance, Acceptance::Accepted { .. }));
+    for g in groups::divergences(failing) {
+        divergence(&mut s, &g);
+    }
+    if !accepted.is_empty() {
         let _ = writeln!(
             s,
-            "### {} / {} / step {}: {} against {}\n\n{} ({})\n\n{}\n",
-            e(&d.suite),
-            e(&d.case),
-            e(&d.step),
-            e(&d.cell),
-            e(&d.primary),
-            e(&status),
-            e(&against_text(d)),
-            fenced("diff", &d.diff)
+            "<details><summary>{} accepted</summary>\n",
+            view::count(accepted.len(), "divergence", "divergences")
         );
+        for g in groups::divergences(accepted) {
+            divergence(&mut s, &g);
+        }
+        let _ = writeln!(s, "</details>\n");
     }
     if !r.comparison.stale.is_empty() {
         let _ = writeln!(s, "## Stale accepted divergences\n");
@@ -118,7 +124,13 @@ pub fn render(r: &Results) -> String {
             changed.len()
         );
         for b in &changed {
-            let _ = writeln!(s, "### {}\n\n{}\n", e(&b.name), fenced("diff", &b.diff));
+            let _ = writeln!(
+                s,
+                "### {}\n\n{}\n\n{}\n",
+                e(&b.name),
+                e(&b.gist),
+                fenced("diff", &groups::fold(&b.diff))
+            );
         }
     }
     if !new.is_empty() {
@@ -247,4 +259,106 @@ pub fn render(r: &Results) -> String {
         }
     }
     s
+}
+
+/// One group of divergences: its step, cells, acceptance, the gist and the folded diff.
+fn divergence(s: &mut String, g: &DivergenceGroup<'_>) {
+    let d = g.first;
+    let _ = writeln!(
+        s,
+        "### {} / {} / step {}: {} against {}\n\n{} ({})\n\n{}\n\n{}\n",
+        e(&d.suite),
+        e(&d.case),
+        e(&d.step),
+        e(&g.cells.join(", ")),
+        e(&d.primary),
+        e(&acceptance_text(&d.acceptance)),
+        e(&against_text(d)),
+        e(&d.gist),
+        fenced("diff", &groups::fold(&d.diff))
+    );
+}
+
+/// The command that shows `suite/case` on `cell`, as a code span.
+fn show(suite: &str, case: &str, cell: &str) -> String {
+    let cmd = format!(
+        "{} show {} --cell {}",
+        crate::invocation::command(),
+        shell_words::quote(&format!("{suite}/{case}")),
+        shell_words::quote(cell)
+    );
+    super::escape::fenced_inline(&cmd)
+}
+
+/// What needs action, before anything else: every failed case, job in error, unaccepted
+/// divergence and changed snapshot, each once with the cells it applies to and the command
+/// that shows it.
+fn needs_action(s: &mut String, r: &Results) {
+    let mut rows: Vec<[String; 5]> = Vec::new();
+    for g in groups::failures(r) {
+        let mut cells = g.cells.join(", ");
+        if g.everywhere {
+            cells.push_str(" (every cell that ran it: not a platform difference)");
+        }
+        rows.push([
+            "failed".to_owned(),
+            e(&format!("{}/{}", g.suite, g.case)),
+            e(&cells),
+            e(g.failure.lines().next().unwrap_or_default()),
+            show(g.suite, g.case, g.cells[0]),
+        ]);
+    }
+    for job in r.jobs.iter().filter(|j| j.error.is_some()) {
+        rows.push([
+            "could not run".to_owned(),
+            e(&job.suite),
+            e(&job.cell),
+            e(job
+                .error
+                .as_deref()
+                .unwrap_or_default()
+                .lines()
+                .next()
+                .unwrap_or_default()),
+            r.logs
+                .get(&job.cell)
+                .map(|link| format!("[logs](<{}/>)", link.replace(['<', '>', '\n'], "")))
+                .unwrap_or_default(),
+        ]);
+    }
+    for g in groups::divergences(r.comparison.failing()) {
+        let d = g.first;
+        rows.push([
+            match &d.acceptance {
+                Acceptance::Expired { .. } => "divergence, acceptance expired".to_owned(),
+                _ => "unaccepted divergence".to_owned(),
+            },
+            e(&format!("{}/{} step {}", d.suite, d.case, d.step)),
+            e(&g.cells.join(", ")),
+            e(&d.gist),
+            show(&d.suite, &d.case, &d.cell),
+        ]);
+    }
+    let (_, changed) = pending_baselines(r);
+    for b in changed {
+        rows.push([
+            "differs from its baseline".to_owned(),
+            e(&b.name),
+            String::new(),
+            e(&b.gist),
+            e(&review()),
+        ]);
+    }
+    if rows.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        s,
+        "## Needs action ({})\n\n| what | case | cells | how | show |\n|---|---|---|---|---|",
+        rows.len()
+    );
+    for row in rows {
+        let _ = writeln!(s, "| {} |", row.join(" | "));
+    }
+    s.push('\n');
 }

@@ -6,6 +6,7 @@
 pub mod colour;
 pub mod escape;
 pub mod explore;
+pub mod groups;
 pub mod html;
 pub mod junit;
 pub mod markdown;

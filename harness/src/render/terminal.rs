@@ -7,8 +7,9 @@ use std::fmt::Write;
 use std::path::Path;
 
 use super::colour::Palette;
+use super::groups;
 use super::progress::Verbosity;
-use super::view::{against_text, headline, pending_baselines, review, secs, verdict_word};
+use super::view::{against_text, count, headline, pending_baselines, review, secs, verdict_word};
 use crate::verdict::{Acceptance, Results, Verdict};
 
 /// How the summary is shown.
@@ -88,68 +89,7 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
     let c = &result.comparison;
     let quiet = style.verbosity == Verbosity::Quiet;
     let mut s = String::new();
-    let failed_cases: Vec<_> = result
-        .jobs
-        .iter()
-        .flat_map(|j| j.cases.iter().map(move |case| (j, case)))
-        .filter(|(_, case)| case.failure.is_some())
-        .collect();
-    let errors: Vec<_> = result.jobs.iter().filter(|j| j.error.is_some()).collect();
-    if !failed_cases.is_empty() || !errors.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nfailed ({} cases, {} jobs in error):",
-            failed_cases.len(),
-            errors.len()
-        );
-        for (job, case) in &failed_cases {
-            let failure = case.failure.as_deref().unwrap_or_default();
-            let _ = writeln!(s, "  FAIL {} {}/{}", job.cell, job.suite, case.name);
-            s.push_str(&indent(failure));
-            s.push_str(&show(style, &job.suite, &case.name, Some(&job.cell)));
-        }
-        for job in &errors {
-            let _ = writeln!(s, "  ERROR {} {}", job.cell, job.suite);
-            s.push_str(&indent(job.error.as_deref().unwrap_or_default()));
-            let _ = writeln!(s, "    log: {}", out.join("logs").join(&job.cell).display());
-        }
-    }
-    let failing: Vec<_> = c.failing().collect();
-    if !failing.is_empty() {
-        let _ = writeln!(s, "\nunaccepted divergences ({}):", failing.len());
-        for d in &failing {
-            let why = match &d.acceptance {
-                Acceptance::Expired { reason, expires } => {
-                    format!(" (accepted until {expires}, expired: {reason})")
-                }
-                _ => String::new(),
-            };
-            let _ = writeln!(
-                s,
-                "  {} / {} / step {}: {} differs from {} ({}){why}",
-                d.suite,
-                d.case,
-                d.step,
-                d.cell,
-                d.primary,
-                against_text(d)
-            );
-            s.push_str(&indent(&d.diff));
-            s.push_str(&show(style, &d.suite, &d.case, Some(&d.cell)));
-        }
-    }
     let (new, changed) = pending_baselines(result);
-    if !changed.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nsnapshots that differ from their committed baselines, pending review ({}):",
-            changed.len()
-        );
-        for b in &changed {
-            let _ = writeln!(s, "  {}", b.name);
-            s.push_str(&indent(&b.diff));
-        }
-    }
     let accepted: Vec<_> = c
         .divergences
         .iter()
@@ -160,12 +100,26 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
         .collect();
     if !accepted.is_empty() && !quiet {
         let _ = writeln!(s, "\naccepted divergences ({}):", accepted.len());
-        for (d, reason) in accepted {
-            let _ = writeln!(
-                s,
-                "  {} / {} / step {} on {}: {reason}",
-                d.suite, d.case, d.step, d.cell
-            );
+        if style.verbosity == Verbosity::Verbose {
+            for (d, reason) in &accepted {
+                let _ = writeln!(
+                    s,
+                    "  {} / {} / step {} on {}: {reason}",
+                    d.suite, d.case, d.step, d.cell
+                );
+            }
+        } else {
+            // One line per reason: what is accepted is known; what needs action comes last.
+            let mut by_reason: Vec<(&String, usize)> = Vec::new();
+            for (_, reason) in &accepted {
+                match by_reason.iter_mut().find(|(r, _)| r == reason) {
+                    Some((_, n)) => *n += 1,
+                    None => by_reason.push((reason, 1)),
+                }
+            }
+            for (reason, n) in by_reason {
+                let _ = writeln!(s, "  {n}x {reason}");
+            }
         }
     }
     if !c.stale.is_empty() {
@@ -179,16 +133,6 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
                 "  {} / {} on {}: {}",
                 st.suite, st.case, st.cell, st.reason
             );
-        }
-    }
-    if !result.file_errors.is_empty() {
-        let _ = writeln!(
-            s,
-            "\nsnapshot files that could not be read or written ({}):",
-            result.file_errors.len()
-        );
-        for error in &result.file_errors {
-            let _ = writeln!(s, "  {error}");
         }
     }
     if !new.is_empty() {
@@ -290,6 +234,97 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
     if !ran.is_empty() && !quiet {
         let _ = writeln!(s, "\ncells: {}", ran.join("; "));
     }
+    // What needs action last, right above the verdict, where a terminal leaves it; a
+    // finding that is the same on several cells is shown once, with its cells.
+    let failures = groups::failures(result);
+    let failed_cases: usize = failures.iter().map(|g| g.cells.len()).sum();
+    let errored: Vec<_> = result.jobs.iter().filter(|j| j.error.is_some()).collect();
+    if failed_cases > 0 || !errored.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nfailed ({}, {} in error):",
+            count(failed_cases, "case", "cases"),
+            count(errored.len(), "job", "jobs")
+        );
+        for g in &failures {
+            let _ = writeln!(s, "  FAIL {} {}/{}", g.cells.join(", "), g.suite, g.case);
+            if g.everywhere {
+                let _ = writeln!(
+                    s,
+                    "    fails on every cell that ran it: not a platform difference"
+                );
+            }
+            s.push_str(&indent(g.failure));
+            s.push_str(&show(style, g.suite, g.case, Some(g.cells[0])));
+        }
+        for job in &errored {
+            let _ = writeln!(s, "  ERROR {} {}", job.cell, job.suite);
+            s.push_str(&indent(job.error.as_deref().unwrap_or_default()));
+            let _ = writeln!(s, "    log: {}", out.join("logs").join(&job.cell).display());
+        }
+    }
+    let failing: Vec<_> = c.failing().collect();
+    if !failing.is_empty() {
+        let _ = writeln!(s, "\nunaccepted divergences ({}):", failing.len());
+        for g in groups::divergences(failing.iter().copied()) {
+            let d = g.first;
+            let why = match &d.acceptance {
+                Acceptance::Expired { reason, expires } => {
+                    format!(" (accepted until {expires}, expired: {reason})")
+                }
+                _ => String::new(),
+            };
+            let _ = writeln!(
+                s,
+                "  {} / {} / step {}: {} {} from {}{} ({}){why}",
+                d.suite,
+                d.case,
+                d.step,
+                g.cells.join(", "),
+                if g.cells.len() == 1 {
+                    "differs"
+                } else {
+                    "differ"
+                },
+                d.primary,
+                if g.cells.len() == 1 {
+                    ""
+                } else {
+                    ", the same way"
+                },
+                against_text(d)
+            );
+            if !d.gist.is_empty() {
+                let _ = writeln!(s, "    {}", d.gist);
+            }
+            s.push_str(&indent(&groups::fold(&d.diff)));
+            s.push_str(&show(style, &d.suite, &d.case, Some(&d.cell)));
+        }
+    }
+    if !changed.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nsnapshots that differ from their committed baselines, pending review ({}):",
+            changed.len()
+        );
+        for b in &changed {
+            let _ = writeln!(s, "  {}", b.name);
+            if !b.gist.is_empty() {
+                let _ = writeln!(s, "    {}", b.gist);
+            }
+            s.push_str(&indent(&groups::fold(&b.diff)));
+        }
+    }
+    if !result.file_errors.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nsnapshot files that could not be read or written ({}):",
+            result.file_errors.len()
+        );
+        for error in &result.file_errors {
+            let _ = writeln!(s, "  {error}");
+        }
+    }
     let label = verdict_word(result.verdict).to_lowercase();
     for reason in &result.reasons {
         let _ = writeln!(s, "\n{label}: {reason}");
@@ -297,10 +332,12 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
     let verdict = format!("verdict: {}", headline(result));
     let _ = write!(
         s,
-        "\n{} jobs, {cases} cases: {passed} passed, {} failed, {errors} jobs in error; {} divergences ({} unaccepted); {} changed and {} new snapshots pending; in {}\n{verdict}\nreports: {}\nlogs: {}\n",
-        result.jobs.len(),
+        "\n{}, {}: {passed} passed, {} failed, {} in error; {} ({} unaccepted); snapshots pending review: {} changed, {} new; in {}\n{verdict}\nreports: {}\nlogs: {}\n",
+        count(result.jobs.len(), "job", "jobs"),
+        count(cases, "case", "cases"),
         cases - passed,
-        c.divergences.len(),
+        count(errors, "job", "jobs"),
+        count(c.divergences.len(), "divergence", "divergences"),
         failing.len(),
         changed.len(),
         new.len(),

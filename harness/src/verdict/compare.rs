@@ -15,6 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
+use super::gist::gist;
 use crate::matrix::{Matrix, Scope};
 use crate::outcome::Observation;
 use crate::snapfile as store;
@@ -75,6 +76,9 @@ pub struct Divergence {
     pub primary: String,
     /// Whether the primary's snapshot came from this run or from its committed baseline.
     pub against: Against,
+    /// What differs, in one line (status, headers, body size and lines): see [`gist`].
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gist: String,
     /// A unified diff from the primary cell's snapshot to this cell's.
     pub diff: String,
     /// Whether it is accepted.
@@ -111,6 +115,9 @@ pub struct BaselineChange {
     pub name: String,
     /// New or changed.
     pub state: BaselineState,
+    /// What differs from the baseline, in one line (empty for a new snapshot).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub gist: String,
     /// A unified diff from the baseline (empty for a new snapshot).
     pub diff: String,
 }
@@ -220,6 +227,7 @@ pub fn compare(
                 cell: cell.to_string(),
                 primary: primary.to_owned(),
                 against,
+                gist: gist(reference, &o.text),
                 diff: unified(
                     reference,
                     &o.text,
@@ -283,10 +291,12 @@ pub fn compare(
             None => out.baseline.push(BaselineChange {
                 name,
                 state: BaselineState::New,
+                gist: String::new(),
                 diff: String::new(),
             }),
             Some(committed) if !store::same(&committed, &o.text) => {
                 out.baseline.push(BaselineChange {
+                    gist: gist(&committed, &o.text),
                     diff: unified(
                         &committed,
                         &o.text,

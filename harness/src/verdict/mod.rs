@@ -6,6 +6,7 @@
 
 pub mod compare;
 pub mod explore;
+pub mod gist;
 pub mod merge;
 pub mod noise;
 pub mod scope;
