@@ -6,25 +6,9 @@
 
 use std::path::{Path, PathBuf};
 
-use matrix_tests::{Run, command, root, serial, text};
+use matrix_tests::{Run, command, copy_tree, root, serial, text};
 
 use super::reports::{actionlint, check_jsonschema};
-
-/// Copies the files of `from` into `to` (one level of folders, as suites and seeds have).
-fn copy_tree(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for entry in std::fs::read_dir(from).unwrap().flatten() {
-        let target = to.join(entry.file_name());
-        let kind = std::fs::symlink_metadata(entry.path()).unwrap().file_type();
-        if kind.is_symlink() {
-            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
-        } else if kind.is_dir() {
-            copy_tree(&entry.path(), &target);
-        } else {
-            std::fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
 
 /// The sample server's Windows and Linux builds, as this repository's matrix builds them (a
 /// per-target suite on both cells, so that both are built).

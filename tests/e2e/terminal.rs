@@ -6,7 +6,7 @@
 
 use std::path::Path;
 
-use matrix_tests::{command, root, serial, variant, xtask_cmd};
+use matrix_tests::{command, copy_tree, root, serial, variant, xtask_cmd};
 
 const ACCEPTED: &str = "[[divergence]]\nsuite = \"packages\"\ncase = \"download-other-case\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"Windows file names are case-insensitive: widget finds the package uploaded as Widget\"\n";
 
@@ -57,13 +57,22 @@ fn piped(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String) {
 /// Runs `cargo xtask ARGS` in a pseudo-terminal of 400 columns (util-linux `script`); returns
 /// (code, the bytes the terminal received).
 fn in_terminal(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, Vec<u8>) {
+    in_terminal_of(args, env, (400, 50))
+}
+
+/// [`in_terminal`] in a terminal of (columns, rows).
+fn in_terminal_of(
+    args: &[&str],
+    env: &[(&str, &str)],
+    (cols, rows): (u16, u16),
+) -> (Option<i32>, Vec<u8>) {
     let cmd = xtask_cmd(&root(), args);
     let mut line = vec![cmd.get_program().to_string_lossy().into_owned()];
     line.extend(cmd.get_args().map(|a| a.to_string_lossy().into_owned()));
     let output = command("script")
         .args(["--quiet", "--return", "--command"])
         .arg(format!(
-            "stty cols 400 rows 50; exec {}",
+            "stty cols {cols} rows {rows}; exec {}",
             shell_words::join(&line)
         ))
         .arg("/dev/null")
@@ -191,4 +200,144 @@ fn the_terminal_is_live_on_a_tty_plain_in_ci_and_its_summary_says_how_to_show_ea
         shown.contains("GET /packages/widget/1.0") && shown.contains("NOT ACCEPTED"),
         "{shown}"
     );
+}
+
+#[test]
+fn a_no_go_run_ends_a_40_line_terminal_with_every_failure_once_and_the_verdict() {
+    let _serial = serial();
+    // Three cases that fail on every cell (two wrong statuses, one wrong body), beside the
+    // sample's six accepted divergences.
+    let config = variant(
+        "three-failures",
+        &[
+            (
+                "path = \"fixtures/suites/platform\"",
+                "path = \"suites/platform\"",
+            ),
+            (
+                "path = \"fixtures/suites/packages\"",
+                "path = \"suites/packages\"",
+            ),
+        ],
+    );
+    let dir = config.parent().unwrap();
+    for suite in ["platform", "packages"] {
+        copy_tree(
+            &root().join("fixtures/suites").join(suite),
+            &dir.join("suites").join(suite),
+        );
+    }
+    let edit = |file: &str, from: &str, to: &str| {
+        let path = dir.join("suites").join(file);
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert!(text.contains(from), "{file} has no {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).unwrap();
+    };
+    edit("platform/health.toml", "status = 200", "status = 418");
+    edit(
+        "platform/data-dir-isolated.toml",
+        "status = 200",
+        "status = 418",
+    );
+    edit(
+        "packages/overwrite.toml",
+        "status = 200, body = \"second!\"",
+        "status = 200, body = \"third!\"",
+    );
+    let out = dir.join("out");
+    let (code, raw) = in_terminal_of(
+        &args(config.to_str().unwrap(), out.to_str().unwrap(), &[]),
+        &[],
+        (200, 40),
+    );
+    assert_eq!(code, Some(1), "{}", String::from_utf8_lossy(&raw));
+    // What a 40-line terminal shows when the run is over: its last 15 lines hold each
+    // failure once, with every cell it failed on, and the verdict; nothing accepted.
+    let mut parser = vt100::Parser::new(
+        std::num::NonZero::new(40).unwrap(),
+        std::num::NonZero::new(200).unwrap(),
+        0,
+    );
+    parser.process(&raw);
+    let rows: Vec<String> = parser
+        .screen()
+        .rows(0, 200)
+        .map(|l| l.trim_end().to_owned())
+        .collect();
+    let end = rows.iter().rposition(|l| !l.is_empty()).unwrap();
+    let last = rows[end.saturating_sub(14)..=end].join("\n");
+    for case in [
+        "platform/health",
+        "platform/data-dir-isolated",
+        "packages/overwrite",
+    ] {
+        let fails = regex::Regex::new(&format!(
+            "FAIL windows, windows-2025, debian {case} \\(on every cell that ran it: not a platform difference\\)"
+        ))
+        .unwrap();
+        assert_eq!(
+            fails.find_iter(&last).count(),
+            1,
+            "{case} once, in:\n{last}"
+        );
+    }
+    assert!(last.contains("verdict: NO-GO"), "{last}");
+    for accepted in [
+        "accepted divergences",
+        "case-insensitive",
+        "the platform itself",
+    ] {
+        assert!(!last.contains(accepted), "{last}");
+    }
+    assert!(last.contains("expected status 418, got 200"), "{last}");
+    // The run's results say the same: nine failed cases, every divergence accepted.
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("results.json")).unwrap()).unwrap();
+    let failed = results["runs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["status"] == "failed")
+        .count();
+    assert_eq!(failed, 9, "{results}");
+    // report.md names them in its first 20 lines, each with its cells and show command.
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    let head: String = markdown.lines().take(20).collect::<Vec<_>>().join("\n");
+    for case in [
+        "platform/health",
+        "platform/data-dir-isolated",
+        "packages/overwrite",
+    ] {
+        let row = head
+            .lines()
+            .find(|l| l.starts_with(&format!("| failed | {case} |")))
+            .unwrap_or_else(|| panic!("no row for {case} in:\n{head}"));
+        assert!(row.contains("windows, windows-2025, debian"), "{row}");
+        assert!(
+            row.contains(&format!("show {case} --cell windows")),
+            "{row}"
+        );
+    }
+    // JUnit's failure messages say what failed, differently per case (read by junitparser).
+    let messages = matrix_tests::junit_failure_messages(&out.join("junit.xml"));
+    let of = |case: &str| {
+        messages
+            .iter()
+            .filter(|(name, _)| name == case)
+            .map(|(_, m)| m.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(
+        of("health")
+            .iter()
+            .all(|m| m.contains("expected status 418, got 200")),
+        "{messages:?}"
+    );
+    assert!(
+        of("overwrite")
+            .iter()
+            .all(|m| m.contains("expected the body")),
+        "{messages:?}"
+    );
+    assert_eq!(of("health").len(), 3, "{messages:?}");
 }

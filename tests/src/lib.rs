@@ -114,6 +114,22 @@ pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
     config
 }
 
+/// Copies the files of `from` into `to` (one level of folders, as suites and seeds have).
+pub fn copy_tree(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap().flatten() {
+        let target = to.join(entry.file_name());
+        let kind = std::fs::symlink_metadata(entry.path()).unwrap().file_type();
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path()).unwrap(), &target).unwrap();
+        } else if kind.is_dir() {
+            copy_tree(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
 /// Copies the repository's committed snapshots into `to` (emptied first).
 pub fn copy_snapshots(to: &Path) {
     let _ = std::fs::remove_dir_all(to);
@@ -450,4 +466,28 @@ pub fn on_a_new_machine(
     .args(args)
     .env("DOCKER_HOST", "unix:///run/no-docker-daemon-here.sock");
     (cmd, layers)
+}
+
+/// Each failing testcase of the JUnit file `file` as junitparser (PyPI) reads it: (its name,
+/// its failure's or error's message).
+pub fn junit_failure_messages(file: &Path) -> Vec<(String, String)> {
+    let script = r#"
+import sys, json
+from junitparser import JUnitXml, Failure, Error
+out = []
+for suite in JUnitXml.fromfile(sys.argv[1]):
+    for case in suite:
+        for r in case.result:
+            if isinstance(r, (Failure, Error)):
+                out.append([case.name, r.message or ""])
+print(json.dumps(out))
+"#;
+    let read = command("python3")
+        .env("PYTHONPATH", python_path("junitparser", "junitparser"))
+        .args(["-c", script])
+        .arg(file)
+        .output()
+        .unwrap();
+    assert!(read.status.success(), "{}", text(&read));
+    serde_json::from_slice(&read.stdout).unwrap()
 }

@@ -58,8 +58,11 @@ pub struct FailureGroup<'a> {
     pub suite: &'a str,
     /// The case.
     pub case: &'a str,
-    /// What failed.
+    /// What failed, in full (with the request and response), on the first of its cells.
     pub failure: &'a str,
+    /// What failed in a few words (the failure up to its request and response): what the
+    /// cells have in common.
+    pub headline: &'a str,
     /// The cells it failed on, in plan order.
     pub cells: Vec<&'a str>,
     /// It failed on every cell that ran it, and more than one ran it: the server's own
@@ -75,15 +78,17 @@ pub fn failures(results: &Results) -> Vec<FailureGroup<'_>> {
             let Some(failure) = case.failure.as_deref() else {
                 continue;
             };
+            let headline = headline(failure);
             match groups
                 .iter_mut()
-                .find(|g| g.suite == job.suite && g.case == case.name && g.failure == failure)
+                .find(|g| g.suite == job.suite && g.case == case.name && g.headline == headline)
             {
                 Some(g) => g.cells.push(&job.cell),
                 None => groups.push(FailureGroup {
                     suite: &job.suite,
                     case: &case.name,
                     failure,
+                    headline,
                     cells: vec![&job.cell],
                     everywhere: false,
                 }),
@@ -100,6 +105,16 @@ pub fn failures(results: &Results) -> Vec<FailureGroup<'_>> {
         g.everywhere = ran.len() > 1 && ran.iter().all(|c| g.cells.contains(c));
     }
     groups
+}
+
+/// A failure up to the request and response it shows (`--- request`), at most six lines.
+pub fn headline(failure: &str) -> &str {
+    let end = failure.find("\n--- request").unwrap_or(failure.len());
+    let text = failure[..end].trim_end();
+    match text.match_indices('\n').nth(5) {
+        Some((at, _)) => &text[..at],
+        None => text,
+    }
 }
 
 /// How many changed lines in a row a diff shows before it folds the rest of the block.
@@ -184,6 +199,15 @@ mod tests {
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].cells, ["windows", "windows-2025"]);
         assert_eq!(groups[1].cells, ["macos"]);
+    }
+
+    #[test]
+    fn a_failure_s_headline_leaves_out_its_request_and_response() {
+        assert_eq!(
+            headline("step `1`: expected status 418, got 200\n--- request\nGET /\n--- response\n"),
+            "step `1`: expected status 418, got 200"
+        );
+        assert_eq!(headline("1\n2\n3\n4\n5\n6\n7\n8"), "1\n2\n3\n4\n5\n6");
     }
 
     #[test]

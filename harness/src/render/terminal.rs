@@ -186,6 +186,14 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
             c.agnostic_candidates.join(", ")
         );
     }
+    if result.noise.is_empty()
+        && let Some(rule) = &result.noise_check
+    {
+        let _ = writeln!(
+            s,
+            "\nnoise check ({rule}): nothing differed between the two runs"
+        );
+    }
     if !result.noise.is_empty() {
         let _ = writeln!(
             s,
@@ -247,14 +255,25 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
             count(errored.len(), "job", "jobs")
         );
         for g in &failures {
-            let _ = writeln!(s, "  FAIL {} {}/{}", g.cells.join(", "), g.suite, g.case);
-            if g.everywhere {
-                let _ = writeln!(
-                    s,
-                    "    fails on every cell that ran it: not a platform difference"
-                );
+            let _ = writeln!(
+                s,
+                "  FAIL {} {}/{}{}",
+                g.cells.join(", "),
+                g.suite,
+                g.case,
+                if g.everywhere {
+                    " (on every cell that ran it: not a platform difference)"
+                } else {
+                    ""
+                }
+            );
+            // What failed in a few words; its request and response are one command away
+            // (and in the summary with -v).
+            if style.verbosity == Verbosity::Verbose {
+                s.push_str(&indent(g.failure));
+            } else {
+                s.push_str(&indent(g.headline));
             }
-            s.push_str(&indent(g.failure));
             s.push_str(&show(style, g.suite, g.case, Some(g.cells[0])));
         }
         for job in &errored {
@@ -325,14 +344,16 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
             let _ = writeln!(s, "  {error}");
         }
     }
+    // The reasons, counts and verdict close the summary in one block, under the findings.
     let label = verdict_word(result.verdict).to_lowercase();
+    s.push('\n');
     for reason in &result.reasons {
-        let _ = writeln!(s, "\n{label}: {reason}");
+        let _ = writeln!(s, "{label}: {reason}");
     }
     let verdict = format!("verdict: {}", headline(result));
     let _ = write!(
         s,
-        "\n{}, {}: {passed} passed, {} failed, {} in error; {} ({} unaccepted); snapshots pending review: {} changed, {} new; in {}\n{verdict}\nreports: {}\nlogs: {}\n",
+        "{}, {}: {passed} passed, {} failed, {} in error; {} ({} unaccepted); snapshots pending review: {} changed, {} new; in {}\n{verdict}\nreports: {}; logs: {}\n",
         count(result.jobs.len(), "job", "jobs"),
         count(cases, "case", "cases"),
         cases - passed,
