@@ -92,11 +92,25 @@ pub enum Command {
     /// Accept a divergence the last run found: writes its [[divergence]] entry into the
     /// matrix file, keeping the file's comments and layout. Refuses what did not diverge.
     Accept {
-        /// The case: SUITE/CASE.
-        case: harness::review::CaseRef,
-        /// The cells whose difference is accepted (repeatable; default: every cell where it
-        /// diverged unaccepted).
-        #[arg(long = "cell", value_name = "NAME")]
+        /// The case: SUITE/CASE, or a glob of a suite's cases (SUITE/*, 'files/upload-*'),
+        /// accepted as one entry that names the pattern.
+        #[arg(
+            required_unless_present = "explore_class",
+            conflicts_with = "explore_class"
+        )]
+        case: Option<harness::review::CaseRef>,
+        /// Instead of a case: every finding of this class in the last `matrix --explore`
+        /// (case-sensitivity, separators, ...), as one entry.
+        #[arg(long, value_name = "CLASS", value_parser = explore_class)]
+        explore_class: Option<harness::matrix::ExploreClass>,
+        /// The cells whose difference is accepted (repeatable or comma-separated; default:
+        /// every cell where it diverged unaccepted).
+        #[arg(
+            long = "cell",
+            visible_alias = "cells",
+            value_name = "NAME",
+            value_delimiter = ','
+        )]
         cells: Vec<String>,
         /// Why the cells differ on purpose; every report shows it.
         #[arg(long)]
@@ -346,4 +360,18 @@ impl Color {
 pub enum Format {
     Human,
     Json,
+}
+
+/// An explore class by name, or an error that lists them.
+fn explore_class(name: &str) -> Result<harness::matrix::ExploreClass, String> {
+    harness::matrix::ExploreClass::parse(name).ok_or_else(|| {
+        format!(
+            "expected one of {}",
+            harness::matrix::quoted_list(
+                harness::matrix::ExploreClass::ALL
+                    .iter()
+                    .map(|c| c.as_str())
+            )
+        )
+    })
 }

@@ -137,6 +137,7 @@ pub async fn run(command: Command) -> Result<u8, Error> {
         }
         Command::Accept {
             case,
+            explore_class,
             cells,
             reason,
             expires,
@@ -146,16 +147,21 @@ pub async fn run(command: Command) -> Result<u8, Error> {
             let matrix = load(&config)?;
             let out = runs_folder(&matrix, out).await?;
             let results = harness::persist::results::read(&out)?;
+            let target = match (case, explore_class) {
+                (Some(case), _) => harness::review::Target::Case(case),
+                (None, Some(class)) => harness::review::Target::ExploreClass(class),
+                (None, None) => unreachable!("clap requires a case or --explore-class"),
+            };
             let accepted = harness::review::accept(
                 &config,
                 &results,
-                &case,
+                &target,
                 &cells,
                 &reason,
                 expires.as_deref(),
             )?;
             eprintln!(
-                "accepted {case} on {} in {}: {}",
+                "accepted {target} on {} in {}: {}",
                 accepted.divergence.cells.join(", "),
                 accepted.file.display(),
                 accepted.divergence.reason

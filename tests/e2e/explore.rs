@@ -384,3 +384,114 @@ fn explore_probes_the_paths_an_openapi_document_or_a_har_recording_names() {
         text(&broken)
     );
 }
+
+#[test]
+fn a_whole_class_of_findings_is_accepted_by_one_command_and_the_next_exploration_is_go() {
+    let _serial = serial();
+    let config = without_cases("explore-accept", None);
+    let dir = config.parent().unwrap();
+    let seed = ["--explore-seed", "3"];
+    let (code, found, log) = explore(&config, &seed);
+    assert_eq!(code, Some(1), "{log}");
+    let out = dir.join(format!("out-{}", seed.join("-")));
+    let out_arg = out.to_str().unwrap();
+    let classes: Vec<(String, usize)> = found["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            (
+                c["class"].as_str().unwrap().to_owned(),
+                c["findings"].as_array().unwrap().len(),
+            )
+        })
+        .collect();
+    let findings: usize = classes.iter().map(|(_, n)| n).sum();
+    eprintln!("findings by class: {classes:?}");
+    assert!(findings >= 10, "{classes:?}");
+    // One command per class accepts every finding of it, as one ledger entry that names the
+    // class; cells as a list, as CI scripts pass them.
+    for (class, _) in &classes {
+        let accepted = xtask_command(
+            &root(),
+            &[
+                "accept",
+                "--explore-class",
+                class,
+                "--cells",
+                "windows,windows-2025",
+                "--reason",
+                &format!("Windows answers {class} otherwise"),
+                "--config",
+                config.to_str().unwrap(),
+                "--out",
+                out_arg,
+            ],
+        );
+        assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+    }
+    let ledger = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(
+        ledger.matches("explore = ").count(),
+        classes.len(),
+        "{ledger}"
+    );
+    // A second time is refused, and the ledger is left as it was.
+    let (class, _) = &classes[0];
+    let again = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "--explore-class",
+            class,
+            "--reason",
+            "once more",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(again.status.code(), Some(2), "{}", text(&again));
+    assert!(
+        text(&again).contains("accepted already"),
+        "{}",
+        text(&again)
+    );
+    assert_eq!(std::fs::read_to_string(&config).unwrap(), ledger);
+    // An unknown class is named as such, with the classes there are.
+    let unknown = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "--explore-class",
+            "casing",
+            "--reason",
+            "r",
+            "--config",
+            config.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(unknown.status.code(), Some(2), "{}", text(&unknown));
+    assert!(
+        text(&unknown).contains("case-sensitivity"),
+        "{}",
+        text(&unknown)
+    );
+
+    // The same exploration again: every finding is known, by the entry of its class; GO.
+    let (code, again, log) = explore(&config, &seed);
+    assert_eq!(code, Some(0), "{log}");
+    let known: Vec<&str> = again["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap())
+        .map(|f| f["known"].as_str().unwrap_or("UNKNOWN"))
+        .collect();
+    assert_eq!(known.len(), findings, "{again:#}");
+    assert!(
+        known.iter().all(|k| k.contains("(by explore class ")),
+        "{known:?}"
+    );
+}

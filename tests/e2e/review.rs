@@ -441,3 +441,82 @@ fn review_walks_the_pending_snapshots_in_any_layout_and_accept_all_makes_the_run
     assert_eq!(pending_in(&snapshots), Vec::<String>::new());
     run(0);
 }
+
+#[test]
+fn a_glob_accepts_every_case_it_names_as_one_entry_and_the_reports_name_it() {
+    let _serial = serial();
+    // The sample's matrix without its two acceptances of the packages suite: four
+    // divergences, two cases on two cells.
+    let both = "[[divergence]]\nsuite = \"packages\"\ncase = \"names-differing-in-case\"\ncells = [\"windows\", \"windows-2025\"]\nreason = \"Windows file names are case-insensitive: Tool and tool are one package folder, so the second upload replaces the first\"\n\n";
+    let config = variant("review-glob", &[(ACCEPTED, ""), (both, "")]);
+    let cfg = config.to_str().unwrap();
+    let out = config.parent().unwrap().join("out");
+    let out_arg = out.to_str().unwrap();
+    let matrix_args = [
+        "matrix", "--config", cfg, "--suite", "packages", "--out", out_arg,
+    ];
+    let first = xtask_command(&root(), &matrix_args);
+    assert_eq!(first.status.code(), Some(1), "{}", text(&first));
+    let open = |r: &serde_json::Value| {
+        r["comparison"]["divergences"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["acceptance"]["status"] != "accepted")
+            .count()
+    };
+    assert_eq!(open(&results_in(&out)), 4);
+    // A glob that names no case that ran is refused.
+    let none = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "packages/zz*",
+            "--reason",
+            "r",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(none.status.code(), Some(2), "{}", text(&none));
+    assert!(
+        text(&none).contains("names no case that ran"),
+        "{}",
+        text(&none)
+    );
+    // One command, one entry.
+    let accepted = xtask_command(
+        &root(),
+        &[
+            "accept",
+            "packages/*",
+            "--reason",
+            "Windows file names are case-insensitive",
+            "--config",
+            cfg,
+            "--out",
+            out_arg,
+        ],
+    );
+    assert_eq!(accepted.status.code(), Some(0), "{}", text(&accepted));
+    let ledger = std::fs::read_to_string(&config).unwrap();
+    assert_eq!(ledger.matches("case = \"*\"").count(), 1, "{ledger}");
+    let line = ledger.lines().position(|l| l == "case = \"*\"").unwrap() + 1;
+    let second = xtask_command(&root(), &matrix_args);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let r = results_in(&out);
+    assert_eq!(r["verdict"], "go");
+    assert_eq!(open(&r), 0);
+    // Each divergence says which entry accepted it, in results.json and the reports.
+    let entry = format!("packages/* at matrix.toml:{line}");
+    for d in r["comparison"]["divergences"].as_array().unwrap() {
+        assert_eq!(d["acceptance"]["by"], entry.as_str(), "{d}");
+    }
+    let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(
+        markdown.contains(&format!("accepted by {}", entry.replace('*', "\\*"))),
+        "{markdown}"
+    );
+}

@@ -11,16 +11,38 @@ use crate::errors::{Error, Result};
 /// A divergence to accept: a case that behaves differently on some cells, on purpose.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct NewDivergence {
-    /// The suite.
+    /// The suite (empty for a class of explore findings).
     pub suite: String,
-    /// The case.
+    /// The case, or a glob of cases (empty for a class of explore findings).
     pub case: String,
+    /// The class of explore findings it accepts, instead of a suite and case.
+    pub explore: Option<String>,
     /// The cells that differ from the primary cell.
     pub cells: Vec<String>,
     /// Why they differ, in the team's words.
     pub reason: String,
     /// `YYYY-MM-DD` after which it no longer holds.
     pub expires: Option<String>,
+}
+
+impl NewDivergence {
+    /// Whether `entry` of a matrix is this one's: the same class, or the same suite and
+    /// case (or glob).
+    pub fn names(&self, entry: &super::Divergence) -> bool {
+        match &self.explore {
+            Some(class) => entry.explore.is_some_and(|c| c.as_str() == class),
+            None => entry.explore.is_none() && entry.suite == self.suite && entry.case == self.case,
+        }
+    }
+
+    /// What it accepts, as the entry will name it: `files/upload`, `files/*`, `explore class
+    /// case-sensitivity`.
+    pub fn pattern(&self) -> String {
+        match &self.explore {
+            Some(class) => format!("explore class {class}"),
+            None => format!("{}/{}", self.suite, self.case),
+        }
+    }
 }
 
 /// `text` (the matrix file at `path`) with `d` accepted: an entry of the same suite, case
@@ -41,10 +63,16 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
         }),
     };
     let entries = tables(&mut doc, path, "divergence")?;
+    let field = |t: &Table, key: &str| t.get(key).and_then(Item::as_str).map(str::to_owned);
     let same = entries.iter_mut().find(|t| {
-        t.get("suite").and_then(Item::as_str) == Some(&d.suite)
-            && t.get("case").and_then(Item::as_str) == Some(&d.case)
-            && t.get("reason").and_then(Item::as_str) == Some(&d.reason)
+        field(t, "reason").as_deref() == Some(&d.reason)
+            && match &d.explore {
+                Some(class) => field(t, "explore").as_deref() == Some(class),
+                None => {
+                    field(t, "suite").as_deref() == Some(&d.suite)
+                        && field(t, "case").as_deref() == Some(&d.case)
+                }
+            }
     });
     match same {
         Some(entry) => {
@@ -72,8 +100,13 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
         }
         None => {
             let mut entry = Table::new();
-            entry["suite"] = value(d.suite.as_str());
-            entry["case"] = value(d.case.as_str());
+            match &d.explore {
+                Some(class) => entry["explore"] = value(class.as_str()),
+                None => {
+                    entry["suite"] = value(d.suite.as_str());
+                    entry["case"] = value(d.case.as_str());
+                }
+            }
             entry["cells"] = value(d.cells.iter().map(String::as_str).collect::<Array>());
             entry["reason"] = value(d.reason.as_str());
             if let Some(expires) = expires {
@@ -90,7 +123,7 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
         matrix
             .divergences
             .iter()
-            .any(|m| m.suite == d.suite && m.case == d.case && m.cells.contains(cell))
+            .any(|m| m.cells.contains(cell) && d.names(m))
     });
     if !holds {
         return Err(Error::io(
@@ -191,6 +224,7 @@ request_timeout = "5s"
 
     fn new(case: &str, cells: &[&str], reason: &str) -> NewDivergence {
         NewDivergence {
+            explore: None,
             suite: "api".into(),
             case: case.into(),
             cells: cells.iter().map(|c| (*c).to_owned()).collect(),

@@ -489,21 +489,91 @@ pub struct Normalize {
     pub filters: Vec<(Regex, String)>,
 }
 
-/// An accepted divergence.
+/// An accepted divergence: of a case (or of every case a glob names, `files/*`), or of
+/// every `--explore` finding of a class.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Divergence {
-    /// The suite.
+    /// The suite (empty for a class of explore findings).
     pub suite: String,
-    /// The case.
+    /// The case, or a glob of cases (`*`, `upload-?`, `[ab]*`); empty for a class of explore
+    /// findings.
     pub case: String,
-    /// Where the matrix names the case.
+    /// The class of `--explore` findings it accepts, instead of a case.
+    pub explore: Option<ExploreClass>,
+    /// Where the matrix names the case (or the class).
     pub case_span: Range<usize>,
+    /// The line of the matrix file the entry names its case (or class) on.
+    pub line: usize,
     /// The cells that differ from the primary (target names expanded).
     pub cells: Vec<String>,
     /// Why.
     pub reason: String,
     /// `YYYY-MM-DD` after which it no longer holds.
     pub expires: Option<String>,
+}
+
+/// The kind of difference a probe looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExploreClass {
+    /// The base request itself, unmutated: what the others are compared against.
+    Base,
+    /// Letters in another case: one name or two on a case-insensitive file system.
+    CaseSensitivity,
+    /// `\` where `/` separates: a separator on Windows, a name's character elsewhere.
+    Separators,
+    /// `..` and `..\` that climb out of a folder and back.
+    Traversal,
+    /// A trailing `.` or space, which Windows drops from names.
+    TrailingCharacters,
+    /// `CON`, `NUL`, `COM1`: devices on Windows, names elsewhere.
+    ReservedNames,
+    /// Percent-encoded and double-encoded characters.
+    Encoding,
+    /// Names past the length a platform allows.
+    LongNames,
+    /// 8.3 short names (`READM~1.MD`), which only Windows resolves.
+    ShortNames,
+    /// The same lines in another order (a listing in the file system's order): found by the
+    /// comparison, never generated.
+    Ordering,
+}
+
+impl ExploreClass {
+    /// Every class, in report order.
+    pub const ALL: [ExploreClass; 10] = [
+        ExploreClass::Base,
+        ExploreClass::CaseSensitivity,
+        ExploreClass::Separators,
+        ExploreClass::Traversal,
+        ExploreClass::TrailingCharacters,
+        ExploreClass::ReservedNames,
+        ExploreClass::Encoding,
+        ExploreClass::LongNames,
+        ExploreClass::ShortNames,
+        ExploreClass::Ordering,
+    ];
+
+    /// The class named `name` (as [`ExploreClass::as_str`] spells it).
+    pub fn parse(name: &str) -> Option<ExploreClass> {
+        ExploreClass::ALL.into_iter().find(|c| c.as_str() == name)
+    }
+
+    /// Its name, as results.json and case names spell it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExploreClass::Base => "base",
+            ExploreClass::CaseSensitivity => "case-sensitivity",
+            ExploreClass::Separators => "separators",
+            ExploreClass::Traversal => "traversal",
+            ExploreClass::TrailingCharacters => "trailing-characters",
+            ExploreClass::ReservedNames => "reserved-names",
+            ExploreClass::Encoding => "encoding",
+            ExploreClass::LongNames => "long-names",
+            ExploreClass::ShortNames => "short-names",
+            ExploreClass::Ordering => "ordering",
+        }
+    }
 }
 
 /// The runtime a target's server runs in, without its settings.
@@ -579,4 +649,33 @@ impl Scope {
             Scope::PerTarget => "per-target",
         }
     }
+}
+
+impl Divergence {
+    /// Whether it accepts `suite`/`case` (an exact name, or one its glob matches).
+    pub fn covers(&self, suite: &str, case: &str) -> bool {
+        self.explore.is_none() && self.suite == suite && case_matches(&self.case, case)
+    }
+
+    /// What it accepts, as `accept` and the reports name it: `files/upload`, `files/*`,
+    /// `explore class case-sensitivity`.
+    pub fn pattern(&self) -> String {
+        match self.explore {
+            Some(class) => format!("explore class {}", class.as_str()),
+            None => format!("{}/{}", self.suite, self.case),
+        }
+    }
+}
+
+/// Whether `pattern` (a case name, or a glob of case names) names `case`.
+pub fn case_matches(pattern: &str, case: &str) -> bool {
+    if !is_glob(pattern) {
+        return pattern == case;
+    }
+    globset::Glob::new(pattern).is_ok_and(|g| g.compile_matcher().is_match(case))
+}
+
+/// Whether `pattern` is a glob rather than one name.
+pub fn is_glob(pattern: &str) -> bool {
+    pattern.contains(['*', '?', '[', '{'])
 }

@@ -370,11 +370,15 @@ pub struct RawFilter {
 #[serde(deny_unknown_fields)]
 pub struct RawDivergence {
     /// The per-target suite.
-    #[schemars(with = "String")]
-    pub suite: Spanned<String>,
-    /// The case in that suite.
-    #[schemars(with = "String")]
-    pub case: Spanned<String>,
+    #[schemars(with = "Option<String>")]
+    pub suite: Option<Spanned<String>>,
+    /// The case in that suite, or a glob of its cases (`*`, `upload-*`).
+    #[schemars(with = "Option<String>")]
+    pub case: Option<Spanned<String>>,
+    /// Instead of a suite and case: a class of `--explore` findings, every finding of which
+    /// is accepted on the cells named (`case-sensitivity`, `separators`, ...).
+    #[schemars(with = "Option<String>")]
+    pub explore: Option<Spanned<String>>,
     /// The cells whose behaviour differs from the primary cell's; a target name stands for
     /// all of its cells.
     #[schemars(with = "Vec<String>")]

@@ -94,7 +94,9 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
         .divergences
         .iter()
         .filter_map(|d| match &d.acceptance {
-            Acceptance::Accepted { reason } => Some((d, reason)),
+            // The entry that accepted it, when it names more than one case.
+            Acceptance::Accepted { reason, by } if by.is_empty() => Some((d, reason.clone())),
+            Acceptance::Accepted { reason, by } => Some((d, format!("{reason} (by {by})"))),
             _ => None,
         })
         .collect();
@@ -112,7 +114,7 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
             // One line per reason: what is accepted is known; what needs action comes last.
             let mut by_reason: Vec<(&String, usize)> = Vec::new();
             for (_, reason) in &accepted {
-                match by_reason.iter_mut().find(|(r, _)| r == reason) {
+                match by_reason.iter_mut().find(|(r, _)| *r == reason) {
                     Some((_, n)) => *n += 1,
                     None => by_reason.push((reason, 1)),
                 }

@@ -9,7 +9,7 @@ pub mod show;
 
 use crate::errors::{Error, Result};
 
-pub use accept::{Accepted, accept};
+pub use accept::{Accepted, Target, accept};
 pub use save::{Saved, save};
 pub use show::{Shown, show};
 

@@ -45,22 +45,33 @@ pub fn validate(matrix: &Matrix) -> Result<Validated> {
     }
     let (loaded, problems) = suite::load_all(matrix)?;
     collect(Error::Config(problems))?;
-    for d in &matrix.divergences {
+    for d in matrix.divergences.iter().filter(|d| d.explore.is_none()) {
         let Some(cases) = loaded.get(&d.suite).and_then(|s| s.cases()) else {
             continue;
         };
-        let evidence = matches!(
-            d.case.as_str(),
-            crate::suite::evidence::LOG_CASE | crate::suite::evidence::DATA_DIR
-        );
-        if !evidence && !cases.contains(&d.case) {
+        let evidence = [
+            crate::suite::evidence::LOG_CASE,
+            crate::suite::evidence::DATA_DIR,
+        ];
+        let named = cases
+            .iter()
+            .map(String::as_str)
+            .chain(evidence)
+            .any(|case| d.covers(&d.suite, case));
+        if !named {
+            let what = if crate::matrix::is_glob(&d.case) {
+                format!("`{}` names no case of suite `{}`", d.case, d.suite)
+            } else {
+                format!(
+                    "divergence names case `{}`, which suite `{}` does not have",
+                    d.case, d.suite
+                )
+            };
             collect(suite::in_matrix(
                 matrix,
                 d.case_span.clone(),
                 format!(
-                    "divergence names case `{}`, which suite `{}` does not have: expected one of {}",
-                    d.case,
-                    d.suite,
+                    "{what}: expected one of {}",
                     crate::matrix::quoted_list(cases.iter().map(String::as_str))
                 ),
             ))?;

@@ -16,64 +16,9 @@ use sha2::{Digest, Sha256};
 
 use super::http::case::{Body, CaseFile, Expect, Step};
 
-/// The kind of difference a probe looks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum Class {
-    /// The base request itself, unmutated: what the others are compared against.
-    Base,
-    /// Letters in another case: one name or two on a case-insensitive file system.
-    CaseSensitivity,
-    /// `\` where `/` separates: a separator on Windows, a name's character elsewhere.
-    Separators,
-    /// `..` and `..\` that climb out of a folder and back.
-    Traversal,
-    /// A trailing `.` or space, which Windows drops from names.
-    TrailingCharacters,
-    /// `CON`, `NUL`, `COM1`: devices on Windows, names elsewhere.
-    ReservedNames,
-    /// Percent-encoded and double-encoded characters.
-    Encoding,
-    /// Names past the length a platform allows.
-    LongNames,
-    /// 8.3 short names (`READM~1.MD`), which only Windows resolves.
-    ShortNames,
-    /// The same lines in another order (a listing in the file system's order): found by the
-    /// comparison, never generated.
-    Ordering,
-}
-
-impl Class {
-    /// Every class, in report order.
-    pub const ALL: [Class; 10] = [
-        Class::Base,
-        Class::CaseSensitivity,
-        Class::Separators,
-        Class::Traversal,
-        Class::TrailingCharacters,
-        Class::ReservedNames,
-        Class::Encoding,
-        Class::LongNames,
-        Class::ShortNames,
-        Class::Ordering,
-    ];
-
-    /// Its name, as results.json and case names spell it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Class::Base => "base",
-            Class::CaseSensitivity => "case-sensitivity",
-            Class::Separators => "separators",
-            Class::Traversal => "traversal",
-            Class::TrailingCharacters => "trailing-characters",
-            Class::ReservedNames => "reserved-names",
-            Class::Encoding => "encoding",
-            Class::LongNames => "long-names",
-            Class::ShortNames => "short-names",
-            Class::Ordering => "ordering",
-        }
-    }
-}
+/// The kind of difference a probe looks for: the matrix's own enum, since a
+/// `[[divergence]]` can accept a whole class.
+pub use crate::matrix::ExploreClass as Class;
 
 /// One generated request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]

@@ -30,6 +30,10 @@ pub enum Acceptance {
     Accepted {
         /// Why it is intended.
         reason: String,
+        /// The entry that accepts it, when it names more than one case: its pattern and
+        /// line (`packages/* at matrix.toml:42`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        by: String,
     },
     /// Written down, but past its expiry date: the run fails.
     Expired {
@@ -44,7 +48,8 @@ impl Acceptance {
     /// In words: `accepted: <reason>`, `EXPIRED on <date>: <reason>`, `NOT ACCEPTED`.
     pub fn words(&self) -> String {
         match self {
-            Acceptance::Accepted { reason } => format!("accepted: {reason}"),
+            Acceptance::Accepted { reason, by } if by.is_empty() => format!("accepted: {reason}"),
+            Acceptance::Accepted { reason, by } => format!("accepted by {by}: {reason}"),
             Acceptance::Expired { reason, expires } => format!("EXPIRED on {expires}: {reason}"),
             Acceptance::Unaccepted => "NOT ACCEPTED".to_owned(),
         }
@@ -246,21 +251,21 @@ pub fn compare(
             }
         }
     }
-    for d in &matrix.divergences {
+    for d in matrix.divergences.iter().filter(|d| d.explore.is_none()) {
         // A case that did not run at all while its suite ran on both cells (a misspelled
-        // case name, a deleted case) is stale too.
+        // case name, a deleted case; for a glob: no case it names) is stale too.
         let suite_on = |cell: &str| {
             observations
                 .iter()
                 .any(|o| o.suite == d.suite && o.cell == cell)
         };
-        let case_ran = observations
-            .iter()
-            .any(|o| o.suite == d.suite && o.case == d.case);
+        let case_ran = observations.iter().any(|o| d.covers(&o.suite, &o.case));
         for cell in &d.cells {
-            let key = (d.suite.as_str(), d.case.as_str(), cell.as_str());
+            let any = |set: &BTreeSet<(&str, &str, &str)>| {
+                set.iter().any(|(s, c, k)| k == cell && d.covers(s, c))
+            };
             let no_such_case = !case_ran && suite_on(primary) && suite_on(cell);
-            if no_such_case || (compared.contains(&key) && !differed.contains(&key)) {
+            if no_such_case || (any(&compared) && !any(&differed)) {
                 out.stale.push(Stale {
                     suite: d.suite.clone(),
                     case: d.case.clone(),
@@ -314,10 +319,15 @@ pub fn compare(
 }
 
 fn acceptance(matrix: &Matrix, suite: &str, case: &str, cell: &str, today: &str) -> Acceptance {
+    // An entry for the case itself wins over a glob that also names it.
+    let on_cell =
+        |d: &&crate::matrix::Divergence| d.covers(suite, case) && d.cells.iter().any(|c| c == cell);
     let Some(d) = matrix
         .divergences
         .iter()
-        .find(|d| d.suite == suite && d.case == case && d.cells.iter().any(|c| c == cell))
+        .filter(on_cell)
+        .find(|d| d.case == case)
+        .or_else(|| matrix.divergences.iter().find(on_cell))
     else {
         return Acceptance::Unaccepted;
     };
@@ -328,8 +338,22 @@ fn acceptance(matrix: &Matrix, suite: &str, case: &str, cell: &str, today: &str)
         },
         _ => Acceptance::Accepted {
             reason: d.reason.clone(),
+            by: entry_of(matrix, d),
         },
     }
+}
+
+/// The entry `d` of `matrix`, named by its pattern and line, when it is a pattern (a glob or
+/// a class); empty for an entry that names one case.
+pub fn entry_of(matrix: &Matrix, d: &crate::matrix::Divergence) -> String {
+    if d.explore.is_none() && !crate::matrix::is_glob(&d.case) {
+        return String::new();
+    }
+    let file = matrix
+        .file
+        .file_name()
+        .map_or_else(|| "matrix.toml".into(), |f| f.to_string_lossy());
+    format!("{} at {file}:{}", d.pattern(), d.line)
 }
 
 #[cfg(test)]
@@ -449,7 +473,7 @@ reason = "a misspelled case"
             .collect();
         insta::assert_snapshot!(summary.join("\n"), @r#"
         projects/list@mac: Unaccepted
-        tasks/echo@windows: Accepted { reason: "CRLF" }
+        tasks/echo@windows: Accepted { reason: "CRLF", by: "" }
         tasks/env@windows: Expired { reason: "%OS%", expires: "2026-01-31" }
         "#);
         assert_eq!(c.failing().count(), 2);
@@ -588,5 +612,72 @@ reason = "a misspelled case"
             ["projects__new-case.1@windows"],
             "a step the primary has no baseline for cannot pass unseen"
         );
+    }
+
+    #[test]
+    fn a_glob_accepts_every_case_it_names_as_one_entry_and_a_case_s_own_entry_wins() {
+        let text = MATRIX.to_owned()
+            + "[[divergence]]\nsuite = \"projects\"\ncase = \"l*\"\ncells = [\"mac\"]\nreason = \"listing order\"\n"
+            + "[[divergence]]\nsuite = \"projects\"\ncase = \"r[aeiou]n*\"\ncells = [\"mac\"]\nreason = \"nothing differs\"\n";
+        let m = crate::matrix::parse(Path::new("matrix.toml"), &text).unwrap();
+        use Scope::PerTarget as P;
+        let observations = [
+            obs("projects", "list", "linux", P, "[a, B]"),
+            obs("projects", "list", "mac", P, "[B, a]"),
+            obs("projects", "lookup", "linux", P, "a"),
+            obs("projects", "lookup", "mac", P, "b"),
+            obs("projects", "rename", "linux", P, "x"),
+            obs("projects", "rename", "mac", P, "x"),
+            obs("tasks", "echo", "linux", P, "hi\n"),
+            obs("tasks", "echo", "windows", P, "hi\r\n"),
+        ];
+        let c = compare(&m, &observations, &|_| None, "2026-06-01", false);
+        let by: Vec<String> = c
+            .divergences
+            .iter()
+            .map(|d| format!("{}/{}: {}", d.suite, d.case, d.acceptance.words()))
+            .collect();
+        let line = text.lines().position(|l| l == "case = \"l*\"").unwrap() + 1;
+        assert_eq!(
+            by,
+            [
+                format!(
+                    "projects/list: accepted by projects/l* at matrix.toml:{line}: listing order"
+                ),
+                format!(
+                    "projects/lookup: accepted by projects/l* at matrix.toml:{line}: listing order"
+                ),
+                "tasks/echo: accepted: CRLF".to_owned(),
+            ]
+        );
+        // A glob none of whose cases differs any more is stale; one that names no case that
+        // ran is too.
+        let stale: Vec<&str> = c.stale.iter().map(|s| s.case.as_str()).collect();
+        assert!(stale.contains(&"r[aeiou]n*"), "{stale:?}");
+        assert!(!stale.contains(&"l*"), "{stale:?}");
+    }
+
+    #[test]
+    fn a_bad_glob_or_an_unknown_class_or_a_half_entry_is_an_error_at_its_place() {
+        for (entry, expected) in [
+            ("suite = \"tasks\"\ncase = \"[oops\"", "is no valid glob"),
+            (
+                "explore = \"casing\"",
+                "unknown explore class `casing`: expected one of",
+            ),
+            (
+                "explore = \"encoding\"\nsuite = \"tasks\"",
+                "either an explore class or a suite and case",
+            ),
+            ("suite = \"tasks\"", "this divergence has no case"),
+        ] {
+            let text =
+                format!("{MATRIX}[[divergence]]\n{entry}\ncells = [\"mac\"]\nreason = \"r\"\n");
+            let e = crate::matrix::parse(Path::new("matrix.toml"), &text)
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains(expected), "{entry}: {e}");
+            assert!(e.contains("matrix.toml:"), "{e}");
+        }
     }
 }

@@ -50,26 +50,29 @@ impl Explored {
     }
 }
 
-/// Marks as known each finding whose covering case the ledger accepts, unexpired on
-/// `today` (`YYYY-MM-DD`), on every cell the finding names.
+/// Marks as known each finding the ledger accepts, unexpired on `today` (`YYYY-MM-DD`), on
+/// every cell the finding names: by an entry for its class (`explore = "..."`), or for the
+/// committed case that sends the same request (by name or glob).
 pub fn mark_known(classes: &mut [ClassFindings], ledger: &[Divergence], today: &str) {
-    for finding in classes.iter_mut().flat_map(|c| c.findings.iter_mut()) {
-        let Some((suite, case)) = finding
-            .covered_by
-            .as_deref()
-            .and_then(|c| c.split_once('/'))
-        else {
-            continue;
-        };
-        finding.known = ledger
-            .iter()
-            .find(|d| {
-                d.suite == suite
-                    && d.case == case
-                    && d.expires.as_deref().is_none_or(|e| e >= today)
-                    && finding.cells.iter().all(|c| d.cells.contains(c))
-            })
-            .map(|d| d.reason.clone());
+    for class in classes.iter_mut() {
+        for finding in &mut class.findings {
+            let covering = finding
+                .covered_by
+                .as_deref()
+                .and_then(|c| c.split_once('/'));
+            finding.known = ledger
+                .iter()
+                .filter(|d| d.expires.as_deref().is_none_or(|e| e >= today))
+                .filter(|d| finding.cells.iter().all(|c| d.cells.contains(c)))
+                .find(|d| match d.explore {
+                    Some(accepted) => accepted == class.class,
+                    None => covering.is_some_and(|(suite, case)| d.covers(suite, case)),
+                })
+                .map(|d| match d.explore {
+                    Some(_) => format!("{} (by {})", d.reason, d.pattern()),
+                    None => d.reason.clone(),
+                });
+        }
     }
 }
 
@@ -290,5 +293,51 @@ mod tests {
         let found = findings(&probes, &all, "a", &BTreeMap::new());
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].class, Class::Base);
+    }
+
+    #[test]
+    fn a_class_entry_makes_every_finding_of_its_class_known_on_its_cells() {
+        let text = "primary = \"linux\"\n[server]\npackage = \"srv\"\n[server.ready]\ntcp = true\n\
+            [[target]]\nname = \"linux\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\n\
+            [[target]]\nname = \"windows\"\ntriple = \"x86_64-pc-windows-gnu\"\nruntime = \"wine\"\n\
+            [[target]]\nname = \"mac\"\ntriple = \"x86_64-apple-darwin\"\nruntime = \"host\"\n\
+            [[suite]]\nname = \"api\"\nkind = \"command\"\ncommand = [\"true\"]\nscope = \"per-target\"\n\
+            [[divergence]]\nexplore = \"case-sensitivity\"\ncells = [\"windows\"]\nreason = \"NTFS\"\n";
+        let m = crate::matrix::parse(std::path::Path::new("matrix.toml"), text).unwrap();
+        let finding = |probe: &str, cells: &[&str]| Finding {
+            probe: probe.into(),
+            request: format!("GET /{probe}"),
+            base: "/".into(),
+            cells: cells.iter().map(|c| c.to_string()).collect(),
+            answers: BTreeMap::new(),
+            covered_by: None,
+            known: None,
+        };
+        let mut classes = vec![
+            ClassFindings {
+                class: Class::CaseSensitivity,
+                findings: vec![
+                    finding("a", &["windows"]),
+                    finding("b", &["windows"]),
+                    finding("c", &["windows", "mac"]),
+                ],
+            },
+            ClassFindings {
+                class: Class::Separators,
+                findings: vec![finding("d", &["windows"])],
+            },
+        ];
+        mark_known(&mut classes, &m.divergences, "2026-06-01");
+        let known: Vec<bool> = classes
+            .iter()
+            .flat_map(|c| &c.findings)
+            .map(|f| f.known.is_some())
+            .collect();
+        // Of its class, on its cells only; another class stays unknown.
+        assert_eq!(known, [true, true, false, false]);
+        assert_eq!(
+            classes[0].findings[0].known.as_deref(),
+            Some("NTFS (by explore class case-sensitivity)")
+        );
     }
 }

@@ -409,7 +409,7 @@ fn runs(jobs: &[JobResult], observations: &[Observation], c: &Comparison) -> Vec
                 (Status::Diverged, Some(d.diff.clone()))
             } else if let Some(d) = divergences.first() {
                 let reason = match &d.acceptance {
-                    Acceptance::Accepted { reason } => reason.clone(),
+                    Acceptance::Accepted { reason, .. } => reason.clone(),
                     _ => String::new(),
                 };
                 (Status::Accepted, Some(reason))

@@ -9,6 +9,7 @@ use toml::Spanned;
 
 use super::Cx;
 use super::quoted_list;
+use crate::diagnostic::Diagnostic;
 use crate::matrix::model::*;
 use crate::matrix::raw::*;
 
@@ -124,25 +125,72 @@ impl Cx<'_> {
     ) -> Vec<Divergence> {
         let mut out = Vec::new();
         for d in raw {
-            let suite_name = d.suite.get_ref();
-            match suites.iter().find(|s| &s.name == suite_name) {
-                None if self.unread.suites => {}
-                None => self.error(
-                    d.suite.span(),
-                    format!("divergence names unknown suite `{suite_name}`: expected one of {}", quoted_list(suites.iter().map(|s| s.name.as_str()))),
-                ),
-                Some(s) if s.scope == Scope::Agnostic => self.error(
-                    d.suite.span(),
-                    format!("suite `{suite_name}` is agnostic and runs on one cell only, so it cannot diverge: expected a per-target suite"),
-                ),
-                Some(_) => {}
-            }
-            if d.case.get_ref().trim().is_empty() {
-                self.error(
-                    d.case.span(),
-                    "empty case name: expected the case that diverges",
-                );
-            }
+            // What it accepts: a case (or a glob of cases) of a per-target suite, or a class
+            // of explore findings.
+            let (suite_name, case, explore, case_span) = match (&d.suite, &d.case, &d.explore) {
+                (_, _, Some(class)) => {
+                    if let Some(extra) = d.suite.as_ref().or(d.case.as_ref()) {
+                        self.error(
+                            extra.span(),
+                            "a divergence names either an explore class or a suite and case, not both: expected `explore` alone, or `suite` and `case`",
+                        );
+                    }
+                    let parsed = ExploreClass::parse(class.get_ref());
+                    if parsed.is_none() {
+                        self.error(
+                            class.span(),
+                            format!(
+                                "unknown explore class `{}`: expected one of {}",
+                                class.get_ref(),
+                                quoted_list(ExploreClass::ALL.iter().map(|c| c.as_str()))
+                            ),
+                        );
+                    }
+                    (String::new(), String::new(), parsed, class.span())
+                }
+                (Some(suite), Some(case), None) => {
+                    let suite_name = suite.get_ref();
+                    match suites.iter().find(|s| &s.name == suite_name) {
+                        None if self.unread.suites => {}
+                        None => self.error(
+                            suite.span(),
+                            format!("divergence names unknown suite `{suite_name}`: expected one of {}", quoted_list(suites.iter().map(|s| s.name.as_str()))),
+                        ),
+                        Some(s) if s.scope == Scope::Agnostic => self.error(
+                            suite.span(),
+                            format!("suite `{suite_name}` is agnostic and runs on one cell only, so it cannot diverge: expected a per-target suite"),
+                        ),
+                        Some(_) => {}
+                    }
+                    let name = case.get_ref();
+                    if name.trim().is_empty() {
+                        self.error(
+                            case.span(),
+                            "empty case name: expected the case that diverges",
+                        );
+                    } else if is_glob(name)
+                        && let Err(e) = globset::Glob::new(name)
+                    {
+                        self.error(
+                            case.span(),
+                            format!("`{name}` is no valid glob ({}): expected a case name or a pattern such as `upload-*`", e.kind()),
+                        );
+                    }
+                    (suite_name.clone(), name.clone(), None, case.span())
+                }
+                (suite, case, None) => {
+                    let (missing, span) = match (suite, case) {
+                        (Some(s), None) => ("case", s.span()),
+                        (None, Some(c)) => ("suite", c.span()),
+                        _ => ("suite and case", d.reason.span()),
+                    };
+                    self.error(
+                        span,
+                        format!("this divergence has no {missing}: expected `suite` and `case` (a name or a glob), or `explore` (a class of explore findings)"),
+                    );
+                    continue;
+                }
+            };
             if d.cells.get_ref().is_empty() {
                 self.error(d.cells.span(), "divergence names no cells: expected the cells that differ from the primary cell");
             }
@@ -190,10 +238,14 @@ impl Cx<'_> {
                     }
                 }
             });
+            let line =
+                Diagnostic::new(std::path::Path::new(""), self.text, case_span.clone(), "").line;
             out.push(Divergence {
-                suite: suite_name.clone(),
-                case: d.case.get_ref().clone(),
-                case_span: d.case.span(),
+                suite: suite_name,
+                case,
+                explore,
+                line,
+                case_span,
                 cells: expanded,
                 reason: d.reason.get_ref().clone(),
                 expires,
