@@ -107,7 +107,15 @@ pub async fn run(command: Command) -> Result<u8, Error> {
             let cache = harness::provision::cache_dir();
             let checks = harness::provision::doctor(&needs, &cache).await;
             match format {
-                Format::Human => print!("{}", harness::render::tables::doctor(&checks, &cache)),
+                Format::Human => print!(
+                    "{}",
+                    harness::render::tables::doctor(
+                        &checks,
+                        &cache,
+                        // A width the user set (COLUMNS), else the terminal's own.
+                        std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok())
+                    )
+                ),
                 Format::Json => println!(
                     "{}",
                     serde_json::to_string_pretty(&checks).expect("checks serialize")

@@ -373,7 +373,7 @@ fn xtask_files(dir: &Path, source: &HarnessSource) -> Vec<(PathBuf, String)> {
         ),
         (
             dir.join(".cargo/config.toml"),
-            "[alias]\nxtask = \"run --quiet --manifest-path xtask/Cargo.toml --\"\n".to_owned(),
+            "[alias]\nxtask = \"run --manifest-path xtask/Cargo.toml --\"\n".to_owned(),
         ),
     ]
 }

@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use comfy_table::{Table, presets::UTF8_FULL_CONDENSED};
+use comfy_table::{ContentArrangement, Table, presets::UTF8_FULL_CONDENSED};
 
 use crate::matrix::Scope;
 use crate::plan::{Job, Plan};
@@ -67,10 +67,15 @@ pub fn plan(p: &Plan) -> String {
     out
 }
 
-/// The doctor's table: every prerequisite, its state and its fix.
-pub fn doctor(checks: &[Check], cache: &Path) -> String {
+/// The doctor's table: every prerequisite, its state and its fix, its cells wrapped to fit
+/// `width` columns (a terminal's own width when `None` and standard output is one).
+pub fn doctor(checks: &[Check], cache: &Path, width: Option<u16>) -> String {
     let mut table = Table::new();
     table.load_preset(UTF8_FULL_CONDENSED);
+    table.set_content_arrangement(ContentArrangement::Dynamic);
+    if let Some(width) = width {
+        table.set_width(width);
+    }
     table.set_header(["", "prerequisite", "state", "fix"]);
     for c in checks {
         table.add_row([
@@ -86,4 +91,40 @@ pub fn doctor(checks: &[Check], cache: &Path) -> String {
         ]);
     }
     format!("{table}\ncache: {}\n", cache.display())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_doctor_s_table_fits_the_width_it_is_given() {
+        let long = "a detail that goes on and on about where the prefixes are kept, ".repeat(3);
+        let checks = [
+            Check {
+                what: "wine prefix pool reporting win10 (4 slots)".into(),
+                ok: false,
+                optional: false,
+                detail: long.clone(),
+                fix: Some(format!("cargo xtask matrix # {long}")),
+            },
+            Check {
+                what: "podman".into(),
+                ok: true,
+                optional: false,
+                detail: "podman version 4.3.1".into(),
+                fix: None,
+            },
+        ];
+        for width in [80u16, 120] {
+            let table = doctor(&checks, Path::new("/cache"), Some(width));
+            for line in table.lines() {
+                assert!(
+                    line.chars().count() <= usize::from(width),
+                    "{width}: {line}\n{table}"
+                );
+            }
+            assert!(table.contains("podman version 4.3.1"), "{table}");
+        }
+    }
 }
