@@ -51,6 +51,12 @@ pub struct Phases {
     /// Stopping the server.
     #[serde(with = "ms", rename = "stop_ms")]
     pub stop: Duration,
+    /// When the job began, counted from when the first job could (after the builds).
+    #[serde(with = "ms", rename = "start_ms", default)]
+    pub start: Duration,
+    /// Which of the run's places (`-j`) it ran in, from 0.
+    #[serde(default)]
+    pub slot: usize,
 }
 
 impl JobResult {

@@ -356,6 +356,24 @@ fn jobs_run_at_once_never_two_in_one_wine_prefix_and_j1_changes_no_result() {
     );
     // The run says how much of its time went before the jobs began.
     let results = results_in(&at_once);
+    // And where and when each job ran, for the report's timeline: in one of the -j 4
+    // places, one job at a time in each (ms rounding aside), more than one place used.
+    let mut places: std::collections::BTreeMap<u64, Vec<(u64, u64)>> = Default::default();
+    for job in results["jobs"].as_array().unwrap() {
+        let start = job["phases"]["start_ms"].as_u64().unwrap();
+        let end = start + job["duration_ms"].as_u64().unwrap();
+        let slot = job["phases"]["slot"].as_u64().unwrap();
+        assert!(slot < 4, "{job}");
+        places.entry(slot).or_default().push((start, end));
+    }
+    assert!(places.len() > 1, "{places:?}");
+    for spans in places.values_mut() {
+        spans.sort_unstable();
+        assert!(
+            spans.windows(2).all(|w| w[0].1 <= w[1].0 + 2),
+            "two jobs at once in one place: {spans:?}"
+        );
+    }
     let prepare = results["prepare_ms"].as_u64().unwrap_or_default();
     assert!(
         prepare > 0 && prepare < results["duration_ms"].as_u64().unwrap_or_default(),

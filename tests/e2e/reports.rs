@@ -80,6 +80,27 @@ print(json.dumps(out))
         .filter(|x| ["failed", "error", "diverged"].contains(&x["status"].as_str().unwrap()))
         .count();
     assert_eq!(junit["failures"], failing);
+    // The GO report's first screen in a browser: the verdict, then the whole grid; no
+    // table of what needs action, since nothing does.
+    let layout = matrix_tests::chromium_layout(
+        &out.path().join("report.html"),
+        (1280, 800),
+        &[
+            "document.getElementById('verdict').textContent",
+            "document.getElementById('grid').getBoundingClientRect().bottom",
+            "document.getElementById('needs-action') === null",
+        ],
+        &out.path().join("first-screen-go.png"),
+    );
+    assert!(
+        layout[0]
+            .as_str()
+            .unwrap()
+            .starts_with("Release sign-off: GO"),
+        "{layout:?}"
+    );
+    assert!(layout[1].as_f64().unwrap() <= 800.0, "{layout:?}");
+    assert_eq!(layout[2], true, "{layout:?}");
     let jobs: BTreeSet<String> = r["jobs"]
         .as_array()
         .unwrap()
@@ -530,6 +551,42 @@ fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_c
     assert!(dom.contains(r#"class="badge container""#), "{dom}");
     assert!(dom.contains(r#"class="badge partial""#), "{dom}");
     assert_eq!(dom.matches("<script").count(), 0);
+
+    // In a browser's first screen (1280 x 800): the verdict, then the grid, whole, above
+    // the first diff; each square a link to an element the page has; nothing wider than
+    // the window (long paths wrap); the timeline has a bar per job.
+    let layout = matrix_tests::chromium_layout(
+        &html_file,
+        (1280, 800),
+        &[
+            "document.getElementById('verdict').getBoundingClientRect().top",
+            "document.getElementById('grid').getBoundingClientRect().bottom",
+            "document.querySelector('pre.diff').getBoundingClientRect().top",
+            "[...document.querySelectorAll('#grid a')].filter(a => document.getElementById(a.getAttribute('href').slice(1))).length",
+            "document.querySelectorAll('#grid td[data-cell]').length - [...document.querySelectorAll('#grid td[data-cell]')].filter(td => td.textContent === '—').length",
+            "document.documentElement.scrollWidth - window.innerWidth",
+            "document.querySelectorAll('#timeline g.job').length",
+        ],
+        &dir.join("first-screen-no-go.png"),
+    );
+    let number = |i: usize| layout[i].as_f64().unwrap_or_else(|| panic!("{layout:?}"));
+    assert!(number(0) < number(1), "{layout:?}");
+    assert!(
+        number(1) <= 800.0,
+        "the grid ends below the first screen: {layout:?}"
+    );
+    assert!(number(2) > number(1), "{layout:?}");
+    assert!(number(4) >= 6.0, "{layout:?}");
+    assert_eq!(number(3), number(4), "a square links nowhere: {layout:?}");
+    assert!(
+        number(5) <= 0.0,
+        "the page is wider than its window: {layout:?}"
+    );
+    let jobs = matrix_tests::results_in(&out)["jobs"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(number(6), jobs as f64, "{layout:?}");
 
     // It renders: a real screenshot of the page, as tall as its content, not blank.
     let shot = dir.join("report.png");

@@ -491,3 +491,74 @@ print(json.dumps(out))
     assert!(read.status.success(), "{}", text(&read));
     serde_json::from_slice(&read.stdout).unwrap()
 }
+
+/// Opens `file` in headless Chromium in a window of `width` x `height`, once it has loaded
+/// evaluates each of `expressions` (JavaScript, through the DevTools protocol: the page
+/// itself has no script) and saves a screenshot of the first screen to `shot`; returns each
+/// expression's value.
+pub fn chromium_layout(
+    file: &Path,
+    (width, height): (u32, u32),
+    expressions: &[&str],
+    shot: &Path,
+) -> Vec<serde_json::Value> {
+    let script = r#"
+import base64, json, subprocess, sys, tempfile, threading, time, urllib.request
+import websocket
+chromium, url, size, shot = sys.argv[1:5]
+expressions = json.loads(sys.argv[5])
+profile = tempfile.mkdtemp()
+p = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+    "--hide-scrollbars", "--window-size=" + size, "--remote-debugging-port=0",
+    "--user-data-dir=" + profile, "about:blank"], stderr=subprocess.PIPE, text=True)
+browser = None
+for line in p.stderr:
+    if "DevTools listening on " in line:
+        browser = line.split("listening on ", 1)[1].strip()
+        break
+threading.Thread(target=lambda: [None for _ in p.stderr], daemon=True).start()
+port = browser.split(":")[2].split("/")[0]
+try:
+    for _ in range(100):
+        pages = [t for t in json.load(urllib.request.urlopen("http://127.0.0.1:%s/json" % port)) if t["type"] == "page"]
+        if pages:
+            break
+        time.sleep(0.1)
+    ws = websocket.create_connection(pages[0]["webSocketDebuggerUrl"], suppress_origin=True)
+    ids = iter(range(1, 1000))
+    def call(method, **params):
+        i = next(ids)
+        ws.send(json.dumps({"id": i, "method": method, "params": params}))
+        while True:
+            reply = json.loads(ws.recv())
+            if reply.get("id") == i:
+                return reply["result"]
+    def value(expression):
+        return call("Runtime.evaluate", expression=expression, returnByValue=True)["result"].get("value")
+    call("Page.navigate", url=url)
+    for _ in range(200):
+        if value("location.href") == url and value("document.readyState") == "complete":
+            break
+        time.sleep(0.05)
+    else:
+        sys.exit("the page did not load: " + str(value("location.href")))
+    out = [value(e) for e in expressions]
+    data = call("Page.captureScreenshot", format="png")["data"]
+    open(shot, "wb").write(base64.b64decode(data))
+    print(json.dumps(out))
+finally:
+    p.kill()
+"#;
+    let out = command("python3")
+        .env("PYTHONPATH", python_path("websocket-client", "websocket"))
+        .args(["-c", script])
+        .arg(chromium())
+        .arg(format!("file://{}", file.display()))
+        .arg(format!("{width},{height}"))
+        .arg(shot)
+        .arg(serde_json::to_string(expressions).unwrap())
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", text(&out));
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{e}: {}", text(&out)))
+}

@@ -27,7 +27,9 @@ h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}h1 .pending{color:#9a6700}table{bord
 td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{background:#dafbe1}\
 td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
 pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}\
-td,code,li{overflow-wrap:anywhere}.gist{font-weight:600}.everywhere{color:#b3261e}td a{color:inherit}.reason{color:#57606a}\
+td,code,li{overflow-wrap:anywhere}.gist{font-weight:600}#timeline text{fill:#1b1f24}#timeline rect.wait{fill:#d0d7de}\
+#timeline rect.ready{fill:#9ecbff}#timeline rect.pass{fill:#2da44e}#timeline rect.fail{fill:#cf222e}\
+#timeline rect.accepted{fill:#d4a72c}#timeline rect.stop{fill:#8c959f}.everywhere{color:#b3261e}td a{color:inherit}.reason{color:#57606a}\
 .badge{border-radius:.6rem;padding:.05rem .5rem;font-size:12px;font-weight:600}.badge.native{background:#dafbe1}\
 .badge.emulated{background:#fff8c5}.badge.container{background:#ddf4ff}.badge.signoff{background:#dafbe1}\
 .badge.partial{background:#ffebe9}pre.diff .del{background:#ffebe9;color:#82071e}\
@@ -459,6 +461,7 @@ fn jobs(r: &Results) -> Markup {
     html! {
         h2 { "What ran where" }
         p { (saved_text(r)) }
+        (super::timeline::render(r))
         table #jobs {
             tr { th { "cell" } th { "suite" } th { "cases" } th { "time" } th { "log" } }
             @for job in view::jobs(r) {

@@ -15,6 +15,7 @@ pub mod review;
 pub mod show;
 pub mod tables;
 pub mod terminal;
+pub mod timeline;
 pub mod view;
 
 use std::path::{Path, PathBuf};

@@ -150,10 +150,7 @@ pub fn pending_baselines(results: &Results) -> (Vec<&BaselineChange>, Vec<&Basel
     (of(BaselineState::New), of(BaselineState::Changed))
 }
 
-/// `n` things, in the singular when there is one: `1 job`, `2 jobs`.
-pub fn count(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
+pub use crate::verdict::plural as count;
 
 /// How new snapshots are reviewed: the harness's own review (or cargo-insta's, in a Rust
 /// layout), or another run with `--accept`.

@@ -152,6 +152,9 @@ pub(super) async fn run(
     let mut closing = FuturesUnordered::new();
     let mut results = Vec::new();
     let mut said_waiting = false;
+    // Where and when each job ran, for the report's timeline: the lowest free place.
+    let began = std::time::Instant::now();
+    let mut free: Vec<usize> = (0..parallel.max(1)).rev().collect();
     while !interrupt.is_set() && (!pending.is_empty() || !running.is_empty()) {
         // Start what has room, in order. While the runtimes warm up, a job that waits for
         // its runtime's warm slots keeps a place for itself (as many as the slots), so that
@@ -173,7 +176,14 @@ pub(super) async fn run(
                 Some(reservation) => {
                     let job = pending.remove(i);
                     in_flight.push(job);
-                    running.push(async move { (job, jobs.run_job(job, reservation).await) });
+                    let slot = free.pop().unwrap_or_default();
+                    running.push(async move {
+                        let start = began.elapsed();
+                        let mut result = jobs.run_job(job, reservation).await;
+                        result.phases.start = start;
+                        result.phases.slot = slot;
+                        (job, result)
+                    });
                 }
                 None => {
                     if let Some(runtime) = runtime.filter(|_| warming.is_some()) {
@@ -220,6 +230,8 @@ pub(super) async fn run(
         };
         tokio::select! {
             Some((job, result)) = running.next() => {
+                free.push(result.phases.slot);
+                free.sort_unstable_by(|a, b| b.cmp(a));
                 results.push(result);
                 in_flight.retain(|j| !std::ptr::eq(*j, job));
                 if let Some(runtime) = jobs.runtime(job) {

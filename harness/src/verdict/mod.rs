@@ -442,11 +442,11 @@ fn reasons(
     let mut wrong = Vec::new();
     let failed = count(Status::Failed);
     if failed > 0 {
-        wrong.push(format!("{failed} cases failed"));
+        wrong.push(format!("{} failed", plural(failed, "case", "cases")));
     }
     let errors = count(Status::Error);
     if errors > 0 {
-        wrong.push(format!("{errors} jobs could not run"));
+        wrong.push(format!("{} could not run", plural(errors, "job", "jobs")));
     }
     let unaccepted = c
         .divergences
@@ -454,7 +454,15 @@ fn reasons(
         .filter(|d| d.acceptance == Acceptance::Unaccepted)
         .count();
     if unaccepted > 0 {
-        wrong.push(format!("{unaccepted} unaccepted divergences"));
+        wrong.push(format!(
+            "{} {}",
+            unaccepted,
+            if unaccepted == 1 {
+                "unaccepted divergence"
+            } else {
+                "unaccepted divergences"
+            }
+        ));
     }
     let expired = c
         .divergences
@@ -462,7 +470,11 @@ fn reasons(
         .filter(|d| matches!(d.acceptance, Acceptance::Expired { .. }))
         .count();
     if expired > 0 {
-        wrong.push(format!("{expired} accepted divergences have expired"));
+        wrong.push(if expired == 1 {
+            "1 accepted divergence has expired".to_owned()
+        } else {
+            format!("{expired} accepted divergences have expired")
+        });
     }
     let not_agnostic: BTreeSet<&str> = c.not_agnostic.iter().map(|d| d.suite.as_str()).collect();
     if !not_agnostic.is_empty() {
@@ -481,15 +493,19 @@ fn reasons(
     };
     let changed = pending(BaselineState::Changed);
     if changed > 0 {
-        wrong.push(format!(
-            "{changed} snapshots differ from their committed baselines"
-        ));
+        wrong.push(if changed == 1 {
+            "1 snapshot differs from its committed baseline".to_owned()
+        } else {
+            format!("{changed} snapshots differ from their committed baselines")
+        });
     }
     let mut unproven = Vec::new();
     let new = pending(BaselineState::New);
     if new > 0 {
         unproven.push(format!(
-            "{new} new snapshots await review (`{} review`, or run again with `--accept`)",
+            "{} await{} review (`{} review`, or run again with `--accept`)",
+            plural(new, "new snapshot", "new snapshots"),
+            if new == 1 { "s" } else { "" },
             crate::invocation::command()
         ));
     }
@@ -500,6 +516,11 @@ fn reasons(
         ));
     }
     (wrong, unproven)
+}
+
+/// `n` things, in the singular when there is one: `1 job`, `2 jobs`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
 }
 
 /// The jobs of earlier results that failed, could not run, diverged unaccepted, or were
