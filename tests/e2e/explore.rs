@@ -106,6 +106,24 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         html.contains("<section id=\"explored\">"),
         "the HTML has the section"
     );
+    // Every finding is listed there, each with every cell's answer, in a class that is
+    // open because its findings are unknown.
+    let total: usize = found["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["findings"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(html.matches("<tr class=\"finding\"").count(), total);
+    assert_eq!(
+        html.matches("<pre class=\"answer\">").count(),
+        total * 3,
+        "an answer per cell"
+    );
+    assert!(
+        html.contains("<details class=\"findings\" data-class=\"case-sensitivity\" open>"),
+        "{html}"
+    );
     assert_eq!(
         found["cells"],
         serde_json::json!(["debian", "windows", "windows-2025"])

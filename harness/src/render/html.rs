@@ -27,7 +27,7 @@ h1 .go{color:#146c2e}h1 .nogo{color:#b3261e}h1 .pending{color:#9a6700}table{bord
 td,th{border:1px solid #d0d7de;padding:.3rem .6rem;text-align:left}td.pass{background:#dafbe1}\
 td.accepted{background:#fff8c5}td.fail{background:#ffebe9;font-weight:600}td.none{color:#8c959f}\
 pre{background:#f6f8fa;padding:.7rem;overflow:auto;font-size:13px;white-space:pre-wrap;overflow-wrap:anywhere}\
-td,code,li{overflow-wrap:anywhere}.gist{font-weight:600}#timeline text{fill:#1b1f24}#timeline rect.wait{fill:#d0d7de}\
+td,code,li{overflow-wrap:anywhere}.gist{font-weight:600}pre.answer{margin:0;max-height:12rem;font-size:12px}#timeline text{fill:#1b1f24}#timeline rect.wait{fill:#d0d7de}\
 #timeline rect.ready{fill:#9ecbff}#timeline rect.pass{fill:#2da44e}#timeline rect.fail{fill:#cf222e}\
 #timeline rect.accepted{fill:#d4a72c}#timeline rect.stop{fill:#8c959f}.everywhere{color:#b3261e}td a{color:inherit}.reason{color:#57606a}\
 .badge{border-radius:.6rem;padding:.05rem .5rem;font-size:12px;font-weight:600}.badge.native{background:#dafbe1}\
@@ -451,10 +451,54 @@ fn explored(r: &Results) -> Markup {
                             }
                         }
                     }
+                    // Every finding, with each cell's answer: a class with unknown findings
+                    // (what makes the run NO-GO) open, unknown findings first.
+                    @for class in &x.classes {
+                        @let unknown = class.findings.iter().filter(|f| f.known.is_none()).count();
+                        details.findings data-class=(class.class.as_str()) open[unknown > 0] {
+                            summary {
+                                (class.class.as_str()) ": " (view::count(class.findings.len(), "finding", "findings"))
+                                @if unknown > 0 { ", " strong { (unknown) " unknown" } }
+                            }
+                            table {
+                                tr {
+                                    th { "request" } th { "differs on" } th { "known" }
+                                    @for cell in &x.cells { th { (cell) } }
+                                }
+                                @for f in class.findings.iter().filter(|f| f.known.is_none()).chain(class.findings.iter().filter(|f| f.known.is_some())) {
+                                    tr.finding data-probe=(f.probe) {
+                                        td { code { (f.request) } }
+                                        td { (f.cells.join(", ")) }
+                                        td { @match &f.known { Some(why) => (why), None => strong { "UNKNOWN" } } }
+                                        @for cell in &x.cells {
+                                            td { pre.answer { (answer(f.answers.get(cell).map_or("", String::as_str))) } }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
                 }
             }
         }
     }
+}
+
+/// An explore answer, cut to what a table cell shows; `show` and explore.json have it all.
+fn answer(text: &str) -> String {
+    const MAX: usize = 600;
+    if text.len() <= MAX {
+        return text.to_owned();
+    }
+    let mut end = MAX;
+    while !text.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!(
+        "{}\n… {} more bytes (explore.json has them)",
+        &text[..end],
+        text.len() - end
+    )
 }
 
 fn jobs(r: &Results) -> Markup {
