@@ -360,7 +360,7 @@ print(json.dumps({"cases": cases, "failures": failures, "skipped": skipped, "bod
     );
     let verdict = read["bodies"][1].as_str().unwrap();
     assert!(
-        verdict.contains("snapshots differ from their committed baselines"),
+        verdict.contains("1 snapshot differs from its committed baseline"),
         "{verdict}"
     );
 }

@@ -514,6 +514,7 @@ fn a_snapshot_that_cannot_be_written_is_named_with_its_error_and_never_listed_fo
     let listed = shown
         .split("new snapshots, not yet baselines")
         .nth(1)
+        .and_then(|rest| rest.split("\n\n").next())
         .unwrap_or("");
     assert!(
         listed.contains("f__two.1@a") && !listed.contains("f__one.1@a"),

@@ -171,8 +171,8 @@ impl Results {
         self.reasons.insert(
             0,
             format!(
-                "{} snapshot files could not be read or written",
-                errors.len()
+                "{} could not be read or written",
+                plural(errors.len(), "snapshot file", "snapshot files")
             ),
         );
         self.file_errors.extend(errors);
