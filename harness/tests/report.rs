@@ -310,6 +310,53 @@ fn reports_of_fixed_results() {
             "no anchor {link}:\n{html}"
         );
     }
+    // A second Windows cell that answered exactly as the first shares its grid column; one
+    // answer apart, it has a column of its own.
+    let with_twin = |differs: bool| {
+        let mut v = serde_json::to_value(&results).unwrap();
+        let twin = |x: &mut serde_json::Value| {
+            if x["cell"] == "windows" {
+                let mut copy = x.clone();
+                copy["cell"] = "windows-2".into();
+                Some(copy)
+            } else {
+                None
+            }
+        };
+        for key in ["jobs", "runs", "observations"] {
+            let list = v[key].as_array_mut().unwrap();
+            let copies: Vec<_> = list.iter_mut().filter_map(twin).collect();
+            list.extend(copies);
+        }
+        if differs {
+            let observations = v["observations"].as_array_mut().unwrap();
+            let last = observations
+                .iter_mut()
+                .rev()
+                .find(|o| o["cell"] == "windows-2")
+                .unwrap();
+            last["text"] = "something else".into();
+        }
+        let cells = v["plan"]["cells"].as_array_mut().unwrap();
+        let mut cell = cells
+            .iter()
+            .find(|c| c["name"] == "windows")
+            .unwrap()
+            .clone();
+        cell["name"] = "windows-2".into();
+        cells.insert(1, cell);
+        let twin: harness::verdict::Results = serde_json::from_value(v).unwrap();
+        harness::render::view::grid_columns(&twin)
+            .0
+            .into_iter()
+            .map(|c| c.name)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(with_twin(false), ["windows, windows-2", "debian (primary)"]);
+    assert_eq!(
+        with_twin(true),
+        ["windows", "windows-2", "debian (primary)"]
+    );
     // report.md names what needs action before anything else.
     let md = harness::render::markdown::render(&results);
     let action = md

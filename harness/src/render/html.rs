@@ -192,26 +192,28 @@ fn cells(r: &Results) -> Markup {
 }
 
 fn grid(r: &Results) -> Markup {
+    // Cells of one platform that answered alike share a column.
+    let (columns, rows) = view::grid_columns(r);
     html! {
         h2 { "Suites by cells" }
         table #grid {
             tr {
                 th { "suite" }
                 th { "scope" }
-                @for c in &r.plan.cells {
-                    th { (c.name) @if c.primary { " (primary)" } }
+                @for c in &columns {
+                    th data-cells=(c.cells.len()) { (c.name) }
                 }
             }
-            @for row in view::grid(r) {
+            @for row in rows {
                 tr {
                     td { (row.suite) }
                     td { (row.scope.as_str()) }
-                    @for (sq, cell) in row.squares.iter().zip(&r.plan.cells) {
-                        td class=(class(*sq)) data-suite=(row.suite) data-cell=(cell.name) {
+                    @for (sq, column) in row.squares.iter().zip(&columns) {
+                        td class=(class(*sq)) data-suite=(row.suite) data-cell=(column.first) {
                             @if *sq == Square::None {
                                 (sq.label())
                             } @else {
-                                a href={ "#" (anchor(*sq, &row.suite, &cell.name)) } { (sq.label()) }
+                                a href={ "#" (anchor(*sq, &row.suite, &column.first)) } { (sq.label()) }
                             }
                         }
                     }

@@ -57,21 +57,18 @@ pub fn render(r: &Results) -> String {
     }
     s.push('\n');
     let _ = writeln!(s, "## Suites by cells\n");
+    // Cells of one platform that answered alike share a column.
+    let (columns, rows) = view::grid_columns(r);
     let _ = write!(s, "| suite | scope |");
-    for c in &r.plan.cells {
-        let _ = write!(
-            s,
-            " {}{} |",
-            e(&c.name),
-            if c.primary { " (primary)" } else { "" }
-        );
+    for c in &columns {
+        let _ = write!(s, " {} |", e(&c.name));
     }
     let _ = write!(s, "\n|---|---|");
-    for _ in &r.plan.cells {
+    for _ in &columns {
         s.push_str("---|");
     }
     s.push('\n');
-    for row in view::grid(r) {
+    for row in rows {
         let _ = write!(s, "| {} | {} |", e(&row.suite), row.scope.as_str());
         for sq in row.squares {
             let _ = write!(s, " {} |", sq.label());

@@ -98,6 +98,85 @@ pub fn grid(results: &Results) -> Vec<Row> {
         .collect()
 }
 
+/// A column of the grid: one cell, or cells of one platform (the same triple and runtime)
+/// that gave the same answer to every step and the same outcome to every suite, collapsed.
+#[derive(Debug, Clone)]
+pub struct Column {
+    /// Its cells, as indices into the plan's cells, in plan order.
+    pub cells: Vec<usize>,
+    /// Its heading: the cells' names, the primary marked.
+    pub name: String,
+    /// The name of its first cell (what its links and data attributes name).
+    pub first: String,
+}
+
+/// The grid's columns and its rows with a square per column.
+pub fn grid_columns(results: &Results) -> (Vec<Column>, Vec<Row>) {
+    let rows = grid(results);
+    let cells = &results.plan.cells;
+    let answers = |cell: &str| {
+        let mut of: Vec<(&str, &str, &str, &str)> = results
+            .observations
+            .iter()
+            .filter(|o| o.cell == cell)
+            .map(|o| {
+                (
+                    o.suite.as_str(),
+                    o.case.as_str(),
+                    o.step.as_str(),
+                    o.text.as_str(),
+                )
+            })
+            .collect();
+        of.sort_unstable();
+        of
+    };
+    let mut groups: Vec<Vec<usize>> = Vec::new();
+    for (i, cell) in cells.iter().enumerate() {
+        let alike = |g: &&mut Vec<usize>| {
+            let first = &cells[g[0]];
+            !first.primary
+                && !cell.primary
+                && first.triple == cell.triple
+                && first.runtime == cell.runtime
+                && rows.iter().all(|r| r.squares[g[0]] == r.squares[i])
+                && rows.iter().any(|r| r.squares[i] != Square::None)
+                && answers(&first.name) == answers(&cell.name)
+        };
+        match groups.iter_mut().find(alike) {
+            Some(g) => g.push(i),
+            None => groups.push(vec![i]),
+        }
+    }
+    let columns: Vec<Column> = groups
+        .into_iter()
+        .map(|g| Column {
+            name: g
+                .iter()
+                .map(|&i| {
+                    let c = &cells[i];
+                    if c.primary {
+                        format!("{} (primary)", c.name)
+                    } else {
+                        c.name.clone()
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join(", "),
+            first: cells[g[0]].name.clone(),
+            cells: g,
+        })
+        .collect();
+    let rows = rows
+        .into_iter()
+        .map(|r| Row {
+            squares: columns.iter().map(|c| r.squares[c.cells[0]]).collect(),
+            ..r
+        })
+        .collect();
+    (columns, rows)
+}
+
 /// The verdict in words.
 pub fn verdict_word(verdict: Verdict) -> &'static str {
     match verdict {
