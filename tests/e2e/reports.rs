@@ -507,6 +507,15 @@ fn the_html_report_has_every_markdown_section_findings_first_with_requests_and_c
     for target in &targets {
         assert!(dom.contains(&format!(r#"id="{target}""#)), "no #{target}");
     }
+    // windows and windows-2025 answered every step alike: one column in both grids.
+    assert!(
+        dom.contains(r#"<th data-cells="2">windows, windows-2025</th>"#),
+        "{dom}"
+    );
+    assert!(
+        markdown.contains("| suite | scope | windows, windows-2025 | debian (primary) |"),
+        "{markdown}"
+    );
     // The same difference on windows and windows-2025 is shown once, with both cells.
     let unaccepted_text = &dom[position(r#"id="unaccepted""#)..];
     assert!(
