@@ -95,13 +95,26 @@ pub(super) fn setup(
         }
     }
     let bases = explore::bases(seed, requested);
-    let reads = explore::probes(&bases, budget);
-    // The writes, each a suite of its own so that it runs in a fresh data dir.
+    // The writes, each a suite of its own so that it runs in a fresh data dir; the budget
+    // counts them with the reads, writes taking at most half of it.
     let writes = if budget.writes {
-        explore::write_probes(&explore::seed_files(seed))
+        explore::write_probes(
+            &explore::seed_files(seed),
+            Budget {
+                requests: explore::write_share(budget),
+                ..budget
+            },
+        )
     } else {
         Vec::new()
     };
+    let reads = explore::probes(
+        &bases,
+        Budget {
+            requests: budget.requests.saturating_sub(writes.len()),
+            ..budget
+        },
+    );
     let generated_suite = |name: String| Suite {
         name,
         scope: Scope::PerTarget,

@@ -70,7 +70,7 @@ pub fn seed_files(seed: Option<&Path>) -> Vec<String> {
 /// The write probes of `files`: each file written again as itself (the base) and under the
 /// names a port reads otherwise (case, `\`, a trailing character, a device name, a long
 /// name). Never traversal: a write is never aimed outside the data dir.
-pub fn write_probes(files: &[String]) -> Vec<Probe> {
+pub fn write_probes(files: &[String], budget: Budget) -> Vec<Probe> {
     let writable = [
         Class::CaseSensitivity,
         Class::Separators,
@@ -79,17 +79,55 @@ pub fn write_probes(files: &[String]) -> Vec<Probe> {
         Class::LongNames,
     ];
     let mut candidates: Vec<(Class, String, String)> = Vec::new();
+    let mut mutated: Vec<(Class, String, String)> = Vec::new();
     let mut seen = BTreeSet::new();
     for base in files {
         candidates.push((Class::Base, base.clone(), encode(base)));
         for (class, path) in mutations(base) {
             if writable.contains(&class) {
-                candidates.push((class, base.clone(), encode(&path)));
+                mutated.push((class, base.clone(), encode(&path)));
             }
         }
     }
     candidates.retain(|c| seen.insert(c.2.clone()));
-    numbered(candidates, "write-", "PUT")
+    mutated.retain(|c| seen.insert(c.2.clone()));
+    numbered(within(candidates, mutated, budget), "write-", "PUT")
+}
+
+/// How many of a budget the writes may take: at most half of it, so that reads always run.
+pub fn write_share(budget: Budget) -> usize {
+    if budget.writes {
+        budget.requests / 2
+    } else {
+        0
+    }
+}
+
+/// The bases, then as many of `mutated` as `budget.requests` leaves room for, chosen by
+/// `budget.seed` when there are more, in class order.
+fn within(
+    mut bases: Vec<(Class, String, String)>,
+    mut mutated: Vec<(Class, String, String)>,
+    budget: Budget,
+) -> Vec<(Class, String, String)> {
+    bases.truncate(budget.requests);
+    let room = budget.requests.saturating_sub(bases.len());
+    if mutated.len() > room {
+        let rank = |path: &str| -> [u8; 32] {
+            Sha256::new()
+                .chain_update(budget.seed.to_le_bytes())
+                .chain_update(path.as_bytes())
+                .finalize()
+                .into()
+        };
+        let mut ranked: Vec<_> = mutated.into_iter().map(|c| (rank(&c.2), c)).collect();
+        ranked.sort();
+        ranked.truncate(room);
+        mutated = ranked.into_iter().map(|(_, c)| c).collect();
+        mutated.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
+    }
+    bases.extend(mutated);
+    bases
 }
 
 /// `candidates` (class, base, path) as probes of `method`, named `<prefix><class>-<n>` with
@@ -316,24 +354,7 @@ pub fn probes(bases: &[String], budget: Budget) -> Vec<Probe> {
         .collect();
     let mut seen: BTreeSet<String> = candidates.iter().map(|c| c.2.clone()).collect();
     mutated.retain(|c| seen.insert(c.2.clone()));
-    let room = budget.requests.saturating_sub(candidates.len());
-    if mutated.len() > room {
-        let rank = |path: &str| -> [u8; 32] {
-            Sha256::new()
-                .chain_update(budget.seed.to_le_bytes())
-                .chain_update(path.as_bytes())
-                .finalize()
-                .into()
-        };
-        let mut ranked: Vec<_> = mutated.into_iter().map(|c| (rank(&c.2), c)).collect();
-        ranked.sort();
-        ranked.truncate(room);
-        mutated = ranked.into_iter().map(|(_, c)| c).collect();
-        mutated.sort_by(|a, b| (a.0, &a.1, &a.2).cmp(&(b.0, &b.1, &b.2)));
-    }
-    candidates.truncate(budget.requests);
-    candidates.extend(mutated);
-    numbered(candidates, "", "GET")
+    numbered(within(candidates, mutated, budget), "", "GET")
 }
 
 /// The probes as the cases of a generated `http` suite: one `GET` each, its answer (status,
@@ -457,7 +478,13 @@ mod tests {
 
     #[test]
     fn writes_rename_the_seed_s_files_and_never_climb_out() {
-        let probes = write_probes(&["/files/readme.md".to_owned()]);
+        let budget = Budget {
+            seed: 0,
+            requests: 400,
+            time: None,
+            writes: true,
+        };
+        let probes = write_probes(&["/files/readme.md".to_owned()], budget);
         let paths: Vec<(&str, &str)> = probes
             .iter()
             .map(|p| (p.method.as_str(), p.path.as_str()))
@@ -471,6 +498,40 @@ mod tests {
             "{paths:?}"
         );
         assert!(probes.iter().all(|p| p.name.starts_with("write-")));
+    }
+
+    #[test]
+    fn the_budget_counts_reads_and_writes_together() {
+        let files: Vec<String> = (0..60).map(|i| format!("/files/doc-{i}.txt")).collect();
+        for requests in [40, 100, 400] {
+            let budget = Budget {
+                seed: 7,
+                requests,
+                time: None,
+                writes: true,
+            };
+            let writes = write_probes(
+                &files,
+                Budget {
+                    requests: write_share(budget),
+                    ..budget
+                },
+            );
+            let reads = probes(
+                &files,
+                Budget {
+                    requests: requests - writes.len(),
+                    ..budget
+                },
+            );
+            assert!(!writes.is_empty() && !reads.is_empty(), "{requests}");
+            assert!(
+                writes.len() + reads.len() <= requests,
+                "{requests}: {} + {}",
+                writes.len(),
+                reads.len()
+            );
+        }
     }
 
     #[test]
