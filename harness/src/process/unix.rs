@@ -81,45 +81,49 @@ pub(super) fn parent(pid: u32) -> Option<u32> {
     rest.split_whitespace().nth(1)?.parse().ok()
 }
 
+/// Every process's pid, as /proc lists them.
+fn pids() -> impl Iterator<Item = u32> {
+    std::fs::read_dir("/proc")
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter_map(|entry| entry.file_name().to_str()?.parse::<u32>().ok())
+}
+
+/// The mark in `pid`'s environment (`Some(None)` when it has none), or `None` when its
+/// environment cannot be read.
+fn mark_of(pid: u32) -> Option<Option<String>> {
+    let environ = std::fs::read(format!("/proc/{pid}/environ")).ok()?;
+    let prefix = format!("{MARK}=");
+    Some(
+        environ
+            .split(|b| *b == 0)
+            .filter_map(|var| std::str::from_utf8(var).ok())
+            .find_map(|var| var.strip_prefix(prefix.as_str()).map(str::to_owned)),
+    )
+}
+
+/// `pid` with its command line.
+fn described(pid: u32) -> Marked {
+    let command = std::fs::read(format!("/proc/{pid}/cmdline"))
+        .map(|b| {
+            String::from_utf8_lossy(&b)
+                .replace('\0', " ")
+                .trim()
+                .to_owned()
+        })
+        .unwrap_or_default();
+    Marked { pid, command }
+}
+
 /// The live processes whose mark `matches`, this process aside.
 pub(super) fn marked(matches: impl Fn(&str) -> bool) -> Vec<Marked> {
     let me = std::process::id();
-    let prefix = format!("{MARK}=");
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if pid == me {
-            continue;
-        }
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let mark = environ
-            .split(|b| *b == 0)
-            .filter_map(|var| std::str::from_utf8(var).ok())
-            .find_map(|var| var.strip_prefix(prefix.as_str()));
-        if mark.is_some_and(&matches) && alive(pid) {
-            let command = std::fs::read(entry.path().join("cmdline"))
-                .map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .replace('\0', " ")
-                        .trim()
-                        .to_owned()
-                })
-                .unwrap_or_default();
-            found.push(Marked { pid, command });
-        }
-    }
-    found
+    pids()
+        .filter(|&pid| pid != me)
+        .filter(|&pid| mark_of(pid).flatten().is_some_and(|m| matches(&m)) && alive(pid))
+        .map(described)
+        .collect()
 }
 
 /// Makes the harness the reaper of every orphan it leaves behind (Linux's child subreaper):
@@ -144,46 +148,16 @@ const ENGINE_HELPERS: &[&str] = &["conmon", "podman"];
 /// aside).
 pub(super) fn adopted_without_mark() -> Vec<Marked> {
     let me = std::process::id();
-    let prefix = format!("{MARK}=");
-    let mut found = Vec::new();
-    let Ok(entries) = std::fs::read_dir("/proc") else {
-        return found;
-    };
-    for entry in entries.flatten() {
-        let Some(pid) = entry
-            .file_name()
-            .to_str()
-            .and_then(|n| n.parse::<u32>().ok())
-        else {
-            continue;
-        };
-        if parent(pid) != Some(me) || !alive(pid) {
-            continue;
-        }
-        let name = std::fs::read_to_string(entry.path().join("comm")).unwrap_or_default();
-        if ENGINE_HELPERS.contains(&name.trim()) {
-            continue;
-        }
+    pids()
+        .filter(|&pid| parent(pid) == Some(me) && alive(pid))
+        .filter(|&pid| {
+            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+            !ENGINE_HELPERS.contains(&name.trim())
+        })
         // A process whose environment cannot be read is not judged.
-        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
-            continue;
-        };
-        let marked = environ
-            .split(|b| *b == 0)
-            .any(|var| var.starts_with(prefix.as_bytes()));
-        if !marked {
-            let command = std::fs::read(entry.path().join("cmdline"))
-                .map(|b| {
-                    String::from_utf8_lossy(&b)
-                        .replace('\0', " ")
-                        .trim()
-                        .to_owned()
-                })
-                .unwrap_or_default();
-            found.push(Marked { pid, command });
-        }
-    }
-    found
+        .filter(|&pid| mark_of(pid).is_some_and(|mark| mark.is_none()))
+        .map(described)
+        .collect()
 }
 
 /// How the child `pid` exited, when it has, read without reaping it (`waitid` with
