@@ -98,7 +98,7 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
     let markdown = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(markdown.contains("## Explored"), "{markdown}");
     assert!(
-        markdown.contains("| separators | GET /files/docs%5Cguide.txt | windows, windows-2025 |"),
+        markdown.contains("| separators | GET /files/docs%5CTODO.txt | windows, windows-2025 |"),
         "{markdown}"
     );
     let html = std::fs::read_to_string(out.join("report.html")).unwrap();
@@ -152,18 +152,114 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
             .starts_with("status: 200"),
         "{smallest:#}"
     );
+    // Listing order: the seed's docs folder as NTFS orders it (case aside) on Windows, by
+    // bytes on Debian; asked for with and without the trailing slash.
+    let ordering = class(&found, "ordering");
+    let requests: Vec<&str> = ordering["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["request"].as_str().unwrap())
+        .collect();
+    assert!(
+        requests.contains(&"GET /files/docs") && requests.contains(&"GET /files/docs/"),
+        "{ordering:#}"
+    );
+    let listing = &ordering["findings"][0]["answers"];
+    let (debian, windows) = (
+        listing["debian"].as_str().unwrap(),
+        listing["windows"].as_str().unwrap(),
+    );
+    assert!(
+        debian.find("TODO.txt").unwrap() < debian.find("guide.txt").unwrap(),
+        "{debian}"
+    );
+    assert!(
+        windows.find("guide.txt").unwrap() < windows.find("TODO.txt").unwrap(),
+        "{windows}"
+    );
+    // Links: the listing of the seed's folder reports its links as links on Debian only.
+    let links = class(&found, "symlinks");
+    assert_eq!(links["findings"][0]["request"], "GET /files", "{links:#}");
+    assert!(
+        links["findings"][0]["answers"]["debian"]
+            .as_str()
+            .unwrap()
+            .contains("current\tlink to file"),
+        "{links:#}"
+    );
+    // An OS error text, in the log of a probe both platforms answer 404: one class, whatever
+    // mutation (an 8.3 name among them) produced it.
+    let error_text = class(&found, "error-text");
+    let short = error_text["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["mutation"] == "short-names")
+        .unwrap_or_else(|| panic!("{error_text:#}"));
+    assert!(
+        short["answers"]["debian"]
+            .as_str()
+            .unwrap()
+            .contains("No such file or directory (os error 2)"),
+        "{short:#}"
+    );
+    assert!(
+        !short["answers"]["windows"]
+            .as_str()
+            .unwrap()
+            .contains("No such file or directory"),
+        "{short:#}"
+    );
+    // No finding under two labels, and each label means what differs: a status for the
+    // mutation classes, the same status for the others.
+    let mut probes = std::collections::BTreeSet::new();
+    for class in found["classes"].as_array().unwrap() {
+        let name = class["class"].as_str().unwrap();
+        for f in class["findings"].as_array().unwrap() {
+            assert!(
+                probes.insert(f["probe"].as_str().unwrap().to_owned()),
+                "{f:#}"
+            );
+            let statuses: std::collections::BTreeSet<&str> = f["answers"]
+                .as_object()
+                .unwrap()
+                .values()
+                .map(|a| a.as_str().unwrap().lines().next().unwrap())
+                .collect();
+            let by_status = [
+                "base",
+                "case-sensitivity",
+                "separators",
+                "traversal",
+                "trailing-characters",
+                "reserved-names",
+                "encoding",
+                "long-names",
+                "short-names",
+            ]
+            .contains(&name);
+            // (A link may differ either way: in a listing, or in a status through it.)
+            if name != "symlinks" {
+                assert_eq!(statuses.len() > 1, by_status, "{name}: {f:#}");
+            }
+            if by_status {
+                assert_eq!(f["mutation"], name, "{f:#}");
+            }
+        }
+    }
     // Separators: `\` reaches the seeded file through its folder on Windows only.
     let separators = class(&found, "separators");
     let smallest = &separators["findings"][0];
     assert_eq!(
-        smallest["request"], "GET /files/docs%5Cguide.txt",
+        smallest["request"], "GET /files/docs%5CTODO.txt",
         "{separators:#}"
     );
     assert!(
         smallest["answers"]["windows"]
             .as_str()
             .unwrap()
-            .contains("A guide in a folder."),
+            .contains("Write the porting notes."),
         "{smallest:#}"
     );
     // Each class's findings are smallest first, and no committed case covers them.
@@ -201,7 +297,7 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         .join(format!("explored/{probe}.toml"));
     let written = std::fs::read_to_string(&case).unwrap();
     assert!(
-        written.contains("path = \"/files/docs%5Cguide.txt\""),
+        written.contains("path = \"/files/docs%5CTODO.txt\""),
         "{written}"
     );
     let matrix_text = std::fs::read_to_string(&config).unwrap();
@@ -239,7 +335,7 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         .unwrap()
         .iter()
         .flat_map(|c| c["findings"].as_array().unwrap())
-        .find(|f| f["request"] == "GET /files/docs%5Cguide.txt")
+        .find(|f| f["request"] == "GET /files/docs%5CTODO.txt")
         .unwrap_or_else(|| panic!("{again:#}"));
     assert_eq!(known["covered_by"], format!("explored/{probe}"), "{log}");
     assert_eq!(known["known"], reason, "{log}");
@@ -250,7 +346,7 @@ fn explore_finds_the_sample_s_port_differences_by_class_with_no_case_written() {
         &config,
         &["--explore-writes", "--cell", "windows", "--cell", "debian"],
     );
-    let overwrite = class(&written, "case-sensitivity")["findings"]
+    let overwrite = class(&written, "stored-names")["findings"]
         .as_array()
         .unwrap()
         .iter()
@@ -340,18 +436,18 @@ fn explore_finds_nothing_between_two_linux_cells_and_the_same_seed_finds_the_sam
 fn explore_probes_the_paths_an_openapi_document_or_a_har_recording_names() {
     let _serial = serial();
     let cells = ["--cell", "windows", "--cell", "debian"];
-    let info = |found: &serde_json::Value| {
+    let info = |found: &serde_json::Value, request: &str| {
         found["classes"]
             .as_array()
             .unwrap()
             .iter()
             .flat_map(|c| c["findings"].as_array().unwrap())
-            .any(|f| f["request"] == "GET /info")
+            .any(|f| f["request"] == request)
     };
     // Neither the seed nor a suite names /info: it is not probed.
     let plain = without_cases("explore-plain", None);
     let (_, found, _) = explore(&plain, &cells);
-    assert!(!info(&found), "{found:#}");
+    assert!(!info(&found, "GET /info"), "{found:#}");
 
     // The OpenAPI document the matrix names does (its parameterized paths do not).
     let config = without_cases("explore-openapi", None);
@@ -368,7 +464,7 @@ fn explore_probes_the_paths_an_openapi_document_or_a_har_recording_names() {
     )
     .unwrap();
     let (_, found, log) = explore(&config, &cells);
-    assert!(info(&found), "{log}");
+    assert!(info(&found, "GET /info"), "{log}");
 
     // So does a HAR recording given on the command line.
     let har = dir.join("session.har");
@@ -380,7 +476,7 @@ fn explore_probes_the_paths_an_openapi_document_or_a_har_recording_names() {
     let mut with_har = cells.to_vec();
     with_har.extend(["--explore-har", har.to_str().unwrap()]);
     let (_, found, log) = explore(&plain, &with_har);
-    assert!(info(&found), "{log}");
+    assert!(info(&found, "GET /info?verbose=1"), "its query kept: {log}");
 
     // A document that is none is an error that points at the matrix's line.
     std::fs::write(dir.join("openapi.yaml"), "[1, 2]\n").unwrap();
@@ -511,5 +607,226 @@ fn a_whole_class_of_findings_is_accepted_by_one_command_and_the_next_exploration
     assert!(
         known.iter().all(|k| k.contains("(by explore class ")),
         "{known:?}"
+    );
+}
+
+/// The fault server's file server on two host cells, `a` (the primary) and `b`, with a seed
+/// of files and folders and `extra` TOML appended to the matrix; no suite but a health case.
+fn fault_explore(name: &str, extra: &str) -> PathBuf {
+    let config = crate::faults::fault_matrix(
+        name,
+        &["a", "b"],
+        &[("health", "[[step]]\nmethod = \"GET\"\npath = \"/health\"\n")],
+        extra,
+    );
+    let dir = config.parent().unwrap();
+    let seed = dir.join("seed/files");
+    let _ = std::fs::remove_dir_all(dir.join("seed"));
+    std::fs::create_dir_all(seed.join("docs")).unwrap();
+    std::fs::write(seed.join("report.txt"), "the report\n").unwrap();
+    std::fs::write(seed.join("docs/notes.txt"), "the notes\n").unwrap();
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replacen("[server]\n", "[server]\nseed = \"seed\"\n", 1),
+    )
+    .unwrap();
+    config
+}
+
+fn findings_of(found: &serde_json::Value) -> Vec<&serde_json::Value> {
+    found["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|c| c["findings"].as_array().unwrap())
+        .collect()
+}
+
+#[test]
+fn a_server_whose_cells_differ_only_in_the_text_of_a_404_gives_one_class() {
+    let _serial = serial();
+    let config = fault_explore("explore-404-text", "");
+    crate::faults::cell_env(
+        &config,
+        "b",
+        &[(
+            "FAULT_NOT_FOUND",
+            "The system cannot find the file specified.",
+        )],
+    );
+    let (code, found, log) = explore(&config, &[]);
+    assert_eq!(code, Some(1), "{log}");
+    let classes: Vec<&str> = found["classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["class"].as_str().unwrap())
+        .collect();
+    assert_eq!(classes, ["error-text"], "{found:#}");
+    // Produced by many mutations, filed under none of them.
+    let findings = findings_of(&found);
+    let mutations: std::collections::BTreeSet<&str> = findings
+        .iter()
+        .map(|f| f["mutation"].as_str().unwrap())
+        .collect();
+    assert!(mutations.len() >= 4, "{mutations:?}");
+    for f in &findings {
+        let a = f["answers"]["a"].as_str().unwrap();
+        let b = f["answers"]["b"].as_str().unwrap();
+        assert!(
+            a.starts_with("status: 404") && a.contains("not found"),
+            "{f:#}"
+        );
+        assert!(
+            b.starts_with("status: 404") && b.contains("cannot find"),
+            "{f:#}"
+        );
+    }
+    // The one class leads with its smallest request, which the terminal names too.
+    let first = found["classes"][0]["findings"][0]["request"]
+        .as_str()
+        .unwrap();
+    assert!(
+        findings
+            .iter()
+            .all(|f| f["request"].as_str().unwrap().len() >= first.len())
+    );
+}
+
+const UPLOAD_OPENAPI: &str = "openapi: 3.0.0\npaths:\n  /upload:\n    post:\n      requestBody:\n        content:\n          multipart/form-data:\n            schema:\n              type: object\n              properties:\n                document:\n                  type: string\n                  format: binary\n";
+
+#[test]
+fn a_server_that_takes_uploads_only_as_multipart_forms_gets_write_probes_as_forms() {
+    let _serial = serial();
+    let config = fault_explore("explore-multipart", "");
+    crate::faults::cell_env(&config, "b", &[("FAULT_UPLOAD_NAMES", "lower")]);
+    // Without a description of its uploads, writes are PUTs, which it refuses alike: no
+    // stored name differs.
+    let budget = ["--explore-writes", "--explore-budget", "60"];
+    let (_, found, log) = explore(&config, &budget);
+    assert!(
+        found["classes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|c| c["class"] != "stored-names"),
+        "{log}"
+    );
+    assert!(
+        findings_of(&found)
+            .iter()
+            .all(|f| !f["request"].as_str().unwrap().starts_with("POST")),
+        "{log}"
+    );
+    // The OpenAPI document says it takes multipart forms at /upload: the writes are forms,
+    // and the name stored in lower case on `b` is a finding of its own class.
+    let dir = config.parent().unwrap();
+    std::fs::write(dir.join("openapi.yaml"), UPLOAD_OPENAPI).unwrap();
+    let matrix_text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        matrix_text.replacen("[server]\n", "[server]\nopenapi = \"openapi.yaml\"\n", 1),
+    )
+    .unwrap();
+    let (code, found, log) = explore(&config, &budget);
+    assert_eq!(code, Some(1), "{log}");
+    assert!(found["probes"].as_u64().unwrap() <= 60, "{found:#}");
+    for cell in ["a", "b"] {
+        assert!(found["answered"][cell].as_u64().unwrap() <= 60, "{found:#}");
+    }
+    let stored = class(&found, "stored-names");
+    let upload = stored["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["request"] == "POST /upload (document \"REPORT.TXT\")")
+        .unwrap_or_else(|| panic!("{stored:#}"));
+    assert_eq!(upload["mutation"], "case-sensitivity");
+    assert_eq!(upload["upload"]["file_name"], "REPORT.TXT");
+    let answer = |cell: &str| upload["answers"][cell].as_str().unwrap().to_owned();
+    assert!(
+        answer("a").contains("f files/REPORT.TXT "),
+        "{}",
+        answer("a")
+    );
+    assert!(!answer("b").contains("REPORT.TXT"), "{}", answer("b"));
+    assert!(answer("b").starts_with("status: 201"), "{}", answer("b"));
+    assert!(
+        findings_of(&found)
+            .iter()
+            .all(|f| !f["request"].as_str().unwrap().starts_with("PUT ")),
+        "no PUT where the server takes forms"
+    );
+    // Saved as a case, the finding is the same form, which an ordinary run sends again.
+    let saved = xtask_command(
+        &root(),
+        &[
+            "explore",
+            "--save",
+            upload["probe"].as_str().unwrap(),
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            dir.join(format!("out-{}", budget.join("-")))
+                .to_str()
+                .unwrap(),
+        ],
+    );
+    assert_eq!(saved.status.code(), Some(0), "{}", text(&saved));
+    let case = std::fs::read_to_string(dir.join(format!(
+        "explored/{}.toml",
+        upload["probe"].as_str().unwrap()
+    )))
+    .unwrap();
+    assert!(
+        case.contains("upload = { field = \"document\", name = \"REPORT.TXT\""),
+        "{case}"
+    );
+}
+
+#[test]
+fn the_time_bound_holds_for_reads_and_writes_together() {
+    let _serial = serial();
+    let config = fault_explore("explore-time", "\n[limits]\nrequest_timeout = \"2s\"\n");
+    for cell in ["a", "b"] {
+        crate::faults::cell_env(&config, cell, &[("FAULT_DELAY_MS", "250")]);
+    }
+    let dir = config.parent().unwrap();
+    std::fs::write(dir.join("openapi.yaml"), UPLOAD_OPENAPI).unwrap();
+    let matrix_text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        matrix_text.replacen("[server]\n", "[server]\nopenapi = \"openapi.yaml\"\n", 1),
+    )
+    .unwrap();
+    // Unbounded, the reads alone would take over 100 s; bounded at 3 s, no probe starts and
+    // no write's server is launched after it: the whole run (builds, the health suite and
+    // the comparison included) ends within the bound, one probe, one request timeout and
+    // the run's own few seconds.
+    let started = std::time::Instant::now();
+    let (_, found, log) = explore(
+        &config,
+        &[
+            "--explore-writes",
+            "--explore-time",
+            "3s",
+            "--explore-budget",
+            "800",
+        ],
+    );
+    let took = started.elapsed();
+    let probes = found["probes"].as_u64().unwrap();
+    assert!(probes > 60, "{found:#}");
+    for cell in ["a", "b"] {
+        let answered = found["answered"][cell].as_u64().unwrap();
+        assert!(
+            answered * 2 < probes,
+            "{cell}: {answered} of {probes}: {log}"
+        );
+    }
+    assert!(
+        took < std::time::Duration::from_secs_f64(3.0 + 0.25 + 2.0 + 6.0),
+        "the run took {took:?} with --explore-time 3s: {log}"
     );
 }

@@ -512,11 +512,14 @@ pub struct Divergence {
     pub expires: Option<String>,
 }
 
-/// The kind of difference a probe looks for.
+/// A class of `--explore` findings: first what differs between the cells' answers, then,
+/// for a status that differs, how the request was mutated to show it. The mutation classes
+/// (`base` to `short-names`) are also what a probe does to its base request.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExploreClass {
-    /// The base request itself, unmutated: what the others are compared against.
+    /// The base request itself, unmutated, answered with another status (as a mutation: no
+    /// mutation, the reference of the others).
     Base,
     /// Letters in another case: one name or two on a case-insensitive file system.
     CaseSensitivity,
@@ -534,14 +537,29 @@ pub enum ExploreClass {
     LongNames,
     /// 8.3 short names (`READM~1.MD`), which only Windows resolves.
     ShortNames,
-    /// The same lines in another order (a listing in the file system's order): found by the
-    /// comparison, never generated.
+    /// The same status and body lines, in another order: a listing in the file system's
+    /// order.
     Ordering,
+    /// The same status, and the lines that differ name one of the seed's symbolic links: how
+    /// a platform reports or follows links.
+    Symlinks,
+    /// The same error status, and only the error's text differs (in the body or the log):
+    /// the OS's own words, whatever the mutation.
+    ErrorText,
+    /// A write answered alike that left another data dir: the name an upload was stored
+    /// under.
+    StoredNames,
+    /// The same success status, and the body differs otherwise.
+    Body,
+    /// Only the headers differ.
+    Headers,
+    /// Only the lines the server logged while answering differ (an OS path, an OS text).
+    Log,
 }
 
 impl ExploreClass {
     /// Every class, in report order.
-    pub const ALL: [ExploreClass; 10] = [
+    pub const ALL: [ExploreClass; 16] = [
         ExploreClass::Base,
         ExploreClass::CaseSensitivity,
         ExploreClass::Separators,
@@ -552,6 +570,25 @@ impl ExploreClass {
         ExploreClass::LongNames,
         ExploreClass::ShortNames,
         ExploreClass::Ordering,
+        ExploreClass::Symlinks,
+        ExploreClass::ErrorText,
+        ExploreClass::StoredNames,
+        ExploreClass::Body,
+        ExploreClass::Headers,
+        ExploreClass::Log,
+    ];
+
+    /// The mutations a probe can make (`base`: none), in the order probes are generated.
+    pub const MUTATIONS: [ExploreClass; 9] = [
+        ExploreClass::Base,
+        ExploreClass::CaseSensitivity,
+        ExploreClass::Separators,
+        ExploreClass::Traversal,
+        ExploreClass::TrailingCharacters,
+        ExploreClass::ReservedNames,
+        ExploreClass::Encoding,
+        ExploreClass::LongNames,
+        ExploreClass::ShortNames,
     ];
 
     /// The class named `name` (as [`ExploreClass::as_str`] spells it).
@@ -572,6 +609,12 @@ impl ExploreClass {
             ExploreClass::LongNames => "long-names",
             ExploreClass::ShortNames => "short-names",
             ExploreClass::Ordering => "ordering",
+            ExploreClass::Symlinks => "symlinks",
+            ExploreClass::ErrorText => "error-text",
+            ExploreClass::StoredNames => "stored-names",
+            ExploreClass::Body => "body",
+            ExploreClass::Headers => "headers",
+            ExploreClass::Log => "log",
         }
     }
 }

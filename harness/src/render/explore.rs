@@ -14,9 +14,10 @@ pub fn summary(explored: &Explored, out: &Path) -> String {
         let first = &class.findings[0];
         let _ = writeln!(
             s,
-            "\n{} ({} probes): {} on {}",
+            "\n{} ({} probes; by {}): {} on {}",
             class.class.as_str(),
             class.findings.len(),
+            super::view::mutations(&class.findings),
             visible(&first.request),
             first.cells.join(", ")
         );

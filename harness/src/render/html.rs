@@ -442,7 +442,7 @@ fn explored(r: &Results) -> Markup {
                 }
                 @if !x.classes.is_empty() {
                     table {
-                        tr { th { "class" } th { "smallest request" } th { "cells" } th { "findings" } th { "known" } }
+                        tr { th { "class" } th { "smallest request" } th { "cells" } th { "findings" } th { "known" } th { "found by" } }
                         @for row in view::explored(x) {
                             tr {
                                 td { (row.class) }
@@ -450,6 +450,7 @@ fn explored(r: &Results) -> Markup {
                                 td { (row.cells) }
                                 td { (row.findings) }
                                 td { (row.known) }
+                                td { (row.mutations) }
                             }
                         }
                     }
@@ -464,12 +465,13 @@ fn explored(r: &Results) -> Markup {
                             }
                             table {
                                 tr {
-                                    th { "request" } th { "differs on" } th { "known" }
+                                    th { "request" } th { "mutation" } th { "differs on" } th { "known" }
                                     @for cell in &x.cells { th { (cell) } }
                                 }
                                 @for f in class.findings.iter().filter(|f| f.known.is_none()).chain(class.findings.iter().filter(|f| f.known.is_some())) {
                                     tr.finding data-probe=(f.probe) {
                                         td { code { (f.request) } }
+                                        td { (f.mutation.as_str()) }
                                         td { (f.cells.join(", ")) }
                                         td { @match &f.known { Some(why) => (why), None => strong { "UNKNOWN" } } }
                                         @for cell in &x.cells {

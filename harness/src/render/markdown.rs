@@ -202,17 +202,18 @@ pub fn render(r: &Results) -> String {
         if !x.classes.is_empty() {
             let _ = writeln!(
                 s,
-                "| class | smallest request | cells | findings | known |\n|---|---|---|---|---|"
+                "| class | smallest request | cells | findings | known | found by |\n|---|---|---|---|---|---|"
             );
             for row in super::view::explored(x) {
                 let _ = writeln!(
                     s,
-                    "| {} | {} | {} | {} | {} |",
+                    "| {} | {} | {} | {} | {} | {} |",
                     row.class,
                     e(&row.request),
                     e(&row.cells),
                     row.findings,
-                    row.known
+                    row.known,
+                    row.mutations
                 );
             }
             let _ = writeln!(s);

@@ -422,6 +422,8 @@ pub fn case_evidence(results: &Results, suite: &str, case: &str, cell: &str) -> 
 pub struct ExploredRow {
     /// The class.
     pub class: &'static str,
+    /// The mutations that exposed it, most findings first (`base`: an unmutated request).
+    pub mutations: String,
     /// Its smallest request.
     pub request: String,
     /// The cells that answered it otherwise than the primary.
@@ -432,6 +434,21 @@ pub struct ExploredRow {
     pub known: usize,
 }
 
+/// The mutations of `findings`, most findings first: `short-names 3, case-sensitivity 1`.
+pub fn mutations(findings: &[crate::verdict::explore::Finding]) -> String {
+    let mut counts: std::collections::BTreeMap<&str, usize> = Default::default();
+    for f in findings {
+        *counts.entry(f.mutation.as_str()).or_default() += 1;
+    }
+    let mut counts: Vec<(&str, usize)> = counts.into_iter().collect();
+    counts.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(b.0)));
+    counts
+        .iter()
+        .map(|(m, n)| format!("{m} {n}"))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 /// The classes of `explored`, in report order.
 pub fn explored(explored: &crate::verdict::explore::Explored) -> Vec<ExploredRow> {
     explored
@@ -439,6 +456,7 @@ pub fn explored(explored: &crate::verdict::explore::Explored) -> Vec<ExploredRow
         .iter()
         .map(|c| ExploredRow {
             class: c.class.as_str(),
+            mutations: mutations(&c.findings),
             request: c.findings[0].request.clone(),
             cells: c.findings[0].cells.join(", "),
             findings: c.findings.len(),

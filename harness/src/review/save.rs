@@ -48,25 +48,34 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
             )));
         }
     }
-    let (method, path) = finding
-        .request
-        .split_once(' ')
-        .unwrap_or(("GET", finding.request.as_str()));
+    // explore.json from before findings named their method and path: from the request line.
+    let (method, path) = if finding.method.is_empty() {
+        finding
+            .request
+            .split_once(' ')
+            .unwrap_or(("GET", finding.request.as_str()))
+    } else {
+        (finding.method.as_str(), finding.path.as_str())
+    };
     let root = file.parent().unwrap_or(Path::new("."));
     let case = root.join(suite).join(format!("{probe}.toml"));
-    let body = if method == "GET" {
-        String::new()
-    } else {
-        format!(
-            "body = {}\n",
-            toml_edit::value(crate::suite::explore::WRITE_BODY)
-        )
+    let write = crate::suite::explore::WRITE_BODY;
+    let body = match (&finding.upload, method) {
+        (Some(upload), _) => format!(
+            "upload = {{ field = {}, name = {}, body = {} }}\n",
+            toml_edit::value(&upload.field),
+            toml_edit::value(&upload.file_name),
+            toml_edit::value(write)
+        ),
+        (None, "GET") => String::new(),
+        (None, _) => format!("body = {}\n", toml_edit::value(write)),
     };
     let text = format!(
         "description = {}\n\n[[step]]\nmethod = {}\npath = {}\n{body}",
         toml_edit::value(format!(
-            "found by --explore ({}): {} answered otherwise than {}",
+            "found by --explore ({}, by {}): {} answered otherwise than {}",
             class.as_str(),
+            finding.mutation.as_str(),
             finding.cells.join(", "),
             explored.primary
         )),
@@ -113,6 +122,10 @@ mod tests {
                 findings: vec![Finding {
                     probe: "../../escape".into(),
                     request: "GET /x".into(),
+                    mutation: Class::Separators,
+                    method: "GET".into(),
+                    path: "/x".into(),
+                    upload: None,
                     base: "/x".into(),
                     cells: vec!["windows".into()],
                     answers: BTreeMap::new(),

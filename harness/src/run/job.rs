@@ -20,6 +20,7 @@ use crate::runtime::{self, Launch, Reservation, Runtime, Server};
 use crate::suite::{CaseResult, Doing, LoadedSuite, ServerGone, SuiteEnv, evidence};
 
 /// What every job of a run shares.
+#[derive(Clone, Copy)]
 pub(super) struct Jobs<'a> {
     pub matrix: &'a Matrix,
     pub suites: &'a BTreeMap<String, Arc<dyn LoadedSuite>>,
@@ -30,9 +31,31 @@ pub(super) struct Jobs<'a> {
     pub options: &'a RunOptions,
     /// The `--case` patterns.
     pub plan_cases: &'a [String],
+    /// No job starts after it (`--explore-time`): those left are not run.
+    pub deadline: Option<std::time::Instant>,
 }
 
-impl Jobs<'_> {
+impl<'a> Jobs<'a> {
+    /// The same builds, runtimes and folders for other suites (a pass of generated ones,
+    /// every case of them), none of whose jobs starts after `deadline`.
+    pub fn with_suites<'b>(
+        &self,
+        matrix: &'b Matrix,
+        suites: &'b BTreeMap<String, Arc<dyn LoadedSuite>>,
+        deadline: Option<std::time::Instant>,
+    ) -> Jobs<'b>
+    where
+        'a: 'b,
+    {
+        Jobs {
+            matrix,
+            suites,
+            plan_cases: &[],
+            deadline,
+            ..*self
+        }
+    }
+
     /// Every snapshotted step of `jobs`, as observations.
     pub fn observations(&self, jobs: &[JobResult]) -> Vec<Observation> {
         jobs.iter()

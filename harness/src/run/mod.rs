@@ -117,7 +117,7 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
     let _claim = crate::persist::claim(&options.out_dir)?;
     let documented = match &options.explore {
         Some(spec) => explore::documented(matrix, spec)?,
-        None => Vec::new(),
+        None => explore::Documented::default(),
     };
     // Before any job has run there is nothing to report: an interrupt ends the run at once,
     // every child stopped as the futures are dropped.
@@ -310,7 +310,7 @@ async fn finish(
     plan: &Plan,
     options: &RunOptions,
     prepared: Prepared,
-    documented: Vec<String>,
+    documented: explore::Documented,
 ) -> Result<Results> {
     let Prepared {
         start,
@@ -333,6 +333,7 @@ async fn finish(
         logs: &logs,
         options,
         plan_cases: &plan.narrowed.cases,
+        deadline: None,
     };
     // Every job is a task of the schedule, across cells and within them, longest first.
     let durations = schedule::durations_file(&options.cache_dir, &matrix.file);
@@ -407,28 +408,35 @@ async fn finish(
     if let Some(spec) = &options.explore
         && !interrupted
     {
-        let setup = explore::setup(matrix, plan, &validated.suites, documented, spec.budget);
-        let probing = job::Jobs {
-            matrix: &setup.matrix,
-            suites: &setup.suites,
-            artifacts: &artifacts,
-            runtimes: &runtimes,
-            scratch: &scratch,
-            logs: &logs,
-            options,
-            plan_cases: &[],
-        };
+        let mut setup = explore::setup(matrix, plan, &validated.suites, documented, spec.budget);
         options.events.emit(RunEvent::Phase {
             phase: Phase::Explore,
         });
-        let found = schedule::run(
-            &probing,
-            setup.jobs.iter().collect(),
-            &setup.jobs,
+        let mut found = schedule::run(
+            &jobs.with_suites(
+                &setup.reads.matrix,
+                &setup.reads.suites,
+                setup.reads.deadline,
+            ),
+            setup.reads.jobs.iter().collect(),
+            &setup.reads.jobs,
             parallel,
             std::future::ready(()),
         )
         .await?;
+        if spec.budget.writes && !options.interrupt.is_set() {
+            let writes = explore::writes(&mut setup, matrix, plan, &found);
+            found.extend(
+                schedule::run(
+                    &jobs.with_suites(&writes.matrix, &writes.suites, writes.deadline),
+                    writes.jobs.iter().collect(),
+                    &writes.jobs,
+                    parallel,
+                    std::future::ready(()),
+                )
+                .await?,
+            );
+        }
         if !options.interrupt.is_set() {
             let judged = explore::judge(&setup, &found, matrix, &conclude::today());
             let json = serde_json::to_string_pretty(&judged).expect("findings serialize");

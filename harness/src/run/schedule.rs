@@ -156,6 +156,12 @@ pub(super) async fn run(
     let began = std::time::Instant::now();
     let mut free: Vec<usize> = (0..parallel.max(1)).rev().collect();
     while !interrupt.is_set() && (!pending.is_empty() || !running.is_empty()) {
+        if jobs
+            .deadline
+            .is_some_and(|d| std::time::Instant::now() >= d)
+        {
+            pending.clear();
+        }
         // Start what has room, in order. While the runtimes warm up, a job that waits for
         // its runtime's warm slots keeps a place for itself (as many as the slots), so that
         // it starts as soon as they are warm rather than after jobs that come after it.

@@ -204,6 +204,51 @@ pub fn observe_log(
     }
 }
 
+/// The lines a server logged between two points of its logs (`spans`: for standard output,
+/// then standard error, the sizes before and after), normalized, under a line naming each
+/// stream; `None` when it logged nothing there. Each stream's part is its first `max` bytes.
+pub fn observe_log_span(
+    logs: &crate::runtime::ServerLogs,
+    spans: [[u64; 2]; 2],
+    max: u64,
+    rules: &Normalize,
+    injected: &Injected,
+) -> Option<Observed> {
+    use std::io::{Read, Seek};
+    let mut text = String::new();
+    for ((name, path), [from, to]) in [("stdout", &logs.stdout), ("stderr", &logs.stderr)]
+        .into_iter()
+        .zip(spans)
+    {
+        let mut bytes = Vec::new();
+        if to > from
+            && let Ok(mut file) = std::fs::File::open(path)
+            && file.seek(std::io::SeekFrom::Start(from)).is_ok()
+        {
+            let _ = file.take((to - from).min(max)).read_to_end(&mut bytes);
+        }
+        if bytes.is_empty() {
+            continue;
+        }
+        let decoded = normalize::decode(&bytes);
+        let stream = if rules.log_escapes {
+            normalize::strip_escapes(&decoded)
+        } else {
+            decoded.into_owned()
+        };
+        text.push_str(&format!("[{name}]\n"));
+        text.push_str(&normalize::text(rules, injected, &stream).text);
+        if !text.ends_with('\n') {
+            text.push('\n');
+        }
+    }
+    (!text.is_empty()).then(|| Observed {
+        step: LOG_CASE.to_owned(),
+        expression: "the server's log while it answered".to_owned(),
+        text,
+    })
+}
+
 /// The first `max` bytes of `file`, its size, and its SHA-256 when it is longer (read as a
 /// stream).
 pub(super) fn head_of(file: &Path, max: u64) -> (Vec<u8>, u64, Option<String>) {

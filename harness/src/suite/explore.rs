@@ -1,10 +1,14 @@
 //! `--explore`: requests nobody wrote. From what the harness knows of the server (the paths
-//! of the seed's files and folders, the paths the `http` suites request) it derives probes by
-//! the mutations that Windows and Linux are known to answer differently (case, `\` as a
-//! separator, traversal, trailing dots and spaces, reserved device names, encodings and
-//! Unicode normalization forms, long and 8.3 names), and runs them as a generated `http` suite: one case per probe, one `GET`,
-//! its normalized answer compared across cells like any snapshot. The probes go to the
-//! server, whose answers are compared, never followed on the host.
+//! of the seed's files and folders, `/` and every folder with and without its trailing slash,
+//! the paths the `http` suites request, an OpenAPI document, a HAR recording) it derives
+//! probes by the mutations that Windows and Linux are known to answer differently (case, `\`
+//! as a separator, traversal, trailing dots and spaces, reserved device names, encodings and
+//! Unicode normalization forms, long and 8.3 names), and runs them as a generated `http`
+//! suite: one case per probe, its normalized answer (and the lines the server logged while
+//! answering) compared across cells. With writes, the seed's files are uploaded again under
+//! mutated names, the way the server takes uploads (a multipart form when its OpenAPI
+//! document or one of its pages says so, `PUT` otherwise), each in a fresh data dir. The
+//! probes go to the server, whose answers are compared, never followed on the host.
 //!
 //! Deterministic: the same bases, seed and budget give the same probes, in the same order.
 
@@ -16,24 +20,59 @@ use sha2::{Digest, Sha256};
 
 use super::http::case::{Body, CaseFile, Expect, Step};
 
-/// The kind of difference a probe looks for: the matrix's own enum, since a
+/// A probe's mutation, and a finding's class: the matrix's own enum, since a
 /// `[[divergence]]` can accept a whole class.
 pub use crate::matrix::ExploreClass as Class;
 
 /// One generated request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Probe {
-    /// Its case name: `<class>-<number>` (`write-<class>-<number>` for a write), unique in
-    /// the run.
+    /// Its case name: `<mutation>-<number>` (`write-<mutation>-<number>` for a write),
+    /// unique in the run.
     pub name: String,
-    /// What it looks for.
-    pub class: Class,
-    /// `GET`, or `PUT` for a write (`--explore-writes`), each in a data dir of its own.
+    /// What it did to its base request (`base`: nothing).
+    pub mutation: Class,
+    /// `GET`; for a write (`--explore-writes`) `PUT`, or `POST` of a multipart form.
     pub method: String,
     /// The request it mutates.
     pub base: String,
     /// The request path, percent-encoded as sent.
     pub path: String,
+    /// For a multipart upload: the form's file field and the file name sent in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<Upload>,
+}
+
+impl Probe {
+    /// The request as a line: `GET /files/a`, `POST /upload (file "A.TXT")`.
+    pub fn request(&self) -> String {
+        match &self.upload {
+            Some(upload) => format!(
+                "{} {} ({} {:?})",
+                self.method, self.path, upload.field, upload.file_name
+            ),
+            None => format!("{} {}", self.method, self.path),
+        }
+    }
+}
+
+/// A file sent in a multipart form.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Upload {
+    /// The form field that takes the file.
+    pub field: String,
+    /// The file name the form sends (the name a port may store otherwise).
+    pub file_name: String,
+}
+
+/// Where a server takes uploads as a multipart form: the path a form posts to and its file
+/// field.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Form {
+    /// The path (`/upload`).
+    pub action: String,
+    /// The field of type file.
+    pub field: String,
 }
 
 /// How many probes, chosen how.
@@ -41,11 +80,12 @@ pub struct Probe {
 pub struct Budget {
     /// Picks which probes run when there are more than `requests`.
     pub seed: u64,
-    /// The most probes (bases included) a cell is sent.
+    /// The most probes (bases included, reads and writes together) a cell is sent.
     pub requests: usize,
-    /// How long a cell's probes may take; those that would start later are not sent.
+    /// How long the whole exploration may take: no probe starts (and no write's server is
+    /// launched) after it.
     pub time: Option<std::time::Duration>,
-    /// Whether writes are probed too (`PUT`s of the seed's files under mutated names, each
+    /// Whether writes are probed too (the seed's files uploaded under mutated names, each
     /// in a fresh data dir whose tree is compared with the answer).
     pub writes: bool,
 }
@@ -60,16 +100,39 @@ pub fn seed_files(seed: Option<&Path>) -> Vec<String> {
     if let Some(seed) = seed {
         walk(seed, seed, &mut found);
         found.retain(|p| {
-            let name = p.trim_start_matches('/').replace("%25", "%");
-            std::fs::symlink_metadata(seed.join(name)).is_ok_and(|m| m.file_type().is_file())
+            std::fs::symlink_metadata(seed.join(unescaped(p)))
+                .is_ok_and(|m| m.file_type().is_file())
         });
     }
     found.into_iter().collect()
 }
 
+/// The names of the seed's symbolic links (`current`): a difference in lines that name one
+/// is a matter of how links are reported or followed.
+pub fn seed_links(seed: Option<&Path>) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    if let Some(seed) = seed {
+        walk(seed, seed, &mut found);
+        found.retain(|p| {
+            std::fs::symlink_metadata(seed.join(unescaped(p)))
+                .is_ok_and(|m| m.file_type().is_symlink())
+        });
+    }
+    found
+        .into_iter()
+        .filter_map(|p| Some(p.rsplit('/').next()?.replace("%25", "%")))
+        .collect()
+}
+
+/// A seed path as the file system names it (the `%` that [`walk`] escaped).
+fn unescaped(path: &str) -> String {
+    path.trim_start_matches('/').replace("%25", "%")
+}
+
 /// The write probes of `files`: each file written again as itself (the base) and under the
 /// names a port reads otherwise (case, `\`, a trailing character, a device name, a long
-/// name). Never traversal: a write is never aimed outside the data dir.
+/// name). Never traversal: a write is never aimed outside the data dir. `PUT`s, until
+/// [`as_uploads`] turns them into the forms a server takes.
 pub fn write_probes(files: &[String], budget: Budget) -> Vec<Probe> {
     let writable = [
         Class::CaseSensitivity,
@@ -92,6 +155,55 @@ pub fn write_probes(files: &[String], budget: Budget) -> Vec<Probe> {
     candidates.retain(|c| seen.insert(c.2.clone()));
     mutated.retain(|c| seen.insert(c.2.clone()));
     numbered(within(candidates, mutated, budget), "write-", "PUT")
+}
+
+/// `writes` as uploads through `form`: each a `POST` of a multipart form to its action,
+/// sending the last segment of the mutated path as the file's name (`docs\guide.txt` for a
+/// separator). Two writes that would send the same name are one.
+pub fn as_uploads(writes: Vec<Probe>, form: &Form) -> Vec<Probe> {
+    let mut seen = BTreeSet::new();
+    writes
+        .into_iter()
+        .filter_map(|probe| {
+            let sent = probe.path.rsplit('/').next().unwrap_or(&probe.path);
+            let file_name = percent_decode(sent);
+            if file_name.is_empty() || !seen.insert(file_name.clone()) {
+                return None;
+            }
+            Some(Probe {
+                method: "POST".to_owned(),
+                path: form.action.clone(),
+                upload: Some(Upload {
+                    field: form.field.clone(),
+                    file_name,
+                }),
+                ..probe
+            })
+        })
+        .collect()
+}
+
+/// `text` with its `%XX` escapes decoded (as bytes, then as UTF-8, lossily).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| (b as char).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// How many of a budget the writes may take: at most half of it, so that reads always run.
@@ -130,63 +242,165 @@ fn within(
     bases
 }
 
-/// `candidates` (class, base, path) as probes of `method`, named `<prefix><class>-<n>` with
-/// `n` counting within each class.
+/// `candidates` (mutation, base, path) as probes of `method`, named `<prefix><mutation>-<n>`
+/// with `n` counting within each mutation.
 fn numbered(candidates: Vec<(Class, String, String)>, prefix: &str, method: &str) -> Vec<Probe> {
     let mut numbers: BTreeMap<Class, usize> = BTreeMap::new();
     candidates
         .into_iter()
-        .map(|(class, base, path)| {
-            let n = numbers.entry(class).or_default();
+        .map(|(mutation, base, path)| {
+            let n = numbers.entry(mutation).or_default();
             *n += 1;
             Probe {
-                name: format!("{prefix}{}-{n:03}", class.as_str()),
-                class,
+                name: format!("{prefix}{}-{n:03}", mutation.as_str()),
+                mutation,
                 method: method.to_owned(),
                 base,
                 path,
+                upload: None,
             }
         })
         .collect()
 }
 
-/// The paths the probes start from: `/` plus every file and folder of the seed (as the
-/// server's data dir holds them), and every path the `http` suites request that needs no
-/// captured value. Sorted, without duplicates.
+/// The paths the probes start from: `/`, every file and folder of the seed (as the server's
+/// data dir holds them; each folder with and without its trailing slash, so that listings
+/// are asked for both ways), and every path the `http` suites, an OpenAPI document or a HAR
+/// recording request that needs no captured value (queries kept). Sorted, without
+/// duplicates.
 pub fn bases(seed: Option<&Path>, requested: impl IntoIterator<Item = String>) -> Vec<String> {
-    let mut found = BTreeSet::new();
+    let mut found = BTreeSet::from(["/".to_owned()]);
     if let Some(seed) = seed {
-        walk(seed, seed, &mut found);
-    }
-    for path in requested {
-        if path.starts_with('/') && !path.contains("${") && !path.contains('?') {
+        let mut walked = BTreeSet::new();
+        walk(seed, seed, &mut walked);
+        for path in walked {
+            let folder = std::fs::symlink_metadata(seed.join(unescaped(&path)))
+                .is_ok_and(|m| m.file_type().is_dir());
+            if folder {
+                found.insert(format!("{path}/"));
+            }
             found.insert(path);
         }
     }
-    found.into_iter().filter(|p| p != "/").collect()
+    for path in requested {
+        if path.starts_with('/') && !path.contains("${") {
+            found.insert(path);
+        }
+    }
+    found.into_iter().collect()
 }
 
 /// The paths of an OpenAPI document's `GET` operations that take no path parameter, under
 /// the path of its first server's URL. JSON or YAML.
 pub fn openapi_paths(text: &str) -> std::result::Result<Vec<String>, String> {
-    let doc: serde_json::Value = serde_yaml_ng::from_str(text)
-        .map_err(|e| format!("not an OpenAPI document (JSON or YAML): {e}"))?;
-    let Some(paths) = doc.get("paths").and_then(|p| p.as_object()) else {
-        return Err("no `paths` object: expected an OpenAPI document".to_owned());
-    };
-    let prefix = doc
-        .pointer("/servers/0/url")
-        .and_then(|u| u.as_str())
-        .map(|u| path_of(u).trim_end_matches('/').to_owned())
-        .unwrap_or_default();
-    Ok(paths
-        .iter()
+    let (doc, prefix) = openapi(text)?;
+    Ok(doc["paths"]
+        .as_object()
+        .into_iter()
+        .flatten()
         .filter(|(path, item)| !path.contains('{') && item.get("get").is_some())
         .map(|(path, _)| format!("{prefix}{path}"))
         .collect())
 }
 
-/// The paths of a HAR recording's `GET` requests, without their query.
+/// The forms an OpenAPI document takes uploads by: each `POST` (with no path parameter)
+/// whose request body is `multipart/form-data`, with the property that is a file (`format:
+/// binary`), or its first property, or `file`.
+pub fn openapi_forms(text: &str) -> std::result::Result<Vec<Form>, String> {
+    let (doc, prefix) = openapi(text)?;
+    let mut forms = Vec::new();
+    for (path, item) in doc["paths"].as_object().into_iter().flatten() {
+        let Some(content) = item.pointer("/post/requestBody/content/multipart~1form-data") else {
+            continue;
+        };
+        if path.contains('{') {
+            continue;
+        }
+        let properties = content
+            .pointer("/schema/properties")
+            .and_then(|p| p.as_object());
+        let field = properties
+            .and_then(|p| {
+                p.iter()
+                    .find(|(_, v)| v["format"] == "binary")
+                    .or_else(|| p.iter().next())
+            })
+            .map_or("file".to_owned(), |(name, _)| name.clone());
+        forms.push(Form {
+            action: format!("{prefix}{path}"),
+            field,
+        });
+    }
+    Ok(forms)
+}
+
+/// An OpenAPI document, and the path of its first server's URL (without a trailing `/`).
+fn openapi(text: &str) -> std::result::Result<(serde_json::Value, String), String> {
+    let doc: serde_json::Value = serde_yaml_ng::from_str(text)
+        .map_err(|e| format!("not an OpenAPI document (JSON or YAML): {e}"))?;
+    if !doc.get("paths").is_some_and(|p| p.is_object()) {
+        return Err("no `paths` object: expected an OpenAPI document".to_owned());
+    }
+    let prefix = doc
+        .pointer("/servers/0/url")
+        .and_then(|u| u.as_str())
+        .map(|u| path_of(u).trim_end_matches('/').to_owned())
+        .unwrap_or_default();
+    Ok((doc, prefix))
+}
+
+/// The multipart upload forms of an HTML page served at `page`: each `<form>` that posts
+/// `multipart/form-data` and has an `<input type="file">`, its action resolved against
+/// `page` (no action: the page itself). Forms that post elsewhere than this server are left
+/// out.
+pub fn html_forms(page: &str, html: &str) -> Vec<Form> {
+    let Ok(dom) = tl::parse(html, tl::ParserOptions::default()) else {
+        return Vec::new();
+    };
+    let parser = dom.parser();
+    let attribute = |tag: &tl::HTMLTag, name: &str| -> Option<String> {
+        Some(tag.attributes().get(name)??.as_utf8_str().trim().to_owned())
+    };
+    let mut forms = Vec::new();
+    for handle in dom.query_selector("form").into_iter().flatten() {
+        let Some(form) = handle.get(parser).and_then(|n| n.as_tag()) else {
+            continue;
+        };
+        let posts = attribute(form, "method").is_some_and(|m| m.eq_ignore_ascii_case("post"));
+        let multipart = attribute(form, "enctype")
+            .is_some_and(|e| e.eq_ignore_ascii_case("multipart/form-data"));
+        if !posts || !multipart {
+            continue;
+        }
+        let field = form
+            .query_selector(parser, "input")
+            .into_iter()
+            .flatten()
+            .filter_map(|h| h.get(parser)?.as_tag())
+            .filter(|input| {
+                attribute(input, "type").is_some_and(|t| t.eq_ignore_ascii_case("file"))
+            })
+            .find_map(|input| attribute(input, "name"));
+        let Some(field) = field else {
+            continue;
+        };
+        let action = attribute(form, "action").unwrap_or_default();
+        let action = if action.is_empty() {
+            page.to_owned()
+        } else if action.contains("://") || action.starts_with("//") {
+            continue;
+        } else if action.starts_with('/') {
+            action
+        } else {
+            let folder = page.rsplit_once('/').map_or("", |(f, _)| f);
+            format!("{folder}/{action}")
+        };
+        forms.push(Form { action, field });
+    }
+    forms
+}
+
+/// The paths of a HAR recording's `GET` requests, with their query strings.
 pub fn har_paths(text: &str) -> std::result::Result<Vec<String>, String> {
     let har: serde_json::Value =
         serde_json::from_str(text).map_err(|e| format!("not a HAR recording (JSON): {e}"))?;
@@ -199,7 +413,7 @@ pub fn har_paths(text: &str) -> std::result::Result<Vec<String>, String> {
         .filter_map(|e| e.pointer("/request/url")?.as_str())
         .map(|url| {
             let path = path_of(url);
-            path.split(['?', '#']).next().unwrap_or(path).to_owned()
+            path.split('#').next().unwrap_or(path).to_owned()
         })
         .collect())
 }
@@ -239,21 +453,45 @@ fn walk(root: &Path, dir: &Path, found: &mut BTreeSet<String>) {
     }
 }
 
-/// Characters kept as they are in a probe's path; everything else is percent-encoded.
+/// A path as sent: every byte that is not unreserved (RFC 3986: letters, digits, `-._~`)
+/// nor `/` percent-encoded; an escape already there (`%XX`) is kept, and so is a query (as
+/// it was recorded or written).
 fn encode(raw: &str) -> String {
+    let (path, query) = match raw.split_once('?') {
+        Some((path, query)) => (path, Some(query)),
+        None => (raw, None),
+    };
     let mut out = String::new();
-    for b in raw.bytes() {
-        if b.is_ascii_alphanumeric() || b"/-._~!$&'()*+,;=:@%".contains(&b) {
+    for b in path.bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~%".contains(&b) {
             out.push(b as char);
         } else {
             out.push_str(&format!("%{b:02X}"));
         }
     }
+    if let Some(query) = query {
+        out.push('?');
+        out.push_str(query);
+    }
     out
 }
 
-/// The mutations of `base` (a path starting with `/`), by class.
+/// The mutations of `base` (a path starting with `/`, maybe with a query, which each
+/// mutation keeps), by class.
 fn mutations(base: &str) -> Vec<(Class, String)> {
+    let (base, query) = match base.split_once('?') {
+        Some((path, query)) => (path, format!("?{query}")),
+        None => (base, String::new()),
+    };
+    let mut out = mutated_paths(base);
+    for (_, path) in &mut out {
+        path.push_str(&query);
+    }
+    out
+}
+
+/// The mutations of the path `base`, by class.
+fn mutated_paths(base: &str) -> Vec<(Class, String)> {
     let (dir, name) = base.rsplit_once('/').unwrap_or(("", base));
     let mut out = Vec::new();
     if name.is_empty() {
@@ -357,8 +595,8 @@ pub fn probes(bases: &[String], budget: Budget) -> Vec<Probe> {
     numbered(within(candidates, mutated, budget), "", "GET")
 }
 
-/// The probes as the cases of a generated `http` suite: one `GET` each, its answer (status,
-/// content type, body) snapshotted, nothing expected of it.
+/// The probes as the cases of a generated `http` suite: one request each, its answer
+/// (status, content type, body) snapshotted, nothing expected of it.
 pub fn cases(probes: &[Probe]) -> Vec<(String, CaseFile)> {
     probes
         .iter()
@@ -366,16 +604,20 @@ pub fn cases(probes: &[Probe]) -> Vec<(String, CaseFile)> {
             (
                 p.name.clone(),
                 CaseFile {
-                    description: format!("{} probe of {}", p.class.as_str(), p.base),
+                    description: format!("{} probe of {}", p.mutation.as_str(), p.base),
                     steps: vec![Step {
                         name: "1".into(),
                         method: p.method.clone(),
                         path: p.path.clone(),
                         headers: BTreeMap::new(),
-                        body: if p.method == "GET" {
-                            Body::None
-                        } else {
-                            Body::Text(WRITE_BODY.to_owned())
+                        body: match (&p.upload, p.method.as_str()) {
+                            (Some(upload), _) => Body::Multipart(super::http::case::Upload {
+                                field: upload.field.clone(),
+                                name: upload.file_name.clone(),
+                                body: WRITE_BODY.to_owned(),
+                            }),
+                            (None, "GET") => Body::None,
+                            (None, _) => Body::Text(WRITE_BODY.to_owned()),
                         },
                         expect: Expect::default(),
                         capture: BTreeMap::new(),
@@ -408,7 +650,7 @@ mod tests {
         std::fs::create_dir(seed.path().join("files")).unwrap();
         std::fs::write(seed.path().join("files/%2e%2e"), "x").unwrap();
         let bases = bases(Some(seed.path()), []);
-        assert_eq!(bases, ["/files", "/files/%252e%252e"]);
+        assert_eq!(bases, ["/", "/files", "/files/", "/files/%252e%252e"]);
         assert_eq!(seed_files(Some(seed.path())), ["/files/%252e%252e"]);
         for probe in probes(&bases, budget(1000)) {
             assert!(
@@ -422,11 +664,8 @@ mod tests {
     #[test]
     fn a_seeded_file_gets_every_class_it_can_show() {
         let probes = probes(&["/files/readme.md".to_owned()], budget(1000));
-        let classes: BTreeSet<Class> = probes.iter().map(|p| p.class).collect();
-        let generated: BTreeSet<Class> = Class::ALL
-            .into_iter()
-            .filter(|c| *c != Class::Ordering)
-            .collect();
+        let classes: BTreeSet<Class> = probes.iter().map(|p| p.mutation).collect();
+        let generated: BTreeSet<Class> = Class::MUTATIONS.into_iter().collect();
         assert_eq!(classes, generated, "{probes:#?}");
         let paths: Vec<&str> = probes.iter().map(|p| p.path.as_str()).collect();
         for expected in [
@@ -441,7 +680,7 @@ mod tests {
         ] {
             assert!(paths.contains(&expected), "no {expected} in {paths:#?}");
         }
-        assert_eq!(probes[0].class, Class::Base);
+        assert_eq!(probes[0].mutation, Class::Base);
         assert_eq!(probes[0].name, "base-001");
     }
 
@@ -462,7 +701,7 @@ mod tests {
         );
         assert_ne!(a, other);
         assert!(
-            a.iter().filter(|p| p.class == Class::Base).count() == 20,
+            a.iter().filter(|p| p.mutation == Class::Base).count() == 20,
             "every base stays within budget"
         );
     }
@@ -494,7 +733,7 @@ mod tests {
         assert!(
             probes
                 .iter()
-                .all(|p| p.class != Class::Traversal && !p.path.contains("..")),
+                .all(|p| p.mutation != Class::Traversal && !p.path.contains("..")),
             "{paths:?}"
         );
         assert!(probes.iter().all(|p| p.name.starts_with("write-")));
@@ -543,7 +782,7 @@ mod tests {
             {"request": {"method": "GET", "url": "http://127.0.0.1:8080/files/readme.md?x=1"}},
             {"request": {"method": "DELETE", "url": "http://127.0.0.1:8080/files/a"}}
         ]}}"#;
-        assert_eq!(har_paths(har).unwrap(), ["/files/readme.md"]);
+        assert_eq!(har_paths(har).unwrap(), ["/files/readme.md?x=1"]);
         assert!(har_paths("{}").unwrap_err().contains("log.entries"));
     }
 
@@ -560,9 +799,105 @@ mod tests {
                 "/search?q=x".to_owned(),
             ],
         );
+        // `/`, each folder with and without its slash, queries kept, captures left out.
         assert_eq!(
             found,
-            ["/files", "/files/docs", "/files/docs/guide.txt", "/health"]
+            [
+                "/",
+                "/files",
+                "/files/",
+                "/files/docs",
+                "/files/docs/",
+                "/files/docs/guide.txt",
+                "/health",
+                "/search?q=x"
+            ]
         );
+        // A query stays as it was while the path is mutated.
+        let probes = probes(&["/search?q=a b".to_owned()], budget(100));
+        let paths: Vec<&str> = probes.iter().map(|p| p.path.as_str()).collect();
+        assert!(paths.contains(&"/search?q=a b"), "{paths:?}");
+        assert!(paths.contains(&"/SEARCH?q=a b"), "{paths:?}");
+    }
+
+    #[test]
+    fn every_byte_of_a_name_that_is_not_unreserved_is_percent_encoded() {
+        let probes = probes(&["/files/a'b(c)!$&+,;=:@ d.txt".to_owned()], budget(100));
+        assert_eq!(
+            probes[0].path,
+            "/files/a%27b%28c%29%21%24%26%2B%2C%3B%3D%3A%40%20d.txt"
+        );
+    }
+
+    #[test]
+    fn uploads_go_where_an_openapi_document_or_an_html_form_says() {
+        let openapi = "openapi: 3.0.0\nservers:\n  - url: /api\npaths:\n  /upload:\n    post:\n      requestBody:\n        content:\n          multipart/form-data:\n            schema:\n              properties:\n                note: {type: string}\n                document: {type: string, format: binary}\n  /json:\n    post:\n      requestBody:\n        content:\n          application/json: {}\n";
+        assert_eq!(
+            openapi_forms(openapi).unwrap(),
+            [Form {
+                action: "/api/upload".into(),
+                field: "document".into()
+            }]
+        );
+        let page = r#"<html><body>
+            <form method="get" action="/search"><input name="q"></form>
+            <form method="POST" enctype="multipart/form-data" action="store">
+              <input type="text" name="title"><input type="file" name="attachment">
+            </form>
+            <form method="post" enctype="multipart/form-data" action="https://elsewhere.test/x">
+              <input type="file" name="f">
+            </form></body></html>"#;
+        assert_eq!(
+            html_forms("/files/index.html", page),
+            [Form {
+                action: "/files/store".into(),
+                field: "attachment".into()
+            }]
+        );
+        let writes = write_probes(
+            &["/files/docs/guide.txt".to_owned()],
+            Budget {
+                seed: 0,
+                requests: 100,
+                time: None,
+                writes: true,
+            },
+        );
+        let uploads = as_uploads(
+            writes,
+            &Form {
+                action: "/upload".into(),
+                field: "file".into(),
+            },
+        );
+        let names: Vec<&str> = uploads
+            .iter()
+            .map(|p| p.upload.as_ref().unwrap().file_name.as_str())
+            .collect();
+        assert_eq!(names[0], "guide.txt");
+        for name in ["GUIDE.TXT", "docs\\guide.txt", "guide.txt.", "CON"] {
+            assert!(names.contains(&name), "no {name} in {names:?}");
+        }
+        assert!(
+            uploads
+                .iter()
+                .all(|p| p.method == "POST" && p.path == "/upload")
+        );
+        assert_eq!(uploads[0].request(), "POST /upload (file \"guide.txt\")");
+        // The form as sent.
+        let cases = cases(&uploads[..1]);
+        let Body::Multipart(upload) = &cases[0].1.steps[0].body else {
+            panic!("{:?}", cases[0].1.steps[0].body)
+        };
+        let (content_type, bytes) = upload.encode();
+        assert!(content_type.starts_with("multipart/form-data; boundary="));
+        let text = String::from_utf8(bytes).unwrap();
+        assert!(
+            text.contains(
+                "Content-Disposition: form-data; name=\"file\"; filename=\"guide.txt\"\r\n"
+            ),
+            "{text}"
+        );
+        assert!(text.ends_with("--\r\n"), "{text}");
     }
 }

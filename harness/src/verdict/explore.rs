@@ -1,13 +1,15 @@
 //! The findings of `--explore`: which generated probes each cell answered otherwise than the
-//! primary, grouped by the kind of difference, each class led by its smallest request. Pure:
-//! the same probes and answers give the same findings.
+//! primary, grouped by what differs between the answers (the status, the data dir a write
+//! left, the order of lines, lines that name a link, an error's text, the body, the headers,
+//! the log), and for a status by the mutation that exposed it; each class led by its
+//! smallest request. Pure: the same probes and answers give the same findings.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 
 use crate::matrix::Divergence;
-use crate::suite::explore::{Class, Probe};
+use crate::suite::explore::{Class, Probe, Upload};
 
 /// What an exploration found.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -90,8 +92,21 @@ pub struct ClassFindings {
 pub struct Finding {
     /// The probe (its case name in the explore suite).
     pub probe: String,
-    /// `GET` and the path, as sent.
+    /// The request as a line: the method and the path as sent (and a form's file).
     pub request: String,
+    /// What the probe did to its base request (`base`: nothing), which exposed the
+    /// difference.
+    #[serde(default = "unmutated")]
+    pub mutation: Class,
+    /// The method sent.
+    #[serde(default)]
+    pub method: String,
+    /// The path sent, percent-encoded.
+    #[serde(default)]
+    pub path: String,
+    /// For an upload: the form's file field and the file name sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub upload: Option<Upload>,
     /// The request it mutates.
     pub base: String,
     /// The cells that answered otherwise than the primary.
@@ -106,22 +121,131 @@ pub struct Finding {
     pub known: Option<String>,
 }
 
-/// The findings of `probes`, from each cell's answers (`answers[cell][probe]`, normalized).
-/// A mutated probe is a finding only where its base was answered alike: otherwise the base
-/// differs already, and is a finding of its own (class `base`). `covers` names the committed
-/// case that sends a request, by its path.
+fn unmutated() -> Class {
+    Class::Base
+}
+
+/// A probe's answer on one cell, in the parts a difference is classed by.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Answer {
+    /// The normalized response: `status: N`, the snapshotted headers, a blank line, the
+    /// body.
+    pub response: String,
+    /// After a write: the data dir's tree.
+    pub tree: Option<String>,
+    /// The lines the server logged while answering, normalized (empty: none).
+    pub log: String,
+}
+
+impl Answer {
+    /// The status line.
+    fn status(&self) -> &str {
+        self.response.lines().next().unwrap_or("")
+    }
+
+    /// The status code (0 when there is none: no response).
+    fn code(&self) -> u16 {
+        self.status()
+            .strip_prefix("status: ")
+            .and_then(|c| c.trim().parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// The header lines and the body.
+    fn parts(&self) -> (&str, &str) {
+        let rest = self.response.split_once('\n').map_or("", |(_, r)| r);
+        rest.split_once("\n\n").unwrap_or((rest, ""))
+    }
+
+    /// The answer as the reports show it: the response, then the data dir's tree and the
+    /// log lines, each under a line naming it.
+    pub fn text(&self) -> String {
+        let mut text = self.response.clone();
+        for (name, part) in [("data dir", self.tree.as_deref()), ("log", Some(&self.log))] {
+            if let Some(part) = part.filter(|p| !p.is_empty()) {
+                if !text.ends_with('\n') {
+                    text.push('\n');
+                }
+                text.push_str(&format!("--- {name}\n{part}"));
+            }
+        }
+        text
+    }
+}
+
+/// What differs between `expected` (the primary's answer) and `got` (another cell's), as a
+/// class: a status by the probe's `mutation` (a base that names one of the seed's `links`:
+/// `symlinks`); then the data dir a write left; then the body's lines in another order, lines
+/// that name a link, an error's text (body or log, under an error status), the body; then the
+/// headers, then the log.
+pub fn classify(
+    mutation: Class,
+    base: &str,
+    expected: &Answer,
+    got: &Answer,
+    links: &BTreeSet<String>,
+) -> Class {
+    let names_link = |text: &str| {
+        text.split(|c: char| !(c.is_alphanumeric() || "._-~%".contains(c)))
+            .any(|token| links.contains(token))
+    };
+    let error = expected.code() >= 400;
+    if expected.status() != got.status() {
+        let through_link = base.split('/').any(|segment| links.contains(segment));
+        return if mutation == Class::Base && through_link {
+            Class::Symlinks
+        } else {
+            mutation
+        };
+    }
+    if expected.tree != got.tree {
+        return Class::StoredNames;
+    }
+    let ((expected_head, expected_body), (got_head, got_body)) = (expected.parts(), got.parts());
+    if expected_body != got_body {
+        fn sorted(text: &str) -> Vec<&str> {
+            let mut lines: Vec<&str> = text.lines().collect();
+            lines.sort_unstable();
+            lines
+        }
+        if sorted(expected_body) == sorted(got_body) {
+            return Class::Ordering;
+        }
+        let theirs: BTreeSet<&str> = got_body.lines().collect();
+        let ours: BTreeSet<&str> = expected_body.lines().collect();
+        if ours
+            .symmetric_difference(&theirs)
+            .any(|line| names_link(line))
+        {
+            return Class::Symlinks;
+        }
+        return if error { Class::ErrorText } else { Class::Body };
+    }
+    if expected_head != got_head {
+        return Class::Headers;
+    }
+    if error { Class::ErrorText } else { Class::Log }
+}
+
+/// The findings of `probes`, from each cell's answers (`answers[cell][probe]`). A mutated
+/// probe is no finding where its base differs already in the same way (both in status, or
+/// both in the same class): that is the base's finding. Each finding's class is what differs
+/// ([`classify`]); where cells differ in several ways, the first of them in class order.
+/// `covers` names the committed case that sends a request, by its path; `links` are the
+/// names of the seed's symbolic links.
 pub fn findings(
     probes: &[Probe],
-    answers: &BTreeMap<String, BTreeMap<String, String>>,
+    answers: &BTreeMap<String, BTreeMap<String, Answer>>,
     primary: &str,
     covers: &BTreeMap<String, String>,
+    links: &BTreeSet<String>,
 ) -> Vec<ClassFindings> {
     let Some(reference) = answers.get(primary) else {
         return Vec::new();
     };
     let base_probe: BTreeMap<(&str, &str), &str> = probes
         .iter()
-        .filter(|p| p.class == Class::Base)
+        .filter(|p| p.mutation == Class::Base)
         .map(|p| ((p.base.as_str(), p.method.as_str()), p.name.as_str()))
         .collect();
     let mut by_class: BTreeMap<Class, Vec<Finding>> = BTreeMap::new();
@@ -129,46 +253,48 @@ pub fn findings(
         let Some(expected) = reference.get(&probe.name) else {
             continue;
         };
-        let base_alike = |cell: &BTreeMap<String, String>| {
-            probe.class == Class::Base
-                || base_probe
-                    .get(&(probe.base.as_str(), probe.method.as_str()))
-                    .is_some_and(|b| cell.get(*b) == reference.get(*b))
+        // How the base request's answer differs on a cell, if it does.
+        let base_differs = |cell: &BTreeMap<String, Answer>| -> Option<Class> {
+            if probe.mutation == Class::Base {
+                return None;
+            }
+            let base = base_probe.get(&(probe.base.as_str(), probe.method.as_str()))?;
+            let (expected, got) = (reference.get(*base)?, cell.get(*base)?);
+            (expected != got).then(|| classify(Class::Base, &probe.base, expected, got, links))
         };
-        let differing: Vec<String> = answers
+        // A mutation that differs the way its base differs already shows nothing new.
+        let same_kind = |a: Class, b: Class| {
+            a == b || (Class::MUTATIONS.contains(&a) && Class::MUTATIONS.contains(&b))
+        };
+        let differing: Vec<(&String, Class)> = answers
             .iter()
             .filter(|(cell, _)| cell.as_str() != primary)
-            .filter(|(_, cell)| base_alike(cell))
-            .filter(|(_, cell)| cell.get(&probe.name).is_some_and(|a| a != expected))
-            .map(|(cell, _)| cell.clone())
+            .filter_map(|(cell, a)| {
+                let got = a.get(&probe.name).filter(|got| *got != expected)?;
+                let class = classify(probe.mutation, &probe.base, expected, got, links);
+                let base = base_differs(a);
+                (!base.is_some_and(|b| same_kind(b, class))).then_some((cell, class))
+            })
             .collect();
-        if differing.is_empty() {
+        let Some(class) = differing
+            .iter()
+            .map(|(_, class)| *class)
+            .min_by_key(|c| Class::ALL.iter().position(|a| a == c))
+        else {
             continue;
-        }
-        // The same lines in another order, everywhere it differs: a matter of order.
-        let lines = |text: &str| {
-            let mut l: Vec<String> = text.lines().map(str::to_owned).collect();
-            l.sort();
-            l
-        };
-        let reordered = differing.iter().all(|cell| {
-            answers[cell]
-                .get(&probe.name)
-                .is_some_and(|a| lines(a) == lines(expected))
-        });
-        let class = if reordered {
-            Class::Ordering
-        } else {
-            probe.class
         };
         by_class.entry(class).or_default().push(Finding {
             probe: probe.name.clone(),
-            request: format!("{} {}", probe.method, probe.path),
+            request: probe.request(),
+            mutation: probe.mutation,
+            method: probe.method.clone(),
+            path: probe.path.clone(),
+            upload: probe.upload.clone(),
             base: probe.base.clone(),
-            cells: differing,
+            cells: differing.iter().map(|(cell, _)| (*cell).clone()).collect(),
             answers: answers
                 .iter()
-                .filter_map(|(cell, a)| Some((cell.clone(), a.get(&probe.name)?.clone())))
+                .filter_map(|(cell, a)| Some((cell.clone(), a.get(&probe.name)?.text())))
                 .collect(),
             covered_by: covers.get(&probe.path).cloned(),
             known: None,
@@ -178,6 +304,7 @@ pub fn findings(
         .into_iter()
         .filter_map(|class| {
             let mut findings = by_class.remove(&class)?;
+            // Shrunk: the smallest request that shows the class leads it.
             findings
                 .sort_by(|a, b| (a.request.len(), &a.request).cmp(&(b.request.len(), &b.request)));
             Some(ClassFindings { class, findings })
@@ -190,22 +317,47 @@ mod tests {
     use super::*;
     use crate::suite::explore::{Budget, probes};
 
-    fn answers(cells: &[(&str, &[(&str, &str)])]) -> BTreeMap<String, BTreeMap<String, String>> {
-        cells
-            .iter()
-            .map(|(cell, a)| {
+    fn response(status: u16, body: &str) -> Answer {
+        Answer {
+            response: format!("status: {status}\ncontent-type: text/plain\n\n{body}\n"),
+            ..Answer::default()
+        }
+    }
+
+    fn probe(name: &str, mutation: Class, base: &str, path: &str) -> Probe {
+        Probe {
+            name: name.into(),
+            mutation,
+            method: "GET".into(),
+            base: base.into(),
+            path: path.into(),
+            upload: None,
+        }
+    }
+
+    /// Findings of `probes` between `a` (the primary) and `b`, by class: each class's
+    /// requests.
+    fn classes(
+        probes: &[Probe],
+        a: BTreeMap<String, Answer>,
+        b: BTreeMap<String, Answer>,
+        links: &[&str],
+    ) -> Vec<(Class, Vec<String>)> {
+        let all = BTreeMap::from([("a".to_owned(), a), ("b".to_owned(), b)]);
+        let links = links.iter().map(|l| l.to_string()).collect();
+        findings(probes, &all, "a", &BTreeMap::new(), &links)
+            .into_iter()
+            .map(|c| {
                 (
-                    cell.to_string(),
-                    a.iter()
-                        .map(|(p, t)| (p.to_string(), t.to_string()))
-                        .collect(),
+                    c.class,
+                    c.findings.iter().map(|f| f.request.clone()).collect(),
                 )
             })
             .collect()
     }
 
     #[test]
-    fn a_mutation_answered_otherwise_is_a_finding_of_its_class_smallest_first() {
+    fn a_status_that_differs_is_classed_by_its_mutation_smallest_request_first() {
         let probes = probes(
             &["/files/readme.md".to_owned(), "/files/a.txt".to_owned()],
             Budget {
@@ -215,84 +367,220 @@ mod tests {
                 writes: false,
             },
         );
-        let name = |path: &str| {
-            probes
-                .iter()
-                .find(|p| p.path == path)
-                .unwrap_or_else(|| panic!("no probe {path}"))
-                .name
-                .clone()
-        };
-        let same: Vec<(String, String)> = probes
+        let same: BTreeMap<String, Answer> = probes
             .iter()
-            .map(|p| (p.name.clone(), "404".to_owned()))
+            .map(|p| (p.name.clone(), response(404, "no such file")))
             .collect();
-        let mut windows = same.clone();
-        for path in ["/files/README.MD", "/files/A.TXT"] {
-            let n = name(path);
-            windows.iter_mut().find(|(p, _)| *p == n).unwrap().1 = "200".into();
+        let mut other = same.clone();
+        for p in &probes {
+            if p.path == "/files/README.MD" || p.path == "/files/A.TXT" {
+                other.insert(p.name.clone(), response(200, "content"));
+            }
         }
-        let to_ref =
-            |v: &Vec<(String, String)>| -> BTreeMap<String, String> { v.iter().cloned().collect() };
-        let all = BTreeMap::from([
-            ("debian".to_owned(), to_ref(&same)),
-            ("windows".to_owned(), to_ref(&windows)),
-        ]);
-        let found = findings(&probes, &all, "debian", &BTreeMap::new());
-        assert_eq!(found.len(), 1, "{found:#?}");
-        assert_eq!(found[0].class, Class::CaseSensitivity);
-        let requests: Vec<&str> = found[0]
-            .findings
-            .iter()
-            .map(|f| f.request.as_str())
-            .collect();
-        assert_eq!(requests, ["GET /files/A.TXT", "GET /files/README.MD"]);
-        assert_eq!(found[0].findings[0].cells, ["windows"]);
+        let found = classes(&probes, same, other, &[]);
+        assert_eq!(
+            found,
+            [(
+                Class::CaseSensitivity,
+                vec![
+                    "GET /files/A.TXT".to_owned(),
+                    "GET /files/README.MD".to_owned()
+                ]
+            )]
+        );
     }
 
     #[test]
-    fn the_same_lines_in_another_order_are_a_finding_of_ordering() {
-        let probes = vec![Probe {
-            name: "base-001".into(),
-            class: Class::Base,
-            method: "GET".into(),
-            base: "/files".into(),
-            path: "/files".into(),
-        }];
-        let all = answers(&[
-            ("debian", &[("base-001", "status: 200\n\na\nb")]),
-            ("windows", &[("base-001", "status: 200\n\nb\na")]),
+    fn error_texts_that_differ_are_one_class_whatever_the_mutation() {
+        let probes = vec![
+            probe("base-001", Class::Base, "/files/a", "/files/a"),
+            probe(
+                "case-sensitivity-001",
+                Class::CaseSensitivity,
+                "/files/a",
+                "/files/A",
+            ),
+            probe(
+                "reserved-names-001",
+                Class::ReservedNames,
+                "/files/a",
+                "/files/CON",
+            ),
+            probe(
+                "short-names-001",
+                Class::ShortNames,
+                "/files/a",
+                "/files/A~1",
+            ),
+        ];
+        let a: BTreeMap<String, Answer> = probes
+            .iter()
+            .map(|p| {
+                let answer = if p.mutation == Class::Base {
+                    response(200, "a")
+                } else {
+                    response(404, "No such file or directory (os error 2)")
+                };
+                (p.name.clone(), answer)
+            })
+            .collect();
+        let mut b = a.clone();
+        for (name, answer) in b.iter_mut().filter(|(n, _)| !n.starts_with("base")) {
+            *answer = response(
+                404,
+                "The system cannot find the file specified. (os error 2)",
+            );
+            // One of them differs in the log only: an error text too.
+            if name.starts_with("short") {
+                answer.response = a[name].response.clone();
+                answer.log = "[stderr]\nThe system cannot find the file specified.\n".into();
+            }
+        }
+        let found = classes(&probes, a, b, &[]);
+        assert_eq!(found.len(), 1, "{found:#?}");
+        assert_eq!(found[0].0, Class::ErrorText);
+        assert_eq!(found[0].1.len(), 3);
+    }
+
+    #[test]
+    fn what_differs_decides_the_class_before_the_mutation() {
+        let p = |name: &str, base: &str| probe(name, Class::Base, base, base);
+        let probes = vec![
+            p("base-001", "/files/"),
+            p("base-002", "/files/docs/"),
+            p("base-003", "/files/current"),
+            p("base-004", "/files/readme.md"),
+            p("base-005", "/etag"),
+            p("base-006", "/ok"),
+        ];
+        let a = BTreeMap::from([
+            (
+                "base-001".to_owned(),
+                response(200, "current\tlink to file\nreadme.md\tfile"),
+            ),
+            ("base-002".to_owned(), response(200, "Zeta.txt\nguide.txt")),
+            ("base-003".to_owned(), response(200, "readme")),
+            ("base-004".to_owned(), response(200, "readme")),
+            ("base-005".to_owned(), response(200, "x")),
+            ("base-006".to_owned(), response(200, "x")),
         ]);
-        let found = findings(&probes, &all, "debian", &BTreeMap::new());
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].class, Class::Ordering);
+        let mut b = a.clone();
+        b.insert(
+            "base-001".into(),
+            response(200, "current\tfile\nreadme.md\tfile"),
+        );
+        b.insert("base-002".into(), response(200, "guide.txt\nZeta.txt"));
+        b.insert("base-003".into(), response(404, "gone"));
+        b.insert("base-004".into(), response(200, "readme, otherwise"));
+        b.insert(
+            "base-005".into(),
+            Answer {
+                response: "status: 200\netag: \"2\"\n\nx\n".into(),
+                ..Answer::default()
+            },
+        );
+        b.insert(
+            "base-006".into(),
+            Answer {
+                log: "[stderr]\nC:\\data\\ok\n".into(),
+                ..a["base-006"].clone()
+            },
+        );
+        let found = classes(&probes, a, b, &["current", "manual"]);
+        let leaders: Vec<(Class, &str)> = found.iter().map(|(c, r)| (*c, r[0].as_str())).collect();
+        assert_eq!(
+            leaders,
+            [
+                (Class::Ordering, "GET /files/docs/"),
+                (Class::Symlinks, "GET /files/"),
+                (Class::Body, "GET /files/readme.md"),
+                (Class::Headers, "GET /etag"),
+                (Class::Log, "GET /ok"),
+            ]
+        );
+        // A status that differs for a request through a link is a matter of links too.
+        assert_eq!(found[1].1, ["GET /files/", "GET /files/current"]);
+    }
+
+    #[test]
+    fn a_write_answered_alike_that_stored_another_name_is_a_stored_name_finding() {
+        let put = |name: &str, mutation: Class, path: &str| Probe {
+            method: "PUT".into(),
+            ..probe(name, mutation, "/files/a", path)
+        };
+        let writes = [
+            put("write-base-001", Class::Base, "/files/a"),
+            put(
+                "write-case-sensitivity-001",
+                Class::CaseSensitivity,
+                "/files/A",
+            ),
+        ];
+        let answer = |tree: &str| Answer {
+            tree: Some(tree.into()),
+            ..response(201, "stored")
+        };
+        let base = ("write-base-001".to_owned(), answer("f files/a"));
+        let found = classes(
+            &writes,
+            BTreeMap::from([
+                base.clone(),
+                (
+                    "write-case-sensitivity-001".to_owned(),
+                    answer("f files/A\nf files/a"),
+                ),
+            ]),
+            BTreeMap::from([
+                base,
+                ("write-case-sensitivity-001".to_owned(), answer("f files/a")),
+            ]),
+            &[],
+        );
+        assert_eq!(
+            found,
+            [(Class::StoredNames, vec!["PUT /files/A".to_owned()])]
+        );
     }
 
     #[test]
     fn a_mutation_of_a_base_that_differs_already_is_not_its_finding() {
         let probes = vec![
-            Probe {
-                name: "base-001".into(),
-                class: Class::Base,
-                method: "GET".into(),
-                base: "/x".into(),
-                path: "/x".into(),
-            },
-            Probe {
-                name: "case-sensitivity-001".into(),
-                class: Class::CaseSensitivity,
-                method: "GET".into(),
-                base: "/x".into(),
-                path: "/X".into(),
-            },
+            probe("base-001", Class::Base, "/x", "/x"),
+            probe("case-sensitivity-001", Class::CaseSensitivity, "/x", "/X"),
         ];
-        let all = answers(&[
-            ("a", &[("base-001", "1"), ("case-sensitivity-001", "1")]),
-            ("b", &[("base-001", "2"), ("case-sensitivity-001", "2")]),
-        ]);
-        let found = findings(&probes, &all, "a", &BTreeMap::new());
-        assert_eq!(found.len(), 1);
-        assert_eq!(found[0].class, Class::Base);
+        let found = classes(
+            &probes,
+            BTreeMap::from([
+                ("base-001".to_owned(), response(200, "1")),
+                ("case-sensitivity-001".to_owned(), response(200, "1")),
+            ]),
+            BTreeMap::from([
+                ("base-001".to_owned(), response(404, "2")),
+                ("case-sensitivity-001".to_owned(), response(404, "2")),
+            ]),
+            &[],
+        );
+        assert_eq!(found, [(Class::Base, vec!["GET /x".to_owned()])]);
+        // A base that differs otherwise (its listing's order) hides no status of a mutation.
+        let found = classes(
+            &probes,
+            BTreeMap::from([
+                ("base-001".to_owned(), response(200, "B\na")),
+                ("case-sensitivity-001".to_owned(), response(404, "none")),
+            ]),
+            BTreeMap::from([
+                ("base-001".to_owned(), response(200, "a\nB")),
+                ("case-sensitivity-001".to_owned(), response(200, "a\nB")),
+            ]),
+            &[],
+        );
+        assert_eq!(
+            found,
+            [
+                (Class::CaseSensitivity, vec!["GET /X".to_owned()]),
+                (Class::Ordering, vec!["GET /x".to_owned()])
+            ]
+        );
     }
 
     #[test]
@@ -307,6 +595,10 @@ mod tests {
         let finding = |probe: &str, cells: &[&str]| Finding {
             probe: probe.into(),
             request: format!("GET /{probe}"),
+            mutation: Class::Base,
+            method: "GET".into(),
+            path: format!("/{probe}"),
+            upload: None,
             base: "/".into(),
             cells: cells.iter().map(|c| c.to_string()).collect(),
             answers: BTreeMap::new(),

@@ -99,6 +99,51 @@ pub enum Body {
     Text(String),
     /// The bytes of a file, read when the suite was loaded.
     Bytes(Vec<u8>),
+    /// A `multipart/form-data` form of one file (`upload = { field, name, body }`).
+    Multipart(Upload),
+}
+
+/// A file sent in a multipart form, as a browser's upload form sends it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Upload {
+    /// The form field (`file`).
+    pub field: String,
+    /// The file name sent (`README.MD`): what a port may store otherwise.
+    pub name: String,
+    /// The file's content.
+    #[serde(default)]
+    pub body: String,
+}
+
+impl Upload {
+    /// The boundary between the form's parts: fixed, so that the same form is the same
+    /// bytes in every run and on every cell.
+    pub const BOUNDARY: &str = "port-harness-form-boundary-7d1f3a";
+
+    /// The form as sent: its content type and bytes (RFC 7578). A `"` or a line break in a
+    /// name is percent-encoded as browsers do; every other byte is sent as it is, `\`
+    /// included.
+    pub fn encode(&self) -> (String, Vec<u8>) {
+        let quoted = |text: &str| {
+            text.replace('"', "%22")
+                .replace('\r', "%0D")
+                .replace('\n', "%0A")
+        };
+        let mut bytes = format!(
+            "--{b}\r\nContent-Disposition: form-data; name=\"{}\"; filename=\"{}\"\r\nContent-Type: application/octet-stream\r\n\r\n",
+            quoted(&self.field),
+            quoted(&self.name),
+            b = Self::BOUNDARY
+        )
+        .into_bytes();
+        bytes.extend_from_slice(self.body.as_bytes());
+        bytes.extend_from_slice(format!("\r\n--{}--\r\n", Self::BOUNDARY).as_bytes());
+        (
+            format!("multipart/form-data; boundary={}", Self::BOUNDARY),
+            bytes,
+        )
+    }
 }
 
 /// What a response must show.
@@ -137,6 +182,8 @@ struct RawStep {
     json: Option<Spanned<toml::Value>>,
     body: Option<Spanned<String>>,
     body_file: Option<Spanned<String>>,
+    /// A file sent in a `multipart/form-data` form.
+    upload: Option<Spanned<Upload>>,
     #[serde(default)]
     expect: Expect,
     #[serde(default)]
@@ -316,9 +363,10 @@ impl Check<'_> {
                 raw.json.is_some(),
                 raw.body.is_some(),
                 raw.body_file.is_some(),
+                raw.upload.is_some(),
             ];
             if bodies.iter().filter(|b| **b).count() > 1 {
-                self.error(span.clone(), format!("step `{name}` has more than one body: expected one of `json`, `body` or `body_file`"));
+                self.error(span.clone(), format!("step `{name}` has more than one body: expected one of `json`, `body`, `body_file` or `upload`"));
             }
             let file_body =
                 raw.body_file
@@ -338,6 +386,8 @@ impl Check<'_> {
                 )
             } else if let Some(b) = raw.body {
                 Body::Text(b.into_inner())
+            } else if let Some(u) = raw.upload {
+                Body::Multipart(u.into_inner())
             } else {
                 file_body.map_or(Body::None, Body::Bytes)
             };
@@ -542,13 +592,13 @@ path = "/x"
 capture = { later = "id" }
 "#), @r#"
         5:8: path `@other-host/projects` does not start with `/`: expected a path on the server under test, such as `/projects`
-        2:1: step `create` has more than one body: expected one of `json`, `body` or `body_file`
+        2:1: step `create` has more than one body: expected one of `json`, `body`, `body_file` or `upload`
         10:8: two steps are named `create`: expected a name of its own for each step (it names the step's snapshot)
         12:8: `${id}` is used before a step captures it: expected `capture = { id = ".path" }` in an earlier step
         13:29: `${etag}` is used before a step captures it: expected `capture = { etag = ".path" }` in an earlier step
         17:8: invalid step name `../escape`: expected letters, digits, `_` or `-`, starting with a letter or digit (it names a snapshot file)
         20:8: `${later}` is used before a step captures it: expected `capture = { later = ".path" }` in an earlier step
-        16:1: step `../escape` has more than one body: expected one of `json`, `body` or `body_file`
+        16:1: step `../escape` has more than one body: expected one of `json`, `body`, `body_file` or `upload`
         21:13: cannot read body file `missing.bin`: No such file or directory (os error 2)
         24:10: invalid method `BAD METHOD`: expected an HTTP method token such as `GET` or `PROPFIND`
         26:21: invalid capture `id`: expected a JSON path of `.key` and `[N]` steps (`.id`), `header:NAME` or `regex:PATTERN`

@@ -199,6 +199,12 @@ pub fn run_case(
             }
             Body::Text(text) => Some(substitute(text, &captures).into_bytes()),
             Body::Bytes(bytes) => Some(bytes.clone()),
+            Body::Multipart(upload) => {
+                let (content_type, bytes) = upload.encode();
+                headers.retain(|k, _| !k.eq_ignore_ascii_case("content-type"));
+                headers.insert("content-type".into(), content_type);
+                Some(bytes)
+            }
             Body::None => None,
         };
         let request_line = format!("{} {path}", step.method);

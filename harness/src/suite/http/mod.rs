@@ -25,9 +25,10 @@ pub struct HttpSuite {
     limits: Limits,
     /// Whether the data dir's tree is a step of every case.
     tree_after_case: bool,
-    /// How long its cases may take together, from the first: those that would start later
-    /// do not run (`--explore-time`).
-    time_budget: Option<std::time::Duration>,
+    /// When its cases stop: those that would start later do not run (`--explore-time`).
+    deadline: Option<std::time::Instant>,
+    /// Whether the lines the server logged while a case ran are a step of it.
+    log_after_case: bool,
 }
 
 impl HttpSuite {
@@ -54,20 +55,22 @@ impl HttpSuite {
             rules: matrix.normalize.clone(),
             limits: matrix.limits.clone(),
             tree_after_case: suite.evidence.data_dir == DataDir::Case,
-            time_budget: None,
+            deadline: None,
+            log_after_case: false,
         })
     }
 }
 
 impl HttpSuite {
     /// A suite of generated cases (`--explore`'s probes): `folder` names where they came
-    /// from in their snapshots; the cases that would start after `time_budget` do not run;
-    /// with `tree_after_case`, the data dir's tree is a step of every case.
+    /// from in their snapshots; the cases that would start after `deadline` do not run; the
+    /// lines the server logged while a case ran are a step of it (`+log`), and with
+    /// `tree_after_case` so is the data dir's tree.
     pub fn generated(
         folder: PathBuf,
         cases: Vec<(String, case::CaseFile)>,
         matrix: &Matrix,
-        time_budget: Option<std::time::Duration>,
+        deadline: Option<std::time::Instant>,
         tree_after_case: bool,
     ) -> Self {
         let definition = cases
@@ -82,7 +85,8 @@ impl HttpSuite {
             rules: matrix.normalize.clone(),
             limits: matrix.limits.clone(),
             tree_after_case,
-            time_budget,
+            deadline,
+            log_after_case: true,
         }
     }
 }
@@ -132,8 +136,9 @@ impl LoadedSuite for HttpSuite {
             let doing = env.doing.clone();
             let injected = env.injected.clone();
             let tree_dir = self.tree_after_case.then(|| env.data_dir.clone());
-            let deadline = self.time_budget.map(|t| std::time::Instant::now() + t);
+            let deadline = self.deadline;
             let server_logs = env.server_logs.clone();
+            let log_after_case = self.log_after_case.then(|| server_logs.clone());
             let log_sizes = move || server_logs.sizes();
             Ok(tokio::task::spawn_blocking(move || {
                 // A case's log lines are those written from its first request until the
@@ -149,6 +154,12 @@ impl LoadedSuite for HttpSuite {
                         let [out, err] = log_sizes();
                         let mut result =
                             check::run_case(&client, name, case, &rules, &injected, &limits);
+                        // A case's log lines are evidence of its own: what the server logs
+                        // reaches its log a little later (through a container engine, later
+                        // still), so the next case waits until the log has been quiet.
+                        if log_after_case.is_some() {
+                            settle(&log_sizes);
+                        }
                         result.log_spans = Some([[out, out], [err, err]]);
                         if let Some(dir) = &tree_dir {
                             result.observed.push(super::evidence::observe_tree(
@@ -169,6 +180,17 @@ impl LoadedSuite for HttpSuite {
                             span[1] = (*end).max(span[0]);
                             *end = span[0];
                         }
+                        if let Some(logs) = &log_after_case
+                            && let Some(lines) = super::evidence::observe_log_span(
+                                logs,
+                                *spans,
+                                limits.max_body,
+                                &rules,
+                                &injected,
+                            )
+                        {
+                            result.observed.push(lines);
+                        }
                     }
                 }
                 results
@@ -178,3 +200,22 @@ impl LoadedSuite for HttpSuite {
         })
     }
 }
+
+/// Returns once `sizes` has not changed for [`QUIET`], or after [`MOST_SETTLE`].
+fn settle(sizes: &dyn Fn() -> [u64; 2]) {
+    let start = std::time::Instant::now();
+    let mut last = sizes();
+    while start.elapsed() < MOST_SETTLE {
+        std::thread::sleep(QUIET);
+        let now = sizes();
+        if now == last {
+            return;
+        }
+        last = now;
+    }
+}
+
+/// How long a server's log must stay as it is before its lines count as all written.
+const QUIET: std::time::Duration = std::time::Duration::from_millis(30);
+/// The longest a case waits for the log to be quiet.
+const MOST_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
