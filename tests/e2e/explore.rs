@@ -758,7 +758,7 @@ fn a_server_that_takes_uploads_only_as_multipart_forms_gets_write_probes_as_form
             .all(|f| !f["request"].as_str().unwrap().starts_with("PUT ")),
         "no PUT where the server takes forms"
     );
-    // Saved as a case, the finding is the same form, which an ordinary run sends again.
+    // Saved as a case, the finding sends the same form.
     let saved = xtask_command(
         &root(),
         &[
@@ -782,6 +782,29 @@ fn a_server_that_takes_uploads_only_as_multipart_forms_gets_write_probes_as_form
     assert!(
         case.contains("upload = { field = \"document\", name = \"REPORT.TXT\""),
         "{case}"
+    );
+    // With no document, a page of the server's with an upload form says the same: the
+    // reads bring it back, and the writes are that form's.
+    std::fs::write(
+        &config,
+        std::fs::read_to_string(&config)
+            .unwrap()
+            .replacen("openapi = \"openapi.yaml\"\n", "", 1),
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("seed/files/index.html"),
+        "<!doctype html><html><body><h1>Files</h1>\n<form action=\"/upload\" method=\"post\" enctype=\"multipart/form-data\">\n<input type=\"file\" name=\"document\"><button>Upload</button></form></body></html>\n",
+    )
+    .unwrap();
+    let (_, from_page, log) = explore(&config, &budget);
+    assert!(
+        class(&from_page, "stored-names")["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f["request"] == "POST /upload (document \"REPORT.TXT\")"),
+        "{log}"
     );
 }
 
