@@ -328,14 +328,35 @@ fn jobs_run_at_once_never_two_in_one_wine_prefix_and_j1_changes_no_result() {
             }
         }
     }
-    // Wine servers do run at once (each in its own prefix), and so do jobs of one cell.
+    // Wine servers do run at once (each in its own prefix).
     assert!(wine_at_once > 0, "{spans:?}");
-    let same_cell_at_once = spans.iter().enumerate().any(|(i, a)| {
-        spans[i + 1..]
-            .iter()
-            .any(|b| overlap(a, b) && a.0.split('@').nth(1) == b.0.split('@').nth(1))
-    });
-    assert!(same_cell_at_once, "{spans:?}");
+    // So do jobs of one cell: with one cell selected and room for all three of its jobs,
+    // their servers all start before any stops.
+    let one_cell = {
+        let mut args = suites.to_vec();
+        let out = dir.path().join("one-cell");
+        args.extend([
+            "--cell",
+            "debian-a",
+            "-j",
+            "3",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        matrix_json(&config, &args)
+    };
+    assert_eq!(one_cell.code, Some(0), "{}", one_cell.text);
+    let kinds: Vec<&str> = one_cell
+        .events
+        .iter()
+        .filter_map(|e| e["event"].as_str())
+        .filter(|e| *e == "server-starting" || *e == "server-stopped")
+        .collect();
+    assert_eq!(
+        kinds[..3],
+        ["server-starting"; 3],
+        "the jobs of one cell ran one after another: {kinds:?}"
+    );
     // One after another, in plan order, the results are the same apart from timings.
     let serial_run = run_with("1", &one_by_one);
     assert_eq!(serial_run.code, Some(0), "{}", serial_run.text);

@@ -6,9 +6,9 @@
 //!   the harness's own overhead per Windows job.
 //! - `scale`: generated matrices of a growing number of suites on host cells (and a smaller
 //!   one on Wine and podman): wall time and jobs per second as suites double.
-//! - `explore`: the sample run, warm, with and without `--explore`: what the exploration
-//!   costs, its requests per second, and the time to the first finding (findings are judged
-//!   once every cell has answered).
+//! - `explore`: the sample run, warm, with and without `--explore --explore-writes`: what
+//!   the exploration costs, its requests per second, the time to the first finding
+//!   (findings are judged once every cell has answered) and the findings per class.
 //! - `diff` and `plan`: `cargo bench -p harness` benches (normalizing and comparing 100,000
 //!   snapshot pairs; planning 10,000 suites on 10 cells).
 
@@ -352,8 +352,9 @@ async fn scale_point(
     Ok((took, ran))
 }
 
-/// `--explore` on the sample, warm (a first run builds and provisions, unmeasured): the
-/// same run with and without it, the difference being the exploration's cost.
+/// `--explore --explore-writes` on the sample, warm (a first run builds and provisions,
+/// unmeasured): the same run with and without it, the difference being the exploration's
+/// cost; requests per second and findings per class.
 async fn explore(root: &Path, runs: usize) -> Result<(), Error> {
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let cmd = |out: &Path, explore: bool| {
@@ -362,7 +363,7 @@ async fn explore(root: &Path, runs: usize) -> Result<(), Error> {
             .arg(out)
             .current_dir(root);
         if explore {
-            cmd = cmd.arg("--explore");
+            cmd = cmd.args(["--explore", "--explore-writes"]);
         }
         cmd
     };
@@ -413,6 +414,21 @@ async fn explore(root: &Path, runs: usize) -> Result<(), Error> {
         secs(exploring),
         found["classes"].as_array().map_or(0, Vec::len)
     );
+    let per_class: Vec<String> = found["classes"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .map(|c| {
+            let findings = c["findings"].as_array().map_or(&[][..], Vec::as_slice);
+            let known = findings.iter().filter(|f| !f["known"].is_null()).count();
+            format!(
+                "{} {} ({known} known)",
+                c["class"].as_str().unwrap_or("?"),
+                findings.len()
+            )
+        })
+        .collect();
+    println!("  findings per class: {}", per_class.join(", "));
     Ok(())
 }
 

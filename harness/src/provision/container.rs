@@ -27,25 +27,48 @@ impl Engine {
     pub fn cmd(&self) -> Cmd {
         Cmd::new(&self.program)
     }
+
+    /// The OCI runtime its containers run with (`crun`, `runc`), when the run flags choose
+    /// one rather than the engine's default.
+    pub fn oci_runtime(&self) -> Option<&str> {
+        let at = self.run_flags.iter().position(|f| f == "--runtime")?;
+        self.run_flags.get(at + 1).map(String::as_str)
+    }
 }
 
 /// The label every container of the harness carries.
 pub const LABEL: &str = "io.port-harness";
 
-/// Settings that work where the engine's defaults do not: these sandboxed hosts cannot use
-/// crun, nor set rlimits to the host's values (no CAP_SYS_RESOURCE).
-const FALLBACK_FLAGS: &[&str] = &[
-    "--runtime",
-    "runc",
-    "--ulimit",
-    "nofile=1024:1024",
-    "--ulimit",
-    "nproc=4096:4096",
+/// Settings that work where the engine's defaults do not, cheapest first: some sandboxed
+/// hosts cannot set rlimits to the host's values (no CAP_SYS_RESOURCE), and some cannot use
+/// crun, which starts a container with less processor time than runc.
+const FALLBACK_FLAGS: [&[&str]; 2] = [
+    &[
+        "--runtime",
+        "crun",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=4096:4096",
+    ],
+    &[
+        "--runtime",
+        "runc",
+        "--ulimit",
+        "nofile=1024:1024",
+        "--ulimit",
+        "nproc=4096:4096",
+    ],
 ];
+
+/// The generation of the probe: a configuration remembered by another one is probed again.
+const PROBE: u32 = 2;
 
 #[derive(Serialize, Deserialize)]
 struct Remembered {
     run_flags: Vec<String>,
+    #[serde(default)]
+    probe: u32,
 }
 
 /// Chooses the engine, makes the image available and finds run flags that work.
@@ -330,7 +353,9 @@ fn remembered_path(cache: &Path, program: &str) -> PathBuf {
 
 fn read_remembered(cache: &Path, program: &str) -> Option<Remembered> {
     let bytes = std::fs::read(remembered_path(cache, program)).ok()?;
-    serde_json::from_slice(&bytes).ok()
+    serde_json::from_slice(&bytes)
+        .ok()
+        .filter(|r: &Remembered| r.probe == PROBE)
 }
 
 /// Run flags that work: remembered from an earlier probe, or probed now (the engine's
@@ -343,8 +368,17 @@ async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
     }
     let path = remembered_path(&ctx.cache, program);
     ctx.provisioning(format!("probing a working {program} configuration"));
+    // podman takes its OCI runtime per run: crun is installed with it, and where a podman
+    // was installed without it, crun is added if it can be (runc serves otherwise).
+    if program == "podman" && which::which("crun").is_err() && tools::can_apt() {
+        let _ = tools::ensure(ctx, &tools::CRUN).await;
+    }
+    let crun = program == "podman" && which::which("crun").is_ok();
     let mut errors = Vec::new();
-    for flags in [&[][..], FALLBACK_FLAGS] {
+    let candidates = std::iter::once(&[][..])
+        .chain(FALLBACK_FLAGS)
+        .filter(|flags| crun || !flags.contains(&"crun"));
+    for flags in candidates {
         let out = output(
             &Cmd::new(program)
                 .args(["run", "--rm", "--init"])
@@ -356,10 +390,20 @@ async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
             let run_flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
             let text = serde_json::to_vec_pretty(&Remembered {
                 run_flags: run_flags.clone(),
+                probe: PROBE,
             })
             .expect("serializes");
             std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-            ctx.provisioned(&check.what, describe(&run_flags));
+            // What did not work before it, so that a choice of runc says why not crun.
+            let detail = match errors.is_empty() {
+                true => describe(&run_flags),
+                false => format!(
+                    "{} (tried first: {})",
+                    describe(&run_flags),
+                    errors.join("; ")
+                ),
+            };
+            ctx.provisioned(&check.what, detail);
             return Ok(run_flags);
         }
         errors.push(format!(

@@ -171,8 +171,12 @@ pub async fn collect(
         by_engine.insert(
             key.clone(),
             format!(
-                "{}, {}",
+                "{}{}, {}",
                 version.clone().unwrap_or_else(|| engine.program.clone()),
+                engine
+                    .oci_runtime()
+                    .map(|r| format!(" with {r}"))
+                    .unwrap_or_default(),
                 image.clone().unwrap_or_else(|| engine.image.clone())
             ),
         );

@@ -39,8 +39,14 @@ pub const WINESERVER: Tool = Tool {
 /// podman, daemonless.
 pub const PODMAN: Tool = Tool {
     program: "podman",
-    packages: &["podman", "runc", "uidmap", "slirp4netns"],
+    packages: &["podman", "crun", "runc", "uidmap", "slirp4netns"],
     purpose: "runs container cells",
+};
+/// crun, the OCI runtime that starts a container with less processor time than runc.
+pub const CRUN: Tool = Tool {
+    program: "crun",
+    packages: &["crun"],
+    purpose: "starts containers with less processor time than runc",
 };
 /// docker's client (its daemon is checked apart).
 pub const DOCKER: Tool = Tool {

@@ -236,6 +236,7 @@ impl<'a> Jobs<'a> {
             junit: work.path().join("junit.xml"),
             log: cell_logs.join(format!("{}.command.log", job.suite)),
             server_logs: logs.clone(),
+            log_latency: runtime.log_latency(),
             data_dir: data_dir.clone(),
             injected: injected.clone(),
             doing: doing.clone(),

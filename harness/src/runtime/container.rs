@@ -54,6 +54,12 @@ impl Cleanup for ContainerCleanup {
 }
 
 impl Runtime for ContainerRuntime {
+    fn log_latency(&self) -> std::time::Duration {
+        // The server's lines go through conmon and the attached engine before they reach
+        // the log file: a few milliseconds, more on a busy host.
+        std::time::Duration::from_millis(25)
+    }
+
     fn name(&self) -> &'static str {
         "container"
     }

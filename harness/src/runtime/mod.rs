@@ -201,6 +201,12 @@ pub trait Runtime: Send + Sync {
     fn shutdown(&self) -> BoxFuture<'_, ()> {
         Box::pin(async {})
     }
+    /// How long a line its server writes may take to reach the server's log: a plain process
+    /// writes its log itself (none), a container engine relays the lines. What a case that
+    /// takes the lines logged while it ran as evidence waits for the log to be quiet.
+    fn log_latency(&self) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
     /// The data dir at `host` as the server sees it in this runtime.
     fn data_dir_spelling(&self, host: &Path) -> String {
         host.to_string_lossy().into_owned()

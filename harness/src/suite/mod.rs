@@ -103,6 +103,9 @@ pub struct SuiteEnv {
     pub log: PathBuf,
     /// The server's logs, which it writes while the suite runs.
     pub server_logs: crate::runtime::ServerLogs,
+    /// How long a line the server writes may take to reach its log (its runtime's
+    /// [`crate::runtime::Runtime::log_latency`]).
+    pub log_latency: std::time::Duration,
     /// The server's data dir, as the host sees it.
     pub data_dir: PathBuf,
     /// What the harness put into this server's world, named in every snapshot.

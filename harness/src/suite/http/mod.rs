@@ -139,6 +139,7 @@ impl LoadedSuite for HttpSuite {
             let deadline = self.deadline;
             let server_logs = env.server_logs.clone();
             let log_after_case = self.log_after_case.then(|| server_logs.clone());
+            let log_latency = env.log_latency;
             let log_sizes = move || server_logs.sizes();
             Ok(tokio::task::spawn_blocking(move || {
                 // A case's log lines are those written from its first request until the
@@ -154,11 +155,11 @@ impl LoadedSuite for HttpSuite {
                         let [out, err] = log_sizes();
                         let mut result =
                             check::run_case(&client, name, case, &rules, &injected, &limits);
-                        // A case's log lines are evidence of its own: what the server logs
-                        // reaches its log a little later (through a container engine, later
-                        // still), so the next case waits until the log has been quiet.
-                        if log_after_case.is_some() {
-                            settle(&log_sizes);
+                        // A case's log lines are evidence of its own: where what the server
+                        // logs reaches its log later (relayed by a container engine), the
+                        // next case waits until the log has been quiet that long.
+                        if log_after_case.is_some() && !log_latency.is_zero() {
+                            settle(&log_sizes, log_latency);
                         }
                         result.log_spans = Some([[out, out], [err, err]]);
                         if let Some(dir) = &tree_dir {
@@ -201,12 +202,12 @@ impl LoadedSuite for HttpSuite {
     }
 }
 
-/// Returns once `sizes` has not changed for [`QUIET`], or after [`MOST_SETTLE`].
-fn settle(sizes: &dyn Fn() -> [u64; 2]) {
+/// Returns once `sizes` has not changed for `quiet`, or after [`MOST_SETTLE`].
+fn settle(sizes: &dyn Fn() -> [u64; 2], quiet: std::time::Duration) {
     let start = std::time::Instant::now();
     let mut last = sizes();
     while start.elapsed() < MOST_SETTLE {
-        std::thread::sleep(QUIET);
+        std::thread::sleep(quiet);
         let now = sizes();
         if now == last {
             return;
@@ -215,7 +216,5 @@ fn settle(sizes: &dyn Fn() -> [u64; 2]) {
     }
 }
 
-/// How long a server's log must stay as it is before its lines count as all written.
-const QUIET: std::time::Duration = std::time::Duration::from_millis(30);
-/// The longest a case waits for the log to be quiet.
+/// The longest a case waits for the server's log to be quiet.
 const MOST_SETTLE: std::time::Duration = std::time::Duration::from_millis(500);
