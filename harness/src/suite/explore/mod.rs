@@ -218,8 +218,10 @@ pub fn write_share(budget: Budget) -> usize {
     }
 }
 
-/// The bases, then as many of `mutated` as `budget.requests` leaves room for, chosen by
-/// `budget.seed` when there are more, in class order.
+/// The bases, then as many of `mutated` as `budget.requests` leaves room for, in class
+/// order. When there are more, the shortest request of each mutation goes first (so that
+/// whatever a mutation shows, its smallest example is among the probes: each class of
+/// findings leads with the smallest request that shows it), then `budget.seed` picks.
 fn within(
     mut bases: Vec<(Class, String, String)>,
     mut mutated: Vec<(Class, String, String)>,
@@ -228,12 +230,22 @@ fn within(
     bases.truncate(budget.requests);
     let room = budget.requests.saturating_sub(bases.len());
     if mutated.len() > room {
-        let rank = |path: &str| -> [u8; 32] {
-            Sha256::new()
+        let shortest: BTreeMap<Class, &str> =
+            mutated.iter().fold(BTreeMap::new(), |mut shortest, c| {
+                let path = shortest.entry(c.0).or_insert(c.2.as_str());
+                if (c.2.len(), c.2.as_str()) < (path.len(), *path) {
+                    *path = c.2.as_str();
+                }
+                shortest
+            });
+        let shortest: BTreeSet<String> = shortest.into_values().map(str::to_owned).collect();
+        let rank = |path: &str| -> (bool, [u8; 32]) {
+            let hash = Sha256::new()
                 .chain_update(budget.seed.to_le_bytes())
                 .chain_update(path.as_bytes())
                 .finalize()
-                .into()
+                .into();
+            (!shortest.contains(path), hash)
         };
         let mut ranked: Vec<_> = mutated.into_iter().map(|c| (rank(&c.2), c)).collect();
         ranked.sort();
@@ -549,6 +561,29 @@ mod tests {
         }
         assert_eq!(probes[0].mutation, Class::Base);
         assert_eq!(probes[0].name, "base-001");
+    }
+
+    #[test]
+    fn over_budget_each_mutation_keeps_its_smallest_example() {
+        let mut bases: Vec<String> = (0..40)
+            .map(|i| format!("/files/folder-{i:02}/a-long-file-name-{i}.txt"))
+            .collect();
+        bases.push("/a".to_owned());
+        for seed in 0..5 {
+            let picked = probes(
+                &bases,
+                Budget {
+                    seed,
+                    requests: 60,
+                    time: None,
+                    writes: false,
+                },
+            );
+            let paths: Vec<&str> = picked.iter().map(|p| p.path.as_str()).collect();
+            for smallest in ["/A", "/a.", "/CON", "/%61"] {
+                assert!(paths.contains(&smallest), "seed {seed}: no {smallest}");
+            }
+        }
     }
 
     #[test]
