@@ -81,9 +81,9 @@ impl JobResult {
         }
     }
 
-    /// `suite@cell`, the job's identity.
-    pub fn id(&self) -> String {
-        format!("{}@{}", self.suite, self.cell)
+    /// The job's identity.
+    pub fn id(&self) -> crate::plan::JobId {
+        crate::plan::JobId::new(&self.suite, &self.cell)
     }
 
     /// Whether every case passed.

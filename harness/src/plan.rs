@@ -204,9 +204,41 @@ pub struct Job {
 }
 
 impl Job {
-    /// `suite@cell`, the job's stable identity.
-    pub fn id(&self) -> String {
-        format!("{}@{}", self.suite, self.cell)
+    /// The job's stable identity.
+    pub fn id(&self) -> JobId {
+        JobId::new(&self.suite, &self.cell)
+    }
+}
+
+/// A job's identity: its suite on its cell, written `suite@cell` (names have no `@`), in
+/// results.json, durations and `--rerun-failed`. Written and read here only.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct JobId {
+    /// The suite.
+    pub suite: String,
+    /// The cell.
+    pub cell: String,
+}
+
+impl JobId {
+    /// The job of `suite` on `cell`.
+    pub fn new(suite: &str, cell: &str) -> JobId {
+        JobId {
+            suite: suite.to_owned(),
+            cell: cell.to_owned(),
+        }
+    }
+
+    /// The id `text` writes (`suite@cell`), if it is one.
+    pub fn parse(text: &str) -> Option<JobId> {
+        let (suite, cell) = text.split_once('@')?;
+        (!suite.is_empty() && !cell.is_empty()).then(|| JobId::new(suite, cell))
+    }
+}
+
+impl std::fmt::Display for JobId {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}@{}", self.suite, self.cell)
     }
 }
 
@@ -310,12 +342,12 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
     // What a merge of shards must cover: the selected suites on every cell of the matrix,
     // so that CI jobs split by `--cell` (one runner per platform) merge like `--shard`s.
     let planned: Vec<String> = if selection.cells.is_empty() {
-        jobs.iter().map(Job::id).collect()
+        jobs.iter().map(|j| j.id().to_string()).collect()
     } else {
         let all: Vec<&crate::matrix::Cell> = matrix.cells.iter().collect();
         jobs_of(matrix, &all, &suites, selection)
             .iter()
-            .map(Job::id)
+            .map(|j| j.id().to_string())
             .collect()
     };
     let jobs = match selection.shard {
@@ -400,7 +432,7 @@ fn jobs_of(
                     .as_ref()
                     .is_none_or(|t| t.contains(&cell.target)),
             };
-            let id = format!("{}@{}", suite.name, cell.name);
+            let id = JobId::new(&suite.name, &cell.name).to_string();
             if planned
                 && selection
                     .only
@@ -434,5 +466,20 @@ impl Plan {
         self.cells
             .iter()
             .filter(move |c| active.contains(c.name.as_str()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_job_id_reads_back_what_it_writes() {
+        let id = JobId::new("files", "windows-2025");
+        assert_eq!(id.to_string(), "files@windows-2025");
+        assert_eq!(JobId::parse(&id.to_string()), Some(id));
+        for broken in ["files", "@cell", "suite@", ""] {
+            assert_eq!(JobId::parse(broken), None, "{broken}");
+        }
     }
 }

@@ -105,7 +105,7 @@ fn selection(args: &str) -> Selection {
 fn check(name: &str, extra: &str, primary: &str, args: &str) {
     let m = matrix(extra, primary);
     let p = plan(&m, &selection(args)).unwrap();
-    let jobs: Vec<String> = p.jobs.iter().map(|j| j.id()).collect();
+    let jobs: Vec<String> = p.jobs.iter().map(|j| j.id().to_string()).collect();
     insta::assert_snapshot!(
         name,
         format!(
@@ -164,7 +164,7 @@ fn agnostic_suites_are_planned_exactly_once_on_the_primary_cell() {
 fn shards_partition_the_plan_for_every_n() {
     let m = matrix(AXES, "debian-debug-fs");
     let whole = plan(&m, &Selection::default()).unwrap();
-    let whole_ids: Vec<String> = whole.jobs.iter().map(|j| j.id()).collect();
+    let whole_ids: Vec<String> = whole.jobs.iter().map(|j| j.id().to_string()).collect();
     assert!(
         whole_ids.len() > 8,
         "the plan must be larger than the largest N"
@@ -176,7 +176,7 @@ fn shards_partition_the_plan_for_every_n() {
             let part = plan(&m, &selection(&format!("--shard {i}/{n}"))).unwrap();
             assert_eq!(part.totals.runs, whole.totals.runs);
             sizes.push(part.jobs.len());
-            seen.extend(part.jobs.iter().map(|j| j.id()));
+            seen.extend(part.jobs.iter().map(|j| j.id().to_string()));
         }
         let unique: BTreeSet<&String> = seen.iter().collect();
         assert_eq!(unique.len(), seen.len(), "N={n}: a job is in two shards");

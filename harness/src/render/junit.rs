@@ -26,7 +26,7 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
         if cell.is_some_and(|c| c != job.cell) {
             continue;
         }
-        let mut suite = TestSuite::new(job.id());
+        let mut suite = TestSuite::new(job.id().to_string());
         if let Some(started) = started {
             suite.set_timestamp(started);
         }

@@ -354,7 +354,7 @@ async fn finish(
             .map(|j| PlannedJob {
                 cell: j.cell.clone(),
                 suite: j.suite.clone(),
-                expected: known.get(&j.id()).copied(),
+                expected: known.get(&j.id().to_string()).copied(),
             })
             .collect(),
         parallel,

@@ -42,7 +42,7 @@ pub(super) fn read_durations(file: &Path) -> Durations {
 pub(super) fn record_durations(file: &Path, mut known: Durations, jobs: &[JobResult]) {
     for job in jobs {
         known.insert(
-            job.id(),
+            job.id().to_string(),
             u64::try_from(job.duration.as_millis()).unwrap_or(u64::MAX),
         );
     }
@@ -80,10 +80,12 @@ pub(super) fn order<'a>(
     if parallel <= 1 {
         return longest;
     }
-    longest.sort_by_key(|j| std::cmp::Reverse(known.get(&j.id()).copied().unwrap_or(u64::MAX)));
+    longest.sort_by_key(|j| {
+        std::cmp::Reverse(known.get(&j.id().to_string()).copied().unwrap_or(u64::MAX))
+    });
     // A new job counts as long as the longest known one.
     let unknown = known.values().copied().max().unwrap_or(1000);
-    let estimate = |j: &Job| known.get(&j.id()).copied().unwrap_or(unknown);
+    let estimate = |j: &Job| known.get(&j.id().to_string()).copied().unwrap_or(unknown);
     let mut load: BTreeMap<usize, u64> = BTreeMap::new();
     for job in jobs {
         let p = pool(job);
@@ -260,9 +262,14 @@ pub(super) async fn run(
     let position: BTreeMap<String, usize> = plan_jobs
         .iter()
         .enumerate()
-        .map(|(i, j)| (j.id(), i))
+        .map(|(i, j)| (j.id().to_string(), i))
         .collect();
-    results.sort_by_key(|r| position.get(&r.id()).copied().unwrap_or(usize::MAX));
+    results.sort_by_key(|r| {
+        position
+            .get(&r.id().to_string())
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     Ok(results)
 }
 
@@ -310,7 +317,7 @@ mod tests {
     fn the_longest_jobs_start_first_and_one_at_a_time_keeps_plan_order() {
         let jobs = [job("a", "x"), job("b", "x"), job("c", "y"), job("new", "y")];
         let known = known(&[("a@x", 100), ("b@x", 3000), ("c@y", 500)]);
-        let ids = |o: Vec<&Job>| o.iter().map(|j| j.id()).collect::<Vec<_>>();
+        let ids = |o: Vec<&Job>| o.iter().map(|j| j.id().to_string()).collect::<Vec<_>>();
         let anywhere = |_: &Job| Pool {
             id: 0,
             capacity: None,
@@ -369,9 +376,9 @@ mod tests {
             ("f@l", 3000),
         ]);
         let ordered = order(&jobs, &known, 2, pools);
-        let ids: Vec<String> = ordered.iter().map(|j| j.id()).collect();
+        let ids: Vec<String> = ordered.iter().map(|j| j.id().to_string()).collect();
         assert_eq!(ids, ["a@w", "b@w", "c@w", "d@w", "e@l", "f@l"]);
-        let estimate = |j: &Job| known[&j.id()];
+        let estimate = |j: &Job| known[&j.id().to_string()];
         assert_eq!(makespan(&ordered, &estimate, &pools, 2), 6000);
         let longest: Vec<&Job> = [4, 5, 0, 1, 2, 3].iter().map(|&i| &jobs[i]).collect();
         assert_eq!(makespan(&longest, &estimate, &pools, 2), 7000);
@@ -383,7 +390,7 @@ mod tests {
         let known = known(&[("a@w", 500), ("b@l", 1000), ("c@l", 3000), ("d@l", 2000)]);
         let ids: Vec<String> = order(&jobs, &known, 2, pools)
             .iter()
-            .map(|j| j.id())
+            .map(|j| j.id().to_string())
             .collect();
         assert_eq!(ids, ["c@l", "d@l", "b@l", "a@w"]);
     }

@@ -175,7 +175,7 @@ pub fn check_cases(validated: &Validated, plan: &mut crate::plan::Plan) -> Resul
     };
     plan.jobs.retain(|j| runs_some(&j.suite));
     plan.planned
-        .retain(|id| runs_some(id.rsplit_once('@').map_or(id.as_str(), |(s, _)| s)));
+        .retain(|id| crate::plan::JobId::parse(id).is_none_or(|id| runs_some(&id.suite)));
     plan.suites.retain(|s| runs_some(&s.name));
     for pattern in &plan.narrowed.cases {
         let one = [pattern.clone()];

@@ -112,7 +112,7 @@ pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merge
     let (mut duration, mut prepare) = (Duration::ZERO, Duration::ZERO);
     for (dir, s) in shards {
         for job in &s.jobs {
-            let id = job.id();
+            let id = job.id().to_string();
             if let Some(other) = from.insert(id.clone(), dir) {
                 return Err(Error::Selection(format!(
                     "job {id} is in two shards, {} and {}",
@@ -155,7 +155,12 @@ pub fn combine(shards: &[(PathBuf, Results)], expected: &Inputs) -> Result<Merge
     // Jobs in plan order, as a single run would list them.
     let order: BTreeMap<&String, usize> =
         planned.iter().enumerate().map(|(i, id)| (id, i)).collect();
-    jobs.sort_by_key(|j| order.get(&j.id()).copied().unwrap_or(usize::MAX));
+    jobs.sort_by_key(|j| {
+        order
+            .get(&j.id().to_string())
+            .copied()
+            .unwrap_or(usize::MAX)
+    });
     let mut plan = first.plan.clone();
     plan.shard = None;
     plan.jobs = jobs

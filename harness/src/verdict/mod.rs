@@ -526,19 +526,19 @@ pub fn plural(n: usize, one: &str, many: &str) -> String {
 /// The jobs of earlier results that failed, could not run, diverged unaccepted, or were
 /// planned and never finished (an interrupted run): what `--rerun-failed` runs again.
 pub fn failed_jobs(results: &Results) -> BTreeSet<String> {
-    let finished: BTreeSet<String> = results.jobs.iter().map(|j| j.id()).collect();
+    let finished: BTreeSet<String> = results.jobs.iter().map(|j| j.id().to_string()).collect();
     results
         .runs
         .iter()
         .filter(|r| matches!(r.status, Status::Failed | Status::Error | Status::Diverged))
-        .map(|r| format!("{}@{}", r.suite, r.cell))
+        .map(|r| crate::plan::JobId::new(&r.suite, &r.cell).to_string())
         // A job that was planned and never finished (an interrupted run) runs again.
         .chain(
             results
                 .plan
                 .jobs
                 .iter()
-                .map(|j| j.id())
+                .map(|j| j.id().to_string())
                 .filter(|id| !finished.contains(id)),
         )
         .collect()
