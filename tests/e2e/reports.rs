@@ -634,7 +634,7 @@ fn the_committed_gitlab_pipeline_is_fresh_and_valid_against_gitlab_s_schema() {
     // A line per cell in `parallel:matrix`, the Linux cell's packages installed first, its
     // JUnit a report, the merge in a sign-off job that runs whatever the cells did.
     for expected in [
-        "- CELL:\n      - debian\n      PACKAGES:\n      - podman",
+        "- CELL:\n      - debian\n      PACKAGES:\n      - crun podman",
         "- CELL:\n      - windows\n    - CELL:\n      - windows-2025",
         "- saas-windows-medium-amd64",
         "junit: out/$CELL/junit.xml",
