@@ -457,12 +457,7 @@ fn explore_probes_the_paths_an_openapi_document_or_a_har_recording_names() {
         "openapi: 3.0.0\npaths:\n  /info:\n    get: {}\n  /projects/{id}:\n    get: {}\n",
     )
     .unwrap();
-    let matrix_text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        matrix_text.replacen("[server]\n", "[server]\nopenapi = \"openapi.yaml\"\n", 1),
-    )
-    .unwrap();
+    server_setting(&config, "openapi = \"openapi.yaml\"");
     let (_, found, log) = explore(&config, &cells);
     assert!(info(&found, "GET /info"), "{log}");
 
@@ -625,13 +620,29 @@ fn fault_explore(name: &str, extra: &str) -> PathBuf {
     std::fs::create_dir_all(seed.join("docs")).unwrap();
     std::fs::write(seed.join("report.txt"), "the report\n").unwrap();
     std::fs::write(seed.join("docs/notes.txt"), "the notes\n").unwrap();
-    let text = std::fs::read_to_string(&config).unwrap();
+    server_setting(&config, "seed = \"seed\"");
+    config
+}
+
+/// Adds `line` to the `[server]` table of the matrix `config`.
+fn server_setting(config: &std::path::Path, line: &str) {
+    let text = std::fs::read_to_string(config).unwrap();
     std::fs::write(
-        &config,
-        text.replacen("[server]\n", "[server]\nseed = \"seed\"\n", 1),
+        config,
+        text.replacen("[server]\n", &format!("[server]\n{line}\n"), 1),
     )
     .unwrap();
-    config
+}
+
+/// Gives the matrix `config` an OpenAPI document that describes `POST /upload` as a
+/// multipart form with the file field `document`.
+fn describe_uploads(config: &std::path::Path) {
+    std::fs::write(
+        config.parent().unwrap().join("openapi.yaml"),
+        UPLOAD_OPENAPI,
+    )
+    .unwrap();
+    server_setting(config, "openapi = \"openapi.yaml\"");
 }
 
 fn findings_of(found: &serde_json::Value) -> Vec<&serde_json::Value> {
@@ -722,13 +733,7 @@ fn a_server_that_takes_uploads_only_as_multipart_forms_gets_write_probes_as_form
     // The OpenAPI document says it takes multipart forms at /upload: the writes are forms,
     // and the name stored in lower case on `b` is a finding of its own class.
     let dir = config.parent().unwrap();
-    std::fs::write(dir.join("openapi.yaml"), UPLOAD_OPENAPI).unwrap();
-    let matrix_text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        matrix_text.replacen("[server]\n", "[server]\nopenapi = \"openapi.yaml\"\n", 1),
-    )
-    .unwrap();
+    describe_uploads(&config);
     let (code, found, log) = explore(&config, &budget);
     assert_eq!(code, Some(1), "{log}");
     assert!(found["probes"].as_u64().unwrap() <= 60, "{found:#}");
@@ -815,14 +820,7 @@ fn the_time_bound_holds_for_reads_and_writes_together() {
     for cell in ["a", "b"] {
         crate::faults::cell_env(&config, cell, &[("FAULT_DELAY_MS", "250")]);
     }
-    let dir = config.parent().unwrap();
-    std::fs::write(dir.join("openapi.yaml"), UPLOAD_OPENAPI).unwrap();
-    let matrix_text = std::fs::read_to_string(&config).unwrap();
-    std::fs::write(
-        &config,
-        matrix_text.replacen("[server]\n", "[server]\nopenapi = \"openapi.yaml\"\n", 1),
-    )
-    .unwrap();
+    describe_uploads(&config);
     // Unbounded, the reads alone would take over 100 s; bounded at 3 s, no probe starts and
     // no write's server is launched after it: the whole run (builds, the health suite and
     // the comparison included) ends within the bound, one probe, one request timeout and

@@ -514,7 +514,8 @@ pub struct Divergence {
 
 /// A class of `--explore` findings: first what differs between the cells' answers, then,
 /// for a status that differs, how the request was mutated to show it. The mutation classes
-/// (`base` to `short-names`) are also what a probe does to its base request.
+/// (`base` to `short-names`) are also what a probe does to its base request. Declared in
+/// report order, which is their `Ord`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum ExploreClass {
@@ -578,18 +579,11 @@ impl ExploreClass {
         ExploreClass::Log,
     ];
 
-    /// The mutations a probe can make (`base`: none), in the order probes are generated.
-    pub const MUTATIONS: [ExploreClass; 9] = [
-        ExploreClass::Base,
-        ExploreClass::CaseSensitivity,
-        ExploreClass::Separators,
-        ExploreClass::Traversal,
-        ExploreClass::TrailingCharacters,
-        ExploreClass::ReservedNames,
-        ExploreClass::Encoding,
-        ExploreClass::LongNames,
-        ExploreClass::ShortNames,
-    ];
+    /// Whether it is a mutation a probe can make (`base`: none), and so the class of a
+    /// status that differs.
+    pub fn is_mutation(self) -> bool {
+        self <= ExploreClass::ShortNames
+    }
 
     /// The class named `name` (as [`ExploreClass::as_str`] spells it).
     pub fn parse(name: &str) -> Option<ExploreClass> {

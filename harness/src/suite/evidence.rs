@@ -180,17 +180,7 @@ pub fn observe_log(
         if size == 0 {
             continue;
         }
-        let decoded = normalize::decode(&bytes);
-        let stream = if rules.log_escapes {
-            normalize::strip_escapes(&decoded)
-        } else {
-            decoded.into_owned()
-        };
-        text.push_str(&format!("[{name}]\n"));
-        text.push_str(&normalize::text(rules, injected, &stream).text);
-        if !text.ends_with('\n') {
-            text.push('\n');
-        }
+        push_stream(&mut text, name, &bytes, rules, injected);
         if let Some(sha) = sha {
             text.push_str(&format!(
                 "[the {name} log has {size} bytes, sha256 {sha}; the first {max} are shown]\n"
@@ -201,6 +191,29 @@ pub fn observe_log(
         step: "server".to_owned(),
         expression: "the server's log".to_owned(),
         text,
+    }
+}
+
+/// Appends the log stream `name` (`stdout`, `stderr`) of `bytes` to `text`: a line naming
+/// it, then its text decoded (bytes that are not UTF-8 still differ), its escapes stripped
+/// when the rules say so, and normalized, ending with a line break.
+fn push_stream(
+    text: &mut String,
+    name: &str,
+    bytes: &[u8],
+    rules: &Normalize,
+    injected: &Injected,
+) {
+    let decoded = normalize::decode(bytes);
+    let stream = if rules.log_escapes {
+        normalize::strip_escapes(&decoded)
+    } else {
+        decoded.into_owned()
+    };
+    text.push_str(&format!("[{name}]\n"));
+    text.push_str(&normalize::text(rules, injected, &stream).text);
+    if !text.ends_with('\n') {
+        text.push('\n');
     }
 }
 
@@ -227,19 +240,8 @@ pub fn observe_log_span(
         {
             let _ = file.take((to - from).min(max)).read_to_end(&mut bytes);
         }
-        if bytes.is_empty() {
-            continue;
-        }
-        let decoded = normalize::decode(&bytes);
-        let stream = if rules.log_escapes {
-            normalize::strip_escapes(&decoded)
-        } else {
-            decoded.into_owned()
-        };
-        text.push_str(&format!("[{name}]\n"));
-        text.push_str(&normalize::text(rules, injected, &stream).text);
-        if !text.ends_with('\n') {
-            text.push('\n');
+        if !bytes.is_empty() {
+            push_stream(&mut text, name, &bytes, rules, injected);
         }
     }
     (!text.is_empty()).then(|| Observed {

@@ -263,9 +263,7 @@ pub fn findings(
             (expected != got).then(|| classify(Class::Base, &probe.base, expected, got, links))
         };
         // A mutation that differs the way its base differs already shows nothing new.
-        let same_kind = |a: Class, b: Class| {
-            a == b || (Class::MUTATIONS.contains(&a) && Class::MUTATIONS.contains(&b))
-        };
+        let same_kind = |a: Class, b: Class| a == b || (a.is_mutation() && b.is_mutation());
         let differing: Vec<(&String, Class)> = answers
             .iter()
             .filter(|(cell, _)| cell.as_str() != primary)
@@ -276,11 +274,8 @@ pub fn findings(
                 (!base.is_some_and(|b| same_kind(b, class))).then_some((cell, class))
             })
             .collect();
-        let Some(class) = differing
-            .iter()
-            .map(|(_, class)| *class)
-            .min_by_key(|c| Class::ALL.iter().position(|a| a == c))
-        else {
+        // Classes compare in report order: where cells differ in several ways, the first.
+        let Some(class) = differing.iter().map(|(_, class)| *class).min() else {
             continue;
         };
         by_class.entry(class).or_default().push(Finding {
@@ -300,14 +295,13 @@ pub fn findings(
             known: None,
         });
     }
-    Class::ALL
+    by_class
         .into_iter()
-        .filter_map(|class| {
-            let mut findings = by_class.remove(&class)?;
+        .map(|(class, mut findings)| {
             // Shrunk: the smallest request that shows the class leads it.
             findings
                 .sort_by(|a, b| (a.request.len(), &a.request).cmp(&(b.request.len(), &b.request)));
-            Some(ClassFindings { class, findings })
+            ClassFindings { class, findings }
         })
         .collect()
 }
@@ -354,6 +348,30 @@ mod tests {
                 )
             })
             .collect()
+    }
+
+    #[test]
+    fn classes_compare_in_report_order_mutations_first() {
+        assert!(Class::ALL.windows(2).all(|w| w[0] < w[1]));
+        let mutations: Vec<&str> = Class::ALL
+            .into_iter()
+            .filter(|c| c.is_mutation())
+            .map(Class::as_str)
+            .collect();
+        assert_eq!(
+            mutations,
+            [
+                "base",
+                "case-sensitivity",
+                "separators",
+                "traversal",
+                "trailing-characters",
+                "reserved-names",
+                "encoding",
+                "long-names",
+                "short-names"
+            ]
+        );
     }
 
     #[test]
