@@ -257,6 +257,11 @@ pub struct MatrixArgs {
     /// normalization rule for each difference.
     #[arg(long)]
     pub(crate) noise_check: bool,
+    /// Run every job, even one whose inputs are byte for byte those of a job that passed in
+    /// an earlier run (by default its result is reused and marked cached). Also set by the
+    /// environment variable PORT_HARNESS_NO_CACHE=1.
+    #[arg(long, env = "PORT_HARNESS_NO_CACHE", value_parser = clap::builder::BoolishValueParser::new(), action = clap::ArgAction::SetTrue)]
+    pub(crate) no_cache: bool,
     /// How many jobs run at once, across cells and within them (1: one after another, in
     /// plan order). Default: two per core, at least two, as many as memory holds.
     #[arg(short = 'j', long = "jobs", value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]

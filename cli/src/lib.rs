@@ -418,6 +418,7 @@ async fn matrix(args: MatrixArgs) -> Result<u8, Error> {
             },
             har: args.explore_har.clone(),
         }),
+        cache: !args.no_cache,
     };
     let result = harness::run::run(&matrix, &plan, &options).await;
     watcher.abort();

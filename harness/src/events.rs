@@ -60,6 +60,17 @@ pub struct PlannedJob {
     pub expected: Option<u64>,
 }
 
+/// A job whose result comes from an earlier run.
+#[derive(Debug, Clone, Serialize)]
+pub struct CachedJob {
+    /// Its cell.
+    pub cell: String,
+    /// Its suite.
+    pub suite: String,
+    /// When the run its result comes from started.
+    pub run: String,
+}
+
 /// One thing that happened during a run; as JSON, `{"event": "server-ready", ...}`.
 #[derive(Debug, Clone, Serialize)]
 #[serde(tag = "event", rename_all = "kebab-case")]
@@ -75,6 +86,12 @@ pub enum RunEvent {
         jobs: Vec<PlannedJob>,
         /// How many run at once.
         parallel: usize,
+    },
+    /// Jobs not run: each one's inputs are those of a job that passed in an earlier run,
+    /// whose result is reused.
+    JobsCached {
+        /// Each job, with the run its result comes from.
+        jobs: Vec<CachedJob>,
     },
     /// A job started (it may still wait for its server).
     JobStarted {

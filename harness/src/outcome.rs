@@ -36,6 +36,25 @@ pub struct JobResult {
     /// Where that time went.
     #[serde(default)]
     pub phases: Phases,
+    /// Not run: the result of the same job with the same inputs in an earlier run, reused.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cached: Option<Cached>,
+}
+
+/// Where a reused result comes from: the job's key matched that of a job that passed in an
+/// earlier run.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cached {
+    /// When the run it came from started (RFC 3339, UTC).
+    pub run: String,
+    /// That run's commit, when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub commit: Option<String>,
+    /// The job's key: SHA-256 of everything that can change its result.
+    pub key: String,
+    /// How long the job took in that run: the time this run saved.
+    #[serde(with = "ms", rename = "saved_ms")]
+    pub saved: Duration,
 }
 
 /// Where a job's time went: the rest of its duration is the harness's own overhead (waiting
@@ -78,6 +97,7 @@ impl JobResult {
             leaked,
             duration,
             phases: Phases::default(),
+            cached: None,
         }
     }
 

@@ -70,6 +70,7 @@ fn job(
         leaked: Vec::new(),
         duration: Duration::from_millis(1500),
         phases: Default::default(),
+        cached: None,
     }
 }
 

@@ -23,8 +23,15 @@ pub fn serial() -> MutexGuard<'static, ()> {
 /// A command as the tests run it: a user's tool (cargo, cargo-insta), outside the harness.
 #[expect(clippy::disallowed_methods, reason = "tests run tools as a user would")]
 pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
-    std::process::Command::new(program)
+    let mut cmd = std::process::Command::new(program);
+    cmd.env(NO_CACHE, "1");
+    cmd
 }
+
+/// Set on every command the tests run: a test that runs a scenario expects its jobs to run,
+/// not to be reused from an identical run of another test. The tests of the result cache
+/// remove it.
+pub const NO_CACHE: &str = "PORT_HARNESS_NO_CACHE";
 
 /// `cargo xtask` with `args`, run in `dir`. A `matrix` run without `--out` writes its output
 /// next to its scenario's matrix file (or under `target/e2e/` for the repository's own), so
@@ -36,7 +43,10 @@ pub fn command(program: impl AsRef<std::ffi::OsStr>) -> std::process::Command {
 pub fn xtask_cmd(dir: &Path, args: &[&str]) -> std::process::Command {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut cmd = std::process::Command::new(cargo);
-    cmd.arg("xtask").args(args).current_dir(dir);
+    cmd.arg("xtask")
+        .args(args)
+        .current_dir(dir)
+        .env(NO_CACHE, "1");
     if args.first() == Some(&"matrix") && !args.contains(&"--out") && !args.contains(&"--plan") {
         let config = args
             .iter()
@@ -464,7 +474,8 @@ pub fn on_a_new_machine(
     .arg(layers.path())
     .arg(program)
     .args(args)
-    .env("DOCKER_HOST", "unix:///run/no-docker-daemon-here.sock");
+    .env("DOCKER_HOST", "unix:///run/no-docker-daemon-here.sock")
+    .env(NO_CACHE, "1");
     (cmd, layers)
 }
 

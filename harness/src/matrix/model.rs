@@ -472,6 +472,10 @@ pub struct CommandSpec {
     pub junit: bool,
     /// Environment of the command.
     pub env: BTreeMap<String, String>,
+    /// What its results depend on besides the server, each resolved against the matrix root
+    /// with where the matrix names it; `None`: not declared, so its jobs are never reused
+    /// from the result cache.
+    pub inputs: Option<Vec<(PathBuf, Range<usize>)>>,
 }
 
 /// Normalization rules.

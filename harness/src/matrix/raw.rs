@@ -275,6 +275,12 @@ pub struct RawSuite {
     /// Environment of a `command` suite.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
+    /// The files and folders, relative to the matrix file, that a `command` suite's results
+    /// depend on besides the server (its test sources, the lock file): with them, its jobs'
+    /// results can be reused from the result cache while none of them changes; without
+    /// them, its jobs always run.
+    #[schemars(with = "Option<Vec<String>>")]
+    pub inputs: Option<Spanned<Vec<Spanned<String>>>>,
     /// Only on these targets (per-target suites only).
     #[schemars(with = "Option<Vec<String>>")]
     pub targets: Option<Spanned<Vec<Spanned<String>>>>,

@@ -90,6 +90,33 @@ impl Progress {
                 }
                 None
             }
+            RunEvent::JobsCached { jobs } => {
+                // One line for them all; each on a line of its own when verbose.
+                let runs: std::collections::BTreeSet<&str> =
+                    jobs.iter().map(|j| j.run.as_str()).collect();
+                let mut s = format!(
+                    "{} {} {} not run: each one's inputs are those of a job that passed in {} (--no-cache runs them)",
+                    tag(p, Tag::Dim, "CACHED"),
+                    jobs.len(),
+                    if jobs.len() == 1 { "job" } else { "jobs" },
+                    match runs.len() {
+                        1 => format!("the run of {}", runs.first().expect("one")),
+                        n => format!("{n} earlier runs"),
+                    }
+                );
+                if verbose {
+                    for j in jobs {
+                        let _ = write!(
+                            s,
+                            "\n  {} {} (run of {})",
+                            esc(&j.cell),
+                            esc(&j.suite),
+                            j.run
+                        );
+                    }
+                }
+                normal.then_some(s)
+            }
             RunEvent::JobStarted { suite, cell } => {
                 self.running.push((cell.clone(), suite.clone(), at));
                 None

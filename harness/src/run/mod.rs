@@ -5,6 +5,7 @@
 //!
 //! [`RunEvent`]: crate::events::RunEvent
 
+mod cache;
 mod conclude;
 mod data_dir;
 pub mod explore;
@@ -53,6 +54,9 @@ pub struct RunOptions {
     pub interrupt: Interrupt,
     /// With `--explore`: after the plan's jobs, generated probes on every selected cell.
     pub explore: Option<explore::ExploreSpec>,
+    /// Reuse the result of a job whose inputs are those of a job that passed in an earlier
+    /// run, instead of running it (`--no-cache`: false). Passed results are kept either way.
+    pub cache: bool,
 }
 
 /// A run's interruption: set once by whoever drives the run, awaited by every cell.
@@ -131,14 +135,13 @@ pub async fn run(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<R
 /// What every job needs, made ready before the first one.
 struct Prepared {
     start: Instant,
-    started: std::time::SystemTime,
     validated: Validated,
-    provisioned: provision::Provisioned,
     runtimes: BTreeMap<String, Arc<dyn Runtime>>,
     warming: Vec<tokio::task::JoinHandle<()>>,
     artifacts: build::Artifacts,
     scratch: PathBuf,
     logs: PathBuf,
+    provenance: provision::Provenance,
 }
 
 /// Validates, provisions and builds: what the builds need first, then cargo builds while
@@ -168,14 +171,36 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     // A runtime that cannot be made ready ends the run at once (cargo is stopped); a build
     // that ends first waits for the runtimes, so that no package install is cut short.
-    let (artifacts, (mut provisioned, runtimes, warming)) = {
+    let (artifacts, ((_, runtimes, warming), provenance)) = {
         let building = async {
             options.events.emit(RunEvent::Phase {
                 phase: Phase::Build,
             });
             build_all(matrix, &cells, &cargo_env, &logs, &options.events).await
         };
-        let readying = ready_runtimes(matrix, &needs, &ctx, &scratch);
+        // Where and with what the jobs run is known before the first starts: the result
+        // cache's keys name it.
+        let inputs = provision::Inputs {
+            harness: env!("CARGO_PKG_VERSION").to_owned(),
+            matrix_sha256: matrix.sha256(),
+            suites_sha256: validated.suites_sha256.clone(),
+        };
+        let executions: Vec<(String, crate::matrix::Runtime)> = cells
+            .iter()
+            .filter_map(|c| Some((c.name.clone(), matrix.target(&c.target)?.runtime.clone())))
+            .collect();
+        let readying = async {
+            let ready = ready_runtimes(matrix, &needs, &ctx, &scratch).await?;
+            let provenance = provision::provenance::collect(
+                &matrix.root,
+                &executions,
+                &ready.0,
+                started,
+                inputs,
+            )
+            .await;
+            Ok::<_, Error>((ready, provenance))
+        };
         tokio::pin!(building, readying);
         tokio::select! {
             ready = &mut readying => {
@@ -188,7 +213,6 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
             }
         }
     };
-    provisioned.cargo_env = cargo_env;
     // One build log serves every cell (all triples build in one cargo invocation); each
     // cell's log folder gets it, so that a cell's folder tells its whole story.
     for cell in &cells {
@@ -198,14 +222,13 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     }
     Ok(Prepared {
         start,
-        started,
         validated,
-        provisioned,
         runtimes,
         warming,
         artifacts,
         scratch,
         logs,
+        provenance,
     })
 }
 
@@ -314,14 +337,13 @@ async fn finish(
 ) -> Result<Results> {
     let Prepared {
         start,
-        started,
         validated,
-        provisioned,
         runtimes,
         warming,
         artifacts,
         scratch,
         logs,
+        provenance,
     } = prepared;
     let cells = prepared_cells(matrix, plan, options);
     let jobs = job::Jobs {
@@ -335,11 +357,40 @@ async fn finish(
         plan_cases: &plan.narrowed.cases,
         deadline: None,
     };
+    // The jobs whose inputs match a job that passed before are not run: its result is theirs.
+    let store = cache::Store::new(&options.cache_dir);
+    let keys = cache::keys(&jobs, &plan.jobs, &provenance);
+    let mut reused: BTreeMap<crate::plan::JobId, crate::outcome::JobResult> = BTreeMap::new();
+    if options.cache {
+        for job in &plan.jobs {
+            if let Some(hit) = keys.get(&job.id()).and_then(|key| store.get(key)) {
+                reused.insert(job.id(), hit);
+            }
+        }
+    }
+    if !reused.is_empty() {
+        options.events.emit(RunEvent::JobsCached {
+            jobs: reused
+                .values()
+                .map(|r| crate::events::CachedJob {
+                    cell: r.cell.clone(),
+                    suite: r.suite.clone(),
+                    run: r.cached.as_ref().map(|c| c.run.clone()).unwrap_or_default(),
+                })
+                .collect(),
+        });
+    }
+    let to_run: Vec<crate::plan::Job> = plan
+        .jobs
+        .iter()
+        .filter(|j| !reused.contains_key(&j.id()))
+        .cloned()
+        .collect();
     // Every job is a task of the schedule, across cells and within them, longest first.
     let durations = schedule::durations_file(&options.cache_dir, &matrix.file);
     let known = schedule::read_durations(&durations);
     let parallel = options.parallel.max(1);
-    let ordered = schedule::order(&plan.jobs, &known, parallel, |job| {
+    let ordered = schedule::order(&to_run, &known, parallel, |job| {
         let runtime = jobs.runtime(job);
         schedule::Pool {
             id: runtime.map_or(0, |r| Arc::as_ptr(r).cast::<()>() as usize),
@@ -362,23 +413,24 @@ async fn finish(
     let warmed = async {
         futures_util::future::join_all(warming).await;
     };
-    let inputs = provision::Inputs {
-        harness: env!("CARGO_PKG_VERSION").to_owned(),
-        matrix_sha256: matrix.sha256(),
-        suites_sha256: validated.suites_sha256.clone(),
-    };
-    let executions: Vec<(String, crate::matrix::Runtime)> = cells
-        .iter()
-        .filter_map(|c| Some((c.name.clone(), matrix.target(&c.target)?.runtime.clone())))
-        .collect();
-    // The provenance is collected while the jobs run.
-    let (results, provenance) = tokio::join!(
-        schedule::run(&jobs, ordered, &plan.jobs, parallel, warmed),
-        provision::provenance::collect(&matrix.root, &executions, &provisioned, started, inputs)
-    );
-    let results = results?;
+    let ran = schedule::run(&jobs, ordered, &to_run, parallel, warmed).await?;
     let interrupted = options.interrupt.is_set();
-    schedule::record_durations(&durations, known, &results);
+    schedule::record_durations(&durations, known, &ran);
+    if !interrupted {
+        for result in &ran {
+            if let Some(key) = keys.get(&result.id()) {
+                store.put(key, &provenance, result);
+            }
+        }
+        store.prune();
+    }
+    // Back in plan order, the reused among those that ran.
+    let mut ran: BTreeMap<_, _> = ran.into_iter().map(|r| (r.id(), r)).collect();
+    let results: Vec<crate::outcome::JobResult> = plan
+        .jobs
+        .iter()
+        .filter_map(|j| reused.remove(&j.id()).or_else(|| ran.remove(&j.id())))
+        .collect();
     let observations = jobs.observations(&results);
     let mut noise = Vec::new();
     let mut noise_cell = None;

@@ -41,6 +41,18 @@ impl CommandSuite {
                 ),
             ));
         }
+        for (input, span) in spec.inputs.iter().flatten() {
+            if std::fs::symlink_metadata(input).is_err() {
+                return Err(super::in_matrix(
+                    matrix,
+                    span.clone(),
+                    format!(
+                        "input {} does not exist: expected a file or folder the command's results depend on",
+                        input.display()
+                    ),
+                ));
+            }
+        }
         Ok(CommandSuite {
             name: suite.name.clone(),
             spec: spec.clone(),
@@ -77,6 +89,11 @@ impl LoadedSuite for CommandSuite {
 
     fn source(&self, _case: &str) -> String {
         format!("suite {}", self.name)
+    }
+
+    fn inputs(&self) -> Option<Vec<std::path::PathBuf>> {
+        let inputs = self.spec.inputs.as_ref()?;
+        Some(inputs.iter().map(|(path, _)| path.clone()).collect())
     }
 
     fn run<'a>(&'a self, env: &'a SuiteEnv) -> BoxFuture<'a, Result<Vec<CaseResult>>> {

@@ -192,6 +192,13 @@ pub trait LoadedSuite: Send + Sync {
     /// What defines it, as bytes whose hash changes when the suite does (its case files'
     /// contents, or its command line and environment).
     fn definition(&self) -> Vec<u8>;
+    /// The files and folders its results depend on besides its definition and the server,
+    /// for the result cache: none for a suite whose definition is all of it; `None` when
+    /// they are not known (a command whose sources the matrix does not name), so that its
+    /// jobs always run.
+    fn inputs(&self) -> Option<Vec<std::path::PathBuf>> {
+        Some(Vec::new())
+    }
     /// The names of its cases, when they are known before it runs (a command's cases are
     /// known only from what it reports).
     fn cases(&self) -> Option<Vec<String>> {

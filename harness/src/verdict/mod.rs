@@ -604,6 +604,7 @@ scope = "per-target"
                 leaked: Vec::new(),
                 duration: Duration::ZERO,
                 phases: Default::default(),
+                cached: None,
             })
             .collect();
         let observations = jobs

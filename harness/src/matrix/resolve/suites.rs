@@ -34,6 +34,9 @@ impl Cx<'_> {
                     if let Some(c) = &s.command {
                         self.error(c.span(), format!("`command` is only for command suites, and `{name}` is an http suite"));
                     }
+                    if let Some(i) = &s.inputs {
+                        self.error(i.span(), format!("`inputs` is only for command suites, and `{name}` is an http suite, whose case files are its inputs"));
+                    }
                     if let Some(j) = &s.junit {
                         self.error(
                             j.span(),
@@ -77,6 +80,12 @@ impl Cx<'_> {
                             }
                         },
                         env: s.env.clone(),
+                        inputs: s.inputs.as_ref().map(|list| {
+                            list.get_ref()
+                                .iter()
+                                .map(|i| (root.join(i.get_ref()), i.span()))
+                                .collect()
+                        }),
                     })
                 }
             };

@@ -1,0 +1,526 @@
+//! The result cache: a job whose inputs are byte for byte those of a job that passed in an
+//! earlier run is not run again; that run's result is reused, marked with where it came from.
+//!
+//! A job's key is the SHA-256 of everything that can change its result: the harness itself
+//! (its executable's bytes), the server artifact's bytes, what runs it (the host system, the
+//! Wine version and the Windows version it reports, the engine, its OCI runtime and the
+//! image's id), the suite's definition and declared inputs, the seed's tree, and every matrix
+//! setting that reaches the job (arguments, environment, readiness, normalization, limits,
+//! the `--case` patterns). What the key cannot see makes a job uncacheable: a command suite
+//! without `inputs`, a cell whose runtime's identity is unknown, a job with no artifact.
+//! Only passed results are kept (no failure, error, leak or interruption is ever reused);
+//! the store is bounded (least recently used out first), and an entry that cannot be read is
+//! a miss, never an error.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::job::Jobs;
+use crate::outcome::{Cached, JobResult, Phases};
+use crate::plan::{Job, JobId};
+use crate::provision::Provenance;
+use crate::provision::provenance::ExecutionKind;
+
+/// The most the store keeps, in bytes.
+const LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The results of passed jobs, by key, in the harness cache folder.
+pub(super) struct Store {
+    dir: PathBuf,
+    limit: u64,
+}
+
+/// One stored result.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// The key it is stored under (a renamed file is not a hit).
+    key: String,
+    /// When the run it came from started.
+    run: String,
+    /// That run's commit.
+    commit: Option<String>,
+    /// The job's result in that run.
+    result: JobResult,
+}
+
+impl Store {
+    /// The store under the harness cache folder `cache`.
+    pub fn new(cache: &Path) -> Store {
+        Store::with_limit(cache, LIMIT)
+    }
+
+    fn with_limit(cache: &Path, limit: u64) -> Store {
+        Store {
+            dir: cache.join("results"),
+            limit,
+        }
+    }
+
+    fn file(&self, key: &str) -> PathBuf {
+        self.dir.join(format!("{key}.json"))
+    }
+
+    /// The result stored under `key`, marked cached; `None` when there is none, or when the
+    /// entry cannot be read (it is removed).
+    pub fn get(&self, key: &str) -> Option<JobResult> {
+        let file = self.file(key);
+        let bytes = std::fs::read(&file).ok()?;
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(entry) if entry.key == key && reusable(&entry.result) => {
+                // Used now: the last to go when the store is over its size.
+                let _ = std::fs::File::options()
+                    .append(true)
+                    .open(&file)
+                    .and_then(|f| f.set_modified(SystemTime::now()));
+                let mut result = entry.result;
+                result.cached = Some(Cached {
+                    run: entry.run,
+                    commit: entry.commit,
+                    key: key.to_owned(),
+                    saved: result.duration,
+                });
+                result.duration = Duration::ZERO;
+                result.phases = Phases::default();
+                Some(result)
+            }
+            _ => {
+                let _ = std::fs::remove_file(&file);
+                None
+            }
+        }
+    }
+
+    /// Keeps `result` under `key` when it may be reused (it ran here and passed), as a
+    /// result of the run that started at `run`.
+    pub fn put(&self, key: &str, run: &Provenance, result: &JobResult) {
+        if result.cached.is_some() || !reusable(result) {
+            return;
+        }
+        let entry = Entry {
+            key: key.to_owned(),
+            run: run.started.clone(),
+            commit: run.commit.clone(),
+            result: result.clone(),
+        };
+        let text = serde_json::to_string(&entry).expect("results serialize");
+        // Written beside and renamed: a reader never sees half an entry.
+        let file = self.file(key);
+        let part = self.dir.join(format!("{key}.{}.part", std::process::id()));
+        let written = std::fs::create_dir_all(&self.dir)
+            .and_then(|()| std::fs::write(&part, text))
+            .and_then(|()| std::fs::rename(&part, &file));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&part);
+        }
+    }
+
+    /// Removes the least recently used entries until the store is within its size.
+    pub fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut files: Vec<(SystemTime, u64, PathBuf)> = entries
+            .flatten()
+            .filter_map(|e| {
+                let meta = e.metadata().ok()?;
+                Some((meta.modified().ok()?, meta.len(), e.path()))
+            })
+            .collect();
+        let mut total: u64 = files.iter().map(|(_, size, _)| size).sum();
+        files.sort();
+        for (_, size, path) in files {
+            if total <= self.limit {
+                break;
+            }
+            if std::fs::remove_file(&path).is_ok() {
+                total -= size;
+            }
+        }
+    }
+}
+
+/// Whether a result may be reused: it passed, with nothing leaked.
+fn reusable(result: &JobResult) -> bool {
+    result.passed() && result.leaked.is_empty() && !result.cases.is_empty()
+}
+
+/// A hash of parts, each length-prefixed so that no two sequences of parts read the same.
+#[derive(Default)]
+struct Hasher(Sha256);
+
+impl Hasher {
+    fn part(&mut self, bytes: impl AsRef<[u8]>) -> &mut Self {
+        let bytes = bytes.as_ref();
+        self.0.update((bytes.len() as u64).to_le_bytes());
+        self.0.update(bytes);
+        self
+    }
+
+    fn finish(self) -> String {
+        format!("{:x}", self.0.finalize())
+    }
+}
+
+/// The SHA-256 of a file's bytes.
+fn file_digest(path: &Path) -> Option<String> {
+    let mut file = std::fs::File::open(path).ok()?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher).ok()?;
+    Some(format!("{:x}", hasher.finalize()))
+}
+
+/// The SHA-256 of a file or folder: every entry's path, kind, permissions and bytes (a
+/// symlink's target, not followed), in order; with `times`, each one's modification time.
+fn tree_digest(root: &Path, times: bool) -> Option<String> {
+    let mut hasher = Hasher::default();
+    let mut stack = vec![root.to_owned()];
+    let mut all = Vec::new();
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).ok()?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).ok()? {
+                stack.push(entry.ok()?.path());
+            }
+        }
+        all.push((path, meta));
+    }
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    for (path, meta) in all {
+        let rel = path.strip_prefix(root).unwrap_or(&path);
+        hasher.part(rel.to_string_lossy().as_bytes());
+        hasher.part(permissions(&meta).to_le_bytes());
+        if times {
+            let since = meta
+                .modified()
+                .ok()
+                .and_then(|t| t.duration_since(SystemTime::UNIX_EPOCH).ok())
+                .unwrap_or_default();
+            hasher.part(since.as_nanos().to_le_bytes());
+        }
+        if meta.is_symlink() {
+            hasher.part("link");
+            hasher.part(std::fs::read_link(&path).ok()?.to_string_lossy().as_bytes());
+        } else if meta.is_file() {
+            hasher.part("file");
+            hasher.part(file_digest(&path)?);
+        } else {
+            hasher.part("folder");
+        }
+    }
+    Some(hasher.finish())
+}
+
+#[cfg(unix)]
+fn permissions(meta: &std::fs::Metadata) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    meta.permissions().mode() & 0o7777
+}
+
+#[cfg(not(unix))]
+fn permissions(meta: &std::fs::Metadata) -> u32 {
+    u32::from(meta.permissions().readonly())
+}
+
+/// The identity of what runs a cell's servers, from the run's provenance: the Wine version
+/// and reported Windows version, the engine with its OCI runtime and image id, or the host
+/// system (its name left out, so that another machine of the same system shares results).
+fn runtime_identity(provenance: &Provenance, cell: &str) -> Option<String> {
+    let execution = provenance.cells.get(cell)?;
+    let by = match execution.kind {
+        ExecutionKind::Native => without_node_name(&execution.by),
+        ExecutionKind::Emulated | ExecutionKind::Container => execution.by.clone(),
+    };
+    Some(format!(
+        "{} {by} {:?} {:?}",
+        execution.kind.as_str(),
+        execution.windows,
+        execution.reported
+    ))
+}
+
+/// `uname -srmn`'s line without the machine's name (its second word); other lines as they
+/// are.
+fn without_node_name(host: &str) -> String {
+    let words: Vec<&str> = host.split_whitespace().collect();
+    if cfg!(unix) && words.len() >= 4 {
+        words
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != 1)
+            .map(|(_, w)| *w)
+            .collect::<Vec<_>>()
+            .join(" ")
+    } else {
+        host.to_owned()
+    }
+}
+
+/// The key of each job of `planned` that can be cached; the others (see the module) are
+/// left out.
+pub(super) fn keys(
+    jobs: &Jobs,
+    planned: &[Job],
+    provenance: &Provenance,
+) -> BTreeMap<JobId, String> {
+    let matrix = jobs.matrix;
+    let root = &matrix.root;
+    let relative = |p: &Path| {
+        p.strip_prefix(root)
+            .unwrap_or(p)
+            .to_string_lossy()
+            .into_owned()
+    };
+    let harness = std::env::current_exe()
+        .ok()
+        .and_then(|exe| file_digest(&exe))
+        .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
+    let seed = match &matrix.server.seed {
+        Some((seed, _)) => match tree_digest(seed, matrix.server.seed_mtime.is_none()) {
+            Some(digest) => digest,
+            None => return BTreeMap::new(),
+        },
+        None => String::new(),
+    };
+    let mut shared = Hasher::default();
+    shared
+        .part(&harness)
+        .part(&seed)
+        .part(format!("{:?}", matrix.server.seed_mtime))
+        .part(format!("{:?}", matrix.server.args))
+        .part(format!("{:?}", matrix.server.ready))
+        .part(format!("{:?}", matrix.normalize))
+        .part(format!("{:?}", matrix.limits))
+        .part(relative(&matrix.snapshot_dir))
+        .part(format!("{:?}", jobs.plan_cases));
+    let shared = shared.finish();
+    let mut artifacts: BTreeMap<PathBuf, Option<String>> = BTreeMap::new();
+    let mut inputs: BTreeMap<String, Option<String>> = BTreeMap::new();
+    let mut out = BTreeMap::new();
+    for job in planned {
+        let Some(cell) = matrix.cell(&job.cell) else {
+            continue;
+        };
+        let Some(target) = matrix.target(&cell.target) else {
+            continue;
+        };
+        let Some(Ok(artifact)) = jobs.artifacts.get(&cell.name) else {
+            continue;
+        };
+        let artifact = artifacts
+            .entry(artifact.clone())
+            .or_insert_with(|| file_digest(artifact))
+            .clone();
+        let Some(artifact) = artifact else { continue };
+        let Some(identity) = runtime_identity(provenance, &cell.name) else {
+            continue;
+        };
+        let (Some(suite), Some(loaded)) = (matrix.suite(&job.suite), jobs.suites.get(&job.suite))
+        else {
+            continue;
+        };
+        let suite_inputs = inputs
+            .entry(job.suite.clone())
+            .or_insert_with(|| {
+                let mut hasher = Hasher::default();
+                hasher.part(loaded.definition());
+                for input in loaded.inputs()? {
+                    hasher
+                        .part(relative(&input))
+                        .part(tree_digest(&input, false)?);
+                }
+                Some(hasher.finish())
+            })
+            .clone();
+        let Some(suite_inputs) = suite_inputs else {
+            continue;
+        };
+        let working_dir = match &suite.spec {
+            crate::matrix::SuiteSpec::Command(spec) => relative(&spec.dir),
+            crate::matrix::SuiteSpec::Http(_) => String::new(),
+        };
+        let mut key = Hasher::default();
+        key.part(&shared)
+            .part(&artifact)
+            .part(&identity)
+            .part(&target.triple)
+            .part(format!("{:?}", target.runtime))
+            .part(format!("{:?}", crate::runtime::server_env(matrix, cell)))
+            .part(format!("{cell:?}"))
+            .part(&suite.name)
+            .part(format!(
+                "{:?} {:?} {}",
+                suite.scope, suite.evidence, job.audit
+            ))
+            .part(working_dir)
+            .part(&suite_inputs);
+        out.insert(job.id(), key.finish());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::Scope;
+    use crate::suite::CaseResult;
+
+    fn passed(suite: &str) -> JobResult {
+        JobResult {
+            suite: suite.into(),
+            cell: "debian".into(),
+            scope: Scope::PerTarget,
+            audit: false,
+            cases: vec![CaseResult {
+                name: "list".into(),
+                passed: true,
+                ..CaseResult::default()
+            }],
+            error: None,
+            leaked: Vec::new(),
+            duration: Duration::from_millis(1200),
+            phases: Phases::default(),
+            cached: None,
+        }
+    }
+
+    fn run() -> Provenance {
+        Provenance {
+            started: "2026-12-01T10:00:00Z".into(),
+            commit: Some("abc".into()),
+            ..Provenance::default()
+        }
+    }
+
+    #[test]
+    fn a_passed_result_comes_back_marked_with_its_run_and_a_failure_never_does() {
+        let cache = tempfile::tempdir().unwrap();
+        let store = Store::new(cache.path());
+        store.put("k1", &run(), &passed("projects"));
+        let hit = store.get("k1").expect("a hit");
+        let cached = hit.cached.as_ref().unwrap();
+        assert_eq!(cached.run, "2026-12-01T10:00:00Z");
+        assert_eq!(cached.saved, Duration::from_millis(1200));
+        assert_eq!(hit.duration, Duration::ZERO);
+        assert!(store.get("k2").is_none());
+
+        let mut failed = passed("tasks");
+        failed.cases[0].passed = false;
+        store.put("k3", &run(), &failed);
+        let mut errored = passed("tasks");
+        errored.error = Some("launch failed".into());
+        store.put("k4", &run(), &errored);
+        let mut leaked = passed("tasks");
+        leaked.leaked = vec!["123 sleep".into()];
+        store.put("k5", &run(), &leaked);
+        for key in ["k3", "k4", "k5"] {
+            assert!(store.get(key).is_none(), "{key} was reused");
+        }
+        // A cached result is not stored again as if it had run.
+        store.put("k6", &run(), &hit);
+        assert!(store.get("k6").is_none());
+    }
+
+    #[test]
+    fn a_corrupt_or_misplaced_entry_is_a_miss_and_goes() {
+        let cache = tempfile::tempdir().unwrap();
+        let store = Store::new(cache.path());
+        store.put("good", &run(), &passed("projects"));
+        std::fs::write(store.file("bad"), "{ not json").unwrap();
+        assert!(store.get("bad").is_none());
+        assert!(!store.file("bad").exists());
+        std::fs::copy(store.file("good"), store.file("moved")).unwrap();
+        assert!(
+            store.get("moved").is_none(),
+            "an entry read under another key"
+        );
+        assert!(store.get("good").is_some());
+    }
+
+    #[test]
+    fn the_store_keeps_within_its_size_least_recently_used_out_first() {
+        let cache = tempfile::tempdir().unwrap();
+        let one = {
+            let store = Store::new(cache.path());
+            store.put("size", &run(), &passed("projects"));
+            std::fs::metadata(store.file("size")).unwrap().len()
+        };
+        let store = Store::with_limit(cache.path(), one * 2 + one / 2);
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        for (i, key) in ["a", "b", "c"].iter().enumerate() {
+            store.put(key, &run(), &passed("projects"));
+            let f = std::fs::File::options()
+                .append(true)
+                .open(store.file(key))
+                .unwrap();
+            f.set_modified(old + Duration::from_secs(i as u64 * 60))
+                .unwrap();
+        }
+        let f = std::fs::File::options()
+            .append(true)
+            .open(store.file("size"))
+            .unwrap();
+        f.set_modified(old - Duration::from_secs(60)).unwrap();
+        // `a` is used now: `size` and `b` are the least recently used.
+        assert!(store.get("a").is_some());
+        store.prune();
+        let left: Vec<bool> = ["size", "a", "b", "c"]
+            .iter()
+            .map(|k| store.file(k).exists())
+            .collect();
+        assert_eq!(left, [false, true, false, true]);
+    }
+
+    #[test]
+    fn a_tree_s_digest_changes_with_a_byte_a_name_a_mode_or_a_link_and_times_when_asked() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        std::fs::create_dir(root.join("docs")).unwrap();
+        std::fs::write(root.join("docs/a.txt"), "one").unwrap();
+        let first = tree_digest(root, false).unwrap();
+        assert_eq!(tree_digest(root, false).unwrap(), first);
+        std::fs::write(root.join("docs/a.txt"), "two").unwrap();
+        let byte = tree_digest(root, false).unwrap();
+        assert_ne!(byte, first);
+        std::fs::rename(root.join("docs/a.txt"), root.join("docs/A.txt")).unwrap();
+        let name = tree_digest(root, false).unwrap();
+        assert_ne!(name, byte);
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink("A.txt", root.join("docs/link")).unwrap();
+            let link = tree_digest(root, false).unwrap();
+            assert_ne!(link, name);
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(
+                root.join("docs/A.txt"),
+                std::fs::Permissions::from_mode(0o600),
+            )
+            .unwrap();
+            assert_ne!(tree_digest(root, false).unwrap(), link);
+        }
+        let untimed = tree_digest(root, false).unwrap();
+        let timed = tree_digest(root, true).unwrap();
+        let f = std::fs::File::options()
+            .append(true)
+            .open(root.join("docs/A.txt"))
+            .unwrap();
+        f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(1))
+            .unwrap();
+        assert_eq!(tree_digest(root, false).unwrap(), untimed);
+        assert_ne!(tree_digest(root, true).unwrap(), timed);
+    }
+
+    #[test]
+    fn the_host_s_name_is_not_part_of_its_identity() {
+        if cfg!(unix) {
+            assert_eq!(
+                without_node_name("Linux runner-17 6.1.0-27-amd64 x86_64"),
+                "Linux 6.1.0-27-amd64 x86_64"
+            );
+        }
+        assert_eq!(without_node_name("Windows"), "Windows");
+    }
+}
