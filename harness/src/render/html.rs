@@ -509,6 +509,9 @@ fn jobs(r: &Results) -> Markup {
     html! {
         h2 { "What ran where" }
         p { (saved_text(r)) }
+        @if let Some(cached) = view::cached_text(r) {
+            p #cached { (cached) }
+        }
         (super::timeline::render(r))
         table #jobs {
             tr { th { "cell" } th { "suite" } th { "cases" } th { "time" } th { "log" } }
@@ -517,9 +520,11 @@ fn jobs(r: &Results) -> Markup {
                     td { (job.cell) }
                     td { (job.suite) }
                     td { (job.cases) }
-                    td { (secs(job.duration)) }
+                    td { (job.time()) }
                     td {
-                        @if let Some(link) = r.logs.get(&job.cell) {
+                        @if job.cached.is_some() {
+                            "that run's"
+                        } @else if let Some(link) = r.logs.get(&job.cell) {
                             a href={ (link) "/" (job.suite) ".server.stdout.log" } { "stdout" }
                             " "
                             a href={ (link) "/" (job.suite) ".server.stderr.log" } { "stderr" }

@@ -55,6 +55,14 @@ pub fn render(results: &Results, cell: Option<&str>) -> String {
         if job.audit {
             suite.add_property(Property::new("audit", "true"));
         }
+        // A reused result says where it came from.
+        if let Some(cached) = &job.cached {
+            suite.add_property(Property::new("cached-from", cached.run.as_str()));
+            if let Some(commit) = &cached.commit {
+                suite.add_property(Property::new("cached-commit", commit.as_str()));
+            }
+            suite.add_property(Property::new("cache-key", cached.key.as_str()));
+        }
         for run in results
             .runs
             .iter()
@@ -180,6 +188,8 @@ fn verdict_suite(results: &Results) -> TestSuite {
             "false"
         },
     ));
+    let cached = results.jobs.iter().filter(|j| j.cached.is_some()).count();
+    suite.add_property(Property::new("cached-jobs", cached.to_string()));
     let reasons = results.reasons.join("\n");
     let status = match results.verdict {
         Verdict::Go => TestCaseStatus::success(),

@@ -221,6 +221,9 @@ pub fn render(r: &Results) -> String {
     }
     let _ = writeln!(s, "## What ran where\n");
     let _ = writeln!(s, "{}\n", saved_text(r));
+    if let Some(cached) = view::cached_text(r) {
+        let _ = writeln!(s, "{cached}\n");
+    }
     let _ = writeln!(
         s,
         "| cell | suite | cases | passed | time |\n|---|---|---|---|---|"
@@ -233,7 +236,7 @@ pub fn render(r: &Results) -> String {
             e(&job.suite),
             job.cases,
             job.passed,
-            secs(job.duration)
+            e(&job.time())
         );
     }
     let _ = writeln!(s, "\n## Provenance\n");

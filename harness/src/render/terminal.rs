@@ -353,6 +353,9 @@ fn raw_summary(result: &Results, out: &Path, style: &Style) -> String {
         let _ = writeln!(s, "{label}: {reason}");
     }
     let verdict = format!("verdict: {}", headline(result));
+    if let Some(cached) = super::view::cached_text(result) {
+        let _ = writeln!(s, "cached: {cached}");
+    }
     let _ = write!(
         s,
         "{}, {}: {passed} passed, {} failed, {} in error; {} ({} unaccepted); snapshots pending review: {} changed, {} new; in {}\n{verdict}\nreports: {}; logs: {}\n",

@@ -63,7 +63,7 @@ pub fn render(r: &Results) -> Markup {
                 line x1=(x(*t)) x2=(x(*t)) y1="0" y2=(height - 18.0) stroke="#d0d7de" {}
                 text x=(x(*t)) y=(height - 4.0) font-size="11" text-anchor="middle" { (secs(*t)) }
             }
-            @for job in &r.jobs {
+            @for job in r.jobs.iter().filter(|j| j.cached.is_none()) {
                 @let p = &job.phases;
                 @let busy = p.ready + p.suite + p.stop;
                 @let wait = job.duration.saturating_sub(busy);

@@ -259,6 +259,31 @@ pub fn saved_text(results: &Results) -> String {
     )
 }
 
+/// The sentence on the jobs whose results were reused from earlier runs, when there are
+/// any.
+pub fn cached_text(results: &Results) -> Option<String> {
+    let cached: Vec<&crate::outcome::Cached> = results
+        .jobs
+        .iter()
+        .filter_map(|j| j.cached.as_ref())
+        .collect();
+    if cached.is_empty() {
+        return None;
+    }
+    let runs: std::collections::BTreeSet<&str> = cached.iter().map(|c| c.run.as_str()).collect();
+    let saved: Duration = cached.iter().map(|c| c.saved).sum();
+    Some(format!(
+        "{} of {} jobs not run: each one's inputs (artifact, runtime, suite, seed, settings, harness) are byte for byte those of a job that passed in {}, whose result is reused ({} of jobs saved; --no-cache runs them).",
+        cached.len(),
+        results.jobs.len(),
+        match runs.len() {
+            1 => format!("the run of {}", runs.first().expect("one")),
+            n => format!("{n} earlier runs"),
+        },
+        secs(saved)
+    ))
+}
+
 /// One job, as the "what ran where" table shows it.
 #[derive(Debug, Clone)]
 pub struct JobRow {
@@ -272,6 +297,25 @@ pub struct JobRow {
     pub passed: usize,
     /// How long it took.
     pub duration: Duration,
+    /// Where its result came from, when it was reused.
+    pub cached: Option<crate::outcome::Cached>,
+}
+
+impl JobRow {
+    /// Its time, or where its result came from.
+    pub fn time(&self) -> String {
+        match &self.cached {
+            Some(c) => format!(
+                "cached from the run of {}{}",
+                c.run,
+                c.commit
+                    .as_ref()
+                    .map(|commit| format!(" at {}", &commit[..commit.len().min(12)]))
+                    .unwrap_or_default()
+            ),
+            None => secs(self.duration),
+        }
+    }
 }
 
 /// What ran where.
@@ -294,6 +338,7 @@ pub fn jobs(results: &Results) -> Vec<JobRow> {
                     .filter(|x| matches!(x.status, Status::Passed | Status::Accepted))
                     .count(),
                 duration: job.duration,
+                cached: job.cached.clone(),
             }
         })
         .collect()
