@@ -158,13 +158,23 @@ fn reports_of_fixed_results() {
             ],
             None,
         ),
-        job(
-            "contract",
-            "debian",
-            Scope::Agnostic,
-            vec![case("errors", None)],
-            None,
-        ),
+        // Reused from an earlier run with the same inputs.
+        harness::outcome::JobResult {
+            cached: Some(harness::outcome::Cached {
+                run: "2026-11-21T09:30:00Z".into(),
+                commit: Some("fedcba9876543210".into()),
+                key: "c0ffee".into(),
+                saved: Duration::from_millis(2300),
+            }),
+            duration: Duration::ZERO,
+            ..job(
+                "contract",
+                "debian",
+                Scope::Agnostic,
+                vec![case("errors", None)],
+                None,
+            )
+        },
         job(
             "tasks",
             "debian",
