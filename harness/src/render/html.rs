@@ -522,9 +522,7 @@ fn jobs(r: &Results) -> Markup {
                     td { (job.cases) }
                     td { (job.time()) }
                     td {
-                        @if job.cached.is_some() {
-                            "that run's"
-                        } @else if let Some(link) = r.logs.get(&job.cell) {
+                        @if let Some(link) = r.logs.get(&job.cell) {
                             a href={ (link) "/" (job.suite) ".server.stdout.log" } { "stdout" }
                             " "
                             a href={ (link) "/" (job.suite) ".server.stderr.log" } { "stderr" }

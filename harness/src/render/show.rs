@@ -43,6 +43,12 @@ pub fn render(s: &Shown, p: Palette) -> String {
         if let Some(e) = &c.execution {
             about.push(esc(e));
         }
+        if let Some(cached) = &c.cached {
+            about.push(format!(
+                "cached: the result and logs of the run of {}, whose inputs were the same",
+                esc(&cached.run)
+            ));
+        }
         let _ = writeln!(
             out,
             "\n{}{}: {}",

@@ -44,6 +44,9 @@ pub struct ShownCell {
     pub normalized: Vec<(String, String, String)>,
     /// The server's log lines written while the case ran.
     pub log: Option<String>,
+    /// Where its result came from when the job was not run but reused (its logs are that
+    /// run's).
+    pub cached: Option<crate::outcome::Cached>,
 }
 
 /// A step of the case that differs on a cell.
@@ -166,6 +169,11 @@ pub fn show(
                 .map(|o| (o.step.clone(), o.expression.clone(), o.text.clone()))
                 .collect(),
             log,
+            cached: results
+                .jobs
+                .iter()
+                .find(|j| j.suite == run.suite && j.cell == run.cell)
+                .and_then(|j| j.cached.clone()),
         });
     }
     let divergences = results

@@ -363,7 +363,11 @@ async fn finish(
     let mut reused: BTreeMap<crate::plan::JobId, crate::outcome::JobResult> = BTreeMap::new();
     if options.cache {
         for job in &plan.jobs {
-            if let Some(hit) = keys.get(&job.id()).and_then(|key| store.get(key)) {
+            let cell_logs = logs.join(&job.cell);
+            if let Some(hit) = keys
+                .get(&job.id())
+                .and_then(|key| store.get(key, &cell_logs))
+            {
                 reused.insert(job.id(), hit);
             }
         }
@@ -419,7 +423,7 @@ async fn finish(
     if !interrupted {
         for result in &ran {
             if let Some(key) = keys.get(&result.id()) {
-                store.put(key, &provenance, result);
+                store.put(key, &provenance, result, &logs.join(&result.cell));
             }
         }
         store.prune();
