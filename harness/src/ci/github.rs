@@ -184,6 +184,29 @@ fn caches(key: &str, cx: &Context) -> Step {
     }
 }
 
+/// Caches the results of passed jobs (the harness's result cache) under a key of their own
+/// that changes with every commit: the cache above is saved only when its key is new, so
+/// results would never be saved after the first run; this one restores the newest results of
+/// the cell and saves this run's.
+fn result_cache(key: &str) -> Step {
+    Step {
+        name: Some("Cache the results of passed jobs"),
+        uses: Some("actions/cache@v4"),
+        with: BTreeMap::from([
+            ("path", format!("{CACHE_DIR}/results\n")),
+            (
+                "key",
+                format!("matrix-results-${{{{ runner.os }}}}-{key}-${{{{ github.sha }}}}"),
+            ),
+            (
+                "restore-keys",
+                format!("matrix-results-${{{{ runner.os }}}}-{key}-\n"),
+            ),
+        ]),
+        ..Step::default()
+    }
+}
+
 /// The step that installs the harness, when the repository has no `cargo xtask`.
 fn install(cx: &Context) -> Option<Step> {
     cx.harness.install(true).map(|command| Step {
@@ -244,6 +267,7 @@ fn workflow(matrix: &Matrix, cx: &Context) -> Workflow {
             },
             rust(),
             caches("${{ matrix.cell }}", cx),
+            result_cache("${{ matrix.cell }}"),
         ]
         .into_iter()
         .chain(install(cx))
