@@ -4,6 +4,7 @@
 
 mod adopt;
 mod builds;
+mod cache;
 mod cli;
 mod diff;
 mod explore;

@@ -116,6 +116,10 @@ pub fn variant(name: &str, replacements: &[(&str, &str)]) -> PathBuf {
         .replace("path = \"fixtures/", "path = \"{root}/fixtures/")
         .replace("seed = \"fixtures/", "seed = \"{root}/fixtures/")
         .replace(
+            "inputs = [\"fixtures/client-tests\", \"cell\", \"Cargo.lock\"]",
+            "inputs = [\"{root}/fixtures/client-tests\", \"{root}/cell\", \"{root}/Cargo.lock\"]",
+        )
+        .replace(
             "dir = \"fixtures/deploy-server/snapshots\"",
             "dir = \"snapshots\"",
         );
