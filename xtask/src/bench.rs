@@ -1,9 +1,12 @@
 //! `cargo xtask bench`: the benchmarks that measure the harness, each printing its figures.
 //!
-//! - `sample`: the sample matrix, warm, as users run it (`cargo xtask matrix`), beside the
-//!   same with `-j 1` and beside `bench/sequential.py`, a plain script that does the same
-//!   work one job after another; with the ratios, the longest job, the sum of job times and
-//!   the harness's own overhead per Windows job.
+//! - `sample`: the sample matrix, warm, as users run it (`cargo xtask matrix --no-cache`),
+//!   beside the same with `-j 1` and beside `bench/sequential.py`, a plain script that does
+//!   the same work one job after another; with the ratios, the longest job, the sum of job
+//!   times and the harness's own overhead per Windows job; then the result cache: an
+//!   unchanged re-run, a re-run after one case file of one suite changed (in a copy of the
+//!   sample beside the repository), and each job kind's processor time (a cell's jobs run,
+//!   less the same run with every job cached, per job).
 //! - `scale`: generated matrices of a growing number of suites on host cells (and a smaller
 //!   one on Wine and podman): wall time and jobs per second as suites double.
 //! - `explore`: the sample run, warm, with and without `--explore --explore-writes`: what
@@ -142,7 +145,7 @@ async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
     let scratch = tempfile::tempdir().map_err(|e| Error::io(std::env::temp_dir(), e))?;
     let matrix = |out: &Path, jobs: Option<&str>| {
         let mut cmd = Cmd::new(cargo())
-            .args(["xtask", "matrix", "--format", "json", "--out"])
+            .args(["xtask", "matrix", "--no-cache", "--format", "json", "--out"])
             .arg(out)
             .current_dir(root);
         if let Some(j) = jobs {
@@ -157,12 +160,21 @@ async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
         .arg(root.join("bench/sequential.py"))
         .current_dir(root);
     let (mut parallel, mut serial, mut plain) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut unchanged, mut reused) = (Vec::new(), Vec::new());
     let mut figures = Vec::new();
     for i in 0..runs {
         let out = scratch.path().join(format!("parallel-{i}"));
         let run = with_cpu(timed(&matrix(&out, None), &[0])).await?;
         figures.push(job_figures(&results(&out)?, run.0));
         parallel.push(run);
+        // The same again with the cache: nothing changed since the run above.
+        let out = scratch.path().join(format!("unchanged-{i}"));
+        let cached = Cmd::new(cargo())
+            .args(["xtask", "matrix", "--format", "json", "--out"])
+            .arg(&out)
+            .current_dir(root);
+        unchanged.push(with_cpu(timed(&cached, &[0])).await?);
+        reused.push(cached_jobs(&results(&out)?));
         let out = scratch.path().join(format!("serial-{i}"));
         serial.push(with_cpu(timed(&matrix(&out, Some("1")), &[0])).await?);
         plain.push(with_cpu(timed(&script, &[0])).await?);
@@ -224,8 +236,189 @@ async fn sample(root: &Path, runs: usize) -> Result<(), Error> {
             ratio(floor, plain.0)
         );
     }
+    let total = figures_jobs(&results(&scratch.path().join("parallel-0"))?);
+    let unchanged = median_run(unchanged);
+    let all_cached = reused.iter().all(|(cached, jobs)| cached == jobs);
+    let _ = writeln!(
+        t,
+        "  {:<30} {} ({} of {total} jobs cached; goal within 2.5 s, every job cached: {})",
+        "unchanged re-run",
+        run_figures(unchanged),
+        reused.iter().map(|(c, _)| *c).min().unwrap_or(0),
+        met(unchanged.0 <= Duration::from_millis(2500) && all_cached)
+    );
+    let (changed, ran) = one_case_changed(root, scratch.path(), runs).await?;
+    let only = ran.iter().all(|(suite, _)| suite == "projects") && ran.len() == 3;
+    let _ = writeln!(
+        t,
+        "  {:<30} {} (jobs run: {}; goal only that suite's: {})",
+        "one case file changed",
+        run_figures(changed),
+        ran.iter()
+            .map(|(s, c)| format!("{s}@{c}"))
+            .collect::<Vec<_>>()
+            .join(", "),
+        met(only)
+    );
+    if let (Some(ours), Some(theirs)) = (parallel.1, plain.1) {
+        let share = ours.as_secs_f64() / theirs.as_secs_f64();
+        let _ = writeln!(
+            t,
+            "  processor time of a full run {:.2}x the script's (goal 0.75x): {}",
+            share,
+            met(share <= 0.75)
+        );
+    }
+    for (kind, cell) in [("Wine job", "windows"), ("container job", "debian")] {
+        if let Some((per_job, jobs)) = job_kind_cpu(root, scratch.path(), cell).await? {
+            let _ = writeln!(
+                t,
+                "  processor time per {kind:<14} {} (the {cell} cell's {jobs} jobs, less the same run all cached)",
+                secs(per_job)
+            );
+        }
+    }
     print!("{t}");
     Ok(())
+}
+
+/// How many of a run's jobs were reused from the cache, and how many it had.
+fn cached_jobs(results: &Value) -> (usize, usize) {
+    let jobs = results["jobs"].as_array().cloned().unwrap_or_default();
+    let cached = jobs.iter().filter(|j| !j["cached"].is_null()).count();
+    (cached, jobs.len())
+}
+
+fn figures_jobs(results: &Value) -> usize {
+    results["jobs"].as_array().map_or(0, Vec::len)
+}
+
+/// A copy of the sample's matrix beside the repository (in its target folder, so that cargo
+/// finds the workspace), its `projects` suite and baselines copied: a run of it, then `runs`
+/// re-runs each after one case file of `projects` changed. The median re-run, and the jobs
+/// the last one ran (suite, cell).
+async fn one_case_changed(
+    root: &Path,
+    scratch: &Path,
+    runs: usize,
+) -> Result<(Run, Vec<(String, String)>), Error> {
+    let dir = root
+        .join("target/bench")
+        .join(format!("cache-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    let abs = |rel: &str| root.join(rel).display().to_string();
+    let text = std::fs::read_to_string(root.join("matrix.toml"))
+        .map_err(|e| Error::io(root.join("matrix.toml"), e))?
+        .replace("path = \"fixtures/suites/projects\"", "path = \"projects\"")
+        .replace(
+            "path = \"fixtures/",
+            &format!("path = \"{}/", abs("fixtures")),
+        )
+        .replace(
+            "seed = \"fixtures/",
+            &format!("seed = \"{}/", abs("fixtures")),
+        )
+        .replace(
+            "\"fixtures/client-tests\", \"cell\", \"Cargo.lock\"",
+            &format!(
+                "\"{}\", \"{}\", \"{}\"",
+                abs("fixtures/client-tests"),
+                abs("cell"),
+                abs("Cargo.lock")
+            ),
+        )
+        .replace(
+            "dir = \"fixtures/deploy-server/snapshots\"",
+            "dir = \"snapshots\"",
+        );
+    let copy = |from: &Path, to: &Path| -> Result<(), Error> {
+        std::fs::create_dir_all(to).map_err(|e| Error::io(to, e))?;
+        for entry in std::fs::read_dir(from)
+            .map_err(|e| Error::io(from, e))?
+            .flatten()
+        {
+            std::fs::copy(entry.path(), to.join(entry.file_name()))
+                .map_err(|e| Error::io(entry.path(), e))?;
+        }
+        Ok(())
+    };
+    copy(
+        &root.join("fixtures/suites/projects"),
+        &dir.join("projects"),
+    )?;
+    copy(
+        &root.join("fixtures/deploy-server/snapshots"),
+        &dir.join("snapshots"),
+    )?;
+    let config = dir.join("matrix.toml");
+    std::fs::write(&config, text).map_err(|e| Error::io(&config, e))?;
+    let run = |out: PathBuf| {
+        Cmd::new(cargo())
+            .args(["xtask", "matrix", "--format", "json", "--config"])
+            .arg(&config)
+            .arg("--out")
+            .arg(out)
+            .current_dir(root)
+    };
+    let result = async {
+        timed(&run(scratch.join("copy")), &[0]).await?;
+        let case = dir.join("projects/rename.toml");
+        let original = std::fs::read_to_string(&case).map_err(|e| Error::io(&case, e))?;
+        let mut times = Vec::new();
+        let mut ran = Vec::new();
+        for i in 0..runs {
+            std::fs::write(&case, format!("{original}\n# reviewed {i}\n"))
+                .map_err(|e| Error::io(&case, e))?;
+            let out = scratch.join(format!("changed-{i}"));
+            times.push(with_cpu(timed(&run(out.clone()), &[0])).await?);
+            ran = results(&out)?["jobs"]
+                .as_array()
+                .cloned()
+                .unwrap_or_default()
+                .iter()
+                .filter(|j| j["cached"].is_null())
+                .map(|j| {
+                    let s = |k: &str| j[k].as_str().unwrap_or_default().to_owned();
+                    (s("suite"), s("cell"))
+                })
+                .collect();
+        }
+        Ok((median_run(times), ran))
+    }
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The processor time one job of `cell` costs: a run of the cell's jobs one after another,
+/// less the same run with every job cached (cargo, the checks and the reports), per job.
+async fn job_kind_cpu(
+    root: &Path,
+    scratch: &Path,
+    cell: &str,
+) -> Result<Option<(Duration, usize)>, Error> {
+    let run = |cache: bool| {
+        let out = scratch.join(format!("kind-{cell}-{cache}"));
+        let mut cmd = Cmd::new(cargo())
+            .args([
+                "xtask", "matrix", "-j", "1", "--cell", cell, "--format", "json",
+            ])
+            .arg("--out")
+            .arg(out)
+            .current_dir(root);
+        if !cache {
+            cmd = cmd.arg("--no-cache");
+        }
+        cmd
+    };
+    let ran = with_cpu(timed(&run(false), &[0])).await?;
+    let jobs = figures_jobs(&results(&scratch.join(format!("kind-{cell}-false")))?);
+    let cached = with_cpu(timed(&run(true), &[0])).await?;
+    Ok(ran
+        .1
+        .zip(cached.1)
+        .filter(|_| jobs > 0)
+        .map(|(a, b)| (a.saturating_sub(b) / jobs as u32, jobs)))
 }
 
 /// The processor time the whole machine has spent since it started (Linux's `/proc/stat`,
