@@ -104,16 +104,20 @@ async fn first_line(cmd: Cmd) -> Option<String> {
         .map(str::to_owned)
 }
 
-/// Collects the provenance of a run of `cells` (name and runtime) from `root` with what was
-/// provisioned.
-pub async fn collect(
-    root: &std::path::Path,
-    cells: &[(String, Runtime)],
-    provisioned: &Provisioned,
-    started: std::time::SystemTime,
-    inputs: Inputs,
-) -> Provenance {
-    // Every question at once: they are independent, and some (an engine's) are slow.
+/// What a run's provenance says about the machine and the repository, asked before the
+/// engines are ready: none of it depends on them.
+#[derive(Debug, Clone, Default)]
+pub struct HostFacts {
+    commit: Option<String>,
+    host: Option<String>,
+    rustc: Option<String>,
+    cargo: Option<String>,
+    wine: Option<String>,
+}
+
+/// Asks the repository at `root` its commit, and the machine its system, Rust toolchain and
+/// (when `wine`) Wine version, all at once.
+pub async fn host_facts(root: &std::path::Path, wine: bool) -> HostFacts {
     let commit = async {
         let hash = first_line(
             Cmd::new("git")
@@ -130,7 +134,50 @@ pub async fn collect(
         .is_ok_and(|o| !o.stdout.trim().is_empty());
         Some(if dirty { format!("{hash}+dirty") } else { hash })
     };
-    let engines = futures_util::future::join_all(provisioned.engines.iter().map(
+    let wine = async {
+        match wine {
+            true => first_line(Cmd::new("wine").arg("--version")).await,
+            false => None,
+        }
+    };
+    let (commit, host, rustc, cargo, wine) = tokio::join!(
+        commit,
+        first_line(if cfg!(windows) {
+            Cmd::new("cmd").args(["/c", "ver"])
+        } else {
+            Cmd::new("uname").args(["-srmn"])
+        }),
+        first_line(Cmd::new("rustc").arg("--version")),
+        first_line(Cmd::new(cargo()).arg("--version")),
+        wine
+    );
+    HostFacts {
+        commit,
+        host,
+        rustc,
+        cargo,
+        wine,
+    }
+}
+
+/// The provenance of a run of `cells` (name and runtime) from what `facts` says and what was
+/// provisioned (the engines are asked their versions and images now).
+pub async fn collect(
+    facts: HostFacts,
+    cells: &[(String, Runtime)],
+    provisioned: &Provisioned,
+    started: std::time::SystemTime,
+    inputs: Inputs,
+) -> Provenance {
+    let HostFacts {
+        commit,
+        host,
+        rustc,
+        cargo,
+        wine,
+    } = facts;
+    let wine = wine.filter(|_| !provisioned.wine.is_empty());
+    let per_engine = futures_util::future::join_all(provisioned.engines.iter().map(
         |(key, engine)| async move {
             let version = first_line(engine.cmd().arg("--version")).await;
             let image = first_line(engine.cmd().args([
@@ -144,25 +191,8 @@ pub async fn collect(
             .map(|id| format!("{} {id}", engine.image));
             (key, engine, version, image)
         },
-    ));
-    let wine = async {
-        match provisioned.wine.is_empty() {
-            false => first_line(Cmd::new("wine").arg("--version")).await,
-            true => None,
-        }
-    };
-    let (commit, per_engine, host, rustc, cargo, wine) = tokio::join!(
-        commit,
-        engines,
-        first_line(if cfg!(windows) {
-            Cmd::new("cmd").args(["/c", "ver"])
-        } else {
-            Cmd::new("uname").args(["-srmn"])
-        }),
-        first_line(Cmd::new("rustc").arg("--version")),
-        first_line(Cmd::new(cargo()).arg("--version")),
-        wine
-    );
+    ))
+    .await;
     let host = host.unwrap_or_else(|| std::env::consts::OS.to_owned());
     let mut engines = Vec::new();
     let mut images = Vec::new();

@@ -189,16 +189,18 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
             .iter()
             .filter_map(|c| Some((c.name.clone(), matrix.target(&c.target)?.runtime.clone())))
             .collect();
+        // The machine's facts are asked at once; the engines', once they are ready.
+        let wine = executions
+            .iter()
+            .any(|(_, r)| matches!(r, crate::matrix::Runtime::Windows(w) if w.under_wine()));
         let readying = async {
-            let ready = ready_runtimes(matrix, &needs, &ctx, &scratch).await?;
-            let provenance = provision::provenance::collect(
-                &matrix.root,
-                &executions,
-                &ready.0,
-                started,
-                inputs,
-            )
-            .await;
+            let (ready, facts) = tokio::join!(
+                ready_runtimes(matrix, &needs, &ctx, &scratch),
+                provision::provenance::host_facts(&matrix.root, wine)
+            );
+            let ready = ready?;
+            let provenance =
+                provision::provenance::collect(facts, &executions, &ready.0, started, inputs).await;
             Ok::<_, Error>((ready, provenance))
         };
         tokio::pin!(building, readying);
