@@ -324,12 +324,28 @@ fn runtime_identity(provenance: &Provenance, cell: &str) -> Option<String> {
         ExecutionKind::Native => without_node_name(&execution.by),
         ExecutionKind::Emulated | ExecutionKind::Container => execution.by.clone(),
     };
+    // A process on the host (natively or under Wine) inherits the harness's environment:
+    // its locale and time zone change what servers write. A container gets only what the
+    // matrix gives it.
+    let inherited = match execution.kind {
+        ExecutionKind::Native | ExecutionKind::Emulated => locale(std::env::vars()),
+        ExecutionKind::Container => Vec::new(),
+    };
     Some(format!(
-        "{} {by} {:?} {:?}",
+        "{} {by} {:?} {:?} {inherited:?}",
         execution.kind.as_str(),
         execution.windows,
         execution.reported
     ))
+}
+
+/// The locale and time zone variables among `vars`, in order.
+fn locale(vars: impl Iterator<Item = (String, String)>) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = vars
+        .filter(|(k, _)| k == "LANG" || k == "LANGUAGE" || k == "TZ" || k.starts_with("LC_"))
+        .collect();
+    out.sort();
+    out
 }
 
 /// `uname -srmn`'s line without the machine's name (its second word); other lines as they
@@ -625,6 +641,47 @@ mod tests {
             .unwrap();
         assert_eq!(tree_digest(root, false).unwrap(), untimed);
         assert_ne!(tree_digest(root, true).unwrap(), timed);
+    }
+
+    #[test]
+    fn a_host_process_s_identity_holds_its_locale_and_a_container_s_does_not() {
+        let vars = [
+            ("PATH", "/bin"),
+            ("LC_ALL", "C"),
+            ("TZ", "UTC"),
+            ("HOME", "/root"),
+            ("LANG", "de"),
+        ];
+        let vars = vars.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        let kept: Vec<String> = locale(vars).into_iter().map(|(k, _)| k).collect();
+        assert_eq!(kept, ["LANG", "LC_ALL", "TZ"]);
+        let mut provenance = Provenance::default();
+        for (cell, kind) in [
+            ("host", ExecutionKind::Native),
+            ("debian", ExecutionKind::Container),
+        ] {
+            provenance.cells.insert(
+                cell.into(),
+                crate::provision::provenance::Execution {
+                    kind,
+                    by: "x".into(),
+                    windows: None,
+                    reported: None,
+                },
+            );
+        }
+        let expected = format!("{:?}", locale(std::env::vars()));
+        assert!(
+            runtime_identity(&provenance, "host")
+                .unwrap()
+                .ends_with(&expected)
+        );
+        assert!(
+            runtime_identity(&provenance, "debian")
+                .unwrap()
+                .ends_with(" []")
+        );
+        assert!(runtime_identity(&provenance, "nowhere").is_none());
     }
 
     #[test]
