@@ -195,7 +195,7 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
             .any(|(_, r)| matches!(r, crate::matrix::Runtime::Windows(w) if w.under_wine()));
         let readying = async {
             let (ready, facts) = tokio::join!(
-                ready_runtimes(matrix, &needs, &ctx, &scratch),
+                ready_runtimes(matrix, &cells, &needs, &ctx, &scratch),
                 provision::provenance::host_facts(&matrix.root, wine)
             );
             let ready = ready?;
@@ -239,6 +239,7 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
 /// that no job waits for it.
 async fn ready_runtimes(
     matrix: &Matrix,
+    cells: &[&crate::matrix::Cell],
     needs: &Needs,
     ctx: &Ctx,
     scratch: &std::path::Path,
@@ -272,7 +273,15 @@ async fn ready_runtimes(
         wine: provision::for_wine(needs, ctx).await?,
         ..Default::default()
     };
-    let mut runtimes = crate::runtime::runtimes(matrix, &provisioned, scratch)?;
+    let targets: std::collections::BTreeSet<&str> =
+        cells.iter().map(|c| c.target.as_str()).collect();
+    let mut runtimes = crate::runtime::runtimes(
+        matrix,
+        targets.iter().copied(),
+        crate::runtime::Stage::WithoutEngine,
+        &provisioned,
+        scratch,
+    )?;
     let warming = runtimes
         .values()
         .map(|runtime| {
@@ -291,15 +300,13 @@ async fn ready_runtimes(
     if !removed.is_empty() {
         ctx.events.emit(RunEvent::LeftoversRemoved { removed });
     }
-    // The container runtimes: Wine's targets get none here (no pool in `engines`), and the
-    // host's, made again, are the same as those kept.
-    let engines = provision::Provisioned {
-        engines: provisioned.engines.clone(),
-        ..Default::default()
-    };
-    for (name, runtime) in crate::runtime::runtimes(matrix, &engines, scratch)? {
-        runtimes.entry(name).or_insert(runtime);
-    }
+    runtimes.extend(crate::runtime::runtimes(
+        matrix,
+        targets.iter().copied(),
+        crate::runtime::Stage::Containers,
+        &provisioned,
+        scratch,
+    )?);
     Ok((provisioned, runtimes, warming))
 }
 

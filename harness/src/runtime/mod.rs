@@ -215,23 +215,54 @@ pub trait Runtime: Send + Sync {
     fn start(&self, launch: &Launch, reservation: &Reservation) -> Result<Server>;
 }
 
-/// The runtimes of a run, one per target: servers of every cell and job share them (one Wine
-/// prefix pool for all Wine targets that report the same Windows version). `scratch` holds
-/// what a runtime stages for the run.
-pub fn runtimes(
+/// Which of a run's runtimes are made: first those that need no engine (the host's and
+/// Wine's, so that Wine's warm up while the engines are checked and cargo builds), then the
+/// containers', once their engines are ready.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// Runtimes that need no container engine.
+    WithoutEngine,
+    /// Runtimes that run containers.
+    Containers,
+}
+
+impl Stage {
+    /// The stage that makes the runtime of `config`.
+    pub fn of(config: &RuntimeConfig) -> Stage {
+        match config {
+            RuntimeConfig::Host | RuntimeConfig::Windows(_) => Stage::WithoutEngine,
+            RuntimeConfig::Container { .. } => Stage::Containers,
+        }
+    }
+}
+
+/// The runtimes of `targets` (the targets of a run's cells) that `stage` makes, one per
+/// target: servers of every cell and job share them (one Wine prefix pool for all Wine
+/// targets that report the same Windows version). `scratch` holds what a runtime stages for
+/// the run. A target whose runtime cannot be made (what it needs was not provisioned) is an
+/// error, never left out.
+pub fn runtimes<'a>(
     matrix: &Matrix,
+    targets: impl IntoIterator<Item = &'a str>,
+    stage: Stage,
     provisioned: &Provisioned,
     scratch: &Path,
 ) -> Result<BTreeMap<String, Arc<dyn Runtime>>> {
     let mut wine: BTreeMap<Option<&str>, Arc<dyn Runtime>> = BTreeMap::new();
     let mut out: BTreeMap<String, Arc<dyn Runtime>> = BTreeMap::new();
-    for target in &matrix.targets {
+    for name in targets {
+        let Some(target) = matrix.target(name) else {
+            continue;
+        };
+        if Stage::of(&target.runtime) != stage {
+            continue;
+        }
         let runtime: Arc<dyn Runtime> = match &target.runtime {
             RuntimeConfig::Windows(windows) if windows.under_wine() => {
                 let version = windows.wine_version();
                 let pool = wine_pool(provisioned, version);
                 if pool.is_empty() {
-                    continue;
+                    return Err(not_provisioned("wine"));
                 }
                 wine.entry(version)
                     .or_insert_with(|| {
@@ -243,14 +274,20 @@ pub fn runtimes(
                     })
                     .clone()
             }
-            config => match for_target(config, provisioned) {
-                Ok(runtime) => Arc::from(runtime),
-                Err(_) => continue,
-            },
+            config => Arc::from(for_target(config, provisioned)?),
         };
         out.insert(target.name.clone(), runtime);
     }
     Ok(out)
+}
+
+/// The error of a runtime whose prerequisite was not provisioned.
+fn not_provisioned(what: &str) -> Error {
+    Error::Prerequisite {
+        what: what.to_owned(),
+        why: "it was not provisioned".into(),
+        fix: format!("{} doctor", crate::invocation::command()),
+    }
 }
 
 /// The provisioned Wine prefixes that report `version`.
@@ -271,11 +308,7 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
         RuntimeConfig::Windows(windows) => {
             let pool = wine_pool(provisioned, windows.wine_version());
             if pool.is_empty() {
-                return Err(Error::Prerequisite {
-                    what: "wine".into(),
-                    why: "it was not provisioned".into(),
-                    fix: format!("{} doctor", crate::invocation::command()),
-                });
+                return Err(not_provisioned("wine"));
             }
             Box::new(WineRuntime::new(
                 pool,
@@ -287,11 +320,7 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
                 .engines
                 .get(&(*engine, image.clone()))
                 .cloned()
-                .ok_or_else(|| Error::Prerequisite {
-                    what: format!("a container engine for {image}"),
-                    why: "it was not provisioned".into(),
-                    fix: format!("{} doctor", crate::invocation::command()),
-                })?;
+                .ok_or_else(|| not_provisioned(&format!("a container engine for {image}")))?;
             Box::new(ContainerRuntime { engine })
         }
     })
