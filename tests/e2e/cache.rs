@@ -7,7 +7,8 @@
 use std::path::{Path, PathBuf};
 
 use matrix_tests::{
-    NO_CACHE, Run, command, copy_tree, python_path, root, serial, text, variant, xtask_cmd,
+    NO_CACHE, Run, command, copy_tree, leftovers_after, python_path, root, serial, text, variant,
+    xtask_cmd,
 };
 
 /// `cargo xtask matrix --config CONFIG --format json ARGS` with the result cache on, as a
@@ -129,6 +130,9 @@ fn an_unchanged_rerun_reuses_every_job_and_a_changed_case_file_reruns_only_its_s
         "every job reused from the full run of {started}: {reused:?}"
     );
     assert!(again.events_of("job-started").is_empty(), "{}", again.text);
+    // The runtimes warmed up for nothing are stopped all the same.
+    let left = leftovers_after(10);
+    assert!(left.is_empty(), "left after a run of cached jobs: {left:?}");
     let cached_event = again.events_of("jobs-cached");
     assert_eq!(cached_event.len(), 1, "{}", again.text);
     assert_eq!(cached_event[0]["jobs"].as_array().unwrap().len(), 20);

@@ -423,10 +423,14 @@ async fn finish(
             .collect(),
         parallel,
     });
-    let warmed = async {
-        futures_util::future::join_all(warming).await;
-    };
-    let ran = schedule::run(&jobs, ordered, &to_run, parallel, warmed).await?;
+    // Awaited by the schedule, and again before the runtimes are shut down: a warm-up still
+    // going then (every job of its runtime reused from the cache) would start Wine's
+    // services after the shutdown stopped them.
+    let warmed = futures_util::FutureExt::shared(futures_util::FutureExt::map(
+        futures_util::future::join_all(warming),
+        |_| (),
+    ));
+    let ran = schedule::run(&jobs, ordered, &to_run, parallel, warmed.clone()).await?;
     let interrupted = options.interrupt.is_set();
     schedule::record_durations(&durations, known, &ran);
     if !interrupted {
@@ -512,6 +516,7 @@ async fn finish(
     let interrupted = options.interrupt.is_set();
     // The schedule stopped what each runtime kept once its last job was done (the noise
     // check's jobs warmed them again).
+    warmed.await;
     futures_util::future::join_all(runtimes.values().map(|r| r.shutdown())).await;
     drop(runtimes);
     options.events.emit(RunEvent::Phase {
