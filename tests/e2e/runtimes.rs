@@ -55,7 +55,7 @@ async fn info_of(cell: &str) -> (serde_json::Value, String) {
         .unwrap()
         .expect("the runtime has room");
     runtime.prepare(&reservation).await.unwrap();
-    let mut server = runtime.start(&launch, &reservation).unwrap();
+    let mut server = runtime.start(&launch, &reservation).await.unwrap();
     server.wait_ready(&matrix.server.ready).await.unwrap();
     let url = format!("{}/info", server.base_url);
     let info = tokio::task::spawn_blocking(move || {

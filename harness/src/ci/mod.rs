@@ -58,7 +58,8 @@ pub struct CellJob {
     /// The Windows version a Windows job stands for, which picks its runner image where the
     /// CI system has one.
     pub windows: Option<WindowsVersion>,
-    /// Whether the cell runs its server in a container, which its job's runner must allow.
+    /// Whether the cell runs its server in a container (or a pod of podman), which its job's
+    /// runner must allow.
     pub containers: bool,
 }
 
@@ -91,7 +92,7 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
                     Runtime::Windows(w) if os == Os::Windows => w.version,
                     _ => None,
                 },
-                containers: matches!(target.runtime, Runtime::Container { .. }),
+                containers: matches!(target.runtime, Runtime::Container { .. } | Runtime::Pod(_)),
             }
         })
         .collect()

@@ -193,6 +193,19 @@ pub enum Runtime {
         /// The engine.
         engine: EngineKind,
     },
+    /// A Kubernetes pod.
+    Pod(Pod),
+}
+
+/// The settings of a `pod` target: its image, and the production settings of its pod.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Pod {
+    /// The image.
+    pub image: String,
+    /// The server's container has a read-only root filesystem.
+    pub read_only_root_filesystem: bool,
+    /// The server runs as a user that is not root.
+    pub run_as_non_root: bool,
 }
 
 impl Runtime {
@@ -202,6 +215,7 @@ impl Runtime {
             Runtime::Host => RuntimeKind::Host,
             Runtime::Windows(_) => RuntimeKind::Windows,
             Runtime::Container { .. } => RuntimeKind::Container,
+            Runtime::Pod(_) => RuntimeKind::Pod,
         }
     }
 }
@@ -627,6 +641,8 @@ pub enum RuntimeKind {
     Windows,
     /// An OCI container run by podman or docker.
     Container,
+    /// A Kubernetes pod.
+    Pod,
 }
 
 /// Which container engine runs a `container` target.
@@ -668,6 +684,7 @@ impl RuntimeKind {
             RuntimeKind::Host => "host",
             RuntimeKind::Windows => "windows",
             RuntimeKind::Container => "container",
+            RuntimeKind::Pod => "pod",
         }
     }
 }

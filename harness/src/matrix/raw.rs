@@ -158,12 +158,20 @@ pub struct RawTarget {
     /// it); in generated CI it picks the runner image.
     #[schemars(with = "Option<String>")]
     pub version: Option<Spanned<String>>,
-    /// The OCI image, for the `container` runtime.
+    /// The OCI image, for the `container` and `pod` runtimes.
     #[schemars(with = "Option<String>")]
     pub image: Option<Spanned<String>>,
     /// The container engine, for the `container` runtime.
     #[schemars(with = "Option<RawEngine>")]
     pub engine: Option<Spanned<RawEngine>>,
+    /// For the `pod` runtime: the server's container has a read-only root filesystem
+    /// (`securityContext.readOnlyRootFilesystem`), as production pods often do.
+    #[schemars(with = "Option<bool>")]
+    pub read_only_root_filesystem: Option<Spanned<bool>>,
+    /// For the `pod` runtime: the server runs as a user that is not root
+    /// (`securityContext.runAsNonRoot`, as user 65534).
+    #[schemars(with = "Option<bool>")]
+    pub run_as_non_root: Option<Spanned<bool>>,
     /// Environment of the server process on this target, on top of `server.env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -207,6 +215,8 @@ pub enum RawRuntime {
     Wine,
     /// An OCI container run by podman or docker.
     Container,
+    /// A Kubernetes pod, run by `podman kube play` from a manifest the harness writes.
+    Pod,
 }
 
 /// How a `windows` target runs.

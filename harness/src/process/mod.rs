@@ -188,7 +188,9 @@ impl fmt::Display for Cmd {
 /// descendants: `<harness pid>-<serial>`.
 pub const MARK: &str = "PORT_HARNESS_CHILD";
 
-fn new_mark() -> String {
+/// A mark of its own, for what the harness starts through another program (a pod's
+/// processes, which the engine starts).
+pub fn new_mark() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}-{n}", std::process::id())

@@ -450,6 +450,38 @@ pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
     ]))
     .await?;
     let mut removed = Vec::new();
+    // The pods of `runtime = "pod"` first: removing one removes its containers.
+    if program == "podman" {
+        let pods = checked(&Cmd::new(program).args([
+            "pod",
+            "ps",
+            "--filter",
+            &format!("label={LABEL}"),
+            "--format",
+            &format!("{{{{.Name}}}} {pid_label}"),
+        ]))
+        .await?;
+        for (name, pid) in named_with_pid(&pods) {
+            if !pid.is_some_and(crate::process::alive) {
+                checked(&Cmd::new(program).args(["pod", "rm", "--force", "--time", "0", name]))
+                    .await?;
+                removed.push(format!("pod {name}"));
+            }
+        }
+    }
+    let out = if removed.is_empty() {
+        out
+    } else {
+        checked(&Cmd::new(program).args([
+            "ps",
+            "-a",
+            "--filter",
+            &format!("label={LABEL}"),
+            "--format",
+            &format!("{{{{.Names}}}} {pid_label}"),
+        ]))
+        .await?
+    };
     for line in out.lines() {
         let mut words = line.split_whitespace();
         let (Some(name), pid) = (words.next(), words.next()) else {
@@ -464,6 +496,17 @@ pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
         }
     }
     Ok(removed)
+}
+
+/// Each line's name and the pid after it, when it has one.
+fn named_with_pid(text: &str) -> Vec<(&str, Option<u32>)> {
+    text.lines()
+        .filter_map(|line| {
+            let mut words = line.split_whitespace();
+            let name = words.next()?;
+            Some((name, words.next().and_then(|p| p.parse().ok())))
+        })
+        .collect()
 }
 
 #[cfg(test)]

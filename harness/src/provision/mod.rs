@@ -157,6 +157,12 @@ impl Needs {
                 Runtime::Container { image, engine } => {
                     needs.containers.insert((*engine, image.clone()));
                 }
+                // `podman kube play` runs pods here: podman and the image, as for a container.
+                Runtime::Pod(pod) => {
+                    needs
+                        .containers
+                        .insert((EngineKind::Podman, pod.image.clone()));
+                }
             }
         }
         needs

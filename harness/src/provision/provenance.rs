@@ -63,6 +63,8 @@ pub enum ExecutionKind {
     Emulated,
     /// In a container of the host's kernel.
     Container,
+    /// In a Kubernetes pod.
+    Pod,
 }
 
 impl ExecutionKind {
@@ -72,6 +74,7 @@ impl ExecutionKind {
             ExecutionKind::Native => "native",
             ExecutionKind::Emulated => "emulated",
             ExecutionKind::Container => "container",
+            ExecutionKind::Pod => "pod",
         }
     }
 }
@@ -245,6 +248,28 @@ pub async fn collect(
                         .get(&(*engine, image.clone()))
                         .cloned()
                         .unwrap_or_else(|| image.clone()),
+                    windows: None,
+                    reported: None,
+                },
+                Runtime::Pod(pod) => Execution {
+                    kind: ExecutionKind::Pod,
+                    by: format!(
+                        "{} (kube play){}{}",
+                        by_engine
+                            .get(&(crate::matrix::EngineKind::Podman, pod.image.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| pod.image.clone()),
+                        if pod.read_only_root_filesystem {
+                            ", read-only root filesystem"
+                        } else {
+                            ""
+                        },
+                        if pod.run_as_non_root {
+                            ", not root"
+                        } else {
+                            ""
+                        }
+                    ),
                     windows: None,
                     reported: None,
                 },

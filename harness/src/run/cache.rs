@@ -322,14 +322,16 @@ fn runtime_identity(provenance: &Provenance, cell: &str) -> Option<String> {
     let execution = provenance.cells.get(cell)?;
     let by = match execution.kind {
         ExecutionKind::Native => without_node_name(&execution.by),
-        ExecutionKind::Emulated | ExecutionKind::Container => execution.by.clone(),
+        ExecutionKind::Emulated | ExecutionKind::Container | ExecutionKind::Pod => {
+            execution.by.clone()
+        }
     };
     // A process on the host (natively or under Wine) inherits the harness's environment:
     // its locale and time zone change what servers write. A container gets only what the
     // matrix gives it.
     let inherited = match execution.kind {
         ExecutionKind::Native | ExecutionKind::Emulated => locale(std::env::vars()),
-        ExecutionKind::Container => Vec::new(),
+        ExecutionKind::Container | ExecutionKind::Pod => Vec::new(),
     };
     Some(format!(
         "{} {by} {:?} {:?} {inherited:?}",

@@ -205,7 +205,7 @@ impl<'a> Jobs<'a> {
         doing.set("starting the server");
         let mut phases = Phases::default();
         let launched = Instant::now();
-        let mut server: Server = runtime.start(&launch, reservation)?;
+        let mut server: Server = runtime.start(&launch, reservation).await?;
         options.events.emit(RunEvent::ServerStarting {
             cell: cell.name.clone(),
             suite: job.suite.clone(),

@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
+
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
 use crate::process::{Cmd, Running};
@@ -68,63 +70,69 @@ impl Runtime for ContainerRuntime {
         "/data".to_owned()
     }
 
-    fn start(&self, launch: &Launch, _: &Reservation) -> Result<Server> {
-        let dir = launch.artifact.parent().ok_or_else(|| {
-            Error::io(
-                launch.artifact,
-                std::io::Error::other("an artifact without a folder"),
-            )
-        })?;
-        let exe = launch
-            .artifact
-            .file_name()
-            .unwrap_or_default()
-            .to_string_lossy();
-        let mut cmd = self
-            .engine
-            .cmd()
-            // The harness stops a container through the engine, which reaches the server
-            // whatever state the client is in (a client signalled before it proxies signals
-            // would die and leave the container running). Once the server exits, the client
-            // removes the container and exits with the server's status.
-            .args([
-                "run",
-                "--rm",
-                "--init",
-                "--sig-proxy=false",
-                "--name",
-                &launch.name,
-            ])
-            .args(["--label", &format!("{LABEL}=1")])
-            .args(["--label", &format!("{LABEL}.pid={}", std::process::id())])
-            .args(["--label", &format!("{LABEL}.cell={}", launch.cell.name)])
-            .args(&self.engine.run_flags)
-            // The harness's mark, from the client's environment: the container's processes
-            // carry it too, so that the harness finds them (to stop and to sweep).
-            .args(["-e", crate::process::MARK])
-            .args(["-p", &format!("127.0.0.1:{0}:{0}", launch.port)])
-            .arg("-v")
-            .arg(format!("{}:/opt/server:ro", dir.display()))
-            .arg("-v")
-            .arg(format!("{}:/data", launch.data_dir.display()))
-            .args(["-w", "/data"]);
-        for (k, v) in &launch.env {
-            cmd = cmd.args(["-e", &format!("{k}={v}")]);
-        }
-        cmd = cmd
-            .arg(&self.engine.image)
-            .arg(format!("/opt/server/{exe}"))
-            .args(launch.args_for("0.0.0.0", &self.data_dir_spelling(launch.data_dir)));
-        let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
-        let cleanup = ContainerCleanup {
-            engine: self.engine.clone(),
-            name: launch.name.clone(),
-        };
-        Ok(Server::new(
-            process,
-            Some(Box::new(cleanup)),
-            launch,
-            StopSignal::Engine,
-        ))
+    fn start<'a>(
+        &'a self,
+        launch: &'a Launch<'a>,
+        _: &'a Reservation,
+    ) -> BoxFuture<'a, Result<Server>> {
+        Box::pin(async move {
+            let dir = launch.artifact.parent().ok_or_else(|| {
+                Error::io(
+                    launch.artifact,
+                    std::io::Error::other("an artifact without a folder"),
+                )
+            })?;
+            let exe = launch
+                .artifact
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
+            let mut cmd = self
+                .engine
+                .cmd()
+                // The harness stops a container through the engine, which reaches the server
+                // whatever state the client is in (a client signalled before it proxies signals
+                // would die and leave the container running). Once the server exits, the client
+                // removes the container and exits with the server's status.
+                .args([
+                    "run",
+                    "--rm",
+                    "--init",
+                    "--sig-proxy=false",
+                    "--name",
+                    &launch.name,
+                ])
+                .args(["--label", &format!("{LABEL}=1")])
+                .args(["--label", &format!("{LABEL}.pid={}", std::process::id())])
+                .args(["--label", &format!("{LABEL}.cell={}", launch.cell.name)])
+                .args(&self.engine.run_flags)
+                // The harness's mark, from the client's environment: the container's processes
+                // carry it too, so that the harness finds them (to stop and to sweep).
+                .args(["-e", crate::process::MARK])
+                .args(["-p", &format!("127.0.0.1:{0}:{0}", launch.port)])
+                .arg("-v")
+                .arg(format!("{}:/opt/server:ro", dir.display()))
+                .arg("-v")
+                .arg(format!("{}:/data", launch.data_dir.display()))
+                .args(["-w", "/data"]);
+            for (k, v) in &launch.env {
+                cmd = cmd.args(["-e", &format!("{k}={v}")]);
+            }
+            cmd = cmd
+                .arg(&self.engine.image)
+                .arg(format!("/opt/server/{exe}"))
+                .args(launch.args_for("0.0.0.0", &self.data_dir_spelling(launch.data_dir)));
+            let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
+            let cleanup = ContainerCleanup {
+                engine: self.engine.clone(),
+                name: launch.name.clone(),
+            };
+            Ok(Server::new(
+                process,
+                Some(Box::new(cleanup)),
+                launch,
+                StopSignal::Engine,
+            ))
+        })
     }
 }

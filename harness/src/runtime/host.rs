@@ -1,5 +1,7 @@
 //! The host runtime: the server as a plain process, in its own process group.
 
+use futures_util::future::BoxFuture;
+
 use super::{Launch, Reservation, Runtime, Server, StopSignal};
 use crate::errors::Result;
 use crate::process::{Cmd, Running};
@@ -12,15 +14,21 @@ impl Runtime for HostRuntime {
         "host"
     }
 
-    fn start(&self, launch: &Launch, _: &Reservation) -> Result<Server> {
-        let data_dir = self.data_dir_spelling(launch.data_dir);
-        let mut cmd = Cmd::new(launch.artifact)
-            .args(launch.args_for("127.0.0.1", &data_dir))
-            .current_dir(launch.data_dir);
-        for (k, v) in &launch.env {
-            cmd = cmd.env(k, v);
-        }
-        let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
-        Ok(Server::new(process, None, launch, StopSignal::Term))
+    fn start<'a>(
+        &'a self,
+        launch: &'a Launch<'a>,
+        _: &'a Reservation,
+    ) -> BoxFuture<'a, Result<Server>> {
+        Box::pin(async move {
+            let data_dir = self.data_dir_spelling(launch.data_dir);
+            let mut cmd = Cmd::new(launch.artifact)
+                .args(launch.args_for("127.0.0.1", &data_dir))
+                .current_dir(launch.data_dir);
+            for (k, v) in &launch.env {
+                cmd = cmd.env(k, v);
+            }
+            let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
+            Ok(Server::new(process, None, launch, StopSignal::Term))
+        })
     }
 }

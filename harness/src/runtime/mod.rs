@@ -8,6 +8,7 @@
 
 mod container;
 mod host;
+mod pod;
 mod server;
 mod wine;
 
@@ -25,6 +26,7 @@ use crate::provision::Provisioned;
 
 pub use container::ContainerRuntime;
 pub use host::HostRuntime;
+pub use pod::PodRuntime;
 pub use server::{Server, StopSignal, Stopped};
 pub use wine::WineRuntime;
 
@@ -211,8 +213,13 @@ pub trait Runtime: Send + Sync {
     fn data_dir_spelling(&self, host: &Path) -> String {
         host.to_string_lossy().into_owned()
     }
-    /// Starts the server of `launch` in what `reservation` holds.
-    fn start(&self, launch: &Launch, reservation: &Reservation) -> Result<Server>;
+    /// Starts the server of `launch` in what `reservation` holds. Dropped before it ends
+    /// (an interrupt, a timeout), it leaves nothing started.
+    fn start<'a>(
+        &'a self,
+        launch: &'a Launch<'a>,
+        reservation: &'a Reservation,
+    ) -> BoxFuture<'a, Result<Server>>;
 }
 
 /// Which of a run's runtimes are made: first those that need no engine (the host's and
@@ -231,7 +238,7 @@ impl Stage {
     pub fn of(config: &RuntimeConfig) -> Stage {
         match config {
             RuntimeConfig::Host | RuntimeConfig::Windows(_) => Stage::WithoutEngine,
-            RuntimeConfig::Container { .. } => Stage::Containers,
+            RuntimeConfig::Container { .. } | RuntimeConfig::Pod(_) => Stage::Containers,
         }
     }
 }
@@ -322,6 +329,20 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
                 .cloned()
                 .ok_or_else(|| not_provisioned(&format!("a container engine for {image}")))?;
             Box::new(ContainerRuntime { engine })
+        }
+        RuntimeConfig::Pod(pod) => {
+            let engine = provisioned
+                .engines
+                .get(&(crate::matrix::EngineKind::Podman, pod.image.clone()))
+                .cloned()
+                .ok_or_else(|| {
+                    not_provisioned(&format!("podman for the pod image {}", pod.image))
+                })?;
+            Box::new(PodRuntime::new(
+                engine,
+                pod.clone(),
+                &std::env::temp_dir().join(format!("port-harness-{}-pod", std::process::id())),
+            )?)
         }
     })
 }

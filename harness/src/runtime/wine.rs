@@ -233,23 +233,29 @@ impl Runtime for WineRuntime {
         windows_path(host)
     }
 
-    fn start(&self, launch: &Launch, reservation: &Reservation) -> Result<Server> {
-        let slot = &self.slots[reservation
-            .slot
-            .expect("a Wine server runs in a reserved slot")];
-        let exe = self.stage(launch.artifact)?;
-        let data_dir = self.data_dir_spelling(launch.data_dir);
-        let mut cmd = slot
-            .wine
-            .env(Cmd::new("wine"))
-            .arg(&exe)
-            .args(launch.args_for("127.0.0.1", &data_dir))
-            .current_dir(launch.data_dir);
-        for (k, v) in &launch.env {
-            cmd = cmd.env(k, v);
-        }
-        let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
-        Ok(Server::new(process, None, launch, StopSignal::Interrupt))
+    fn start<'a>(
+        &'a self,
+        launch: &'a Launch<'a>,
+        reservation: &'a Reservation,
+    ) -> BoxFuture<'a, Result<Server>> {
+        Box::pin(async move {
+            let slot = &self.slots[reservation
+                .slot
+                .expect("a Wine server runs in a reserved slot")];
+            let exe = self.stage(launch.artifact)?;
+            let data_dir = self.data_dir_spelling(launch.data_dir);
+            let mut cmd = slot
+                .wine
+                .env(Cmd::new("wine"))
+                .arg(&exe)
+                .args(launch.args_for("127.0.0.1", &data_dir))
+                .current_dir(launch.data_dir);
+            for (k, v) in &launch.env {
+                cmd = cmd.env(k, v);
+            }
+            let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
+            Ok(Server::new(process, None, launch, StopSignal::Interrupt))
+        })
     }
 }
 

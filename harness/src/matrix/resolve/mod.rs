@@ -348,12 +348,35 @@ impl Cx<'_> {
                     );
                     Runtime::Host
                 }
+                (RawRuntime::Pod, Some(image)) => {
+                    if let Some(engine) = &t.engine {
+                        self.error(
+                            engine.span(),
+                            format!("target `{name}` runs as a pod, which podman runs (`podman kube play`): remove `engine`"),
+                        );
+                    }
+                    Runtime::Pod(Pod {
+                        image: image.get_ref().clone(),
+                        read_only_root_filesystem: t
+                            .read_only_root_filesystem
+                            .as_ref()
+                            .is_some_and(|v| *v.get_ref()),
+                        run_as_non_root: t.run_as_non_root.as_ref().is_some_and(|v| *v.get_ref()),
+                    })
+                }
+                (RawRuntime::Pod, None) => {
+                    self.error(
+                        t.runtime.span(),
+                        format!("target `{name}` runs as a pod but names no image: expected `image = \"...\"`"),
+                    );
+                    Runtime::Host
+                }
                 (raw, image) => {
                     let kind = runtime_kind(raw);
                     if let Some(image) = image {
                         self.error(
                             image.span(),
-                            format!("`image` is only for the `container` runtime, and target `{name}` uses `{}`", kind.as_str()),
+                            format!("`image` is only for the `container` and `pod` runtimes, and target `{name}` uses `{}`", kind.as_str()),
                         );
                     }
                     if let Some(engine) = &t.engine {
@@ -376,6 +399,25 @@ impl Cx<'_> {
                     }
                 }
             };
+            if !matches!(runtime, Runtime::Pod(_)) {
+                for (key, span) in [
+                    (
+                        "read_only_root_filesystem",
+                        t.read_only_root_filesystem.as_ref().map(|v| v.span()),
+                    ),
+                    (
+                        "run_as_non_root",
+                        t.run_as_non_root.as_ref().map(|v| v.span()),
+                    ),
+                ] {
+                    if let Some(span) = span {
+                        self.error(
+                            span,
+                            format!("`{key}` is only for the `pod` runtime, and target `{name}` uses `{}`", runtime.kind().as_str()),
+                        );
+                    }
+                }
+            }
             if !matches!(runtime, Runtime::Windows(_)) {
                 for (key, span) in [
                     ("mode", t.mode.as_ref().map(|m| m.span())),
@@ -541,6 +583,7 @@ fn runtime_kind(raw: RawRuntime) -> RuntimeKind {
         RawRuntime::Host => RuntimeKind::Host,
         RawRuntime::Windows | RawRuntime::Wine => RuntimeKind::Windows,
         RawRuntime::Container => RuntimeKind::Container,
+        RawRuntime::Pod => RuntimeKind::Pod,
     }
 }
 

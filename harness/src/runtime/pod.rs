@@ -1,0 +1,520 @@
+//! The pod runtime: the Linux build as a Kubernetes pod. For every launch the harness writes
+//! the Pod manifest (the server's container with its image, command, arguments and
+//! environment, the build and the data dir as `hostPath` volumes, the port on 127.0.0.1,
+//! resource limits, and the production settings the matrix names: a read-only root
+//! filesystem, a user that is not root), keeps it beside the job's server log
+//! (`<suite>.pod.yaml`), and runs it with `podman kube play`. The server's output is followed
+//! with `podman logs --follow`, which ends when the server does; stopping stops the pod and
+//! removes it. Where podman's containers need ulimits or another OCI runtime on this host
+//! (what the engine probe found for `podman run`), they reach `kube play` through a
+//! containers.conf the harness writes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
+use crate::errors::{Error, Result};
+use crate::matrix::Pod;
+use crate::process::{Cmd, Running};
+use crate::provision::Engine;
+use crate::provision::container::LABEL;
+
+/// The server container's name in its pod; podman names it `<pod>-server`.
+const CONTAINER: &str = "server";
+
+/// The user a pod that must not run as root runs as (`nobody`).
+const NON_ROOT_USER: u32 = 65534;
+
+/// Pods run by podman.
+pub struct PodRuntime {
+    engine: Engine,
+    pod: Pod,
+    /// The containers.conf its podman commands read.
+    conf: PathBuf,
+}
+
+impl PodRuntime {
+    /// Pods of `pod`'s settings on `engine` (podman), with its containers.conf written into
+    /// `scratch`.
+    pub fn new(engine: Engine, pod: Pod, scratch: &Path) -> Result<PodRuntime> {
+        std::fs::create_dir_all(scratch).map_err(|e| Error::io(scratch, e))?;
+        let conf = std::path::absolute(scratch.join("pod-containers.conf"))
+            .map_err(|e| Error::io(scratch, e))?;
+        std::fs::write(&conf, containers_conf(&engine.run_flags))
+            .map_err(|e| Error::io(&conf, e))?;
+        Ok(PodRuntime { engine, pod, conf })
+    }
+}
+
+impl Drop for PodRuntime {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.conf);
+    }
+}
+
+/// A podman command that reads `conf`.
+fn podman(engine: &Engine, conf: &Path) -> Cmd {
+    engine.cmd().env("CONTAINERS_CONF", conf)
+}
+
+/// The containers.conf that gives `kube play`'s containers what `run_flags` gives `podman
+/// run`'s: `--ulimit` as default ulimits, `--runtime` as the engine's OCI runtime.
+fn containers_conf(run_flags: &[String]) -> String {
+    let mut ulimits = Vec::new();
+    let mut runtime = None;
+    let mut flags = run_flags.iter();
+    while let Some(flag) = flags.next() {
+        match flag.as_str() {
+            "--ulimit" => ulimits.extend(flags.next().cloned()),
+            "--runtime" => runtime = flags.next().cloned(),
+            _ => {}
+        }
+    }
+    let quoted: Vec<String> = ulimits.iter().map(|u| format!("{u:?}")).collect();
+    let mut text = format!("[containers]\ndefault_ulimits = [{}]\n", quoted.join(", "));
+    if let Some(runtime) = runtime {
+        text.push_str(&format!("\n[engine]\nruntime = {runtime:?}\n"));
+    }
+    text
+}
+
+/// The Pod manifest, as the Kubernetes API spells it (the fields the harness writes).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Manifest {
+    api_version: &'static str,
+    kind: &'static str,
+    metadata: Metadata,
+    spec: PodSpec,
+}
+
+#[derive(Serialize)]
+struct Metadata {
+    name: String,
+    labels: BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PodSpec {
+    restart_policy: &'static str,
+    containers: Vec<Container>,
+    volumes: Vec<Volume>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Container {
+    name: &'static str,
+    image: String,
+    command: Vec<String>,
+    args: Vec<String>,
+    working_dir: &'static str,
+    env: Vec<EnvVar>,
+    ports: Vec<Port>,
+    resources: Resources,
+    security_context: SecurityContext,
+    volume_mounts: Vec<VolumeMount>,
+}
+
+#[derive(Serialize)]
+struct EnvVar {
+    name: String,
+    value: String,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Port {
+    container_port: u16,
+    host_port: u16,
+    #[serde(rename = "hostIP")]
+    host_ip: &'static str,
+}
+
+#[derive(Serialize)]
+struct Resources {
+    limits: BTreeMap<&'static str, &'static str>,
+}
+
+#[derive(Serialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct SecurityContext {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    read_only_root_filesystem: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_as_non_root: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    run_as_user: Option<u32>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VolumeMount {
+    name: &'static str,
+    mount_path: &'static str,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    read_only: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Volume {
+    name: &'static str,
+    host_path: HostPath,
+}
+
+#[derive(Serialize)]
+struct HostPath {
+    path: String,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+/// What `podman run` gives a container whose image sets no `PATH`; `kube play` gives none.
+const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/// The Pod manifest of `launch`: its server `exe` from the folder `server_dir`, in `image`
+/// (the provisioned one: the configured image or its local stand-in), with `pod`'s settings.
+fn manifest(launch: &Launch, pod: &Pod, image: &str, exe: &str, server_dir: &Path) -> String {
+    let mut env: Vec<EnvVar> = launch
+        .env
+        .iter()
+        .map(|(k, v)| EnvVar {
+            name: k.clone(),
+            value: v.clone(),
+        })
+        .collect();
+    if !launch.env.contains_key("PATH") {
+        env.push(EnvVar {
+            name: "PATH".into(),
+            value: DEFAULT_PATH.into(),
+        });
+    }
+    // A mark of the harness: the pod's processes carry it, so that what a killed run left
+    // is found by the next one.
+    env.push(EnvVar {
+        name: crate::process::MARK.into(),
+        value: crate::process::new_mark(),
+    });
+    let manifest = Manifest {
+        api_version: "v1",
+        kind: "Pod",
+        metadata: Metadata {
+            name: launch.name.clone(),
+            labels: BTreeMap::from([
+                (LABEL.to_owned(), "1".to_owned()),
+                (format!("{LABEL}.pid"), std::process::id().to_string()),
+                (format!("{LABEL}.cell"), launch.cell.name.clone()),
+            ]),
+        },
+        spec: PodSpec {
+            restart_policy: "Never",
+            containers: vec![Container {
+                name: CONTAINER,
+                image: image.to_owned(),
+                command: vec![format!("/opt/server/{exe}")],
+                args: launch.args_for("0.0.0.0", "/data"),
+                working_dir: "/data",
+                env,
+                ports: vec![Port {
+                    container_port: launch.port,
+                    host_port: launch.port,
+                    host_ip: "127.0.0.1",
+                }],
+                resources: Resources {
+                    limits: BTreeMap::from([("memory", "512Mi")]),
+                },
+                security_context: SecurityContext {
+                    read_only_root_filesystem: pod.read_only_root_filesystem.then_some(true),
+                    run_as_non_root: pod.run_as_non_root.then_some(true),
+                    run_as_user: pod.run_as_non_root.then_some(NON_ROOT_USER),
+                },
+                volume_mounts: vec![
+                    VolumeMount {
+                        name: "server",
+                        mount_path: "/opt/server",
+                        read_only: true,
+                    },
+                    VolumeMount {
+                        name: "data",
+                        mount_path: "/data",
+                        read_only: false,
+                    },
+                ],
+            }],
+            volumes: vec![
+                Volume {
+                    name: "server",
+                    host_path: HostPath {
+                        path: server_dir.to_string_lossy().into_owned(),
+                        kind: "Directory",
+                    },
+                },
+                Volume {
+                    name: "data",
+                    host_path: HostPath {
+                        path: launch.data_dir.to_string_lossy().into_owned(),
+                        kind: "Directory",
+                    },
+                },
+            ],
+        },
+    };
+    serde_yaml_ng::to_string(&manifest).expect("a manifest serializes")
+}
+
+/// Where a launch's manifest is kept: beside its server's log.
+fn manifest_path(launch: &Launch) -> PathBuf {
+    let log = &launch.logs.stdout;
+    let name = log
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .replace(".server.stdout.log", ".pod.yaml")
+        })
+        .unwrap_or_else(|| "pod.yaml".to_owned());
+    log.with_file_name(name)
+}
+
+/// Removes a pod: on stop, on drop, and when its start is cut short.
+struct PodCleanup {
+    engine: Engine,
+    conf: PathBuf,
+    name: String,
+}
+
+impl Cleanup for PodCleanup {
+    fn stop(&self, grace: Duration) -> Option<Cmd> {
+        Some(podman(&self.engine, &self.conf).args([
+            "pod",
+            "stop",
+            "--time",
+            &grace.as_secs().max(1).to_string(),
+            &self.name,
+        ]))
+    }
+
+    fn needed(&self, _status: Option<std::process::ExitStatus>, _forced: bool) -> bool {
+        // `kube play` pods are not removed when their server exits.
+        true
+    }
+
+    fn remove(&self) {
+        cleanup_blocking(
+            &podman(&self.engine, &self.conf)
+                .args(["pod", "rm", "--force", "--time", "0", &self.name]),
+        );
+    }
+}
+
+/// A pod's cleanup until a [`Server`] owns it: a start cut short (an error, an interrupt)
+/// removes what `kube play` made.
+struct Armed(Option<PodCleanup>);
+
+impl Drop for Armed {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.0.take() {
+            cleanup.remove();
+        }
+    }
+}
+
+impl Runtime for PodRuntime {
+    fn name(&self) -> &'static str {
+        "pod"
+    }
+
+    fn log_latency(&self) -> Duration {
+        // The lines go through conmon's log file and `podman logs --follow`.
+        Duration::from_millis(100)
+    }
+
+    fn data_dir_spelling(&self, _host: &Path) -> String {
+        "/data".to_owned()
+    }
+
+    fn start<'a>(
+        &'a self,
+        launch: &'a Launch<'a>,
+        _: &'a Reservation,
+    ) -> BoxFuture<'a, Result<Server>> {
+        Box::pin(async move {
+            let dir = launch.artifact.parent().ok_or_else(|| {
+                Error::io(
+                    launch.artifact,
+                    std::io::Error::other("an artifact without a folder"),
+                )
+            })?;
+            let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+            let exe = launch
+                .artifact
+                .file_name()
+                .unwrap_or_default()
+                .to_string_lossy();
+            let file = manifest_path(launch);
+            std::fs::write(
+                &file,
+                manifest(launch, &self.pod, &self.engine.image, &exe, &dir),
+            )
+            .map_err(|e| Error::io(&file, e))?;
+            let mut armed = Armed(Some(PodCleanup {
+                engine: self.engine.clone(),
+                conf: self.conf.clone(),
+                name: launch.name.clone(),
+            }));
+            let play = podman(&self.engine, &self.conf)
+                .args(["kube", "play", "--quiet"])
+                .arg(&file);
+            let out = crate::process::output(&play).await?;
+            if !out.status.success() {
+                return Err(Error::Command {
+                    command: play.to_string(),
+                    problem: format!("failed ({})", out.status),
+                    stderr: format!("{}{}", out.stdout, out.stderr),
+                });
+            }
+            let follow = podman(&self.engine, &self.conf)
+                .args(["logs", "--follow"])
+                .arg(format!("{}-{CONTAINER}", launch.name));
+            let process = Running::spawn_split(&follow, &launch.logs.stdout, &launch.logs.stderr)?;
+            let cleanup = armed.0.take().expect("armed until now");
+            Ok(Server::new(
+                process,
+                Some(Box::new(cleanup)),
+                launch,
+                StopSignal::Engine,
+            ))
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_manifest_has_the_server_its_volumes_its_port_on_loopback_and_the_pod_settings() {
+        let cell = crate::matrix::Cell {
+            name: "debian-pod".into(),
+            target: "debian-pod".into(),
+            values: Vec::new(),
+        };
+        let logs = super::super::ServerLogs::of(Path::new("/out/logs/debian-pod"), "files");
+        let args = vec![
+            "--listen".to_owned(),
+            "{addr}".to_owned(),
+            "--data-dir".to_owned(),
+            "{data_dir}".to_owned(),
+        ];
+        let launch = Launch {
+            cell: &cell,
+            artifact: Path::new("/t/debug/deploy-server"),
+            port: 41234,
+            data_dir: Path::new("/out/tmp/data-1"),
+            logs: &logs,
+            args: &args,
+            env: [("RUST_LOG".to_owned(), "info".to_owned())].into(),
+            name: "port-harness-7-debian-pod-files".into(),
+        };
+        let pod = Pod {
+            image: "debian:bookworm-slim".into(),
+            read_only_root_filesystem: true,
+            run_as_non_root: true,
+        };
+        let text = manifest(
+            &launch,
+            &pod,
+            &pod.image,
+            "deploy-server",
+            Path::new("/t/debug"),
+        );
+        let m: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
+        assert_eq!(m["kind"], "Pod");
+        assert_eq!(m["metadata"]["name"], "port-harness-7-debian-pod-files");
+        assert_eq!(m["metadata"]["labels"]["io.port-harness"], "1");
+        assert_eq!(
+            m["metadata"]["labels"]["io.port-harness.cell"],
+            "debian-pod"
+        );
+        let c = &m["spec"]["containers"][0];
+        assert_eq!(c["image"], "debian:bookworm-slim");
+        assert_eq!(c["command"][0], "/opt/server/deploy-server");
+        assert_eq!(
+            c["args"],
+            json!(["--listen", "0.0.0.0:41234", "--data-dir", "/data"])
+        );
+        assert_eq!(
+            c["ports"][0],
+            json!({"containerPort": 41234, "hostPort": 41234, "hostIP": "127.0.0.1"})
+        );
+        assert_eq!(c["securityContext"]["readOnlyRootFilesystem"], true);
+        assert_eq!(c["securityContext"]["runAsNonRoot"], true);
+        assert_eq!(c["securityContext"]["runAsUser"], NON_ROOT_USER);
+        assert!(
+            c["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == "RUST_LOG")
+        );
+        assert!(
+            c["env"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|e| e["name"] == crate::process::MARK)
+        );
+        assert_eq!(m["spec"]["volumes"][0]["hostPath"]["path"], "/t/debug");
+        assert_eq!(
+            m["spec"]["volumes"][1]["hostPath"]["path"],
+            "/out/tmp/data-1"
+        );
+        assert_eq!(
+            manifest_path(&launch),
+            Path::new("/out/logs/debian-pod/files.pod.yaml")
+        );
+        let plain = Pod {
+            read_only_root_filesystem: false,
+            run_as_non_root: false,
+            ..pod
+        };
+        let m: serde_json::Value = serde_yaml_ng::from_str(&manifest(
+            &launch,
+            &plain,
+            "localhost/port-harness/debian:bookworm-slim",
+            "deploy-server",
+            Path::new("/t/debug"),
+        ))
+        .unwrap();
+        assert_eq!(m["spec"]["containers"][0]["securityContext"], json!({}));
+    }
+
+    #[test]
+    fn the_engine_s_run_flags_become_a_containers_conf() {
+        let flags: Vec<String> = [
+            "--runtime",
+            "runc",
+            "--ulimit",
+            "nofile=1024:1024",
+            "--ulimit",
+            "nproc=4096:4096",
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let text = containers_conf(&flags);
+        let parsed: toml::Value = toml::from_str(&text).unwrap();
+        assert_eq!(
+            parsed["containers"]["default_ulimits"],
+            toml::Value::Array(vec!["nofile=1024:1024".into(), "nproc=4096:4096".into()])
+        );
+        assert_eq!(parsed["engine"]["runtime"].as_str(), Some("runc"));
+        let plain: toml::Value = toml::from_str(&containers_conf(&[])).unwrap();
+        assert!(plain.get("engine").is_none());
+    }
+}
