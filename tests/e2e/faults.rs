@@ -62,7 +62,7 @@ fn get(path: &str) -> String {
 }
 
 /// The live processes whose command line contains `needle`.
-fn processes(needle: &str) -> Vec<String> {
+pub(crate) fn processes(needle: &str) -> Vec<String> {
     std::fs::read_dir("/proc")
         .unwrap()
         .flatten()
@@ -78,7 +78,7 @@ fn processes(needle: &str) -> Vec<String> {
 }
 
 /// Waits up to `secs` until `done` holds.
-fn eventually(secs: u64, what: &str, done: impl Fn() -> bool) {
+pub(crate) fn eventually(secs: u64, what: &str, done: impl Fn() -> bool) {
     let deadline = Instant::now() + Duration::from_secs(secs);
     while !done() {
         assert!(
@@ -90,14 +90,14 @@ fn eventually(secs: u64, what: &str, done: impl Fn() -> bool) {
 }
 
 /// A `cargo xtask matrix` in its own process group, its JSON events read as they come.
-struct Started {
-    child: Child,
+pub(crate) struct Started {
+    pub(crate) child: Child,
     lines: std::sync::mpsc::Receiver<String>,
     seen: Vec<String>,
 }
 
 impl Started {
-    fn new(config: &Path, args: &[&str]) -> Started {
+    pub(crate) fn new(config: &Path, args: &[&str]) -> Started {
         let mut all = vec![
             "matrix",
             "--config",
@@ -122,7 +122,7 @@ impl Started {
     }
 
     /// Waits for an event of `kind` (within `secs`).
-    fn wait_for(&mut self, kind: &str, secs: u64) {
+    pub(crate) fn wait_for(&mut self, kind: &str, secs: u64) {
         let deadline = Instant::now() + Duration::from_secs(secs);
         loop {
             let line = self
@@ -140,7 +140,7 @@ impl Started {
 
     /// The harness process: `cargo run` replaces itself with the binary it runs, so it is
     /// the process this test started.
-    fn harness_pid(&self) -> u32 {
+    pub(crate) fn harness_pid(&self) -> u32 {
         let pid = self.child.id();
         let cmdline = std::fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
         assert!(
@@ -152,7 +152,7 @@ impl Started {
     }
 
     /// Sends SIGINT to the group, as Ctrl-C in a terminal does, and waits for the exit.
-    fn interrupt(mut self) -> (Option<i32>, Duration, Vec<String>) {
+    pub(crate) fn interrupt(mut self) -> (Option<i32>, Duration, Vec<String>) {
         // SAFETY: signalling the process group this test created.
         unsafe {
             libc::killpg(self.child.id() as libc::pid_t, libc::SIGINT);

@@ -11,6 +11,7 @@ mod explore;
 mod faults;
 mod fidelity;
 mod leaks;
+mod pods;
 mod readiness;
 mod reports;
 mod review;

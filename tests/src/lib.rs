@@ -155,7 +155,7 @@ pub fn copy_snapshots(to: &Path) {
 }
 
 /// What the harness could have left behind: live server, Wine and podman processes, and
-/// containers carrying the harness's label.
+/// containers and pods carrying the harness's label.
 pub fn leftovers() -> Vec<String> {
     let mut found = Vec::new();
     for entry in std::fs::read_dir("/proc").unwrap().flatten() {
@@ -182,6 +182,23 @@ pub fn leftovers() -> Vec<String> {
             found.push(format!("process {}: {}", path.display(), cmdline.trim()));
         }
     }
+    // The pods of `runtime = "pod"` (their containers carry the label too).
+    let pods = engine_output(
+        "podman",
+        &[
+            "pod",
+            "ps",
+            "--filter",
+            "label=io.port-harness",
+            "--format",
+            "{{.Name}}",
+        ],
+    );
+    found.extend(
+        pods.lines()
+            .filter(|l| !l.is_empty())
+            .map(|l| format!("podman pod {l}")),
+    );
     for engine in ["podman", "docker"] {
         let ps = engine_output(
             engine,
