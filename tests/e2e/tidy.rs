@@ -319,3 +319,34 @@ fn every_toml_block_in_the_docs_is_a_valid_matrix() {
         assert!(blocks >= 1, "{doc} has no toml example");
     }
 }
+
+/// The files of the harness, outside the runtimes' own modules (`runtime/`) and the matrix's
+/// model of them (`matrix/`), that name a runtime kind. Adding a runtime should touch fewer of
+/// them over time, never more: a new match on the kind elsewhere fails here, and one removed
+/// lowers the list.
+const NAMING_RUNTIME_KINDS: &[&str] = &[
+    "ci/mod.rs",
+    "provision/mod.rs",
+    "provision/provenance.rs",
+    "run/cache.rs",
+    "run/mod.rs",
+];
+
+#[test]
+fn the_files_that_match_on_a_runtime_kind_are_the_known_ones() {
+    let kind = regex::Regex::new(
+        r"\b(Runtime|RuntimeConfig|RuntimeKind|ExecutionKind)::(Host|Windows|Container|Pod|Native|Emulated)\b",
+    )
+    .unwrap();
+    let naming: Vec<String> = harness_sources()
+        .into_iter()
+        .filter(|(rel, _)| !rel.starts_with("runtime") && !rel.starts_with("matrix"))
+        .filter(|(_, text)| kind.is_match(&shipped(text)))
+        .map(|(rel, _)| rel.to_string_lossy().replace('\\', "/"))
+        .collect();
+    assert_eq!(
+        naming, NAMING_RUNTIME_KINDS,
+        "the files outside runtime/ and matrix/ that name a runtime kind changed: a new one \
+         should ask its runtime instead; one that no longer does comes off the list"
+    );
+}
