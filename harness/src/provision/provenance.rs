@@ -68,6 +68,18 @@ pub enum ExecutionKind {
 }
 
 impl ExecutionKind {
+    /// Whether its servers are programs of the host's own system, whose line names the
+    /// machine.
+    pub fn is_native(self) -> bool {
+        self == ExecutionKind::Native
+    }
+
+    /// Whether its servers are processes on the host (natively or emulated), which inherit
+    /// the harness's environment; a container's get only what the matrix gives them.
+    pub fn inherits_environment(self) -> bool {
+        matches!(self, ExecutionKind::Native | ExecutionKind::Emulated)
+    }
+
     /// The word for it.
     pub fn as_str(self) -> &'static str {
         match self {

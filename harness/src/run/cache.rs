@@ -23,7 +23,6 @@ use super::job::Jobs;
 use crate::outcome::{Cached, JobResult, Phases};
 use crate::plan::{Job, JobId};
 use crate::provision::Provenance;
-use crate::provision::provenance::ExecutionKind;
 
 /// The most the store keeps, in bytes.
 const LIMIT: u64 = 64 * 1024 * 1024;
@@ -320,18 +319,18 @@ fn permissions(meta: &std::fs::Metadata) -> u32 {
 /// system (its name left out, so that another machine of the same system shares results).
 fn runtime_identity(provenance: &Provenance, cell: &str) -> Option<String> {
     let execution = provenance.cells.get(cell)?;
-    let by = match execution.kind {
-        ExecutionKind::Native => without_node_name(&execution.by),
-        ExecutionKind::Emulated | ExecutionKind::Container | ExecutionKind::Pod => {
-            execution.by.clone()
-        }
+    let by = if execution.kind.is_native() {
+        without_node_name(&execution.by)
+    } else {
+        execution.by.clone()
     };
     // A process on the host (natively or under Wine) inherits the harness's environment:
     // its locale and time zone change what servers write. A container gets only what the
     // matrix gives it.
-    let inherited = match execution.kind {
-        ExecutionKind::Native | ExecutionKind::Emulated => locale(std::env::vars()),
-        ExecutionKind::Container | ExecutionKind::Pod => Vec::new(),
+    let inherited = if execution.kind.inherits_environment() {
+        locale(std::env::vars())
+    } else {
+        Vec::new()
     };
     Some(format!(
         "{} {by} {:?} {:?} {inherited:?}",
@@ -474,6 +473,7 @@ pub(super) fn keys(
 mod tests {
     use super::*;
     use crate::matrix::Scope;
+    use crate::provision::provenance::ExecutionKind;
     use crate::suite::CaseResult;
 
     fn passed(suite: &str) -> JobResult {

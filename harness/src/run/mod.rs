@@ -190,9 +190,7 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
             .filter_map(|c| Some((c.name.clone(), matrix.target(&c.target)?.runtime.clone())))
             .collect();
         // The machine's facts are asked at once; the engines', once they are ready.
-        let wine = executions
-            .iter()
-            .any(|(_, r)| matches!(r, crate::matrix::Runtime::Windows(w) if w.under_wine()));
+        let wine = needs.wine();
         let readying = async {
             let (ready, facts) = tokio::join!(
                 ready_runtimes(matrix, &cells, &needs, &ctx, &scratch),
