@@ -2,7 +2,8 @@
 //! earlier run is not run again; that run's result is reused, marked with where it came from.
 //!
 //! A job's key is the SHA-256 of everything that can change its result: the harness itself
-//! (its executable's bytes), the server artifact's bytes, what runs it (the host system, the
+//! (its executable's bytes), the server artifact's bytes (a large file's digest is
+//! remembered while its size and modification time stay the same), what runs it (the host system, the
 //! Wine version and the Windows version it reports, the engine, its OCI runtime and the
 //! image's id), the suite's definition and declared inputs, the seed's tree, and every matrix
 //! setting that reaches the job (arguments, environment, readiness, normalization, limits,
@@ -366,6 +367,69 @@ fn without_node_name(host: &str) -> String {
     }
 }
 
+/// The digests of large files (the harness, the artifacts) by path, size and modification
+/// time, so that an unchanged file is not read again: what cargo's and make's fingerprints
+/// trust too. Kept in the harness cache folder.
+#[derive(Default, Serialize, Deserialize)]
+struct Digests {
+    files: BTreeMap<PathBuf, (u64, u128, String)>,
+    #[serde(skip)]
+    changed: bool,
+}
+
+impl Digests {
+    fn file(cache: &Path) -> PathBuf {
+        cache.join("digests.json")
+    }
+
+    fn read(cache: &Path) -> Digests {
+        std::fs::read(Digests::file(cache))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default()
+    }
+
+    /// The SHA-256 of the file at `path`: remembered while its size and time stay the same.
+    fn of(&mut self, path: &Path) -> Option<String> {
+        let meta = std::fs::metadata(path).ok()?;
+        let time = meta
+            .modified()
+            .ok()?
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?
+            .as_nanos();
+        if let Some((len, at, digest)) = self.files.get(path)
+            && *len == meta.len()
+            && *at == time
+        {
+            return Some(digest.clone());
+        }
+        let digest = file_digest(path)?;
+        self.files
+            .insert(path.to_owned(), (meta.len(), time, digest.clone()));
+        self.changed = true;
+        Some(digest)
+    }
+
+    /// Keeps them, when they changed, dropping files that are gone.
+    fn write(mut self, cache: &Path) {
+        if !self.changed {
+            return;
+        }
+        self.files.retain(|path, _| path.exists());
+        let file = Digests::file(cache);
+        let part = file.with_extension(format!("{}.part", std::process::id()));
+        let text = serde_json::to_string(&self).expect("digests serialize");
+        if std::fs::create_dir_all(cache)
+            .and_then(|()| std::fs::write(&part, text))
+            .and_then(|()| std::fs::rename(&part, &file))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&part);
+        }
+    }
+}
+
 /// The key of each job of `planned` that can be cached; the others (see the module) are
 /// left out.
 pub(super) fn keys(
@@ -381,9 +445,11 @@ pub(super) fn keys(
             .to_string_lossy()
             .into_owned()
     };
+    let cache = &jobs.options.cache_dir;
+    let mut digests = Digests::read(cache);
     let harness = std::env::current_exe()
         .ok()
-        .and_then(|exe| file_digest(&exe))
+        .and_then(|exe| digests.of(&exe))
         .unwrap_or_else(|| env!("CARGO_PKG_VERSION").to_owned());
     let seed = match &matrix.server.seed {
         Some((seed, _)) => match tree_digest(seed, matrix.server.seed_mtime.is_none()) {
@@ -419,7 +485,7 @@ pub(super) fn keys(
         };
         let artifact = artifacts
             .entry(artifact.clone())
-            .or_insert_with(|| file_digest(artifact))
+            .or_insert_with(|| digests.of(artifact))
             .clone();
         let Some(artifact) = artifact else { continue };
         let Some(identity) = runtime_identity(provenance, &cell.name) else {
@@ -466,6 +532,7 @@ pub(super) fn keys(
             .part(&suite_inputs);
         out.insert(job.id(), key.finish());
     }
+    digests.write(cache);
     out
 }
 
@@ -684,6 +751,37 @@ mod tests {
                 .ends_with(" []")
         );
         assert!(runtime_identity(&provenance, "nowhere").is_none());
+    }
+
+    #[test]
+    fn a_file_s_digest_is_remembered_while_its_size_and_time_stay_and_read_again_after() {
+        let cache = tempfile::tempdir().unwrap();
+        let file = cache.path().join("server");
+        std::fs::write(&file, "one").unwrap();
+        let mut digests = Digests::read(cache.path());
+        let first = digests.of(&file).unwrap();
+        assert_eq!(first, file_digest(&file).unwrap());
+        digests.write(cache.path());
+        // A digest remembered under the file's size and time is taken, not read again.
+        let mut digests = Digests::read(cache.path());
+        assert_eq!(digests.files.len(), 1);
+        let meta = std::fs::metadata(&file).unwrap();
+        let at = meta
+            .modified()
+            .unwrap()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .unwrap();
+        digests.files.insert(
+            file.clone(),
+            (meta.len(), at.as_nanos(), "remembered".into()),
+        );
+        assert_eq!(digests.of(&file).unwrap(), "remembered");
+        // Changed (another size and time): read again.
+        std::fs::write(&file, "three").unwrap();
+        let f = std::fs::File::options().append(true).open(&file).unwrap();
+        f.set_modified(SystemTime::UNIX_EPOCH + Duration::from_secs(5))
+            .unwrap();
+        assert_eq!(digests.of(&file).unwrap(), file_digest(&file).unwrap());
     }
 
     #[test]
