@@ -145,6 +145,40 @@ impl Store {
         }
     }
 
+    /// The results stored for the jobs of `planned` whose key is in `keys`, each with its
+    /// files put back into its cell's folder under `logs`.
+    pub fn reuse(
+        &self,
+        keys: &BTreeMap<JobId, String>,
+        planned: &[Job],
+        logs: &Path,
+    ) -> BTreeMap<JobId, JobResult> {
+        planned
+            .iter()
+            .filter_map(|job| {
+                let key = keys.get(&job.id())?;
+                Some((job.id(), self.get(key, &logs.join(&job.cell))?))
+            })
+            .collect()
+    }
+
+    /// Keeps every result of `ran` that has a key in `keys` and may be reused, as results of
+    /// the run `run` whose log folder is `logs`; then keeps the store within its size.
+    pub fn keep(
+        &self,
+        keys: &BTreeMap<JobId, String>,
+        ran: &[JobResult],
+        run: &Provenance,
+        logs: &Path,
+    ) {
+        for result in ran {
+            if let Some(key) = keys.get(&result.id()) {
+                self.put(key, run, result, &logs.join(&result.cell));
+            }
+        }
+        self.prune();
+    }
+
     /// Removes the least recently used entries until the store is within its size.
     pub fn prune(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {

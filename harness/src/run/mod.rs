@@ -334,6 +334,46 @@ fn prepared_cells<'a>(
         .collect()
 }
 
+/// What every pass of a run shares (the plan's jobs, the noise check's second run of the
+/// primary cell, the exploration's reads and writes): how many jobs run at once, and the
+/// durations earlier runs recorded, which order them.
+struct Passes {
+    known: schedule::Durations,
+    parallel: usize,
+}
+
+impl Passes {
+    /// Runs `planned` on the builds and runtimes of `jobs` (with its suites: the plan's or
+    /// generated ones), in the schedule's order, and returns their results in plan order.
+    /// `warmed` resolves when the runtimes are warm.
+    async fn run(
+        &self,
+        jobs: &job::Jobs<'_>,
+        planned: &[crate::plan::Job],
+        warmed: impl std::future::Future<Output = ()>,
+    ) -> Result<Vec<crate::outcome::JobResult>> {
+        let ordered = schedule::order(planned, &self.known, self.parallel, |job| {
+            let runtime = jobs.runtime(job);
+            schedule::Pool {
+                id: runtime.map_or(0, |r| Arc::as_ptr(r).cast::<()>() as usize),
+                capacity: runtime.and_then(|r| r.capacity()),
+            }
+        });
+        jobs.options.events.emit(RunEvent::JobsPlanned {
+            jobs: ordered
+                .iter()
+                .map(|j| PlannedJob {
+                    cell: j.cell.clone(),
+                    suite: j.suite.clone(),
+                    expected: self.known.get(&j.id().to_string()).copied(),
+                })
+                .collect(),
+            parallel: self.parallel,
+        });
+        schedule::run(jobs, ordered, planned, self.parallel, warmed).await
+    }
+}
+
 /// Runs the jobs (and the exploration) and judges them.
 async fn finish(
     matrix: &Matrix,
@@ -367,18 +407,10 @@ async fn finish(
     // The jobs whose inputs match a job that passed before are not run: its result is theirs.
     let store = cache::Store::new(&options.cache_dir);
     let keys = cache::keys(&jobs, &plan.jobs, &provenance);
-    let mut reused: BTreeMap<crate::plan::JobId, crate::outcome::JobResult> = BTreeMap::new();
-    if options.cache {
-        for job in &plan.jobs {
-            let cell_logs = logs.join(&job.cell);
-            if let Some(hit) = keys
-                .get(&job.id())
-                .and_then(|key| store.get(key, &cell_logs))
-            {
-                reused.insert(job.id(), hit);
-            }
-        }
-    }
+    let mut reused = match options.cache {
+        true => store.reuse(&keys, &plan.jobs, &logs),
+        false => BTreeMap::new(),
+    };
     if !reused.is_empty() {
         options.events.emit(RunEvent::JobsCached {
             jobs: reused
@@ -399,28 +431,12 @@ async fn finish(
         .collect();
     // Every job is a task of the schedule, across cells and within them, longest first.
     let durations = schedule::durations_file(&options.cache_dir, &matrix.file);
-    let known = schedule::read_durations(&durations);
-    let parallel = options.parallel.max(1);
-    let ordered = schedule::order(&to_run, &known, parallel, |job| {
-        let runtime = jobs.runtime(job);
-        schedule::Pool {
-            id: runtime.map_or(0, |r| Arc::as_ptr(r).cast::<()>() as usize),
-            capacity: runtime.and_then(|r| r.capacity()),
-        }
-    });
+    let passes = Passes {
+        known: schedule::read_durations(&durations),
+        parallel: options.parallel.max(1),
+    };
     let prepare = start.elapsed();
     options.events.emit(RunEvent::Phase { phase: Phase::Jobs });
-    options.events.emit(RunEvent::JobsPlanned {
-        jobs: ordered
-            .iter()
-            .map(|j| PlannedJob {
-                cell: j.cell.clone(),
-                suite: j.suite.clone(),
-                expected: known.get(&j.id().to_string()).copied(),
-            })
-            .collect(),
-        parallel,
-    });
     // Awaited by the schedule, and again before the runtimes are shut down: a warm-up still
     // going then (every job of its runtime reused from the cache) would start Wine's
     // services after the shutdown stopped them.
@@ -428,16 +444,11 @@ async fn finish(
         futures_util::future::join_all(warming),
         |_| (),
     ));
-    let ran = schedule::run(&jobs, ordered, &to_run, parallel, warmed.clone()).await?;
+    let ran = passes.run(&jobs, &to_run, warmed.clone()).await?;
     let interrupted = options.interrupt.is_set();
-    schedule::record_durations(&durations, known, &ran);
+    schedule::record_durations(&durations, passes.known.clone(), &ran);
     if !interrupted {
-        for result in &ran {
-            if let Some(key) = keys.get(&result.id()) {
-                store.put(key, &provenance, result, &logs.join(&result.cell));
-            }
-        }
-        store.prune();
+        store.keep(&keys, &ran, &provenance, &logs);
     }
     // Back in plan order, the reused among those that ran.
     let mut ran: BTreeMap<_, _> = ran.into_iter().map(|r| (r.id(), r)).collect();
@@ -459,14 +470,7 @@ async fn finish(
         options.events.emit(RunEvent::Phase {
             phase: Phase::NoiseCheck,
         });
-        let again = schedule::run(
-            &jobs,
-            primary.iter().collect(),
-            &primary,
-            parallel,
-            std::future::ready(()),
-        )
-        .await?;
+        let again = passes.run(&jobs, &primary, std::future::ready(())).await?;
         noise = noise::between(&observations, &jobs.observations(&again));
         noise_cell = Some(matrix.primary.clone());
     }
@@ -479,29 +483,24 @@ async fn finish(
         options.events.emit(RunEvent::Phase {
             phase: Phase::Explore,
         });
-        let mut found = schedule::run(
-            &jobs.with_suites(
-                &setup.reads.matrix,
-                &setup.reads.suites,
-                setup.reads.deadline,
-            ),
-            setup.reads.jobs.iter().collect(),
-            &setup.reads.jobs,
-            parallel,
-            std::future::ready(()),
-        )
-        .await?;
+        let reads = &setup.reads;
+        let mut found = passes
+            .run(
+                &jobs.with_suites(&reads.matrix, &reads.suites, reads.deadline),
+                &reads.jobs,
+                std::future::ready(()),
+            )
+            .await?;
         if spec.budget.writes && !options.interrupt.is_set() {
             let writes = explore::writes(&mut setup, matrix, plan, &found);
             found.extend(
-                schedule::run(
-                    &jobs.with_suites(&writes.matrix, &writes.suites, writes.deadline),
-                    writes.jobs.iter().collect(),
-                    &writes.jobs,
-                    parallel,
-                    std::future::ready(()),
-                )
-                .await?,
+                passes
+                    .run(
+                        &jobs.with_suites(&writes.matrix, &writes.suites, writes.deadline),
+                        &writes.jobs,
+                        std::future::ready(()),
+                    )
+                    .await?,
             );
         }
         if !options.interrupt.is_set() {
