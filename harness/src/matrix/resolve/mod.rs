@@ -349,12 +349,7 @@ impl Cx<'_> {
                     Runtime::Host
                 }
                 (RawRuntime::Pod, Some(image)) => {
-                    if let Some(engine) = &t.engine {
-                        self.error(
-                            engine.span(),
-                            format!("target `{name}` runs as a pod, which podman runs (`podman kube play`): remove `engine`"),
-                        );
-                    }
+                    self.no_engine_on_a_pod(t);
                     Runtime::Pod(Pod {
                         image: image.get_ref().clone(),
                         read_only_root_filesystem: t
@@ -365,6 +360,7 @@ impl Cx<'_> {
                     })
                 }
                 (RawRuntime::Pod, None) => {
+                    self.no_engine_on_a_pod(t);
                     self.error(
                         t.runtime.span(),
                         format!("target `{name}` runs as a pod but names no image: expected `image = \"...\"`"),
@@ -399,7 +395,10 @@ impl Cx<'_> {
                     }
                 }
             };
-            if !matches!(runtime, Runtime::Pod(_)) {
+            // Against the kind written, so that a pod with a mistake of its own (no image)
+            // gets no follow-on error for its settings.
+            let written = *t.runtime.get_ref();
+            if written != RawRuntime::Pod {
                 for (key, span) in [
                     (
                         "read_only_root_filesystem",
@@ -413,7 +412,7 @@ impl Cx<'_> {
                     if let Some(span) = span {
                         self.error(
                             span,
-                            format!("`{key}` is only for the `pod` runtime, and target `{name}` uses `{}`", runtime.kind().as_str()),
+                            format!("`{key}` is only for the `pod` runtime, and target `{name}` uses `{}`", runtime_kind(written).as_str()),
                         );
                     }
                 }
@@ -575,6 +574,21 @@ impl Cx<'_> {
             );
         }
         parsed
+    }
+}
+
+impl Cx<'_> {
+    /// A pod's engine is podman (`podman kube play`): `engine` is a mistake on one.
+    fn no_engine_on_a_pod(&mut self, t: &RawTarget) {
+        if let Some(engine) = &t.engine {
+            self.error(
+                engine.span(),
+                format!(
+                    "target `{}` runs as a pod, which podman runs (`podman kube play`): remove `engine`",
+                    t.name.get_ref()
+                ),
+            );
+        }
     }
 }
 
