@@ -1,0 +1,397 @@
+//! The store of the result cache: a folder per key under the harness cache folder, with the
+//! job's result and its files from its cell's log folder, bounded in size (least recently
+//! used out first); an entry that cannot be read is a miss and goes.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+use serde::{Deserialize, Serialize};
+
+use crate::outcome::{Cached, JobResult, Phases};
+use crate::plan::{Job, JobId};
+use crate::provision::Provenance;
+
+/// The most the store keeps, in bytes.
+const LIMIT: u64 = 64 * 1024 * 1024;
+
+/// The results of passed jobs, by key, in the harness cache folder: a folder per key with
+/// the result (`result.json`) and the job's files from its cell's log folder (`logs/`: the
+/// server's log, the requests and responses, a command's output), so that a reused result
+/// keeps its evidence.
+pub(in crate::run) struct Store {
+    dir: PathBuf,
+    limit: u64,
+}
+
+/// One stored result.
+#[derive(Serialize, Deserialize)]
+struct Entry {
+    /// The key it is stored under (a renamed entry is not a hit).
+    key: String,
+    /// When the run it came from started.
+    run: String,
+    /// That run's commit.
+    commit: Option<String>,
+    /// The job's result in that run.
+    result: JobResult,
+}
+
+const RESULT: &str = "result.json";
+const LOGS: &str = "logs";
+
+impl Store {
+    /// The store under the harness cache folder `cache`.
+    pub fn new(cache: &Path) -> Store {
+        Store::with_limit(cache, LIMIT)
+    }
+
+    fn with_limit(cache: &Path, limit: u64) -> Store {
+        Store {
+            dir: cache.join("results"),
+            limit,
+        }
+    }
+
+    fn entry(&self, key: &str) -> PathBuf {
+        self.dir.join(key)
+    }
+
+    /// The result stored under `key`, marked cached, with its files put back into the cell's
+    /// log folder `cell_logs` (in place of what an earlier run left there for the job);
+    /// `None` when there is none, or when the entry cannot be read (it is removed).
+    pub fn get(&self, key: &str, cell_logs: &Path) -> Option<JobResult> {
+        let entry = self.entry(key);
+        let file = entry.join(RESULT);
+        let bytes = std::fs::read(&file).ok()?;
+        match serde_json::from_slice::<Entry>(&bytes) {
+            Ok(stored) if stored.key == key && reusable(&stored.result) => {
+                // Used now: the last to go when the store is over its size.
+                let _ = std::fs::File::options()
+                    .append(true)
+                    .open(&file)
+                    .and_then(|f| f.set_modified(SystemTime::now()));
+                let mut result = stored.result;
+                remove_job_files(cell_logs, &result.suite);
+                if copy_tree(&entry.join(LOGS), cell_logs).is_err() {
+                    remove_job_files(cell_logs, &result.suite);
+                    let _ = std::fs::remove_dir_all(&entry);
+                    return None;
+                }
+                result.cached = Some(Cached {
+                    run: stored.run,
+                    commit: stored.commit,
+                    key: key.to_owned(),
+                    saved: result.duration,
+                });
+                result.duration = Duration::ZERO;
+                result.phases = Phases::default();
+                Some(result)
+            }
+            _ => {
+                let _ = std::fs::remove_dir_all(&entry);
+                None
+            }
+        }
+    }
+
+    /// Keeps `result` under `key` when it may be reused (it ran here and passed), with its
+    /// files from the cell's log folder `cell_logs`, as a result of the run `run`.
+    pub fn put(&self, key: &str, run: &Provenance, result: &JobResult, cell_logs: &Path) {
+        if result.cached.is_some() || !reusable(result) {
+            return;
+        }
+        let stored = Entry {
+            key: key.to_owned(),
+            run: run.started.clone(),
+            commit: run.commit.clone(),
+            result: result.clone(),
+        };
+        let text = serde_json::to_string(&stored).expect("results serialize");
+        // Made beside and renamed: a reader never sees half an entry.
+        let part = self.dir.join(format!("{key}.{}.part", std::process::id()));
+        let _ = std::fs::remove_dir_all(&part);
+        let made = std::fs::create_dir_all(part.join(LOGS))
+            .and_then(|()| {
+                for file in job_files(cell_logs, &result.suite) {
+                    let rel = file.strip_prefix(cell_logs).unwrap_or(&file);
+                    let to = part.join(LOGS).join(rel);
+                    if let Some(dir) = to.parent() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    std::fs::copy(&file, &to)?;
+                }
+                std::fs::write(part.join(RESULT), text)
+            })
+            .and_then(|()| {
+                let _ = std::fs::remove_dir_all(self.entry(key));
+                std::fs::rename(&part, self.entry(key))
+            });
+        if made.is_err() {
+            let _ = std::fs::remove_dir_all(&part);
+        }
+    }
+
+    /// The results stored for the jobs of `planned` whose key is in `keys`, each with its
+    /// files put back into its cell's folder under `logs`.
+    pub fn reuse(
+        &self,
+        keys: &BTreeMap<JobId, String>,
+        planned: &[Job],
+        logs: &Path,
+    ) -> BTreeMap<JobId, JobResult> {
+        planned
+            .iter()
+            .filter_map(|job| {
+                let key = keys.get(&job.id())?;
+                Some((job.id(), self.get(key, &logs.join(&job.cell))?))
+            })
+            .collect()
+    }
+
+    /// Keeps every result of `ran` that has a key in `keys` and may be reused, as results of
+    /// the run `run` whose log folder is `logs`; then keeps the store within its size.
+    pub fn keep(
+        &self,
+        keys: &BTreeMap<JobId, String>,
+        ran: &[JobResult],
+        run: &Provenance,
+        logs: &Path,
+    ) {
+        for result in ran {
+            if let Some(key) = keys.get(&result.id()) {
+                self.put(key, run, result, &logs.join(&result.cell));
+            }
+        }
+        self.prune();
+    }
+
+    /// Removes the least recently used entries until the store is within its size.
+    pub fn prune(&self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let mut all: Vec<(SystemTime, u64, PathBuf)> = entries
+            .flatten()
+            .map(|e| {
+                let path = e.path();
+                let used = std::fs::metadata(path.join(RESULT))
+                    .and_then(|m| m.modified())
+                    .unwrap_or(SystemTime::UNIX_EPOCH);
+                (used, size(&path), path)
+            })
+            .collect();
+        let mut total: u64 = all.iter().map(|(_, size, _)| size).sum();
+        all.sort();
+        for (_, size, path) in all {
+            if total <= self.limit {
+                break;
+            }
+            if std::fs::remove_dir_all(&path).is_ok() || std::fs::remove_file(&path).is_ok() {
+                total -= size;
+            }
+        }
+    }
+}
+
+/// The files a job of `suite` writes into its cell's log folder: `<suite>.*` (the server's
+/// log, a command's output) and `exchanges/<suite>/`.
+fn job_files(cell_logs: &Path, suite: &str) -> Vec<PathBuf> {
+    let prefix = format!("{suite}.");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(cell_logs)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().starts_with(&prefix))
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+        .map(|e| e.path())
+        .collect();
+    let exchanges = cell_logs.join(crate::suite::EXCHANGES).join(suite);
+    files.extend(
+        std::fs::read_dir(&exchanges)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.path()),
+    );
+    files
+}
+
+/// Removes what an earlier run left in the cell's log folder for a job of `suite`.
+fn remove_job_files(cell_logs: &Path, suite: &str) {
+    for file in job_files(cell_logs, suite) {
+        let _ = std::fs::remove_file(file);
+    }
+}
+
+/// Copies the files under `from` to the same places under `to`.
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let dest = to.join(entry.file_name());
+        if entry.file_type()?.is_dir() {
+            std::fs::create_dir_all(&dest)?;
+            copy_tree(&entry.path(), &dest)?;
+        } else {
+            std::fs::copy(entry.path(), dest)?;
+        }
+    }
+    Ok(())
+}
+
+/// The bytes of the files under `path` (or of the file).
+fn size(path: &Path) -> u64 {
+    match std::fs::symlink_metadata(path) {
+        Ok(meta) if meta.is_dir() => std::fs::read_dir(path)
+            .into_iter()
+            .flatten()
+            .flatten()
+            .map(|e| size(&e.path()))
+            .sum(),
+        Ok(meta) => meta.len(),
+        Err(_) => 0,
+    }
+}
+
+/// Whether a result may be reused: it passed, with nothing leaked.
+fn reusable(result: &JobResult) -> bool {
+    result.passed() && result.leaked.is_empty() && !result.cases.is_empty()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::matrix::Scope;
+    use crate::suite::CaseResult;
+
+    fn passed(suite: &str) -> JobResult {
+        JobResult {
+            suite: suite.into(),
+            cell: "debian".into(),
+            scope: Scope::PerTarget,
+            audit: false,
+            cases: vec![CaseResult {
+                name: "list".into(),
+                passed: true,
+                ..CaseResult::default()
+            }],
+            error: None,
+            leaked: Vec::new(),
+            duration: Duration::from_millis(1200),
+            phases: Phases::default(),
+            cached: None,
+        }
+    }
+
+    fn run() -> Provenance {
+        Provenance {
+            started: "2026-12-01T10:00:00Z".into(),
+            commit: Some("abc".into()),
+            ..Provenance::default()
+        }
+    }
+
+    /// A cell's log folder with a job's files in it.
+    fn cell_logs(suite: &str, text: &str) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(format!("{suite}.server.stdout.log")), text).unwrap();
+        let exchanges = dir.path().join("exchanges").join(suite);
+        std::fs::create_dir_all(&exchanges).unwrap();
+        std::fs::write(exchanges.join("list.http"), "GET /projects").unwrap();
+        dir
+    }
+
+    #[test]
+    fn a_passed_result_comes_back_marked_with_its_run_and_its_logs_and_a_failure_never_does() {
+        let cache = tempfile::tempdir().unwrap();
+        let store = Store::new(cache.path());
+        let ran = cell_logs("projects", "listening");
+        store.put("k1", &run(), &passed("projects"), ran.path());
+        // Another run's folder, with another run's files for the job.
+        let later = cell_logs("projects", "stale");
+        std::fs::write(later.path().join("exchanges/projects/gone.http"), "x").unwrap();
+        let hit = store.get("k1", later.path()).expect("a hit");
+        let cached = hit.cached.as_ref().unwrap();
+        assert_eq!(cached.run, "2026-12-01T10:00:00Z");
+        assert_eq!(cached.saved, Duration::from_millis(1200));
+        assert_eq!(hit.duration, Duration::ZERO);
+        let log = later.path().join("projects.server.stdout.log");
+        assert_eq!(std::fs::read_to_string(log).unwrap(), "listening");
+        assert!(later.path().join("exchanges/projects/list.http").is_file());
+        assert!(!later.path().join("exchanges/projects/gone.http").exists());
+        assert!(store.get("k2", later.path()).is_none());
+
+        let mut failed = passed("tasks");
+        failed.cases[0].passed = false;
+        store.put("k3", &run(), &failed, ran.path());
+        let mut errored = passed("tasks");
+        errored.error = Some("launch failed".into());
+        store.put("k4", &run(), &errored, ran.path());
+        let mut leaked = passed("tasks");
+        leaked.leaked = vec!["123 sleep".into()];
+        store.put("k5", &run(), &leaked, ran.path());
+        for key in ["k3", "k4", "k5"] {
+            assert!(store.get(key, later.path()).is_none(), "{key} was reused");
+        }
+        // A cached result is not stored again as if it had run.
+        store.put("k6", &run(), &hit, ran.path());
+        assert!(store.get("k6", later.path()).is_none());
+    }
+
+    #[test]
+    fn a_corrupt_or_misplaced_entry_is_a_miss_and_goes() {
+        let cache = tempfile::tempdir().unwrap();
+        let store = Store::new(cache.path());
+        let logs = cell_logs("projects", "listening");
+        store.put("good", &run(), &passed("projects"), logs.path());
+        std::fs::create_dir_all(store.entry("bad")).unwrap();
+        std::fs::write(store.entry("bad").join(RESULT), "{ not json").unwrap();
+        assert!(store.get("bad", logs.path()).is_none());
+        assert!(!store.entry("bad").exists());
+        std::fs::create_dir_all(store.entry("moved")).unwrap();
+        std::fs::copy(
+            store.entry("good").join(RESULT),
+            store.entry("moved").join(RESULT),
+        )
+        .unwrap();
+        assert!(
+            store.get("moved", logs.path()).is_none(),
+            "an entry read under another key"
+        );
+        assert!(store.get("good", logs.path()).is_some());
+    }
+
+    #[test]
+    fn the_store_keeps_within_its_size_least_recently_used_out_first() {
+        let cache = tempfile::tempdir().unwrap();
+        let logs = cell_logs("projects", "listening");
+        let one = {
+            let store = Store::new(cache.path());
+            store.put("size", &run(), &passed("projects"), logs.path());
+            size(&store.entry("size"))
+        };
+        let store = Store::with_limit(cache.path(), one * 2 + one / 2);
+        let old = SystemTime::now() - Duration::from_secs(3600);
+        let age = |key: &str, at: SystemTime| {
+            let f = std::fs::File::options()
+                .append(true)
+                .open(store.entry(key).join(RESULT))
+                .unwrap();
+            f.set_modified(at).unwrap();
+        };
+        for (i, key) in ["a", "b", "c"].iter().enumerate() {
+            store.put(key, &run(), &passed("projects"), logs.path());
+            age(key, old + Duration::from_secs(i as u64 * 60));
+        }
+        age("size", old - Duration::from_secs(60));
+        // `a` is used now: `size` and `b` are the least recently used.
+        assert!(store.get("a", logs.path()).is_some());
+        store.prune();
+        let left: Vec<bool> = ["size", "a", "b", "c"]
+            .iter()
+            .map(|k| store.entry(k).exists())
+            .collect();
+        assert_eq!(left, [false, true, false, true]);
+    }
+}
