@@ -122,6 +122,62 @@ fn a_read_only_root_filesystem_shows_the_sample_s_temp_folder_hazard_on_the_pod_
 }
 
 #[test]
+fn a_pod_that_must_not_run_as_root_owns_its_data_dir_and_shows_what_root_changed() {
+    let _serial = serial();
+    let config = pod_matrix("pod-non-root", "run_as_non_root = true", &[]);
+    let run = matrix_json(
+        &config,
+        &[
+            "--cell",
+            "debian",
+            "--cell",
+            "debian-pod",
+            "--suite",
+            "projects",
+            "--suite",
+            "tasks",
+        ],
+    );
+    // The data dir is the pod user's volume, as in production: writes pass.
+    for case in ["create-and-get", "rename", "delete"] {
+        let pod = run.case("projects", case, "debian-pod");
+        assert_eq!(pod["status"], "passed", "{case}: {pod}\n{}", run.text);
+    }
+    // What the server's shell sees does change: the user's home.
+    let diverged: Vec<(String, String)> = run
+        .divergences()
+        .into_iter()
+        .filter(|d| d.3 == "debian-pod")
+        .map(|d| (d.0, d.1))
+        .collect();
+    assert_eq!(
+        diverged,
+        [("tasks".to_owned(), "environment-variable".to_owned())],
+        "{}",
+        run.text
+    );
+    let out = config.parent().unwrap().join("out");
+    let shown = matrix_tests::xtask_command(
+        &matrix_tests::root(),
+        &[
+            "show",
+            "tasks/environment-variable",
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    let shown = matrix_tests::text(&shown);
+    assert!(shown.contains("/nonexistent"), "{shown}");
+    let m = manifest(&config, "tasks");
+    let security = &m["spec"]["containers"][0]["securityContext"];
+    assert_eq!(security["runAsNonRoot"], true);
+    assert_eq!(security["runAsUser"], 65534);
+    assert_clean("a run as a user that is not root");
+}
+
+#[test]
 fn a_pod_run_interrupted_or_killed_leaves_nothing() {
     let _serial = serial();
     let config = pod_matrix(

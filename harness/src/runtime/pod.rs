@@ -268,6 +268,24 @@ fn manifest(launch: &Launch, pod: &Pod, image: &str, exe: &str, server_dir: &Pat
     serde_yaml_ng::to_string(&manifest).expect("a manifest serializes")
 }
 
+/// Makes `user` the owner of `path` and everything under it (symlinks themselves, not
+/// what they point to).
+#[cfg(unix)]
+fn give_to(path: &Path, user: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(user), Some(user))?;
+    if std::fs::symlink_metadata(path)?.is_dir() {
+        for entry in std::fs::read_dir(path)? {
+            give_to(&entry?.path(), user)?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(not(unix))]
+fn give_to(_path: &Path, _user: u32) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// Where a launch's manifest is kept: beside its server's log.
 fn manifest_path(launch: &Launch) -> PathBuf {
     let log = &launch.logs.stdout;
@@ -356,6 +374,12 @@ impl Runtime for PodRuntime {
                 .file_name()
                 .unwrap_or_default()
                 .to_string_lossy();
+            // A pod that must not run as root gets its data dir as a volume it owns, as a
+            // production pod's volume is its user's (`fsGroup`).
+            if self.pod.run_as_non_root {
+                give_to(launch.data_dir, NON_ROOT_USER)
+                    .map_err(|e| Error::io(launch.data_dir, e))?;
+            }
             let file = manifest_path(launch);
             std::fs::write(
                 &file,
