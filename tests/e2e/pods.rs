@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 
 use crate::faults::{Started, eventually, processes};
-use matrix_tests::{leftovers, leftovers_after, matrix_json, serial, variant};
+use matrix_tests::{leftovers, leftovers_after, matrix_json, scenario, serial, variant};
 
 /// The sample's matrix with a pod target beside its container target; `settings` are the
 /// pod target's further keys, `more` further replacements.
@@ -175,6 +175,59 @@ fn a_pod_that_must_not_run_as_root_owns_its_data_dir_and_shows_what_root_changed
     assert_eq!(security["runAsNonRoot"], true);
     assert_eq!(security["runAsUser"], 65534);
     assert_clean("a run as a user that is not root");
+}
+
+#[test]
+fn a_pod_s_server_that_exits_is_reported_with_its_own_exit_code() {
+    let _serial = serial();
+    let config = scenario(
+        "pod-exit",
+        r#"primary = "pod"
+
+[server]
+args = ["--listen", "{addr}"]
+
+[server.ready]
+http = "/health"
+timeout = "20s"
+
+[[target]]
+name = "pod"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "pod"
+image = "debian:bookworm-slim"
+build = { artifact = "server.sh" }
+
+[[suite]]
+name = "health"
+kind = "http"
+path = "{root}/fixtures/suites/health"
+scope = "agnostic"
+"#,
+    );
+    let server = config.parent().unwrap().join("server.sh");
+    std::fs::write(
+        &server,
+        "#!/bin/sh\necho 'cannot open the store' >&2\nexit 3\n",
+    )
+    .unwrap();
+    std::os::unix::fs::PermissionsExt::set_mode(
+        &mut std::fs::metadata(&server).unwrap().permissions(),
+        0o755,
+    );
+    std::fs::set_permissions(&server, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let run = matrix_json(&config, &[]);
+    assert_eq!(run.code, Some(1), "{}", run.text);
+    let error = run.job("health@pod")["error"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        error.contains("exited (exit code 3 of the pod's server) before it was ready"),
+        "{error}"
+    );
+    assert!(error.contains("cannot open the store"), "{error}");
+    assert_clean("a pod whose server exited");
 }
 
 #[test]

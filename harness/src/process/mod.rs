@@ -398,6 +398,17 @@ pub fn run_blocking(cmd: &Cmd) -> Option<ExitStatus> {
     command.status().ok()
 }
 
+/// Runs `cmd` to completion synchronously and returns its standard output when it succeeds:
+/// a short question asked where nothing can be awaited (a message about a server's exit).
+pub fn output_blocking(cmd: &Cmd) -> Option<String> {
+    let mut command = cmd.std_command(&new_mark()).into_std();
+    command.stdin(Stdio::null()).stderr(Stdio::null());
+    let out = command.output().ok()?;
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
 /// A long-running child (a server) whose output goes to a log file.
 pub struct Running {
     child: Child,

@@ -269,7 +269,11 @@ impl<'a> Jobs<'a> {
             Duration::ZERO
         };
         if let Some(status) = server.exited_within(wait).await {
-            crashed(&mut results, status, &server.log_tail(30));
+            crashed(
+                &mut results,
+                &server.exit_text(status),
+                &server.log_tail(30),
+            );
         }
         let evidence = matrix
             .suite(&job.suite)
@@ -361,7 +365,7 @@ fn write_exchanges(cell_logs: &Path, suite: &str, results: &mut [CaseResult]) {
 
 /// A server that exited while its suite ran crashed: the first case that failed says so,
 /// with the server's exit status and the end of its log, instead of a bare connection error.
-fn crashed(results: &mut [CaseResult], status: std::process::ExitStatus, log: &str) {
+fn crashed(results: &mut [CaseResult], status: &str, log: &str) {
     if let Some(case) = results.iter_mut().find(|c| !c.passed) {
         let failure = case.failure.take().unwrap_or_default();
         case.failure = Some(format!(

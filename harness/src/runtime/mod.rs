@@ -141,6 +141,11 @@ pub trait Cleanup: Send + Sync {
     fn needed(&self, status: Option<std::process::ExitStatus>, forced: bool) -> bool;
     /// Removes what is left, synchronously (also called from `Drop`).
     fn remove(&self);
+    /// How the server itself exited, when the process the harness watches is not the
+    /// server (a pod's log follower ends with status 0 whatever the server's was).
+    fn exit_detail(&self) -> Option<String> {
+        None
+    }
 }
 
 /// What one server has to itself while it runs (a Wine prefix); released when dropped.

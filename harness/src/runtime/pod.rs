@@ -322,6 +322,17 @@ impl Cleanup for PodCleanup {
         true
     }
 
+    fn exit_detail(&self) -> Option<String> {
+        // The log follower ends when the server does, with a status of its own: the
+        // server's is the container's.
+        let inspect = podman(&self.engine, &self.conf)
+            .args(["inspect", "--format", "{{.State.ExitCode}}"])
+            .arg(format!("{}-{CONTAINER}", self.name));
+        let out = crate::process::output_blocking(&inspect)?;
+        let code = out.trim();
+        (!code.is_empty()).then(|| format!("exit code {code} of the pod's server"))
+    }
+
     fn remove(&self) {
         cleanup_blocking(
             &podman(&self.engine, &self.conf)

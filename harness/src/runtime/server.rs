@@ -142,6 +142,15 @@ impl Server {
         }
     }
 
+    /// How it exited, for messages: `status`, or what its cleanup knows better (a pod's
+    /// server's own exit code).
+    pub fn exit_text(&self, status: std::process::ExitStatus) -> String {
+        self.cleanup
+            .as_ref()
+            .and_then(|c| c.exit_detail())
+            .unwrap_or_else(|| status.to_string())
+    }
+
     /// The end of its logs, each stream labelled.
     pub fn log_tail(&self, lines: usize) -> String {
         self.logs.tail(lines)
@@ -188,7 +197,11 @@ impl Server {
         let problem = tokio::select! {
             biased;
             status = exit_of(process) => format!(
-                "exited ({status}) before it was ready; its output is in {}",
+                "exited ({}) before it was ready; its output is in {}",
+                self.cleanup
+                    .as_ref()
+                    .and_then(|c| c.exit_detail())
+                    .unwrap_or_else(|| status.to_string()),
                 self.logs.describe()
             ),
             () = polling => return Ok(start.elapsed()),
