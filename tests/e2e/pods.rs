@@ -211,10 +211,6 @@ scope = "agnostic"
         "#!/bin/sh\necho 'cannot open the store' >&2\nexit 3\n",
     )
     .unwrap();
-    std::os::unix::fs::PermissionsExt::set_mode(
-        &mut std::fs::metadata(&server).unwrap().permissions(),
-        0o755,
-    );
     std::fs::set_permissions(&server, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
     let run = matrix_json(&config, &[]);
     assert_eq!(run.code, Some(1), "{}", run.text);
