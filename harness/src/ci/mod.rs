@@ -106,3 +106,51 @@ pub const CACHE_DIR: &str = ".harness-cache";
 pub fn generator(name: &str) -> Option<&'static dyn Generator> {
     GENERATORS.iter().copied().find(|g| g.name() == name)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_pod_cell_is_a_linux_job_whose_runner_runs_podman() {
+        let matrix = crate::matrix::parse(
+            std::path::Path::new("matrix.toml"),
+            r#"primary = "debian"
+
+[server]
+package = "srv"
+args = ["--listen", "{addr}"]
+
+[server.ready]
+http = "/health"
+
+[[target]]
+name = "debian"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "container"
+image = "debian:bookworm-slim"
+engine = "docker"
+
+[[target]]
+name = "debian-pod"
+triple = "x86_64-unknown-linux-gnu"
+runtime = "pod"
+image = "debian:bookworm-slim"
+read_only_root_filesystem = true
+"#,
+        )
+        .unwrap();
+        let jobs = cell_jobs(&matrix);
+        let pod = jobs.iter().find(|j| j.cell == "debian-pod").unwrap();
+        assert_eq!(pod.os, Os::Linux);
+        assert!(pod.containers);
+        // podman, whatever engine the container cells use: kube play is podman's.
+        assert!(
+            pod.packages.split(' ').any(|p| p == "podman"),
+            "{}",
+            pod.packages
+        );
+        let container = jobs.iter().find(|j| j.cell == "debian").unwrap();
+        assert!(!container.packages.split(' ').any(|p| p == "podman"));
+    }
+}
