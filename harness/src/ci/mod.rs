@@ -9,7 +9,7 @@ pub mod gitlab;
 
 pub use context::{Context, Harness, context};
 
-use crate::matrix::{Matrix, Runtime, WindowsMode, WindowsVersion};
+use crate::matrix::{Matrix, WindowsMode, WindowsVersion};
 use crate::provision::Needs;
 
 /// A CI system's pipeline generator.
@@ -70,13 +70,14 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
         .iter()
         .map(|c| {
             let target = matrix.target(&c.target).expect("cells name known targets");
-            let os = match &target.runtime {
+            let windows = target.runtime.windows();
+            let os = match windows {
                 // A cell that asks for Wine runs under Wine on Linux; the others natively.
-                Runtime::Windows(w) if w.mode == WindowsMode::Wine => Os::Linux,
-                Runtime::Windows(_) => Os::Windows,
-                _ if target.triple.contains("-windows-") => Os::Windows,
-                _ if target.triple.contains("-apple-") => Os::Macos,
-                _ => Os::Linux,
+                Some(w) if w.mode == WindowsMode::Wine => Os::Linux,
+                Some(_) => Os::Windows,
+                None if target.triple.contains("-windows-") => Os::Windows,
+                None if target.triple.contains("-apple-") => Os::Macos,
+                None => Os::Linux,
             };
             let packages = if os == Os::Linux {
                 let needs = Needs::of(matrix, [c.name.as_str()]);
@@ -88,11 +89,10 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
                 cell: c.name.clone(),
                 os,
                 packages,
-                windows: match &target.runtime {
-                    Runtime::Windows(w) if os == Os::Windows => w.version,
-                    _ => None,
-                },
-                containers: matches!(target.runtime, Runtime::Container { .. } | Runtime::Pod(_)),
+                windows: windows
+                    .filter(|_| os == Os::Windows)
+                    .and_then(|w| w.version),
+                containers: target.runtime.engine_image().is_some(),
             }
         })
         .collect()

@@ -209,6 +209,24 @@ pub struct Pod {
 }
 
 impl Runtime {
+    /// The settings of a `windows` target.
+    pub fn windows(&self) -> Option<&Windows> {
+        match self {
+            Runtime::Windows(windows) => Some(windows),
+            _ => None,
+        }
+    }
+
+    /// The engine and image its servers run in, when they run in containers: a container's,
+    /// or a pod's (podman's, which runs pods with `podman kube play`).
+    pub fn engine_image(&self) -> Option<(EngineKind, &str)> {
+        match self {
+            Runtime::Container { image, engine } => Some((*engine, image)),
+            Runtime::Pod(pod) => Some((EngineKind::Podman, &pod.image)),
+            Runtime::Host | Runtime::Windows(_) => None,
+        }
+    }
+
     /// The kind, without settings.
     pub fn kind(&self) -> RuntimeKind {
         match self {

@@ -19,7 +19,7 @@ use std::path::{Path, PathBuf};
 
 use crate::errors::{Error, Result};
 use crate::events::{Events, Provision, RunEvent};
-use crate::matrix::{EngineKind, Matrix, Runtime};
+use crate::matrix::{EngineKind, Matrix};
 
 pub use container::Engine;
 pub use provenance::{Inputs, Provenance};
@@ -134,9 +134,8 @@ impl Needs {
                     }
                 }
             }
-            match &target.runtime {
-                Runtime::Host => {}
-                Runtime::Windows(windows) => match (windows.under_wine(), cfg!(windows)) {
+            if let Some(windows) = target.runtime.windows() {
+                match (windows.under_wine(), cfg!(windows)) {
                     (true, false) => {
                         needs.wine_versions.insert(windows.wine_version());
                     }
@@ -153,16 +152,11 @@ impl Needs {
                             "it runs natively only (`mode = \"native\"`), and this host is not Windows: run it on a Windows host, or write `mode = \"auto\"` to run it under Wine here".into(),
                         );
                     }
-                },
-                Runtime::Container { image, engine } => {
-                    needs.containers.insert((*engine, image.clone()));
                 }
-                // `podman kube play` runs pods here: podman and the image, as for a container.
-                Runtime::Pod(pod) => {
-                    needs
-                        .containers
-                        .insert((EngineKind::Podman, pod.image.clone()));
-                }
+            }
+            // A pod's engine is podman (`podman kube play`), with the image, as a container's.
+            if let Some((engine, image)) = target.runtime.engine_image() {
+                needs.containers.insert((engine, image.to_owned()));
             }
         }
         needs

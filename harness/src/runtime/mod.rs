@@ -241,9 +241,9 @@ pub enum Stage {
 impl Stage {
     /// The stage that makes the runtime of `config`.
     pub fn of(config: &RuntimeConfig) -> Stage {
-        match config {
-            RuntimeConfig::Host | RuntimeConfig::Windows(_) => Stage::WithoutEngine,
-            RuntimeConfig::Container { .. } | RuntimeConfig::Pod(_) => Stage::Containers,
+        match config.engine_image() {
+            None => Stage::WithoutEngine,
+            Some(_) => Stage::Containers,
         }
     }
 }
