@@ -182,39 +182,25 @@ pub fn leftovers() -> Vec<String> {
             found.push(format!("process {}: {}", path.display(), cmdline.trim()));
         }
     }
-    // The pods of `runtime = "pod"` (their containers carry the label too).
-    let pods = engine_output(
-        "podman",
-        &[
-            "pod",
-            "ps",
-            "--filter",
-            "label=io.port-harness",
-            "--format",
-            "{{.Name}}",
-        ],
-    );
-    found.extend(
-        pods.lines()
-            .filter(|l| !l.is_empty())
-            .map(|l| format!("podman pod {l}")),
-    );
-    for engine in ["podman", "docker"] {
-        let ps = engine_output(
-            engine,
-            &[
-                "ps",
-                "-a",
-                "--filter",
-                "label=io.port-harness",
-                "--format",
-                "{{.Names}}",
-            ],
-        );
+    // Labelled containers of both engines, and the pods of `runtime = "pod"`.
+    let listings: [(&str, &str, &[&str]); 3] = [
+        ("podman", "container", &["ps", "-a"]),
+        ("docker", "container", &["ps", "-a"]),
+        ("podman", "pod", &["pod", "ps"]),
+    ];
+    for (engine, what, command) in listings {
+        let format = if what == "pod" {
+            "{{.Name}}"
+        } else {
+            "{{.Names}}"
+        };
+        let mut args = command.to_vec();
+        args.extend(["--filter", "label=io.port-harness", "--format", format]);
         found.extend(
-            ps.lines()
+            engine_output(engine, &args)
+                .lines()
                 .filter(|l| !l.is_empty())
-                .map(|l| format!("{engine} container {l}")),
+                .map(|l| format!("{engine} {what} {l}")),
         );
     }
     found

@@ -440,15 +440,6 @@ pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
     } else {
         format!("{{{{index .Labels \"{LABEL}.pid\"}}}}")
     };
-    let out = checked(&Cmd::new(program).args([
-        "ps",
-        "-a",
-        "--filter",
-        &format!("label={LABEL}"),
-        "--format",
-        &format!("{{{{.Names}}}} {pid_label}"),
-    ]))
-    .await?;
     let mut removed = Vec::new();
     // The pods of `runtime = "pod"` first: removing one removes its containers.
     if program == "podman" {
@@ -469,28 +460,17 @@ pub async fn remove_leftovers(program: &str) -> Result<Vec<String>> {
             }
         }
     }
-    let out = if removed.is_empty() {
-        out
-    } else {
-        checked(&Cmd::new(program).args([
-            "ps",
-            "-a",
-            "--filter",
-            &format!("label={LABEL}"),
-            "--format",
-            &format!("{{{{.Names}}}} {pid_label}"),
-        ]))
-        .await?
-    };
-    for line in out.lines() {
-        let mut words = line.split_whitespace();
-        let (Some(name), pid) = (words.next(), words.next()) else {
-            continue;
-        };
-        let alive = pid
-            .and_then(|p| p.parse::<u32>().ok())
-            .is_some_and(crate::process::alive);
-        if !alive {
+    let containers = checked(&Cmd::new(program).args([
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label={LABEL}"),
+        "--format",
+        &format!("{{{{.Names}}}} {pid_label}"),
+    ]))
+    .await?;
+    for (name, pid) in named_with_pid(&containers) {
+        if !pid.is_some_and(crate::process::alive) {
             checked(&Cmd::new(program).args(["rm", "--force", name])).await?;
             removed.push(name.to_owned());
         }

@@ -8,7 +8,7 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
-use crate::errors::{Error, Result};
+use crate::errors::Result;
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
 use crate::provision::container::LABEL;
@@ -76,17 +76,7 @@ impl Runtime for ContainerRuntime {
         _: &'a Reservation,
     ) -> BoxFuture<'a, Result<Server>> {
         Box::pin(async move {
-            let dir = launch.artifact.parent().ok_or_else(|| {
-                Error::io(
-                    launch.artifact,
-                    std::io::Error::other("an artifact without a folder"),
-                )
-            })?;
-            let exe = launch
-                .artifact
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy();
+            let (dir, exe) = launch.artifact_parts()?;
             let mut cmd = self
                 .engine
                 .cmd()

@@ -109,6 +109,25 @@ pub struct Launch<'a> {
 }
 
 impl Launch<'_> {
+    /// The artifact's folder (absolute: an engine mounts it) and its file name, for a
+    /// runtime that mounts the folder into its servers' filesystem.
+    pub fn artifact_parts(&self) -> Result<(std::path::PathBuf, String)> {
+        let dir = self.artifact.parent().ok_or_else(|| {
+            Error::io(
+                self.artifact,
+                std::io::Error::other("an artifact without a folder"),
+            )
+        })?;
+        let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
+        let exe = self
+            .artifact
+            .file_name()
+            .unwrap_or_default()
+            .to_string_lossy()
+            .into_owned();
+        Ok((dir, exe))
+    }
+
     /// The launch arguments with placeholders filled in; `addr_host` and `data_dir` are as
     /// the server sees them inside its runtime.
     pub fn args_for(&self, addr_host: &str, data_dir: &str) -> Vec<String> {

@@ -373,18 +373,7 @@ impl Runtime for PodRuntime {
         _: &'a Reservation,
     ) -> BoxFuture<'a, Result<Server>> {
         Box::pin(async move {
-            let dir = launch.artifact.parent().ok_or_else(|| {
-                Error::io(
-                    launch.artifact,
-                    std::io::Error::other("an artifact without a folder"),
-                )
-            })?;
-            let dir = std::path::absolute(dir).map_err(|e| Error::io(dir, e))?;
-            let exe = launch
-                .artifact
-                .file_name()
-                .unwrap_or_default()
-                .to_string_lossy();
+            let (dir, exe) = launch.artifact_parts()?;
             // A pod that must not run as root gets its data dir as a volume it owns, as a
             // production pod's volume is its user's (`fsGroup`).
             if self.pod.run_as_non_root {
