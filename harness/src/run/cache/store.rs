@@ -65,7 +65,7 @@ impl Store {
         let file = entry.join(RESULT);
         let bytes = std::fs::read(&file).ok()?;
         match serde_json::from_slice::<Entry>(&bytes) {
-            Ok(stored) if stored.key == key && reusable(&stored.result) => {
+            Ok(stored) if stored.key == key && reusable(&stored.result) && plausible(&stored) => {
                 // Used now: the last to go when the store is over its size.
                 let _ = std::fs::File::options()
                     .append(true)
@@ -255,6 +255,17 @@ fn size(path: &Path) -> u64 {
 }
 
 /// Whether a result may be reused: it passed, with nothing leaked.
+/// Whether what an entry says of its source run is what a run writes: a start in RFC 3339
+/// and a commit in hex (`+dirty` after it). Both are printed to the terminal and the
+/// reports; an entry that says anything else was not written by a run and is a miss.
+fn plausible(entry: &Entry) -> bool {
+    let commit = entry.commit.as_deref().is_none_or(|c| {
+        let hash = c.strip_suffix("+dirty").unwrap_or(c);
+        (4..=64).contains(&hash.len()) && hash.bytes().all(|b| b.is_ascii_hexdigit())
+    });
+    commit && chrono::DateTime::parse_from_rfc3339(&entry.run).is_ok()
+}
+
 fn reusable(result: &JobResult) -> bool {
     result.passed() && result.leaked.is_empty() && !result.cases.is_empty()
 }
@@ -287,7 +298,7 @@ mod tests {
     fn run() -> Provenance {
         Provenance {
             started: "2026-12-01T10:00:00Z".into(),
-            commit: Some("abc".into()),
+            commit: Some("abc1234".into()),
             ..Provenance::default()
         }
     }
@@ -360,6 +371,30 @@ mod tests {
             "an entry read under another key"
         );
         assert!(store.get("good", logs.path()).is_some());
+        // What the terminal and the reports print of the source run must be what a run
+        // writes: an escape sequence in it is not.
+        let good = std::fs::read_to_string(store.entry("good").join(RESULT)).unwrap();
+        for (key, from, to) in [
+            ("run", "2026-12-01T10:00:00Z", "\\u001b[2Jgone"),
+            ("commit", "\"abc1234\"", "\"abc1234\\u001b]8;;x\""),
+        ] {
+            std::fs::create_dir_all(store.entry(key)).unwrap();
+            copy_tree(
+                &store.entry("good").join(LOGS),
+                &store.entry(key).join(LOGS),
+            )
+            .unwrap();
+            let text = good
+                .replace("\"good\"", &format!("{key:?}"))
+                .replace(from, to);
+            assert_ne!(text, good.replace("\"good\"", &format!("{key:?}")));
+            std::fs::write(store.entry(key).join(RESULT), text).unwrap();
+            assert!(
+                store.get(key, logs.path()).is_none(),
+                "{key} with an escape"
+            );
+            assert!(!store.entry(key).exists());
+        }
     }
 
     #[test]
