@@ -222,6 +222,7 @@ fn reports_of_fixed_results() {
                         by: by.to_owned(),
                         windows: (cell == "windows").then(|| "Windows Server 2022".to_owned()),
                         reported: (cell == "windows").then(|| "win10".to_owned()),
+                        unpinned: false,
                     },
                 )
             })

@@ -99,6 +99,11 @@ struct CellEntry {
     cell: String,
     os: &'static str,
     packages: String,
+    /// The kind cluster of a pod cell in a cluster, and its image.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    cluster: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image: Option<String>,
 }
 
 #[derive(Serialize, Default)]
@@ -115,6 +120,8 @@ struct Step {
     run: Option<String>,
     #[serde(skip_serializing_if = "BTreeMap::is_empty")]
     with: BTreeMap<&'static str, String>,
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    env: BTreeMap<&'static str, &'static str>,
 }
 
 /// The GitHub-hosted runner of a cell's job: the image of its Windows version where GitHub
@@ -231,6 +238,40 @@ fn upload(name: &str, path: &str) -> Step {
     }
 }
 
+/// The kind action, pinned.
+const KIND_ACTION: &str = "helm/kind-action@v1.12.0";
+
+/// For pod cells whose context is a kind cluster's (`kind-NAME`): the cluster created with
+/// the kind action, and the image pulled and loaded into it, so that a pod that never pulls
+/// (`pull = "never"`) finds it. None when no cell needs them.
+fn kind(cells: &[CellJob]) -> Vec<Step> {
+    if !cells.iter().any(|c| c.kind_cluster().is_some()) {
+        return Vec::new();
+    }
+    vec![
+        Step {
+            name: Some("Create the kind cluster of a pod cell"),
+            condition: Some("matrix.cluster != ''"),
+            uses: Some(KIND_ACTION),
+            with: BTreeMap::from([("cluster_name", "${{ matrix.cluster }}".to_owned())]),
+            ..Step::default()
+        },
+        Step {
+            name: Some("Load the pod cell's image into the cluster"),
+            condition: Some("matrix.cluster != ''"),
+            run: Some(
+                "docker pull \"$IMAGE\" && kind load docker-image \"$IMAGE\" --name \"$CLUSTER\""
+                    .into(),
+            ),
+            env: BTreeMap::from([
+                ("IMAGE", "${{ matrix.image }}"),
+                ("CLUSTER", "${{ matrix.cluster }}"),
+            ]),
+            ..Step::default()
+        },
+    ]
+}
+
 fn workflow(matrix: &Matrix, cx: &Context) -> Workflow {
     let cells = super::cell_jobs(matrix);
     let (program, config) = (cx.harness.program(), cx.config_arg(true));
@@ -248,6 +289,11 @@ fn workflow(matrix: &Matrix, cx: &Context) -> Workflow {
                         cell: c.cell.clone(),
                         os: runner(c),
                         packages: c.packages.clone(),
+                        cluster: c.kind_cluster().map(str::to_owned),
+                        image: c
+                            .kind_cluster()
+                            .and(c.cluster.as_ref())
+                            .map(|(_, image)| image.clone()),
                     })
                     .collect(),
             },
@@ -270,6 +316,7 @@ fn workflow(matrix: &Matrix, cx: &Context) -> Workflow {
             result_cache("${{ matrix.cell }}"),
         ]
         .into_iter()
+        .chain(kind(&cells))
         .chain(install(cx))
         .chain([
             Step {

@@ -61,6 +61,18 @@ pub struct CellJob {
     /// Whether the cell runs its server in a container (or a pod of podman), which its job's
     /// runner must allow.
     pub containers: bool,
+    /// The kubectl context and the image of a cell whose pods run in a cluster.
+    pub cluster: Option<(String, String)>,
+}
+
+impl CellJob {
+    /// The name of the kind cluster a CI job creates for the cell: a context `kind-NAME`
+    /// is kind's cluster `NAME`. Another context is one the job's runner must have.
+    pub fn kind_cluster(&self) -> Option<&str> {
+        self.cluster
+            .as_ref()
+            .and_then(|(context, _)| context.strip_prefix("kind-"))
+    }
 }
 
 /// Every cell of `matrix` as a CI job, in matrix order.
@@ -93,6 +105,10 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
                     .filter(|_| os == Os::Windows)
                     .and_then(|w| w.version),
                 containers: target.runtime.engine_image().is_some(),
+                cluster: target.runtime.cluster().and_then(|cluster| {
+                    let image = target.runtime.pod()?.image.clone();
+                    Some((cluster.context.clone(), image))
+                }),
             }
         })
         .collect()

@@ -6,6 +6,7 @@ pub mod model;
 pub mod placeholders;
 pub mod raw;
 mod resolve;
+pub mod runtime;
 
 use std::path::Path;
 

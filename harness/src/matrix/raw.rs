@@ -172,6 +172,19 @@ pub struct RawTarget {
     /// (`securityContext.runAsNonRoot`, as user 65534).
     #[schemars(with = "Option<bool>")]
     pub run_as_non_root: Option<Spanned<bool>>,
+    /// For the `pod` runtime: the kubectl context of the Kubernetes cluster its pods run
+    /// in (such as `kind-ci`); without it, `podman kube play` runs them on this machine.
+    #[schemars(with = "Option<String>")]
+    pub context: Option<Spanned<String>>,
+    /// For a `pod` with a `context`: the namespace its pods go in (the context's own when
+    /// unset).
+    #[schemars(with = "Option<String>")]
+    pub namespace: Option<Spanned<String>>,
+    /// For a `pod` with a `context`: when the cluster pulls the image (`imagePullPolicy`):
+    /// `if-not-present` (the default), `always`, or `never` (an image loaded into the
+    /// cluster beforehand, as `kind load` does).
+    #[schemars(with = "Option<RawPull>")]
+    pub pull: Option<Spanned<RawPull>>,
     /// Environment of the server process on this target, on top of `server.env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
@@ -215,8 +228,22 @@ pub enum RawRuntime {
     Wine,
     /// An OCI container run by podman or docker.
     Container,
-    /// A Kubernetes pod, run by `podman kube play` from a manifest the harness writes.
+    /// A Kubernetes pod from a manifest the harness writes: run by `podman kube play`, or
+    /// by `kubectl` in the cluster of a `context`.
     Pod,
+}
+
+/// When a cluster pulls a pod's image.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+#[schemars(rename = "Pull")]
+pub enum RawPull {
+    /// When the node does not have it (Kubernetes' `IfNotPresent`).
+    IfNotPresent,
+    /// For every pod (`Always`).
+    Always,
+    /// Never: it was loaded into the cluster (`Never`).
+    Never,
 }
 
 /// How a `windows` target runs.

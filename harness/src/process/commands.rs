@@ -37,6 +37,57 @@ pub async fn output(cmd: &Cmd) -> Result<Output> {
     })
 }
 
+/// Runs `cmd` to completion with its standard input read from the file `input`, and
+/// captures its output: bytes handed to a program as they are (an archive).
+pub async fn output_with_input(cmd: &Cmd, input: &Path) -> Result<Output> {
+    use tokio::io::AsyncReadExt;
+    let file = std::fs::File::open(input).map_err(|e| Error::io(input, e))?;
+    let mut command = cmd.build();
+    command
+        .command_mut()
+        .stdin(file)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    let mut child = Child::spawn(cmd, command)?;
+    let mut stdout = child.inner.stdout().take().expect("piped");
+    let mut stderr = child.inner.stderr().take().expect("piped");
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    let (read_out, read_err, status) = tokio::join!(
+        stdout.read_to_end(&mut out),
+        stderr.read_to_end(&mut err),
+        child.wait()
+    );
+    read_out.map_err(|e| cmd.spawn_error(e))?;
+    read_err.map_err(|e| cmd.spawn_error(e))?;
+    child.armed = false;
+    Ok(Output {
+        status,
+        stdout: String::from_utf8_lossy(&out).into_owned(),
+        stderr: String::from_utf8_lossy(&err).into_owned(),
+    })
+}
+
+/// Runs `cmd` to completion synchronously with its standard output written to the file
+/// `out` as it comes (bytes, such as an archive); a failure is its standard error. For work
+/// done where nothing can be awaited (evidence read off the async threads).
+pub fn to_file_blocking(cmd: &Cmd, out: &Path) -> std::result::Result<(), String> {
+    let file = std::fs::File::create(out).map_err(|e| format!("{}: {e}", out.display()))?;
+    let mut command = cmd.std_command(&new_mark()).into_std();
+    command.stdout(file).stderr(Stdio::piped());
+    let done = command
+        .output()
+        .map_err(|e| format!("`{cmd}` could not start: {e}"))?;
+    if done.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "`{cmd}` failed ({}): {}",
+            done.status,
+            String::from_utf8_lossy(&done.stderr).trim()
+        ))
+    }
+}
+
 /// Runs `cmd` and returns its standard output; a non-zero exit is an error that carries the
 /// command line and its standard error.
 pub async fn checked(cmd: &Cmd) -> Result<String> {

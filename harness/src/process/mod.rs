@@ -28,7 +28,7 @@ use process_wrap::tokio::{ChildWrapper, CommandWrap, KillOnDrop};
 
 use crate::errors::{Error, Result};
 
-pub use commands::{Logged, checked, logged, output};
+pub use commands::{Logged, checked, logged, output, output_with_input, to_file_blocking};
 
 /// A command line: program, argv, environment and folder. Values are passed as argv, never
 /// through a shell.

@@ -9,6 +9,7 @@
 //! concurrent runs provision once.
 
 pub mod container;
+pub mod kube;
 pub mod provenance;
 pub mod rust;
 pub mod tools;
@@ -19,9 +20,10 @@ use std::path::{Path, PathBuf};
 
 use crate::errors::{Error, Result};
 use crate::events::{Events, Provision, RunEvent};
-use crate::matrix::{EngineKind, Matrix};
+use crate::matrix::{Cluster, EngineKind, Matrix};
 
 pub use container::Engine;
+pub use kube::Kubectl;
 pub use provenance::{Inputs, Provenance};
 pub use wine::Wine;
 
@@ -105,6 +107,8 @@ pub struct Needs {
     pub containers: BTreeSet<(EngineKind, String)>,
     /// The programs of targets' build commands that name the packages providing them.
     pub build_tools: BTreeMap<String, BTreeSet<String>>,
+    /// The Kubernetes clusters pod cells run in, through kubectl.
+    pub clusters: BTreeSet<Cluster>,
 }
 
 impl Needs {
@@ -157,6 +161,9 @@ impl Needs {
             // A pod's engine is podman (`podman kube play`), with the image, as a container's.
             if let Some((engine, image)) = target.runtime.engine_image() {
                 needs.containers.insert((engine, image.to_owned()));
+            }
+            if let Some(cluster) = target.runtime.cluster() {
+                needs.clusters.insert(cluster.clone());
             }
         }
         needs
@@ -211,6 +218,8 @@ pub struct Provisioned {
     pub wine: Vec<Wine>,
     /// An engine per engine kind and image.
     pub engines: BTreeMap<(EngineKind, String), Engine>,
+    /// kubectl per cluster.
+    pub clusters: BTreeMap<Cluster, Kubectl>,
 }
 
 /// Whether building for `triple` on this host needs the mingw linker.
@@ -233,7 +242,17 @@ pub async fn provision(needs: &Needs, ctx: &Ctx) -> Result<Provisioned> {
         cargo_env: for_builds(needs, ctx).await?,
         wine: for_wine(needs, ctx).await?,
         engines: for_containers(needs, ctx).await?,
+        clusters: for_clusters(needs).await?,
     })
+}
+
+/// kubectl ready for every cluster the cells' pods run in.
+pub async fn for_clusters(needs: &Needs) -> Result<BTreeMap<Cluster, Kubectl>> {
+    let mut clusters = BTreeMap::new();
+    for cluster in &needs.clusters {
+        clusters.insert(cluster.clone(), kube::ensure(cluster).await?);
+    }
+    Ok(clusters)
 }
 
 /// The cache folder's provisioning lock, held until dropped: one provisioning at a time,
@@ -337,6 +356,9 @@ pub async fn doctor(needs: &Needs, cache: &Path) -> Vec<Check> {
     }
     for (kind, image) in &needs.containers {
         checks.extend(container::checks(cache, *kind, image).await);
+    }
+    for cluster in &needs.clusters {
+        checks.extend(kube::checks(cluster).await);
     }
     checks.push(tools::optional(
         "cargo-insta",

@@ -51,6 +51,10 @@ pub struct Execution {
     /// The version Wine reported to its servers (`win10`), under Wine with a version set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reported: Option<String>,
+    /// Whether what ran them cannot be pinned from here (an image a cluster pulls by its
+    /// name): no result of such a cell is reused.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub unpinned: bool,
 }
 
 /// Natively, emulated or in a container.
@@ -241,18 +245,21 @@ pub async fn collect(
                     by: host.clone(),
                     windows: None,
                     reported: None,
+                    unpinned: false,
                 },
                 Runtime::Windows(windows) if !windows.under_wine() => Execution {
                     kind: ExecutionKind::Native,
                     by: host.clone(),
                     windows: windows.version.map(|v| v.title().to_owned()),
                     reported: None,
+                    unpinned: false,
                 },
                 Runtime::Windows(windows) => Execution {
                     kind: ExecutionKind::Emulated,
                     by: wine.clone().unwrap_or_else(|| "wine".to_owned()),
                     windows: windows.version.map(|v| v.title().to_owned()),
                     reported: windows.wine_version().map(str::to_owned),
+                    unpinned: false,
                 },
                 Runtime::Container { image, engine } => Execution {
                     kind: ExecutionKind::Container,
@@ -262,28 +269,44 @@ pub async fn collect(
                         .unwrap_or_else(|| image.clone()),
                     windows: None,
                     reported: None,
+                    unpinned: false,
+                },
+                Runtime::Pod(pod) if let Some(cluster) = &pod.cluster => Execution {
+                    kind: ExecutionKind::Pod,
+                    by: format!(
+                        "{}, context {}{}, {} (pull {}){}",
+                        provisioned
+                            .clusters
+                            .get(cluster)
+                            .and_then(|k| k.version.clone())
+                            .unwrap_or_else(|| "kubectl".to_owned()),
+                        cluster.context,
+                        cluster
+                            .namespace
+                            .as_ref()
+                            .map(|n| format!(", namespace {n}"))
+                            .unwrap_or_default(),
+                        pod.image,
+                        cluster.pull.policy(),
+                        pod_settings(pod),
+                    ),
+                    windows: None,
+                    reported: None,
+                    unpinned: true,
                 },
                 Runtime::Pod(pod) => Execution {
                     kind: ExecutionKind::Pod,
                     by: format!(
-                        "{} (kube play){}{}",
+                        "{} (kube play){}",
                         by_engine
                             .get(&(crate::matrix::EngineKind::Podman, pod.image.clone()))
                             .cloned()
                             .unwrap_or_else(|| pod.image.clone()),
-                        if pod.read_only_root_filesystem {
-                            ", read-only root filesystem"
-                        } else {
-                            ""
-                        },
-                        if pod.run_as_non_root {
-                            ", not root"
-                        } else {
-                            ""
-                        }
+                        pod_settings(pod),
                     ),
                     windows: None,
                     reported: None,
+                    unpinned: false,
                 },
             };
             (name.clone(), execution)
@@ -302,4 +325,17 @@ pub async fn collect(
         inputs,
         cells,
     }
+}
+
+/// A pod's production settings, as its provenance line ends: `, read-only root filesystem,
+/// not root`.
+fn pod_settings(pod: &crate::matrix::Pod) -> String {
+    let mut text = String::new();
+    if pod.read_only_root_filesystem {
+        text.push_str(", read-only root filesystem");
+    }
+    if pod.run_as_non_root {
+        text.push_str(", not root");
+    }
+    text
 }

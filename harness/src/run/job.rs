@@ -238,6 +238,7 @@ impl<'a> Jobs<'a> {
             server_logs: logs.clone(),
             log_latency: runtime.log_latency(),
             data_dir: data_dir.clone(),
+            data_dir_sync: server.data_dir_sync(),
             injected: injected.clone(),
             doing: doing.clone(),
             gone,
@@ -282,8 +283,9 @@ impl<'a> Jobs<'a> {
         let rules = &matrix.normalize;
         if evidence.data_dir == DataDir::Suite {
             let (dir, rules, injected) = (data_dir.clone(), rules.clone(), injected.clone());
+            let sync = server.data_dir_sync();
             let tree = off_the_async_threads(move |stop| {
-                evidence::observe_tree(&dir, "tree", &rules, &injected, stop)
+                evidence::observe_tree(&dir, sync.as_ref(), "tree", &rules, &injected, stop)
             })
             .await;
             results.push(evidence::case(evidence::DATA_DIR, tree));

@@ -295,6 +295,12 @@ async fn ready_runtimes(
             removed.extend(leftover_containers(&engine.program).await?);
         }
     }
+    provisioned.clusters = provision::for_clusters(needs).await?;
+    // A cluster's pods of killed runs on this machine: a pod outlives its run wherever it
+    // runs.
+    for kubectl in provisioned.clusters.values() {
+        removed.extend(provision::kube::remove_leftovers(kubectl).await?);
+    }
     if !removed.is_empty() {
         ctx.events.emit(RunEvent::LeftoversRemoved { removed });
     }

@@ -1,4 +1,5 @@
-//! Runtimes: where a cell's server runs (a host process, Wine, a container), behind one trait.
+//! Runtimes: where a cell's server runs (a host process, Wine, a container, a pod), behind
+//! one trait.
 //!
 //! Each launch gets a free port, a fresh data dir, the configured environment and a log file
 //! for the server's output. [`Server::wait_ready`] polls the readiness probe until it answers,
@@ -26,7 +27,7 @@ use crate::provision::Provisioned;
 
 pub use container::ContainerRuntime;
 pub use host::HostRuntime;
-pub use pod::PodRuntime;
+pub use pod::{ClusterRuntime, PodRuntime};
 pub use server::{Server, StopSignal, Stopped};
 pub use wine::WineRuntime;
 
@@ -149,6 +150,30 @@ impl Launch<'_> {
     }
 }
 
+/// Brings a server's data dir back to the host, where its runtime keeps it elsewhere (a pod
+/// in a cluster); called off the async threads before the harness reads the data dir, it
+/// says what failed.
+#[derive(Clone)]
+pub struct DataDirSync(Arc<dyn Fn() -> std::result::Result<(), String> + Send + Sync>);
+
+impl DataDirSync {
+    /// What `pull` does.
+    pub fn new(pull: impl Fn() -> std::result::Result<(), String> + Send + Sync + 'static) -> Self {
+        DataDirSync(Arc::new(pull))
+    }
+
+    /// Brings the data dir back now.
+    pub fn pull(&self) -> std::result::Result<(), String> {
+        (self.0)()
+    }
+}
+
+impl std::fmt::Debug for DataDirSync {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("DataDirSync")
+    }
+}
+
 /// Something that cleans up after a server when it stops or is dropped.
 pub trait Cleanup: Send + Sync {
     /// The command that gracefully stops what the process group alone does not (a
@@ -258,11 +283,13 @@ pub enum Stage {
 }
 
 impl Stage {
-    /// The stage that makes the runtime of `config`.
+    /// The stage that makes the runtime of `config`: a cluster's pods are made with the
+    /// containers, once kubectl is ready.
     pub fn of(config: &RuntimeConfig) -> Stage {
-        match config.engine_image() {
-            None => Stage::WithoutEngine,
-            Some(_) => Stage::Containers,
+        if config.engine_image().is_some() || config.cluster().is_some() {
+            Stage::Containers
+        } else {
+            Stage::WithoutEngine
         }
     }
 }
@@ -353,6 +380,12 @@ pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<B
                 .cloned()
                 .ok_or_else(|| not_provisioned(&format!("a container engine for {image}")))?;
             Box::new(ContainerRuntime { engine })
+        }
+        RuntimeConfig::Pod(pod) if let Some(cluster) = &pod.cluster => {
+            let kubectl = provisioned.clusters.get(cluster).cloned().ok_or_else(|| {
+                not_provisioned(&format!("kubectl context `{}`", cluster.context))
+            })?;
+            Box::new(ClusterRuntime::new(kubectl, pod.clone()))
         }
         RuntimeConfig::Pod(pod) => {
             let engine = provisioned

@@ -11,7 +11,7 @@
 
 use std::time::{Duration, Instant};
 
-use super::{Cleanup, Launch, ServerLogs};
+use super::{Cleanup, DataDirSync, Launch, ServerLogs};
 use crate::errors::{Error, Result};
 use crate::matrix::{Probe, Ready};
 use crate::process::Running;
@@ -26,6 +26,8 @@ pub struct Server {
     logs: ServerLogs,
     prober: Prober,
     stop_signal: StopSignal,
+    /// Brings its data dir back to the host, where its runtime keeps it elsewhere.
+    data_dir_sync: Option<DataDirSync>,
 }
 
 /// The longest a single readiness probe may take (a connect, an HTTP request): well under
@@ -119,7 +121,20 @@ impl Server {
                 listening: false,
             },
             stop_signal,
+            data_dir_sync: None,
         }
+    }
+
+    /// The server, whose data dir `sync` brings back to the host before it is read.
+    pub(super) fn with_data_dir_sync(mut self, sync: DataDirSync) -> Self {
+        self.data_dir_sync = Some(sync);
+        self
+    }
+
+    /// What brings its data dir back to the host before the harness reads it, when its
+    /// runtime keeps it elsewhere (a pod in a cluster).
+    pub fn data_dir_sync(&self) -> Option<DataDirSync> {
+        self.data_dir_sync.clone()
     }
 
     /// How it exited, when it has: a server that exits while its suite runs has crashed.

@@ -140,12 +140,21 @@ fn hash_file(path: &Path, stop: &dyn Fn() -> bool) -> Result<String, Stopped> {
 /// walk early (the job no longer wants it).
 pub fn observe_tree(
     dir: &Path,
+    sync: Option<&crate::runtime::DataDirSync>,
     step: &str,
     rules: &Normalize,
     injected: &Injected,
     stop: &dyn Fn() -> bool,
 ) -> Observed {
-    let n = normalize::text(rules, injected, &tree(dir, stop));
+    // A data dir kept elsewhere (a pod in a cluster) is brought back first; one that cannot
+    // be says so in place of its tree, which differs from every other cell's.
+    let tree = match sync.map(crate::runtime::DataDirSync::pull) {
+        Some(Err(problem)) => {
+            format!("the data dir could not be read from the server: {problem}\n")
+        }
+        _ => tree(dir, stop),
+    };
+    let n = normalize::text(rules, injected, &tree);
     Observed {
         step: step.to_owned(),
         expression: "the data dir's tree".to_owned(),

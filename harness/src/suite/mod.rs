@@ -108,6 +108,9 @@ pub struct SuiteEnv {
     pub log_latency: std::time::Duration,
     /// The server's data dir, as the host sees it.
     pub data_dir: PathBuf,
+    /// What brings the data dir back to the host before it is read, when the server's
+    /// runtime keeps it elsewhere (a pod in a cluster).
+    pub data_dir_sync: Option<crate::runtime::DataDirSync>,
     /// What the harness put into this server's world, named in every snapshot.
     pub injected: crate::normalize::Injected,
     /// What the suite is doing now (the case it runs), for the message when its job runs

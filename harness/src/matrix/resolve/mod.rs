@@ -357,6 +357,7 @@ impl Cx<'_> {
                             .as_ref()
                             .is_some_and(|v| *v.get_ref()),
                         run_as_non_root: t.run_as_non_root.as_ref().is_some_and(|v| *v.get_ref()),
+                        cluster: self.cluster(t),
                     })
                 }
                 (RawRuntime::Pod, None) => {
@@ -408,6 +409,9 @@ impl Cx<'_> {
                         "run_as_non_root",
                         t.run_as_non_root.as_ref().map(|v| v.span()),
                     ),
+                    ("context", t.context.as_ref().map(|v| v.span())),
+                    ("namespace", t.namespace.as_ref().map(|v| v.span())),
+                    ("pull", t.pull.as_ref().map(|v| v.span())),
                 ] {
                     if let Some(span) = span {
                         self.error(
@@ -579,6 +583,55 @@ impl Cx<'_> {
 
 impl Cx<'_> {
     /// A pod's engine is podman (`podman kube play`): `engine` is a mistake on one.
+    /// The cluster of a pod target that names a `context`; `namespace` and `pull` without
+    /// one are errors.
+    fn cluster(&mut self, t: &RawTarget) -> Option<Cluster> {
+        let name = t.name.get_ref();
+        let Some(context) = &t.context else {
+            for (key, span) in [
+                ("namespace", t.namespace.as_ref().map(|v| v.span())),
+                ("pull", t.pull.as_ref().map(|v| v.span())),
+            ] {
+                if let Some(span) = span {
+                    self.error(
+                        span,
+                        format!("`{key}` is for a pod in a cluster, and target `{name}` names no `context`: add `context = \"...\"` (a kubectl context), or remove `{key}`"),
+                    );
+                }
+            }
+            return None;
+        };
+        let mut fine = true;
+        if context.get_ref().trim().is_empty() {
+            self.error(
+                context.span(),
+                format!("target `{name}` has an empty `context`: expected the name of a kubectl context, such as `kind-ci`"),
+            );
+            fine = false;
+        }
+        if let Some(namespace) = &t.namespace
+            && !dns_label(namespace.get_ref())
+        {
+            self.error(
+                namespace.span(),
+                format!("invalid namespace `{}`: expected a Kubernetes name (lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit)", namespace.get_ref()),
+            );
+            fine = false;
+        }
+        fine.then(|| Cluster {
+            context: context.get_ref().clone(),
+            namespace: t.namespace.as_ref().map(|n| n.get_ref().clone()),
+            pull: t
+                .pull
+                .as_ref()
+                .map_or(Pull::default(), |p| match p.get_ref() {
+                    RawPull::IfNotPresent => Pull::IfNotPresent,
+                    RawPull::Always => Pull::Always,
+                    RawPull::Never => Pull::Never,
+                }),
+        })
+    }
+
     fn no_engine_on_a_pod(&mut self, t: &RawTarget) {
         if let Some(engine) = &t.engine {
             self.error(
@@ -590,6 +643,16 @@ impl Cx<'_> {
             );
         }
     }
+}
+
+/// Whether `name` is a Kubernetes DNS label (a namespace's name).
+fn dns_label(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-')
 }
 
 fn runtime_kind(raw: RawRuntime) -> RuntimeKind {

@@ -29,7 +29,7 @@ pub(super) use store::Store;
 /// and reported Windows version, the engine with its OCI runtime and image id, or the host
 /// system (its name left out, so that another machine of the same system shares results).
 fn runtime_identity(provenance: &Provenance, cell: &str) -> Option<String> {
-    let execution = provenance.cells.get(cell)?;
+    let execution = provenance.cells.get(cell).filter(|e| !e.unpinned)?;
     let by = if execution.kind.is_native() {
         without_node_name(&execution.by)
     } else {
@@ -201,9 +201,10 @@ mod tests {
         let kept: Vec<String> = locale(vars).into_iter().map(|(k, _)| k).collect();
         assert_eq!(kept, ["LANG", "LC_ALL", "TZ"]);
         let mut provenance = Provenance::default();
-        for (cell, kind) in [
-            ("host", ExecutionKind::Native),
-            ("debian", ExecutionKind::Container),
+        for (cell, kind, unpinned) in [
+            ("host", ExecutionKind::Native, false),
+            ("debian", ExecutionKind::Container, false),
+            ("cluster", ExecutionKind::Pod, true),
         ] {
             provenance.cells.insert(
                 cell.into(),
@@ -212,6 +213,7 @@ mod tests {
                     by: "x".into(),
                     windows: None,
                     reported: None,
+                    unpinned,
                 },
             );
         }
@@ -227,6 +229,10 @@ mod tests {
                 .ends_with(" []")
         );
         assert!(runtime_identity(&provenance, "nowhere").is_none());
+        assert!(
+            runtime_identity(&provenance, "cluster").is_none(),
+            "an image a cluster pulls by name is not pinned: never reused"
+        );
     }
 
     #[test]

@@ -136,6 +136,7 @@ impl LoadedSuite for HttpSuite {
             let doing = env.doing.clone();
             let injected = env.injected.clone();
             let tree_dir = self.tree_after_case.then(|| env.data_dir.clone());
+            let data_dir_sync = env.data_dir_sync.clone();
             let deadline = self.deadline;
             let server_logs = env.server_logs.clone();
             let log_after_case = self.log_after_case.then(|| server_logs.clone());
@@ -165,6 +166,7 @@ impl LoadedSuite for HttpSuite {
                         if let Some(dir) = &tree_dir {
                             result.observed.push(super::evidence::observe_tree(
                                 dir,
+                                data_dir_sync.as_ref(),
                                 super::evidence::DATA_DIR,
                                 &rules,
                                 &injected,

@@ -9,25 +9,21 @@
 //! (what the engine probe found for `podman run`), they reach `kube play` through a
 //! containers.conf the harness writes.
 
-use std::collections::BTreeMap;
+mod cluster;
+mod manifest;
+
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
-use serde::Serialize;
 
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
 use crate::matrix::Pod;
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
-use crate::provision::container::LABEL;
-
-/// The server container's name in its pod; podman names it `<pod>-server`.
-const CONTAINER: &str = "server";
-
-/// The user a pod that must not run as root runs as (`nobody`).
-const NON_ROOT_USER: u32 = 65534;
+pub use cluster::ClusterRuntime;
+use manifest::{CONTAINER, NON_ROOT_USER, Placement, manifest, manifest_path};
 
 /// Pods run by podman.
 pub struct PodRuntime {
@@ -82,192 +78,6 @@ fn containers_conf(run_flags: &[String]) -> String {
     text
 }
 
-/// The Pod manifest, as the Kubernetes API spells it (the fields the harness writes).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Manifest {
-    api_version: &'static str,
-    kind: &'static str,
-    metadata: Metadata,
-    spec: PodSpec,
-}
-
-#[derive(Serialize)]
-struct Metadata {
-    name: String,
-    labels: BTreeMap<String, String>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct PodSpec {
-    restart_policy: &'static str,
-    containers: Vec<Container>,
-    volumes: Vec<Volume>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Container {
-    name: &'static str,
-    image: String,
-    command: Vec<String>,
-    args: Vec<String>,
-    working_dir: &'static str,
-    env: Vec<EnvVar>,
-    ports: Vec<Port>,
-    resources: Resources,
-    security_context: SecurityContext,
-    volume_mounts: Vec<VolumeMount>,
-}
-
-#[derive(Serialize)]
-struct EnvVar {
-    name: String,
-    value: String,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Port {
-    container_port: u16,
-    host_port: u16,
-    #[serde(rename = "hostIP")]
-    host_ip: &'static str,
-}
-
-#[derive(Serialize)]
-struct Resources {
-    limits: BTreeMap<&'static str, &'static str>,
-}
-
-#[derive(Serialize, Default)]
-#[serde(rename_all = "camelCase")]
-struct SecurityContext {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    read_only_root_filesystem: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run_as_non_root: Option<bool>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    run_as_user: Option<u32>,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct VolumeMount {
-    name: &'static str,
-    mount_path: &'static str,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    read_only: bool,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct Volume {
-    name: &'static str,
-    host_path: HostPath,
-}
-
-#[derive(Serialize)]
-struct HostPath {
-    path: String,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-/// What `podman run` gives a container whose image sets no `PATH`; `kube play` gives none.
-const DEFAULT_PATH: &str = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
-
-/// The Pod manifest of `launch`: its server `exe` from the folder `server_dir`, in `image`
-/// (the provisioned one: the configured image or its local stand-in), with `pod`'s settings.
-fn manifest(launch: &Launch, pod: &Pod, image: &str, exe: &str, server_dir: &Path) -> String {
-    let mut env: Vec<EnvVar> = launch
-        .env
-        .iter()
-        .map(|(k, v)| EnvVar {
-            name: k.clone(),
-            value: v.clone(),
-        })
-        .collect();
-    if !launch.env.contains_key("PATH") {
-        env.push(EnvVar {
-            name: "PATH".into(),
-            value: DEFAULT_PATH.into(),
-        });
-    }
-    // A mark of the harness: the pod's processes carry it, so that what a killed run left
-    // is found by the next one.
-    env.push(EnvVar {
-        name: crate::process::MARK.into(),
-        value: crate::process::new_mark(),
-    });
-    let manifest = Manifest {
-        api_version: "v1",
-        kind: "Pod",
-        metadata: Metadata {
-            name: launch.name.clone(),
-            labels: BTreeMap::from([
-                (LABEL.to_owned(), "1".to_owned()),
-                (format!("{LABEL}.pid"), std::process::id().to_string()),
-                (format!("{LABEL}.cell"), launch.cell.name.clone()),
-            ]),
-        },
-        spec: PodSpec {
-            restart_policy: "Never",
-            containers: vec![Container {
-                name: CONTAINER,
-                image: image.to_owned(),
-                command: vec![format!("/opt/server/{exe}")],
-                args: launch.args_for("0.0.0.0", "/data"),
-                working_dir: "/data",
-                env,
-                ports: vec![Port {
-                    container_port: launch.port,
-                    host_port: launch.port,
-                    host_ip: "127.0.0.1",
-                }],
-                resources: Resources {
-                    limits: BTreeMap::from([("memory", "512Mi")]),
-                },
-                security_context: SecurityContext {
-                    read_only_root_filesystem: pod.read_only_root_filesystem.then_some(true),
-                    run_as_non_root: pod.run_as_non_root.then_some(true),
-                    run_as_user: pod.run_as_non_root.then_some(NON_ROOT_USER),
-                },
-                volume_mounts: vec![
-                    VolumeMount {
-                        name: "server",
-                        mount_path: "/opt/server",
-                        read_only: true,
-                    },
-                    VolumeMount {
-                        name: "data",
-                        mount_path: "/data",
-                        read_only: false,
-                    },
-                ],
-            }],
-            volumes: vec![
-                Volume {
-                    name: "server",
-                    host_path: HostPath {
-                        path: server_dir.to_string_lossy().into_owned(),
-                        kind: "Directory",
-                    },
-                },
-                Volume {
-                    name: "data",
-                    host_path: HostPath {
-                        path: launch.data_dir.to_string_lossy().into_owned(),
-                        kind: "Directory",
-                    },
-                },
-            ],
-        },
-    };
-    serde_yaml_ng::to_string(&manifest).expect("a manifest serializes")
-}
-
 /// Makes `user` the owner of `path` and everything under it (symlinks themselves, not
 /// what they point to).
 #[cfg(unix)]
@@ -284,19 +94,6 @@ fn give_to(path: &Path, user: u32) -> std::io::Result<()> {
 #[cfg(not(unix))]
 fn give_to(_path: &Path, _user: u32) -> std::io::Result<()> {
     Ok(())
-}
-
-/// Where a launch's manifest is kept: beside its server's log.
-fn manifest_path(launch: &Launch) -> PathBuf {
-    let log = &launch.logs.stdout;
-    let name = log
-        .file_name()
-        .map(|n| {
-            n.to_string_lossy()
-                .replace(".server.stdout.log", ".pod.yaml")
-        })
-        .unwrap_or_else(|| "pod.yaml".to_owned());
-    log.with_file_name(name)
 }
 
 /// Removes a pod: on stop, on drop, and when its start is cut short.
@@ -383,7 +180,13 @@ impl Runtime for PodRuntime {
             let file = manifest_path(launch);
             std::fs::write(
                 &file,
-                manifest(launch, &self.pod, &self.engine.image, &exe, &dir),
+                manifest(
+                    launch,
+                    &self.pod,
+                    &self.engine.image,
+                    &exe,
+                    &Placement::Local { server_dir: &dir },
+                ),
             )
             .map_err(|e| Error::io(&file, e))?;
             let mut armed = Armed(Some(PodCleanup {
@@ -450,13 +253,16 @@ mod tests {
             image: "debian:bookworm-slim".into(),
             read_only_root_filesystem: true,
             run_as_non_root: true,
+            cluster: None,
         };
         let text = manifest(
             &launch,
             &pod,
             &pod.image,
             "deploy-server",
-            Path::new("/t/debug"),
+            &Placement::Local {
+                server_dir: Path::new("/t/debug"),
+            },
         );
         let m: serde_json::Value = serde_yaml_ng::from_str(&text).unwrap();
         assert_eq!(m["kind"], "Pod");
@@ -513,7 +319,9 @@ mod tests {
             &plain,
             "localhost/port-harness/debian:bookworm-slim",
             "deploy-server",
-            Path::new("/t/debug"),
+            &Placement::Local {
+                server_dir: Path::new("/t/debug"),
+            },
         ))
         .unwrap();
         assert_eq!(m["spec"]["containers"][0]["securityContext"], json!({}));
