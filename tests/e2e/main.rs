@@ -6,6 +6,7 @@ mod adopt;
 mod builds;
 mod cache;
 mod cli;
+mod clusters;
 mod diff;
 mod explore;
 mod faults;

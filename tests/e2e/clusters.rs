@@ -1,0 +1,169 @@
+//! A pod cell in a Kubernetes cluster (`runtime = "pod"` with a `context`), where no cluster
+//! runs: its generated CI (a kind cluster on GitHub, read by actionlint; a job of its own
+//! that installs kubectl on GitLab, read against GitLab's schema), and a run that stops at
+//! once when kubectl does not know the context, naming those it knows.
+
+use std::path::{Path, PathBuf};
+
+use crate::reports::{actionlint, check_jsonschema};
+use matrix_tests::{command, root, text, variant, xtask_command};
+
+/// The sample's matrix with a pod target in the cluster of `context`.
+fn cluster_matrix(name: &str, context: &str) -> PathBuf {
+    let pod = format!(
+        "[[target]]\nname = \"debian-k8s\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"pod\"\nimage = \"debian:bookworm-slim\"\ncontext = \"{context}\"\nnamespace = \"ports\"\npull = \"never\"\nread_only_root_filesystem = true\n\n[snapshots]"
+    );
+    variant(name, &[("[snapshots]", pod.as_str())])
+}
+
+fn generate(config: &Path, system: &str, out: &Path) {
+    let generated = xtask_command(
+        &root(),
+        &[
+            "ci",
+            system,
+            "--config",
+            config.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
+    assert!(generated.status.success(), "{}", text(&generated));
+}
+
+#[test]
+fn a_cluster_pod_cell_gets_a_kind_cluster_on_github_and_a_kubectl_job_on_gitlab() {
+    let config = cluster_matrix("cluster-ci", "kind-ci");
+    let dir = config.parent().unwrap();
+    let workflow = dir.join("matrix.yml");
+    let pipeline = dir.join("gitlab-ci.yml");
+    generate(&config, "github", &workflow);
+    generate(&config, "gitlab", &pipeline);
+    let out = actionlint(&workflow);
+    assert!(out.status.success(), "actionlint: {}", text(&out));
+    let out = check_jsonschema("vendor.gitlab-ci", &pipeline);
+    assert!(out.status.success(), "GitLab's schema: {}", text(&out));
+
+    // GitHub: the cell's entry names its kind cluster and image; the steps that create the
+    // cluster and load the image run for it alone, the image reaching bash as a variable.
+    let yaml: serde_json::Value =
+        serde_yaml_ng::from_str(&std::fs::read_to_string(&workflow).unwrap()).unwrap();
+    let cell = &yaml["jobs"]["cell"];
+    let entries = cell["strategy"]["matrix"]["include"].as_array().unwrap();
+    let k8s = entries.iter().find(|e| e["cell"] == "debian-k8s").unwrap();
+    assert_eq!(k8s["cluster"], "ci");
+    assert_eq!(k8s["image"], "debian:bookworm-slim");
+    assert_eq!(k8s["os"], "ubuntu-latest");
+    let container = entries.iter().find(|e| e["cell"] == "debian").unwrap();
+    assert!(container.get("cluster").is_none(), "{container}");
+    let steps = cell["steps"].as_array().unwrap();
+    let step = |name: &str| {
+        steps
+            .iter()
+            .find(|s| s["name"] == name)
+            .unwrap_or_else(|| panic!("no step `{name}`: {steps:#?}"))
+    };
+    let create = step("Create the kind cluster of a pod cell");
+    assert_eq!(create["uses"], "helm/kind-action@v1.12.0", "pinned");
+    assert_eq!(create["if"], "matrix.cluster != ''");
+    assert_eq!(create["with"]["cluster_name"], "${{ matrix.cluster }}");
+    let load = step("Load the pod cell's image into the cluster");
+    assert_eq!(load["env"]["IMAGE"], "${{ matrix.image }}");
+    assert!(
+        !load["run"].as_str().unwrap().contains("${{"),
+        "values reach bash as variables: {load}"
+    );
+    let position = |name: &str| steps.iter().position(|s| s["name"] == name).unwrap();
+    assert!(
+        position("Load the pod cell's image into the cluster") < position("Run the cell"),
+        "the cluster is ready before the cell runs"
+    );
+
+    // GitLab: the cluster's cells have a job of their own that installs kubectl and says
+    // what its kubeconfig must hold; the sign-off waits for it.
+    let text_yaml = std::fs::read_to_string(&pipeline).unwrap();
+    assert!(
+        text_yaml.contains("GitLab's agent for Kubernetes"),
+        "{text_yaml}"
+    );
+    let yaml: serde_json::Value = serde_yaml_ng::from_str(&text_yaml).unwrap();
+    let job = &yaml["cell-kubernetes"];
+    let cells: Vec<&str> = job["parallel"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["CELL"].as_array().unwrap())
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(cells, ["debian-k8s"]);
+    assert!(
+        job["before_script"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|l| l.as_str().unwrap().contains("dl.k8s.io")),
+        "{job:#}"
+    );
+    let linux: Vec<&str> = yaml["cell-linux"]["parallel"]["matrix"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|l| l["CELL"].as_array().unwrap())
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert!(!linux.contains(&"debian-k8s"), "{linux:?}");
+    assert!(
+        yaml["sign-off"]["needs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n["job"] == "cell-kubernetes"),
+        "{:#}",
+        yaml["sign-off"]
+    );
+}
+
+#[test]
+fn a_context_kubectl_does_not_know_stops_the_run_at_once_with_the_contexts_it_has() {
+    // A kubectl that knows one context, `kind-ci`, first on PATH.
+    let bin = tempfile::tempdir().unwrap();
+    let kubectl = bin.path().join("kubectl");
+    std::fs::write(
+        &kubectl,
+        "#!/bin/sh\nif [ \"$1 $2\" = \"config get-contexts\" ]; then echo kind-ci; exit 0; fi\necho \"unexpected: $*\" >&2\nexit 1\n",
+    )
+    .unwrap();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&kubectl, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    let config = cluster_matrix("cluster-unknown-context", "kind-elsewhere");
+    let path = format!(
+        "{}:{}",
+        bin.path().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = command(&cargo)
+        .args(["xtask", "matrix", "--config"])
+        .arg(&config)
+        .args(["--cell", "debian-k8s", "--format", "json"])
+        .env("PATH", &path)
+        .current_dir(root())
+        .output()
+        .unwrap();
+    let said = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{said}");
+    assert!(said.contains("kubectl context `kind-elsewhere`"), "{said}");
+    assert!(said.contains("it has `kind-ci`"), "{said}");
+    assert!(said.contains("kubectl config get-contexts"), "{said}");
+    assert!(
+        !config
+            .parent()
+            .unwrap()
+            .join("out/logs/debian-k8s/files.pod.yaml")
+            .exists(),
+        "no pod was made"
+    );
+}
