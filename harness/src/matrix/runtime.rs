@@ -296,3 +296,41 @@ impl RuntimeKind {
         }
     }
 }
+
+/// Natively, emulated or in a container.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ExecutionKind {
+    /// On the host's own operating system.
+    Native,
+    /// Under an emulation layer (a Windows build under Wine).
+    Emulated,
+    /// In a container of the host's kernel.
+    Container,
+    /// In a Kubernetes pod.
+    Pod,
+}
+
+impl ExecutionKind {
+    /// Whether its servers are programs of the host's own system, whose line names the
+    /// machine.
+    pub fn is_native(self) -> bool {
+        self == ExecutionKind::Native
+    }
+
+    /// Whether its servers are processes on the host (natively or emulated), which inherit
+    /// the harness's environment; a container's get only what the matrix gives them.
+    pub fn inherits_environment(self) -> bool {
+        matches!(self, ExecutionKind::Native | ExecutionKind::Emulated)
+    }
+
+    /// The word for it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionKind::Native => "native",
+            ExecutionKind::Emulated => "emulated",
+            ExecutionKind::Container => "container",
+            ExecutionKind::Pod => "pod",
+        }
+    }
+}

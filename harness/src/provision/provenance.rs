@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Provisioned;
 use super::tools::cargo;
-use crate::matrix::Runtime;
+pub use crate::matrix::ExecutionKind;
 use crate::process::{Cmd, output};
 
 /// Where and with what a run happened.
@@ -57,48 +57,38 @@ pub struct Execution {
     pub unpinned: bool,
 }
 
-/// Natively, emulated or in a container.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum ExecutionKind {
-    /// On the host's own operating system.
-    Native,
-    /// Under an emulation layer (a Windows build under Wine).
-    Emulated,
-    /// In a container of the host's kernel.
-    Container,
-    /// In a Kubernetes pod.
-    Pod,
-}
-
-impl ExecutionKind {
-    /// Whether its servers are programs of the host's own system, whose line names the
-    /// machine.
-    pub fn is_native(self) -> bool {
-        self == ExecutionKind::Native
-    }
-
-    /// Whether its servers are processes on the host (natively or emulated), which inherit
-    /// the harness's environment; a container's get only what the matrix gives them.
-    pub fn inherits_environment(self) -> bool {
-        matches!(self, ExecutionKind::Native | ExecutionKind::Emulated)
-    }
-
-    /// The word for it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ExecutionKind::Native => "native",
-            ExecutionKind::Emulated => "emulated",
-            ExecutionKind::Container => "container",
-            ExecutionKind::Pod => "pod",
-        }
-    }
-}
-
 impl Execution {
     /// `emulated: wine-8.0`, as reports show it.
     pub fn line(&self) -> String {
         format!("{}: {}", self.kind.as_str(), self.by)
+    }
+}
+
+/// What the runtimes describe themselves with (each cell's [`Execution`]): the machine,
+/// Wine's version, each engine's line and each cluster's versions.
+#[derive(Debug, Clone, Default)]
+pub struct Facts {
+    /// The host: system, release, machine and name.
+    pub host: String,
+    /// `wine --version`, when a cell runs under Wine.
+    pub wine: Option<String>,
+    /// Per engine program and image it runs: its version, OCI runtime and the image's id.
+    engines: std::collections::BTreeMap<(String, String), String>,
+    /// Per cluster: kubectl's and the cluster's versions.
+    clusters: std::collections::BTreeMap<crate::matrix::Cluster, Option<String>>,
+}
+
+impl Facts {
+    /// `engine`'s line: `podman version 4.3.1 with runc, <image> sha256:...`.
+    pub fn engine(&self, engine: &super::Engine) -> Option<&str> {
+        self.engines
+            .get(&(engine.program.clone(), engine.image.clone()))
+            .map(String::as_str)
+    }
+
+    /// `cluster`'s versions: `kubectl v1.32.4, cluster v1.31.0`.
+    pub fn cluster(&self, cluster: &crate::matrix::Cluster) -> Option<&str> {
+        self.clusters.get(cluster)?.as_deref()
     }
 }
 
@@ -183,7 +173,7 @@ pub async fn host_facts(root: &std::path::Path, wine: bool) -> HostFacts {
 /// provisioned (the engines are asked their versions and images now).
 pub async fn collect(
     facts: HostFacts,
-    cells: &[(String, Runtime)],
+    describe: impl FnOnce(&Facts) -> std::collections::BTreeMap<String, Execution>,
     provisioned: &Provisioned,
     started: std::time::SystemTime,
     inputs: Inputs,
@@ -216,9 +206,9 @@ pub async fn collect(
     let mut engines = Vec::new();
     let mut images = Vec::new();
     let mut by_engine = std::collections::BTreeMap::new();
-    for (key, engine, version, image) in per_engine {
+    for (_, engine, version, image) in per_engine {
         by_engine.insert(
-            key.clone(),
+            (engine.program.clone(), engine.image.clone()),
             format!(
                 "{}{}, {}",
                 version.clone().unwrap_or_else(|| engine.program.clone()),
@@ -236,82 +226,16 @@ pub async fn collect(
         }
         images.extend(image);
     }
-    let cells = cells
-        .iter()
-        .map(|(name, runtime)| {
-            let execution = match runtime {
-                Runtime::Host => Execution {
-                    kind: ExecutionKind::Native,
-                    by: host.clone(),
-                    windows: None,
-                    reported: None,
-                    unpinned: false,
-                },
-                Runtime::Windows(windows) if !windows.under_wine() => Execution {
-                    kind: ExecutionKind::Native,
-                    by: host.clone(),
-                    windows: windows.version.map(|v| v.title().to_owned()),
-                    reported: None,
-                    unpinned: false,
-                },
-                Runtime::Windows(windows) => Execution {
-                    kind: ExecutionKind::Emulated,
-                    by: wine.clone().unwrap_or_else(|| "wine".to_owned()),
-                    windows: windows.version.map(|v| v.title().to_owned()),
-                    reported: windows.wine_version().map(str::to_owned),
-                    unpinned: false,
-                },
-                Runtime::Container { image, engine } => Execution {
-                    kind: ExecutionKind::Container,
-                    by: by_engine
-                        .get(&(*engine, image.clone()))
-                        .cloned()
-                        .unwrap_or_else(|| image.clone()),
-                    windows: None,
-                    reported: None,
-                    unpinned: false,
-                },
-                Runtime::Pod(pod) if let Some(cluster) = &pod.cluster => Execution {
-                    kind: ExecutionKind::Pod,
-                    by: format!(
-                        "{}, context {}{}, {} (pull {}){}",
-                        provisioned
-                            .clusters
-                            .get(cluster)
-                            .and_then(|k| k.version.clone())
-                            .unwrap_or_else(|| "kubectl".to_owned()),
-                        cluster.context,
-                        cluster
-                            .namespace
-                            .as_ref()
-                            .map(|n| format!(", namespace {n}"))
-                            .unwrap_or_default(),
-                        pod.image,
-                        cluster.pull.policy(),
-                        pod_settings(pod),
-                    ),
-                    windows: None,
-                    reported: None,
-                    unpinned: true,
-                },
-                Runtime::Pod(pod) => Execution {
-                    kind: ExecutionKind::Pod,
-                    by: format!(
-                        "{} (kube play){}",
-                        by_engine
-                            .get(&(crate::matrix::EngineKind::Podman, pod.image.clone()))
-                            .cloned()
-                            .unwrap_or_else(|| pod.image.clone()),
-                        pod_settings(pod),
-                    ),
-                    windows: None,
-                    reported: None,
-                    unpinned: false,
-                },
-            };
-            (name.clone(), execution)
-        })
-        .collect();
+    let cells = describe(&Facts {
+        host: host.clone(),
+        wine: wine.clone(),
+        engines: by_engine,
+        clusters: provisioned
+            .clusters
+            .values()
+            .map(|k| (k.cluster.clone(), k.version.clone()))
+            .collect(),
+    });
     Provenance {
         commit,
         rustc,
@@ -325,17 +249,4 @@ pub async fn collect(
         inputs,
         cells,
     }
-}
-
-/// A pod's production settings, as its provenance line ends: `, read-only root filesystem,
-/// not root`.
-fn pod_settings(pod: &crate::matrix::Pod) -> String {
-    let mut text = String::new();
-    if pod.read_only_root_filesystem {
-        text.push_str(", read-only root filesystem");
-    }
-    if pod.run_as_non_root {
-        text.push_str(", not root");
-    }
-    text
 }

@@ -185,10 +185,6 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
             matrix_sha256: matrix.sha256(),
             suites_sha256: validated.suites_sha256.clone(),
         };
-        let executions: Vec<(String, crate::matrix::Runtime)> = cells
-            .iter()
-            .filter_map(|c| Some((c.name.clone(), matrix.target(&c.target)?.runtime.clone())))
-            .collect();
         // The machine's facts are asked at once; the engines', once they are ready.
         let wine = needs.wine();
         let readying = async {
@@ -197,8 +193,19 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
                 provision::provenance::host_facts(&matrix.root, wine)
             );
             let ready = ready?;
+            // Each cell's runtime describes what runs its servers.
+            let describe = |facts: &provision::provenance::Facts| {
+                cells
+                    .iter()
+                    .filter_map(|cell| {
+                        let target = matrix.target(&cell.target)?;
+                        let runtime = ready.1.get(&target.name)?;
+                        Some((cell.name.clone(), runtime.describe(&target.runtime, facts)))
+                    })
+                    .collect()
+            };
             let provenance =
-                provision::provenance::collect(facts, &executions, &ready.0, started, inputs).await;
+                provision::provenance::collect(facts, describe, &ready.0, started, inputs).await;
             Ok::<_, Error>((ready, provenance))
         };
         tokio::pin!(building, readying);

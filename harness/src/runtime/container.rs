@@ -9,9 +9,11 @@ use futures_util::future::BoxFuture;
 
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::Result;
+use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
 use crate::provision::container::LABEL;
+use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 
 /// A container engine with its image.
 pub struct ContainerRuntime {
@@ -64,6 +66,11 @@ impl Runtime for ContainerRuntime {
 
     fn name(&self) -> &'static str {
         "container"
+    }
+
+    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
+        let by = facts.engine(&self.engine).unwrap_or(&self.engine.image);
+        super::execution(ExecutionKind::Container, by.to_owned(), config)
     }
 
     fn data_dir_spelling(&self, _host: &std::path::Path) -> String {

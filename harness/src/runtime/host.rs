@@ -4,7 +4,9 @@ use futures_util::future::BoxFuture;
 
 use super::{Launch, Reservation, Runtime, Server, StopSignal};
 use crate::errors::Result;
+use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running};
+use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 
 /// A plain process on this machine.
 pub struct HostRuntime;
@@ -12,6 +14,10 @@ pub struct HostRuntime;
 impl Runtime for HostRuntime {
     fn name(&self) -> &'static str {
         "host"
+    }
+
+    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
+        super::execution(ExecutionKind::Native, facts.host.clone(), config)
     }
 
     fn start<'a>(

@@ -24,6 +24,7 @@ use crate::errors::{Error, Result};
 use crate::matrix::{Cell, Matrix, Runtime as RuntimeConfig, placeholders};
 use crate::process::{Cmd, run_blocking};
 use crate::provision::Provisioned;
+use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 
 pub use container::ContainerRuntime;
 pub use host::HostRuntime;
@@ -262,6 +263,9 @@ pub trait Runtime: Send + Sync {
     fn data_dir_spelling(&self, host: &Path) -> String {
         host.to_string_lossy().into_owned()
     }
+    /// How the reports describe what runs the servers of a target configured as `config`
+    /// (natively, emulated, in a container or a pod, and by what), from `facts`.
+    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution;
     /// Starts the server of `launch` in what `reservation` holds. Dropped before it ends
     /// (an interrupt, a timeout), it leaves nothing started.
     fn start<'a>(
@@ -417,6 +421,24 @@ pub fn server_env(matrix: &Matrix, cell: &Cell) -> BTreeMap<String, String> {
         );
     }
     env
+}
+
+/// The description of servers run as `kind` by `by`, for a target configured as `config`:
+/// the Windows version it stands for, and the one Wine reports, when it names them.
+fn execution(kind: ExecutionKind, by: String, config: &RuntimeConfig) -> Execution {
+    let windows = config.windows();
+    Execution {
+        kind,
+        by,
+        windows: windows
+            .and_then(|w| w.version)
+            .map(|v| v.title().to_owned()),
+        reported: windows
+            .filter(|_| kind == ExecutionKind::Emulated)
+            .and_then(|w| w.wine_version())
+            .map(str::to_owned),
+        unpinned: false,
+    }
 }
 
 /// Runs a cleanup command synchronously, ignoring its result.

@@ -17,8 +17,10 @@ use futures_util::future::BoxFuture;
 
 use super::{Launch, Reservation, Runtime, Server, StopSignal};
 use crate::errors::{Error, Result};
+use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running, run_blocking, start_daemon};
 use crate::provision::Wine;
+use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 
 /// A Linux path as a Windows program under Wine sees it, through the `Z:` drive.
 pub fn windows_path(path: &Path) -> String {
@@ -113,6 +115,11 @@ impl WineRuntime {
 impl Runtime for WineRuntime {
     fn name(&self) -> &'static str {
         "wine"
+    }
+
+    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
+        let by = facts.wine.clone().unwrap_or_else(|| "wine".to_owned());
+        super::execution(ExecutionKind::Emulated, by, config)
     }
 
     fn capacity(&self) -> Option<usize> {

@@ -20,8 +20,10 @@ use super::super::{
 use super::manifest::{CONTAINER, Placement, STAGE, STAGED, manifest, manifest_path};
 use crate::errors::{Error, Result};
 use crate::matrix::Pod;
+use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running, checked, output_with_input};
 use crate::provision::Kubectl;
+use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 
 /// How often a starting pod's state is asked.
 const POLL: Duration = Duration::from_millis(250);
@@ -325,6 +327,28 @@ impl Drop for Armed {
 impl Runtime for ClusterRuntime {
     fn name(&self) -> &'static str {
         "pod"
+    }
+
+    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
+        let cluster = &self.kubectl.cluster;
+        let by = format!(
+            "{}, context {}{}, {} (pull {}){}",
+            facts.cluster(cluster).unwrap_or("kubectl"),
+            cluster.context,
+            cluster
+                .namespace
+                .as_ref()
+                .map(|n| format!(", namespace {n}"))
+                .unwrap_or_default(),
+            self.pod.image,
+            cluster.pull.policy(),
+            super::settings(&self.pod),
+        );
+        // The cluster pulls the image by its name: what ran cannot be pinned from here.
+        Execution {
+            unpinned: true,
+            ..super::super::execution(ExecutionKind::Pod, by, config)
+        }
     }
 
     fn log_latency(&self) -> Duration {

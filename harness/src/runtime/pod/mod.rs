@@ -20,8 +20,10 @@ use futures_util::future::BoxFuture;
 use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
 use crate::errors::{Error, Result};
 use crate::matrix::Pod;
+use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
+use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 pub use cluster::ClusterRuntime;
 use manifest::{CONTAINER, NON_ROOT_USER, Placement, manifest, manifest_path};
 
@@ -74,6 +76,19 @@ fn containers_conf(run_flags: &[String]) -> String {
     let mut text = format!("[containers]\ndefault_ulimits = [{}]\n", quoted.join(", "));
     if let Some(runtime) = runtime {
         text.push_str(&format!("\n[engine]\nruntime = {runtime:?}\n"));
+    }
+    text
+}
+
+/// A pod's production settings, as its description ends: `, read-only root filesystem, not
+/// root`.
+fn settings(pod: &Pod) -> String {
+    let mut text = String::new();
+    if pod.read_only_root_filesystem {
+        text.push_str(", read-only root filesystem");
+    }
+    if pod.run_as_non_root {
+        text.push_str(", not root");
     }
     text
 }
@@ -153,6 +168,12 @@ impl Drop for Armed {
 impl Runtime for PodRuntime {
     fn name(&self) -> &'static str {
         "pod"
+    }
+
+    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
+        let by = facts.engine(&self.engine).unwrap_or(&self.engine.image);
+        let by = format!("{by} (kube play){}", settings(&self.pod));
+        super::execution(ExecutionKind::Pod, by, config)
     }
 
     fn log_latency(&self) -> Duration {
