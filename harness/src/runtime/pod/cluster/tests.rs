@@ -274,6 +274,44 @@ async fn a_pod_is_applied_filled_forwarded_followed_read_back_and_deleted() {
 
 #[cfg(unix)]
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_dropped_unstopped_takes_its_pod_and_its_forward_with_it() {
+    // What an interrupt or a job's timeout does: the server is dropped, never stopped.
+    let fake = Fake::new();
+    let job = Job::new();
+    let port = crate::process::free_port().unwrap();
+    let name = "port-harness-1-debian-k8s-drop";
+    let launch = job.launch(port, name);
+    let runtime = ClusterRuntime::new(fake.kubectl(), pod("debian:bookworm-slim"));
+    let mut server = runtime
+        .start(&launch, &Reservation::default())
+        .await
+        .unwrap();
+    server
+        .wait_ready(&Ready {
+            probe: Probe::Tcp,
+            timeout: Duration::from_secs(20),
+        })
+        .await
+        .unwrap();
+    drop(server);
+    assert!(fake.pod(name, "deleted").exists(), "the pod was deleted");
+    let calls = subcommands(&fake.calls());
+    assert!(
+        calls.iter().any(|c| c
+            == &format!(
+                "delete pod {name} --ignore-not-found --grace-period 0 --force --wait=false"
+            )),
+        "{calls:#?}"
+    );
+    let closed = (0..50).any(|_| {
+        std::thread::sleep(Duration::from_millis(20));
+        std::net::TcpStream::connect(("127.0.0.1", port)).is_err()
+    });
+    assert!(closed, "the port-forward is stopped with its server");
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_image_the_cluster_cannot_pull_fails_the_start_and_the_pod_goes() {
     let fake = Fake::new();
     let job = Job::new();
