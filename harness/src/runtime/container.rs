@@ -7,7 +7,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
+use super::{
+    Cleanup, FORWARDER_HOLD, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
+};
 use crate::errors::Result;
 use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running};
@@ -124,12 +126,12 @@ impl Runtime for ContainerRuntime {
                 engine: self.engine.clone(),
                 name: launch.name.clone(),
             };
-            Ok(Server::new(
-                process,
-                Some(Box::new(cleanup)),
-                launch,
-                StopSignal::Engine,
-            ))
+            // The published port may be a forwarder's (docker's userland proxy, rootless
+            // podman's rootlessport), which accepts before the server listens.
+            Ok(
+                Server::new(process, Some(Box::new(cleanup)), launch, StopSignal::Engine)
+                    .forwarded(FORWARDER_HOLD),
+            )
         })
     }
 }

@@ -151,6 +151,10 @@ impl Launch<'_> {
     }
 }
 
+/// How long a connection to a container's published port must stay open before the TCP
+/// readiness probe counts it: an engine's forwarder closes at once what it cannot pass on.
+const FORWARDER_HOLD: Duration = Duration::from_millis(100);
+
 /// Brings a server's data dir back to the host, where its runtime keeps it elsewhere (a pod
 /// in a cluster); called off the async threads before the harness reads the data dir, it
 /// says what failed.

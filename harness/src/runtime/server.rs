@@ -47,6 +47,11 @@ struct Prober {
     scans: [LogScan; 2],
     /// The port has taken a connection.
     listening: bool,
+    /// How long a connection the TCP probe made must stay open before it counts, where the
+    /// port is a forwarder's (kubectl port-forward, a container engine's proxy) that accepts
+    /// before the server listens and closes what it cannot pass on; zero where the port is
+    /// the server's own.
+    hold: Duration,
 }
 
 /// How far the log readiness probe has read: it reads only what the server wrote since the
@@ -119,10 +124,18 @@ impl Server {
                 logs: launch.logs.clone(),
                 scans: Default::default(),
                 listening: false,
+                hold: Duration::ZERO,
             },
             stop_signal,
             data_dir_sync: None,
         }
+    }
+
+    /// The server, whose port is a forwarder's: a connection counts for the TCP probe only
+    /// once it has stayed open for `hold` (a forwarder closes what it cannot pass on).
+    pub(super) fn forwarded(mut self, hold: Duration) -> Self {
+        self.prober.hold = hold;
+        self
     }
 
     /// The server, whose data dir `sync` brings back to the host before it is read.
@@ -251,7 +264,7 @@ impl Prober {
     /// One probe, each of its network steps bounded by `timeout`.
     async fn probe(&mut self, probe: &Probe, timeout: Duration) -> bool {
         match probe {
-            Probe::Tcp => self.connects(timeout).await,
+            Probe::Tcp => self.connects_and_holds(timeout).await,
             Probe::Log(re) => {
                 let [out, err] = &mut self.scans;
                 // Both scanned every time, so that neither falls behind.
@@ -293,6 +306,31 @@ impl Prober {
     }
 
     /// Whether the port takes a connection within `timeout`.
+    /// Whether a connection to the port is taken and, where the port is a forwarder's, kept
+    /// open for the hold: one the forwarder closes (the server does not listen yet) or resets
+    /// is not; one the server writes to (a banner) or leaves open is.
+    async fn connects_and_holds(&self, timeout: Duration) -> bool {
+        use tokio::io::AsyncReadExt;
+        let Ok(Ok(mut stream)) = tokio::time::timeout(
+            timeout,
+            tokio::net::TcpStream::connect(("127.0.0.1", self.port)),
+        )
+        .await
+        else {
+            return false;
+        };
+        if self.hold.is_zero() {
+            return true;
+        }
+        let mut byte = [0u8; 1];
+        match tokio::time::timeout(self.hold.min(timeout), stream.read(&mut byte)).await {
+            // Still open after the hold: the server took it.
+            Err(_) => true,
+            Ok(Ok(n)) => n > 0,
+            Ok(Err(_)) => false,
+        }
+    }
+
     async fn connects(&self, timeout: Duration) -> bool {
         tokio::time::timeout(
             timeout,
@@ -382,6 +420,54 @@ fn describe(probe: &Probe) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::path::Path;
+
+    /// A prober of `port` whose connections must hold for `hold`.
+    fn prober(port: u16, hold: Duration) -> Prober {
+        Prober {
+            port,
+            base_url: format!("http://127.0.0.1:{port}"),
+            logs: ServerLogs::of(Path::new("/nonexistent"), "x"),
+            scans: Default::default(),
+            listening: false,
+            hold,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_forwarder_that_closes_what_it_accepts_is_not_a_listening_server() {
+        // A forwarder whose server does not listen yet: it accepts, then closes.
+        let forwarder = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = forwarder.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            while let Ok((stream, _)) = forwarder.accept().await {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+                drop(stream);
+            }
+        });
+        let hold = Duration::from_millis(300);
+        let second = Duration::from_secs(1);
+        assert!(!prober(port, hold).probe(&Probe::Tcp, second).await);
+        assert!(
+            prober(port, Duration::ZERO)
+                .probe(&Probe::Tcp, second)
+                .await,
+            "without a hold, any accepted connection counts"
+        );
+        // A server that takes the connection and waits for the client to speak.
+        let server = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = server.local_addr().unwrap().port();
+        tokio::spawn(async move {
+            let mut kept = Vec::new();
+            while let Ok((stream, _)) = server.accept().await {
+                kept.push(stream);
+            }
+        });
+        assert!(prober(port, hold).probe(&Probe::Tcp, second).await);
+        // Nothing listening at all.
+        let closed = crate::process::free_port().unwrap();
+        assert!(!prober(closed, hold).probe(&Probe::Tcp, second).await);
+    }
 
     #[test]
     fn the_log_probe_reads_new_lines_only_and_lossily() {

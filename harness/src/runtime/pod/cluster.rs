@@ -458,6 +458,9 @@ impl Runtime for ClusterRuntime {
             let archive = scratch.join("pod-data-back.tar");
             Ok(
                 Server::new(process, Some(Box::new(cleanup)), launch, StopSignal::Engine)
+                    // kubectl port-forward accepts before the server listens, and closes a
+                    // connection it cannot pass on once the API server says so.
+                    .forwarded(Duration::from_millis(500))
                     .with_data_dir_sync(DataDirSync::new(move || {
                         pull_data_dir(&kubectl, &name, &data_dir, &archive)
                     })),

@@ -17,7 +17,9 @@ use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
-use super::{Cleanup, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking};
+use super::{
+    Cleanup, FORWARDER_HOLD, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
+};
 use crate::errors::{Error, Result};
 use crate::matrix::Pod;
 use crate::matrix::Runtime as RuntimeConfig;
@@ -231,12 +233,12 @@ impl Runtime for PodRuntime {
                 .arg(format!("{}-{CONTAINER}", launch.name));
             let process = Running::spawn_split(&follow, &launch.logs.stdout, &launch.logs.stderr)?;
             let cleanup = armed.0.take().expect("armed until now");
-            Ok(Server::new(
-                process,
-                Some(Box::new(cleanup)),
-                launch,
-                StopSignal::Engine,
-            ))
+            // The published port may be a forwarder's (docker's userland proxy, rootless
+            // podman's rootlessport), which accepts before the server listens.
+            Ok(
+                Server::new(process, Some(Box::new(cleanup)), launch, StopSignal::Engine)
+                    .forwarded(FORWARDER_HOLD),
+            )
         })
     }
 }
