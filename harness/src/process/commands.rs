@@ -12,40 +12,23 @@ use crate::errors::{Error, Result};
 /// Runs `cmd` to completion and captures its output. Cancelling the future ends everything
 /// the command started.
 pub async fn output(cmd: &Cmd) -> Result<Output> {
-    use tokio::io::AsyncReadExt;
-    let mut command = cmd.build();
-    command
-        .command_mut()
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped());
-    let mut child = Child::spawn(cmd, command)?;
-    let mut stdout = child.inner.stdout().take().expect("piped");
-    let mut stderr = child.inner.stderr().take().expect("piped");
-    let (mut out, mut err) = (Vec::new(), Vec::new());
-    let (read_out, read_err, status) = tokio::join!(
-        stdout.read_to_end(&mut out),
-        stderr.read_to_end(&mut err),
-        child.wait()
-    );
-    read_out.map_err(|e| cmd.spawn_error(e))?;
-    read_err.map_err(|e| cmd.spawn_error(e))?;
-    child.armed = false;
-    Ok(Output {
-        status,
-        stdout: String::from_utf8_lossy(&out).into_owned(),
-        stderr: String::from_utf8_lossy(&err).into_owned(),
-    })
+    capture(cmd, Stdio::null()).await
 }
 
 /// Runs `cmd` to completion with its standard input read from the file `input`, and
 /// captures its output: bytes handed to a program as they are (an archive).
 pub async fn output_with_input(cmd: &Cmd, input: &Path) -> Result<Output> {
-    use tokio::io::AsyncReadExt;
     let file = std::fs::File::open(input).map_err(|e| Error::io(input, e))?;
+    capture(cmd, Stdio::from(file)).await
+}
+
+/// Runs `cmd` with `stdin` to completion and captures its output.
+async fn capture(cmd: &Cmd, stdin: Stdio) -> Result<Output> {
+    use tokio::io::AsyncReadExt;
     let mut command = cmd.build();
     command
         .command_mut()
-        .stdin(file)
+        .stdin(stdin)
         .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     let mut child = Child::spawn(cmd, command)?;

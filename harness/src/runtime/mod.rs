@@ -197,6 +197,25 @@ pub trait Cleanup: Send + Sync {
     }
 }
 
+/// A server's cleanup until a [`Server`] owns it: a start cut short (an error, an interrupt)
+/// removes what the runtime made for it.
+struct Armed<C: Cleanup>(Option<C>);
+
+impl<C: Cleanup> Armed<C> {
+    /// The cleanup, no longer removing anything when dropped: its server owns it now.
+    fn disarm(mut self) -> C {
+        self.0.take().expect("armed until disarmed")
+    }
+}
+
+impl<C: Cleanup> Drop for Armed<C> {
+    fn drop(&mut self) {
+        if let Some(cleanup) = self.0.take() {
+            cleanup.remove();
+        }
+    }
+}
+
 /// What one server has to itself while it runs (a Wine prefix); released when dropped.
 #[derive(Default)]
 pub struct Reservation {

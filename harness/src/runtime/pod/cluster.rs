@@ -15,7 +15,7 @@ use futures_util::future::BoxFuture;
 use serde::Deserialize;
 
 use super::super::{
-    Cleanup, DataDirSync, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
+    Armed, Cleanup, DataDirSync, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
 };
 use super::manifest::{CONTAINER, Placement, STAGE, STAGED, manifest, manifest_path};
 use crate::errors::{Error, Result};
@@ -313,17 +313,6 @@ impl Cleanup for ClusterCleanup {
     }
 }
 
-/// A pod's cleanup until a [`Server`] owns it: a start cut short removes the pod.
-struct Armed(Option<ClusterCleanup>);
-
-impl Drop for Armed {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.0.take() {
-            cleanup.remove();
-        }
-    }
-}
-
 impl Runtime for ClusterRuntime {
     fn name(&self) -> &'static str {
         "pod"
@@ -383,7 +372,7 @@ impl Runtime for ClusterRuntime {
             let scratch = launch.data_dir.parent().unwrap_or(launch.data_dir);
             let server_tar = scratch.join("pod-server.tar");
             let data_tar = scratch.join("pod-data.tar");
-            let mut armed = Armed(Some(ClusterCleanup {
+            let armed = Armed(Some(ClusterCleanup {
                 kubectl: self.kubectl.clone(),
                 name: launch.name.clone(),
                 forward: Mutex::new(None),
@@ -433,7 +422,7 @@ impl Runtime for ClusterRuntime {
                 ]),
                 &forward_log,
             )?;
-            let cleanup = armed.0.take().expect("armed until now");
+            let cleanup = armed.disarm();
             *cleanup.forward.lock().expect("not poisoned") = Some(forward);
             let follow = self.kubectl.cmd().args([
                 "logs",

@@ -18,7 +18,8 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use super::{
-    Cleanup, FORWARDER_HOLD, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
+    Armed, Cleanup, FORWARDER_HOLD, Launch, Reservation, Runtime, Server, StopSignal,
+    cleanup_blocking,
 };
 use crate::errors::{Error, Result};
 use crate::matrix::Pod;
@@ -155,18 +156,6 @@ impl Cleanup for PodCleanup {
     }
 }
 
-/// A pod's cleanup until a [`Server`] owns it: a start cut short (an error, an interrupt)
-/// removes what `kube play` made.
-struct Armed(Option<PodCleanup>);
-
-impl Drop for Armed {
-    fn drop(&mut self) {
-        if let Some(cleanup) = self.0.take() {
-            cleanup.remove();
-        }
-    }
-}
-
 impl Runtime for PodRuntime {
     fn name(&self) -> &'static str {
         "pod"
@@ -212,7 +201,7 @@ impl Runtime for PodRuntime {
                 ),
             )
             .map_err(|e| Error::io(&file, e))?;
-            let mut armed = Armed(Some(PodCleanup {
+            let armed = Armed(Some(PodCleanup {
                 engine: self.engine.clone(),
                 conf: self.conf.clone(),
                 name: launch.name.clone(),
@@ -232,7 +221,7 @@ impl Runtime for PodRuntime {
                 .args(["logs", "--follow"])
                 .arg(format!("{}-{CONTAINER}", launch.name));
             let process = Running::spawn_split(&follow, &launch.logs.stdout, &launch.logs.stderr)?;
-            let cleanup = armed.0.take().expect("armed until now");
+            let cleanup = armed.disarm();
             // The published port may be a forwarder's (docker's userland proxy, rootless
             // podman's rootlessport), which accepts before the server listens.
             Ok(

@@ -129,13 +129,9 @@ fn subcommands(calls: &[Vec<String>]) -> Vec<String> {
         .collect()
 }
 
-#[cfg(unix)]
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_pod_is_applied_filled_forwarded_followed_read_back_and_deleted() {
-    let fake = Fake::new();
-    let job = Job::new();
+/// A server of `job` as pod `name` in `fake`'s cluster, ready by `probe`, and its port.
+async fn ready(fake: &Fake, job: &Job, name: &str, probe: Probe) -> (Server, u16) {
     let port = crate::process::free_port().unwrap();
-    let name = "port-harness-1-debian-k8s-files";
     let launch = job.launch(port, name);
     let runtime = ClusterRuntime::new(fake.kubectl(), pod("debian:bookworm-slim"));
     let mut server = runtime
@@ -144,11 +140,20 @@ async fn a_pod_is_applied_filled_forwarded_followed_read_back_and_deleted() {
         .unwrap();
     server
         .wait_ready(&Ready {
-            probe: Probe::Http("/projects/seed.txt".into()),
+            probe,
             timeout: Duration::from_secs(20),
         })
         .await
         .unwrap();
+    (server, port)
+}
+
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_is_applied_filled_forwarded_followed_read_back_and_deleted() {
+    let (fake, job) = (Fake::new(), Job::new());
+    let name = "port-harness-1-debian-k8s-files";
+    let (server, port) = ready(&fake, &job, name, Probe::Http("/projects/seed.txt".into())).await;
 
     // The manifest kept in the log folder: the build and the data dir as volumes the init
     // container holds until they are filled, the pull policy, no port on the node.
@@ -276,23 +281,9 @@ async fn a_pod_is_applied_filled_forwarded_followed_read_back_and_deleted() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_dropped_unstopped_takes_its_pod_and_its_forward_with_it() {
     // What an interrupt or a job's timeout does: the server is dropped, never stopped.
-    let fake = Fake::new();
-    let job = Job::new();
-    let port = crate::process::free_port().unwrap();
+    let (fake, job) = (Fake::new(), Job::new());
     let name = "port-harness-1-debian-k8s-drop";
-    let launch = job.launch(port, name);
-    let runtime = ClusterRuntime::new(fake.kubectl(), pod("debian:bookworm-slim"));
-    let mut server = runtime
-        .start(&launch, &Reservation::default())
-        .await
-        .unwrap();
-    server
-        .wait_ready(&Ready {
-            probe: Probe::Tcp,
-            timeout: Duration::from_secs(20),
-        })
-        .await
-        .unwrap();
+    let (server, port) = ready(&fake, &job, name, Probe::Tcp).await;
     drop(server);
     assert!(fake.pod(name, "deleted").exists(), "the pod was deleted");
     let calls = subcommands(&fake.calls());
