@@ -157,6 +157,9 @@ pub(super) fn adopted_without_mark() -> Vec<Marked> {
         // A process whose environment cannot be read is not judged.
         .filter(|&pid| mark_of(pid).is_some_and(|mark| mark.is_none()))
         .map(described)
+        // Nor one whose command line is gone: it is exiting (its memory released, which also
+        // empties its environment), such as an engine helper that ended as it was looked at.
+        .filter(|p| !p.command.is_empty())
         .collect()
 }
 
