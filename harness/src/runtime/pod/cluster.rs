@@ -17,7 +17,7 @@ use serde::Deserialize;
 use super::super::{
     Armed, Cleanup, DataDirSync, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
 };
-use super::manifest::{CONTAINER, Placement, STAGE, STAGED, manifest, manifest_path};
+use super::manifest::{CONTAINER, Placement, STAGE, STAGED, beside_log, manifest, manifest_path};
 use crate::errors::{Error, Result};
 use crate::matrix::Pod;
 use crate::matrix::Runtime as RuntimeConfig;
@@ -401,17 +401,7 @@ impl Runtime for ClusterRuntime {
             ]))
             .await?;
             self.started(&launch.name, CONTAINER).await?;
-            let forward_log = launch.logs.stdout.with_file_name(
-                launch
-                    .logs
-                    .stdout
-                    .file_name()
-                    .map(|n| {
-                        n.to_string_lossy()
-                            .replace(".server.stdout.log", ".port-forward.log")
-                    })
-                    .unwrap_or_else(|| "port-forward.log".into()),
-            );
+            let forward_log = beside_log(launch, "port-forward.log");
             let forward = Running::spawn(
                 &self.kubectl.cmd().args([
                     "port-forward",

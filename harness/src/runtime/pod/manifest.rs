@@ -322,13 +322,18 @@ pub(super) fn manifest(
 
 /// Where a launch's manifest is kept: beside its server's log.
 pub(super) fn manifest_path(launch: &Launch) -> PathBuf {
+    beside_log(launch, "pod.yaml")
+}
+
+/// The file `<suite>.<what>` beside a launch's server log (`<suite>.server.stdout.log`).
+pub(super) fn beside_log(launch: &Launch, what: &str) -> PathBuf {
     let log = &launch.logs.stdout;
     let name = log
         .file_name()
         .map(|n| {
             n.to_string_lossy()
-                .replace(".server.stdout.log", ".pod.yaml")
+                .replace(".server.stdout.log", &format!(".{what}"))
         })
-        .unwrap_or_else(|| "pod.yaml".to_owned());
+        .unwrap_or_else(|| what.to_owned());
     log.with_file_name(name)
 }

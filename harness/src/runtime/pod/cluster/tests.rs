@@ -157,6 +157,10 @@ async fn a_pod_is_applied_filled_forwarded_followed_read_back_and_deleted() {
 
     // The manifest kept in the log folder: the build and the data dir as volumes the init
     // container holds until they are filled, the pull policy, no port on the node.
+    assert!(
+        job.dir.path().join("logs/files.port-forward.log").is_file(),
+        "the port-forward's output beside the server's log"
+    );
     let text = std::fs::read_to_string(job.dir.path().join("logs/files.pod.yaml")).unwrap();
     let m: Value = serde_yaml_ng::from_str(&text).unwrap();
     assert_eq!(m["metadata"]["name"], name);
