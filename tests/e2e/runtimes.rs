@@ -333,13 +333,24 @@ fn on_a_new_machine_auto_takes_podman_over_a_docker_client_with_no_daemon_and_in
         })
         .unwrap_or_else(|| panic!("no podman prerequisite event:\n{}", run.text));
     assert_eq!(installed["state"], "provisioned", "{installed}");
+    // With slirp4netns installed beside podman, each container has a network stack of its
+    // own with its port forwarded by slirp4netns, not the bridge's veth and firewall rules.
     for start in run.events_of("server-starting") {
+        let command = start["command"].as_str().unwrap();
+        assert!(command.starts_with("podman run"), "{start}");
         assert!(
-            start["command"].as_str().unwrap().starts_with("podman run"),
+            command.contains(" --network 'slirp4netns:port_handler=slirp4netns' "),
             "{start}"
         );
     }
     assert_eq!(run.job("health@debian")["error"], serde_json::Value::Null);
+    let results: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out_dir.join("results.json")).unwrap())
+            .unwrap();
+    let by = results["provenance"]["cells"]["debian"]["by"]
+        .as_str()
+        .unwrap();
+    assert!(by.contains(", slirp4netns network, "), "{by}");
     let left = leftovers_after(15);
     assert!(left.is_empty(), "left behind: {left:#?}");
 }

@@ -34,6 +34,14 @@ impl Engine {
         let at = self.run_flags.iter().position(|f| f == "--runtime")?;
         self.run_flags.get(at + 1).map(String::as_str)
     }
+
+    /// The network its containers get, when the run flags choose one rather than the
+    /// engine's default (`slirp4netns:port_handler=slirp4netns` -> `slirp4netns`).
+    pub fn network(&self) -> Option<&str> {
+        let at = self.run_flags.iter().position(|f| f == "--network")?;
+        let network = self.run_flags.get(at + 1)?;
+        Some(network.split(':').next().unwrap_or(network))
+    }
 }
 
 /// The label every container of the harness carries.
@@ -61,8 +69,18 @@ const FALLBACK_FLAGS: [&[&str]; 2] = [
     ],
 ];
 
+/// The network podman's containers get when slirp4netns is installed: a user-mode network
+/// stack of its own per container, which reaches neither the host's loopback nor its
+/// bridges, with the published port forwarded by slirp4netns itself. Against podman's
+/// default bridge (a veth pair, firewall rules written by netavark and a port forwarder per
+/// container) it costs less than half the processor time to set up and tear down:
+/// measured on a two-core machine, eight `run --rm -p 127.0.0.1::8080 ... true` took 2.2 s
+/// with the bridge and 1.2 s with this, and the sample's container cell 4.8 s against 4.1 s.
+/// slirp4netns's default port handler (rootlesskit) costs as much as the bridge.
+const CHEAP_NETWORK: [&str; 2] = ["--network", "slirp4netns:port_handler=slirp4netns"];
+
 /// The generation of the probe: a configuration remembered by another one is probed again.
-const PROBE: u32 = 2;
+const PROBE: u32 = 3;
 
 #[derive(Serialize, Deserialize)]
 struct Remembered {
@@ -379,26 +397,34 @@ async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
         .chain(FALLBACK_FLAGS)
         .filter(|flags| crun || !flags.contains(&"crun"));
     for flags in candidates {
-        let out = output(
-            &Cmd::new(program)
-                .args(["run", "--rm", "--init"])
-                .args(flags)
-                .args([image, "true"]),
-        )
-        .await?;
+        let out = try_run(program, image, flags).await?;
         if out.status.success() {
-            let run_flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+            let mut run_flags: Vec<String> = flags.iter().map(|s| s.to_string()).collect();
+            // The cheaper network, where it is installed and works with these flags.
+            if program == "podman" && which::which("slirp4netns").is_ok() {
+                let cheap = [flags, &CHEAP_NETWORK[..]].concat();
+                let out = try_run(program, image, &cheap).await?;
+                match out.status.success() {
+                    true => run_flags.extend(CHEAP_NETWORK.map(str::to_owned)),
+                    false => errors.push(format!(
+                        "{} {}: {}",
+                        program,
+                        cheap.join(" "),
+                        last_line(&out.stderr)
+                    )),
+                }
+            }
             let text = serde_json::to_vec_pretty(&Remembered {
                 run_flags: run_flags.clone(),
                 probe: PROBE,
             })
             .expect("serializes");
             std::fs::write(&path, text).map_err(|e| Error::io(&path, e))?;
-            // What did not work before it, so that a choice of runc says why not crun.
+            // What did not work, so that a choice of runc says why not crun.
             let detail = match errors.is_empty() {
                 true => describe(&run_flags),
                 false => format!(
-                    "{} (tried first: {})",
+                    "{} (did not work: {})",
                     describe(&run_flags),
                     errors.join("; ")
                 ),
@@ -421,6 +447,17 @@ async fn probe(ctx: &Ctx, program: &str, image: &str) -> Result<Vec<String>> {
         ),
         fix: format!("{program} run --rm {image} true   # and fix what it reports"),
     })
+}
+
+/// One probe: a container of `image` with `flags` and a published port, which runs `true`.
+async fn try_run(program: &str, image: &str, flags: &[&str]) -> Result<crate::process::Output> {
+    output(
+        &Cmd::new(program)
+            .args(["run", "--rm", "--init", "-p", "127.0.0.1::8080"])
+            .args(flags)
+            .args([image, "true"]),
+    )
+    .await
 }
 
 fn describe(flags: &[String]) -> String {
@@ -506,5 +543,25 @@ mod tests {
             local_tag("docker.io/library/debian:bookworm-slim"),
             "localhost/port-harness/debian:bookworm-slim"
         );
+    }
+
+    #[test]
+    fn an_engine_names_its_oci_runtime_and_network_from_its_run_flags() {
+        let engine = |flags: &[&str]| Engine {
+            program: "podman".into(),
+            run_flags: flags.iter().map(|f| f.to_string()).collect(),
+            image: "debian:bookworm-slim".into(),
+        };
+        let probed = engine(
+            &[
+                &["--runtime", "runc", "--ulimit", "nofile=1024:1024"],
+                &CHEAP_NETWORK[..],
+            ]
+            .concat(),
+        );
+        assert_eq!(probed.oci_runtime(), Some("runc"));
+        assert_eq!(probed.network(), Some("slirp4netns"));
+        let defaults = engine(&[]);
+        assert_eq!((defaults.oci_runtime(), defaults.network()), (None, None));
     }
 }

@@ -79,7 +79,7 @@ pub struct Facts {
 }
 
 impl Facts {
-    /// `engine`'s line: `podman version 4.3.1 with runc, <image> sha256:...`.
+    /// `engine`'s line: `podman version 4.3.1 with runc, slirp4netns network, <image> sha256:...`.
     pub fn engine(&self, engine: &super::Engine) -> Option<&str> {
         self.engines
             .get(&(engine.program.clone(), engine.image.clone()))
@@ -215,7 +215,11 @@ pub async fn collect(
                 engine
                     .oci_runtime()
                     .map(|r| format!(" with {r}"))
-                    .unwrap_or_default(),
+                    .unwrap_or_default()
+                    + &engine
+                        .network()
+                        .map(|n| format!(", {n} network"))
+                        .unwrap_or_default(),
                 image.clone().unwrap_or_else(|| engine.image.clone())
             ),
         );
