@@ -281,7 +281,7 @@ impl Cleanup for ClusterCleanup {
     }
 
     fn exit_detail(&self) -> Option<String> {
-        let get = self.kubectl.cmd().args([
+        super::server_exit(&self.kubectl.cmd().args([
             "get",
             "pod",
             &self.name,
@@ -289,10 +289,7 @@ impl Cleanup for ClusterCleanup {
             &format!(
                 "jsonpath={{.status.containerStatuses[?(@.name==\"{CONTAINER}\")].state.terminated.exitCode}}"
             ),
-        ]);
-        let out = crate::process::output_blocking(&get)?;
-        let code = out.trim();
-        (!code.is_empty()).then(|| format!("exit code {code} of the pod's server"))
+        ]))
     }
 
     fn remove(&self) {

@@ -62,6 +62,14 @@ fn podman(engine: &Engine, conf: &Path) -> Cmd {
     engine.cmd().env("CONTAINERS_CONF", conf)
 }
 
+/// How a pod's server exited, as `query` (which prints its exit code, or nothing while it
+/// runs) tells: `exit code 3 of the pod's server`.
+fn server_exit(query: &Cmd) -> Option<String> {
+    let out = crate::process::output_blocking(query)?;
+    let code = out.trim();
+    (!code.is_empty()).then(|| format!("exit code {code} of the pod's server"))
+}
+
 /// The containers.conf that gives `kube play`'s containers what `run_flags` gives `podman
 /// run`'s: `--ulimit` as default ulimits, `--runtime` as the engine's OCI runtime.
 fn containers_conf(run_flags: &[String]) -> String {
@@ -140,12 +148,11 @@ impl Cleanup for PodCleanup {
     fn exit_detail(&self) -> Option<String> {
         // The log follower ends when the server does, with a status of its own: the
         // server's is the container's.
-        let inspect = podman(&self.engine, &self.conf)
-            .args(["inspect", "--format", "{{.State.ExitCode}}"])
-            .arg(format!("{}-{CONTAINER}", self.name));
-        let out = crate::process::output_blocking(&inspect)?;
-        let code = out.trim();
-        (!code.is_empty()).then(|| format!("exit code {code} of the pod's server"))
+        server_exit(
+            &podman(&self.engine, &self.conf)
+                .args(["inspect", "--format", "{{.State.ExitCode}}"])
+                .arg(format!("{}-{CONTAINER}", self.name)),
+        )
     }
 
     fn remove(&self) {
