@@ -166,31 +166,101 @@ impl Store {
         self.prune();
     }
 
-    /// Removes the least recently used entries until the store is within its size.
+    /// Removes the least recently used entries until the store is within its size. Each
+    /// entry's size comes from the store's index when the entry is the one indexed (its
+    /// folder's modification time unchanged), so that a run walks only the entries written
+    /// since: walking every file of a full store (3,000 entries, 35,000 files) took a third
+    /// of a second of processor time at the end of every run.
     pub fn prune(&self) {
         let Ok(entries) = std::fs::read_dir(&self.dir) else {
             return;
         };
-        let mut all: Vec<(SystemTime, u64, PathBuf)> = entries
+        let indexed = read_index(&self.dir.join(INDEX));
+        let mut all: Vec<(SystemTime, Sized, PathBuf)> = entries
             .flatten()
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
             .map(|e| {
                 let path = e.path();
+                let key = e.file_name().to_string_lossy().into_owned();
                 let used = std::fs::metadata(path.join(RESULT))
                     .and_then(|m| m.modified())
                     .unwrap_or(SystemTime::UNIX_EPOCH);
-                (used, size(&path), path)
+                let version = version(&path);
+                let bytes = match indexed.get(&key) {
+                    Some(&(bytes, at)) if Some(at) == version => bytes,
+                    _ => size(&path),
+                };
+                (
+                    used,
+                    Sized {
+                        key,
+                        bytes,
+                        version,
+                    },
+                    path,
+                )
             })
             .collect();
-        let mut total: u64 = all.iter().map(|(_, size, _)| size).sum();
-        all.sort();
-        for (_, size, path) in all {
-            if total <= self.limit {
-                break;
-            }
-            if std::fs::remove_dir_all(&path).is_ok() || std::fs::remove_file(&path).is_ok() {
-                total -= size;
+        let mut total: u64 = all.iter().map(|(_, sized, _)| sized.bytes).sum();
+        all.sort_by_key(|(used, _, _)| *used);
+        let mut kept = Vec::new();
+        for (_, sized, path) in all {
+            if total > self.limit && std::fs::remove_dir_all(&path).is_ok() {
+                total -= sized.bytes;
+            } else {
+                kept.push(sized);
             }
         }
+        write_index(&self.dir, &kept);
+    }
+}
+
+/// The store's index: each entry's size in bytes, with the version of the entry it was
+/// measured on. Written whole and renamed into place; a line it cannot read is an entry to
+/// measure again, so that a damaged or missing index costs a walk, never a wrong size for
+/// long.
+const INDEX: &str = "sizes.tsv";
+
+/// An entry's key, size and version (its folder's modification time, in nanoseconds since
+/// the epoch: a result stored again under the same key is a new folder).
+struct Sized {
+    key: String,
+    bytes: u64,
+    version: Option<u128>,
+}
+
+fn version(entry: &Path) -> Option<u128> {
+    let modified = std::fs::metadata(entry).and_then(|m| m.modified()).ok()?;
+    Some(
+        modified
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .ok()?
+            .as_nanos(),
+    )
+}
+
+/// The index's lines, `key<TAB>bytes<TAB>version`, by key.
+fn read_index(file: &Path) -> BTreeMap<String, (u64, u128)> {
+    let text = std::fs::read_to_string(file).unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let mut fields = line.split('\t');
+            let key = fields.next()?;
+            let bytes = fields.next()?.parse().ok()?;
+            let version = fields.next()?.parse().ok()?;
+            Some((key.to_owned(), (bytes, version)))
+        })
+        .collect()
+}
+
+fn write_index(dir: &Path, entries: &[Sized]) {
+    let text: String = entries
+        .iter()
+        .filter_map(|e| Some(format!("{}\t{}\t{}\n", e.key, e.bytes, e.version?)))
+        .collect();
+    let part = dir.join(format!("{INDEX}.{}.part", std::process::id()));
+    if std::fs::write(&part, text).is_err() || std::fs::rename(&part, dir.join(INDEX)).is_err() {
+        let _ = std::fs::remove_file(&part);
     }
 }
 
@@ -428,5 +498,53 @@ mod tests {
             .map(|k| store.entry(k).exists())
             .collect();
         assert_eq!(left, [false, true, false, true]);
+    }
+
+    #[test]
+    fn sizes_come_from_the_index_while_their_entry_is_the_one_indexed() {
+        let cache = tempfile::tempdir().unwrap();
+        let logs = cell_logs("projects", "listening");
+        let store = Store::with_limit(cache.path(), 1 << 30);
+        for key in ["a", "b"] {
+            store.put(key, &run(), &passed("projects"), logs.path());
+        }
+        store.prune();
+        let index = store.dir.join(INDEX);
+        let lines = read_index(&index);
+        assert_eq!(lines.keys().collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(lines["a"].0, size(&store.entry("a")));
+        // The index says `b` is huge: a store that holds both by their real sizes removes
+        // it, so the index was read rather than `b` walked.
+        let real = size(&store.entry("a")) + size(&store.entry("b"));
+        let store = Store::with_limit(cache.path(), real);
+        let huge = |version: u128| {
+            format!(
+                "a\t{}\t{}\nb\t{}\t{version}\n",
+                lines["a"].0,
+                lines["a"].1,
+                1u64 << 40
+            )
+        };
+        std::fs::write(&index, huge(lines["b"].1 + 1)).unwrap();
+        store.prune();
+        assert!(
+            store.entry("b").exists(),
+            "an entry not the one indexed is measured again"
+        );
+        std::fs::write(&index, "not\tan index\nb\t\n").unwrap();
+        store.prune();
+        assert!(
+            store.entry("b").exists(),
+            "a damaged index is measured again"
+        );
+        assert_eq!(read_index(&index).len(), 2, "and written anew");
+        let lines = read_index(&index);
+        std::fs::write(&index, huge(lines["b"].1)).unwrap();
+        // `a` used last, so that only the size says which goes.
+        assert!(store.get("a", logs.path()).is_some());
+        store.prune();
+        assert!(!store.entry("b").exists());
+        assert!(store.entry("a").exists());
+        assert_eq!(read_index(&index).keys().collect::<Vec<_>>(), ["a"]);
     }
 }
