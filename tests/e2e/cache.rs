@@ -14,6 +14,11 @@ use matrix_tests::{
 /// `cargo xtask matrix --config CONFIG --format json ARGS` with the result cache on, as a
 /// user runs it.
 fn cached_run(config: &Path, args: &[&str]) -> Run {
+    traced_run(config, args, None)
+}
+
+/// A run as `cached_run`, with `traced`'s folder first on PATH when given.
+fn traced_run(config: &Path, args: &[&str], traced: Option<&Wineserver>) -> Run {
     let mut all = vec![
         "matrix",
         "--config",
@@ -22,11 +27,47 @@ fn cached_run(config: &Path, args: &[&str]) -> Run {
         "json",
     ];
     all.extend_from_slice(args);
-    let out = xtask_cmd(&root(), &all)
-        .env_remove(NO_CACHE)
-        .output()
-        .expect("cargo runs");
-    Run::of(&out)
+    let mut cmd = xtask_cmd(&root(), &all);
+    cmd.env_remove(NO_CACHE);
+    if let Some(traced) = traced {
+        let path = std::env::var("PATH").unwrap_or_default();
+        cmd.env("PATH", format!("{}:{path}", traced.dir.path().display()));
+    }
+    Run::of(&cmd.output().expect("cargo runs"))
+}
+
+/// A `wineserver` first on PATH that notes its arguments and runs the real one: which
+/// wineservers a run starts.
+struct Wineserver {
+    dir: tempfile::TempDir,
+}
+
+impl Wineserver {
+    fn new() -> Wineserver {
+        let real = which::which("wineserver").expect("Wine is provisioned by the full run");
+        let dir = tempfile::tempdir().unwrap();
+        let script = dir.path().join("wineserver");
+        std::fs::write(
+            &script,
+            format!(
+                "#!/bin/sh\necho \"$*\" >> '{}'\nexec '{}' \"$@\"\n",
+                dir.path().join("calls").display(),
+                real.display()
+            ),
+        )
+        .unwrap();
+        std::fs::set_permissions(&script, std::os::unix::fs::PermissionsExt::from_mode(0o755))
+            .unwrap();
+        Wineserver { dir }
+    }
+
+    /// The arguments of each call since the last, which it forgets.
+    fn calls(&self) -> Vec<String> {
+        let file = self.dir.path().join("calls");
+        let text = std::fs::read_to_string(&file).unwrap_or_default();
+        let _ = std::fs::remove_file(&file);
+        text.lines().map(str::to_owned).collect()
+    }
 }
 
 /// Each job as `suite@cell` with the run its result was reused from (`None`: it ran).
@@ -119,7 +160,8 @@ fn an_unchanged_rerun_reuses_every_job_and_a_changed_case_file_reruns_only_its_s
         .to_owned();
 
     // Unchanged: nothing runs, every result is the full run's, and it still signs off.
-    let again = cached_run(&config, &[]);
+    let wineserver = Wineserver::new();
+    let again = traced_run(&config, &[], Some(&wineserver));
     assert_eq!(again.verdict(), "go", "{}", again.text);
     assert_eq!(again.results["scope"]["sign_off"], true, "{}", again.text);
     let reused = sources(&again);
@@ -130,7 +172,8 @@ fn an_unchanged_rerun_reuses_every_job_and_a_changed_case_file_reruns_only_its_s
         "every job reused from the full run of {started}: {reused:?}"
     );
     assert!(again.events_of("job-started").is_empty(), "{}", again.text);
-    // The runtimes warmed up for nothing are stopped all the same.
+    // No Wine job runs, so no wineserver starts (Wine's runtimes warm up only for jobs).
+    assert_eq!(wineserver.calls(), Vec::<String>::new());
     let left = leftovers_after(10);
     assert!(left.is_empty(), "left after a run of cached jobs: {left:?}");
     let cached_event = again.events_of("jobs-cached");
@@ -172,9 +215,18 @@ fn an_unchanged_rerun_reuses_every_job_and_a_changed_case_file_reruns_only_its_s
     // One case file of one suite changes: only that suite's jobs run.
     let case = projects.join("rename.toml");
     let original = std::fs::read_to_string(&case).unwrap();
-    std::fs::write(&case, format!("{original}\n# reviewed\n")).unwrap();
-    let changed = cached_run(&config, &[]);
+    // A stamp no earlier run wrote: the store outlives test runs, and a change it already
+    // holds a passed result for is rightly not run again.
+    let stamp = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    std::fs::write(&case, format!("{original}\n# reviewed {stamp}\n")).unwrap();
+    let changed = traced_run(&config, &[], Some(&wineserver));
     assert_eq!(changed.verdict(), "go", "{}", changed.text);
+    // The Windows cells' projects jobs run: their slots' wineservers start, and stop.
+    let calls = wineserver.calls();
+    assert!(calls.iter().any(|c| c == "-p"), "{calls:?}");
     for (job, from) in sources(&changed) {
         assert_eq!(
             from.is_none(),

@@ -137,7 +137,6 @@ struct Prepared {
     start: Instant,
     validated: Validated,
     runtimes: BTreeMap<String, Arc<dyn Runtime>>,
-    warming: Vec<tokio::task::JoinHandle<()>>,
     artifacts: build::Artifacts,
     scratch: PathBuf,
     logs: PathBuf,
@@ -145,7 +144,7 @@ struct Prepared {
 }
 
 /// Validates, provisions and builds: what the builds need first, then cargo builds while
-/// the runtimes are made ready and warmed.
+/// the runtimes are made ready.
 async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<Prepared> {
     let start = Instant::now();
     let started = std::time::SystemTime::now();
@@ -171,7 +170,7 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     // A runtime that cannot be made ready ends the run at once (cargo is stopped); a build
     // that ends first waits for the runtimes, so that no package install is cut short.
-    let (artifacts, ((_, runtimes, warming), provenance)) = {
+    let (artifacts, ((_, runtimes), provenance)) = {
         let building = async {
             options.events.emit(RunEvent::Phase {
                 phase: Phase::Build,
@@ -231,7 +230,6 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
         start,
         validated,
         runtimes,
-        warming,
         artifacts,
         scratch,
         logs,
@@ -239,20 +237,15 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     })
 }
 
-/// The runtimes, ready and warming: the leftovers of killed runs removed, what the runtimes
-/// need provisioned, and each started on what it keeps for the run (Wine's wineservers), so
-/// that no job waits for it.
+/// The runtimes, ready: the leftovers of killed runs removed, and what the runtimes need
+/// provisioned.
 async fn ready_runtimes(
     matrix: &Matrix,
     cells: &[&crate::matrix::Cell],
     needs: &Needs,
     ctx: &Ctx,
     scratch: &std::path::Path,
-) -> Result<(
-    provision::Provisioned,
-    BTreeMap<String, Arc<dyn Runtime>>,
-    Vec<tokio::task::JoinHandle<()>>,
-)> {
+) -> Result<(provision::Provisioned, BTreeMap<String, Arc<dyn Runtime>>)> {
     // What runs killed with SIGKILL left running goes before anything of this run starts (a
     // wineserver of theirs would pass for this run's own): their containers through the
     // engine, which ends the processes in them (they carry the run's mark too), then the
@@ -273,7 +266,6 @@ async fn ready_runtimes(
                 .map(|p| format!("process {p}")),
         );
     }
-    // Wine first, so that its slots warm up while the engines are checked and cargo builds.
     let mut provisioned = provision::Provisioned {
         wine: provision::for_wine(needs, ctx).await?,
         ..Default::default()
@@ -287,13 +279,6 @@ async fn ready_runtimes(
         &provisioned,
         scratch,
     )?;
-    let warming = runtimes
-        .values()
-        .map(|runtime| {
-            let runtime = runtime.clone();
-            tokio::spawn(async move { runtime.warm_up().await })
-        })
-        .collect();
     provisioned.engines = provision::for_containers(needs, ctx).await?;
     // The containers of killed runs that stopped (nothing of theirs to sweep), from the
     // engines not cleared above.
@@ -318,7 +303,7 @@ async fn ready_runtimes(
         &provisioned,
         scratch,
     )?);
-    Ok((provisioned, runtimes, warming))
+    Ok((provisioned, runtimes))
 }
 
 /// Removes the containers of killed runs `program` has, and says what it removed.
@@ -399,7 +384,6 @@ async fn finish(
         start,
         validated,
         runtimes,
-        warming,
         artifacts,
         scratch,
         logs,
@@ -450,9 +434,25 @@ async fn finish(
     };
     let prepare = start.elapsed();
     options.events.emit(RunEvent::Phase { phase: Phase::Jobs });
+    // The runtimes with jobs to run start what they keep for the run (Wine's wineservers
+    // and services) now, so that no job waits for it; one whose jobs all come from the
+    // cache starts nothing (a run with every job cached spent half its processor time
+    // booting Wine for nobody). A later pass's job warms its slot itself when it gets it.
+    let mut warm: Vec<&Arc<dyn Runtime>> = Vec::new();
+    for runtime in to_run.iter().filter_map(|job| jobs.runtime(job)) {
+        if !warm.iter().any(|w| Arc::ptr_eq(w, runtime)) {
+            warm.push(runtime);
+        }
+    }
+    let warming: Vec<_> = warm
+        .into_iter()
+        .map(|runtime| {
+            let runtime = runtime.clone();
+            tokio::spawn(async move { runtime.warm_up().await })
+        })
+        .collect();
     // Awaited by the schedule, and again before the runtimes are shut down: a warm-up still
-    // going then (every job of its runtime reused from the cache) would start Wine's
-    // services after the shutdown stopped them.
+    // going then would start Wine's services after the shutdown stopped them.
     let warmed = futures_util::FutureExt::shared(futures_util::FutureExt::map(
         futures_util::future::join_all(warming),
         |_| (),
