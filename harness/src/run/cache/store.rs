@@ -12,7 +12,7 @@ use crate::outcome::{Cached, JobResult, Phases};
 use crate::plan::{Job, JobId};
 use crate::provision::Provenance;
 
-/// The most the store keeps, in bytes.
+/// The most the store keeps, in bytes on disk (as `du` counts them).
 const LIMIT: u64 = 64 * 1024 * 1024;
 
 /// The results of passed jobs, by key, in the harness cache folder: a folder per key with
@@ -215,11 +215,11 @@ impl Store {
     }
 }
 
-/// The store's index: each entry's size in bytes, with the version of the entry it was
+/// The store's index: what each entry takes on disk, in bytes, with the version of the entry it was
 /// measured on. Written whole and renamed into place; a line it cannot read is an entry to
 /// measure again, so that a damaged or missing index costs a walk, never a wrong size for
 /// long.
-const INDEX: &str = "sizes.tsv";
+const INDEX: &str = "usage.tsv";
 
 /// An entry's key, size and version (its folder's modification time, in nanoseconds since
 /// the epoch: a result stored again under the same key is a new folder).
@@ -310,17 +310,34 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     Ok(())
 }
 
-/// The bytes of the files under `path` (or of the file).
+/// What `path` and everything under it take on disk.
 fn size(path: &Path) -> u64 {
     match std::fs::symlink_metadata(path) {
-        Ok(meta) if meta.is_dir() => std::fs::read_dir(path)
-            .into_iter()
-            .flatten()
-            .flatten()
-            .map(|e| size(&e.path()))
-            .sum(),
-        Ok(meta) => meta.len(),
+        Ok(meta) if meta.is_dir() => {
+            on_disk(&meta)
+                + std::fs::read_dir(path)
+                    .into_iter()
+                    .flatten()
+                    .flatten()
+                    .map(|e| size(&e.path()))
+                    .sum::<u64>()
+        }
+        Ok(meta) => on_disk(&meta),
         Err(_) => 0,
+    }
+}
+
+/// What one file or folder takes on disk: its allocated blocks where the system says (a
+/// 100-byte log takes a 4 KiB block, and a store bounded by its files' lengths took twice
+/// its bound as `du` counts it), else its length.
+fn on_disk(meta: &std::fs::Metadata) -> u64 {
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::MetadataExt::blocks(meta) * 512
+    }
+    #[cfg(not(unix))]
+    {
+        meta.len()
     }
 }
 
@@ -546,5 +563,29 @@ mod tests {
         assert!(!store.entry("b").exists());
         assert!(store.entry("a").exists());
         assert_eq!(read_index(&index).keys().collect::<Vec<_>>(), ["a"]);
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_entry_is_measured_as_the_disk_holds_it() {
+        let cache = tempfile::tempdir().unwrap();
+        let logs = cell_logs("projects", "listening");
+        let store = Store::new(cache.path());
+        store.put("a", &run(), &passed("projects"), logs.path());
+        let mut lengths = 0;
+        let mut blocks = 0;
+        let mut stack = vec![store.entry("a")];
+        while let Some(path) = stack.pop() {
+            let meta = std::fs::symlink_metadata(&path).unwrap();
+            blocks += std::os::unix::fs::MetadataExt::blocks(&meta) * 512;
+            if meta.is_dir() {
+                stack.extend(std::fs::read_dir(&path).unwrap().map(|e| e.unwrap().path()));
+            } else {
+                lengths += meta.len();
+            }
+        }
+        // A few small files and their folders: each takes a whole block.
+        assert!(blocks > lengths, "{blocks} {lengths}");
+        assert_eq!(size(&store.entry("a")), blocks);
     }
 }
