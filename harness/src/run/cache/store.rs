@@ -341,7 +341,6 @@ fn on_disk(meta: &std::fs::Metadata) -> u64 {
     }
 }
 
-/// Whether a result may be reused: it passed, with nothing leaked.
 /// Whether what an entry says of its source run is what a run writes: a start in RFC 3339
 /// and a commit in hex (`+dirty` after it). Both are printed to the terminal and the
 /// reports; an entry that says anything else was not written by a run and is a miss.
@@ -353,6 +352,7 @@ fn plausible(entry: &Entry) -> bool {
     commit && chrono::DateTime::parse_from_rfc3339(&entry.run).is_ok()
 }
 
+/// Whether a result may be reused: it passed, with nothing leaked.
 fn reusable(result: &JobResult) -> bool {
     result.passed() && result.leaked.is_empty() && !result.cases.is_empty()
 }
