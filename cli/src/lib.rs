@@ -26,7 +26,7 @@ use harness::{Error, Matrix};
 
 /// Reads the matrix, and says on standard error what in it is allowed but should change.
 fn load(config: &std::path::Path) -> Result<Matrix, Error> {
-    let matrix = Matrix::load(config)?;
+    let matrix = Matrix::load(config, harness::runtime::kinds())?;
     for warning in &matrix.warnings {
         eprintln!("warning: {warning}\n");
     }
@@ -94,7 +94,7 @@ pub fn exit_code(result: Result<u8, Error>) -> ExitCode {
 pub async fn run(command: Command) -> Result<u8, Error> {
     match command {
         Command::Schema { out } => {
-            let schema = harness::matrix::json_schema();
+            let schema = harness::matrix::json_schema(harness::runtime::kinds());
             match out {
                 Some(path) => std::fs::write(&path, schema).map_err(|e| Error::io(path, e))?,
                 None => print!("{schema}"),

@@ -69,7 +69,8 @@ fn peak_mib() -> Option<f64> {
 }
 
 fn main() {
-    let matrix = harness::matrix::parse(Path::new("bench.toml"), MATRIX).unwrap();
+    let matrix =
+        harness::matrix::parse(Path::new("bench.toml"), MATRIX, harness::runtime::kinds()).unwrap();
     let cells = ["debian", "windows"];
     let injected = Injected::new("/tmp/data", "/data", 40000);
     let headers = [("content-type", "application/json")];

@@ -46,7 +46,7 @@ fn measure<T>(runs: usize, mut f: impl FnMut() -> T) -> (Duration, Duration, T) 
 fn main() {
     let text = matrix_text();
     let (best, median, matrix) = measure(5, || {
-        harness::matrix::parse(Path::new("bench.toml"), &text).unwrap()
+        harness::matrix::parse(Path::new("bench.toml"), &text, harness::runtime::kinds()).unwrap()
     });
     println!(
         "parse  {CELLS} cells x {SUITES} suites ({} KiB): best {best:?}, median {median:?}",

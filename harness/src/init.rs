@@ -106,7 +106,7 @@ pub async fn init(options: &Options) -> Result<Initialized> {
         .unwrap_or_else(|| vec!["--listen".into(), "{addr}".into()]);
     let text = matrix_text(&found, &args, &snapshots);
     // What init writes must be a matrix the harness reads.
-    crate::matrix::parse(&config, &text)?;
+    crate::matrix::parse(&config, &text, crate::runtime::kinds())?;
     let mut files: Vec<(PathBuf, String)> = vec![
         (config.clone(), text),
         (
@@ -136,7 +136,7 @@ pub async fn init(options: &Options) -> Result<Initialized> {
             .map(|(url, rev)| (url.as_str(), rev.as_str()));
         match ci::context(&config, source) {
             Ok(cx) => {
-                let matrix = crate::matrix::Matrix::load(&config)?;
+                let matrix = crate::matrix::Matrix::load(&config, crate::runtime::kinds())?;
                 let root = ci::context::repository_root(&config).expect("the context found it");
                 let text = generator.generate(&matrix, &cx);
                 write_new(&root.join(generator.default_path()), &text, &mut done)?;
@@ -415,8 +415,9 @@ mod tests {
             (Found::Nothing, vec!["debian", "windows"]),
         ] {
             let text = matrix_text(&found, &["--port".into(), "{port}".into()], "snapshots");
-            let matrix = crate::matrix::parse(Path::new("matrix.toml"), &text)
-                .unwrap_or_else(|e| panic!("{e}\n{text}"));
+            let matrix =
+                crate::matrix::parse(Path::new("matrix.toml"), &text, crate::runtime::kinds())
+                    .unwrap_or_else(|e| panic!("{e}\n{text}"));
             let names: Vec<&str> = matrix.cells.iter().map(|c| c.name.as_str()).collect();
             assert_eq!(names, cells, "{text}");
             assert_eq!(matrix.server.args, ["--port", "{port}"]);

@@ -20,7 +20,8 @@
 //!
 //! ```no_run
 //! use harness::{Matrix, plan::{Selection, plan}};
-//! let matrix = Matrix::load("matrix.toml".as_ref())?;
+//! // The runtime kinds its targets may name: the registry `runtime::KINDS`.
+//! let matrix = Matrix::load("matrix.toml".as_ref(), harness::runtime::kinds())?;
 //! let plan = plan(&matrix, &Selection::default())?;
 //! print!("{}", harness::render::tables::plan(&plan));
 //! # Ok::<(), harness::Error>(())

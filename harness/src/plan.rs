@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 
 use crate::errors::{Error, Result};
-use crate::matrix::{Matrix, RuntimeKind, Scope, SuiteKind, quoted_list};
+use crate::matrix::{Matrix, Scope, SuiteKind, quoted_list};
 
 /// What the command line selected.
 #[derive(Debug, Clone, Default)]
@@ -171,8 +171,8 @@ pub struct PlanCell {
     pub target: String,
     /// Its build triple.
     pub triple: String,
-    /// Its runtime.
-    pub runtime: RuntimeKind,
+    /// Its runtime's kind.
+    pub runtime: String,
     /// Whether it is the primary cell.
     pub primary: bool,
     /// Its axis values.
@@ -378,7 +378,7 @@ pub fn plan(matrix: &Matrix, selection: &Selection) -> Result<Plan> {
                     name: c.name.clone(),
                     target: c.target.clone(),
                     triple: target.triple.clone(),
-                    runtime: target.runtime.kind(),
+                    runtime: target.runtime.kind().to_owned(),
                     primary: c.name == matrix.primary,
                     values: c.values.iter().cloned().collect(),
                 }

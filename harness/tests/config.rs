@@ -10,8 +10,8 @@ fn malformed_matrix_files_are_rejected_with_located_messages() {
         count += 1;
         let text = std::fs::read_to_string(path).unwrap();
         let name = Path::new("malformed").join(path.file_name().unwrap());
-        let err =
-            harness::matrix::parse(&name, &text).expect_err("a malformed matrix must be rejected");
+        let err = harness::matrix::parse(&name, &text, harness::runtime::kinds())
+            .expect_err("a malformed matrix must be rejected");
         assert_eq!(err.exit_code(), 2, "config errors exit with 2");
         let harness::Error::Config(diagnostics) = &err else {
             panic!("expected a config error, got {err:?}");
@@ -36,7 +36,8 @@ fn malformed_matrix_files_are_rejected_with_located_messages() {
 #[test]
 fn the_repository_matrix_is_valid() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
-    let matrix = harness::Matrix::load(&root.join("matrix.toml")).unwrap();
+    let matrix =
+        harness::Matrix::load(&root.join("matrix.toml"), harness::runtime::kinds()).unwrap();
     let names: Vec<&str> = matrix.cells.iter().map(|c| c.name.as_str()).collect();
     assert_eq!(names, ["windows", "windows-2025", "debian"]);
     assert_eq!(matrix.primary, "debian");
@@ -46,20 +47,23 @@ fn the_repository_matrix_is_valid() {
     );
     let versions: Vec<_> = ["windows", "windows-2025"]
         .iter()
-        .map(|t| match &matrix.target(t).unwrap().runtime {
-            harness::matrix::Runtime::Windows(w) => (w.mode, w.version.map(|v| v.title())),
-            other => panic!("{t} runs {other:?}"),
+        .map(|t| {
+            let runtime = &matrix.target(t).unwrap().runtime;
+            match runtime.settings::<harness::runtime::Windows>() {
+                Some(w) => (w.mode, w.version.map(|v| v.title())),
+                None => panic!("{t} runs {runtime:?}"),
+            }
         })
         .collect();
     assert_eq!(
         versions,
         [
             (
-                harness::matrix::WindowsMode::Auto,
+                harness::runtime::WindowsMode::Auto,
                 Some("Windows Server 2022")
             ),
             (
-                harness::matrix::WindowsMode::Auto,
+                harness::runtime::WindowsMode::Auto,
                 Some("Windows Server 2025")
             )
         ]
@@ -77,10 +81,11 @@ fn the_old_spelling_wine_is_the_windows_runtime_with_a_located_warning() {
         "image = \"debian:bookworm-slim\"\n\n[[suite]]",
         "\n[[suite]]",
     );
-    let matrix = harness::matrix::parse(Path::new("old.toml"), &text).unwrap();
+    let matrix =
+        harness::matrix::parse(Path::new("old.toml"), &text, harness::runtime::kinds()).unwrap();
     assert_eq!(
         matrix.target("windows").unwrap().runtime,
-        harness::matrix::Runtime::Windows(harness::matrix::Windows::default()),
+        harness::matrix::Runtime::new(harness::runtime::Windows::default()),
         "`wine` reads as `windows` with `mode = \"auto\"`"
     );
     let [warning] = matrix.warnings.as_slice() else {
@@ -100,7 +105,7 @@ fn the_old_spelling_wine_is_the_windows_runtime_with_a_located_warning() {
 fn committed_json_schema_is_fresh() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
     let path = root.join("matrix.schema.json");
-    let fresh = harness::matrix::json_schema();
+    let fresh = harness::matrix::json_schema(harness::runtime::kinds());
     let committed = std::fs::read_to_string(&path).unwrap_or_default();
     if committed != fresh {
         if std::env::var_os("CI").is_none() {
@@ -147,7 +152,8 @@ case = "echo"
 cells = ["windows", "linux"]
 reason = "CRLF"
 "#;
-    let m = harness::matrix::parse(Path::new("matrix.toml"), text).unwrap();
+    let m =
+        harness::matrix::parse(Path::new("matrix.toml"), text, harness::runtime::kinds()).unwrap();
     assert_eq!(
         m.divergences[0].cells,
         ["windows-debug", "windows-release", "linux-release"],

@@ -74,7 +74,7 @@ fn edited(text: &str, edits: &[Edit]) -> String {
 }
 
 fn matrix(text: &str) {
-    let _ = harness::matrix::parse(Path::new("matrix.toml"), text);
+    let _ = harness::matrix::parse(Path::new("matrix.toml"), text, harness::runtime::kinds());
 }
 
 fn case(text: &str) {
@@ -142,7 +142,12 @@ proptest! {
 #[test]
 fn the_seed_documents_parse() {
     // The edits start from valid documents, so that they reach past the first syntax check.
-    harness::matrix::parse(Path::new("matrix.toml"), &read("matrix.toml")).unwrap();
+    harness::matrix::parse(
+        Path::new("matrix.toml"),
+        &read("matrix.toml"),
+        harness::runtime::kinds(),
+    )
+    .unwrap();
     harness::suite::http::case::parse(
         &root().join("fixtures/suites/projects/create-and-get.toml"),
         &read("fixtures/suites/projects/create-and-get.toml"),

@@ -84,7 +84,7 @@ store = "sqlite"
 fn matrix(extra: &str, primary: &str) -> harness::Matrix {
     let text = format!("{BASE}{extra}")
         .replace("primary = \"debian\"", &format!("primary = \"{primary}\""));
-    harness::matrix::parse(Path::new("matrix.toml"), &text).unwrap()
+    harness::matrix::parse(Path::new("matrix.toml"), &text, harness::runtime::kinds()).unwrap()
 }
 
 fn selection(args: &str) -> Selection {

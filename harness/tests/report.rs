@@ -92,7 +92,7 @@ fn obs(suite: &str, case: &str, cell: &str, scope: Scope, text: &str) -> Observa
 fn reports_of_fixed_results() {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("matrix.toml");
-    let matrix = harness::matrix::parse(&file, MATRIX).unwrap();
+    let matrix = harness::matrix::parse(&file, MATRIX, harness::runtime::kinds()).unwrap();
     let p = plan(&matrix, &Selection::default()).unwrap();
     // Baselines as committed: everything but the `env` case's.
     let store = dir.path().join("snapshots");

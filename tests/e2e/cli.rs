@@ -91,7 +91,7 @@ fn bad_config_and_selection_exit_with_2_and_say_where() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
         err.contains(&format!(
-            "matrix.toml:{line}:{column}: unknown variant `wyne`"
+            "matrix.toml:{line}:{column}: unknown runtime `wyne`"
         )),
         "{err}"
     );

@@ -224,7 +224,8 @@ fn the_repository_matrix_is_green_with_its_intended_divergences_and_none_stale()
     );
     assert_eq!(run.code, Some(0), "{}", run.text);
     assert_eq!(run.verdict(), "go");
-    let matrix = harness::Matrix::load(&root().join("matrix.toml")).unwrap();
+    let matrix =
+        harness::Matrix::load(&root().join("matrix.toml"), harness::runtime::kinds()).unwrap();
     let results = matrix_tests::results_in(out.path());
     assert_eq!(results, run.results, "results.json is what the run printed");
     let accepted = results["comparison"]["divergences"].as_array().unwrap();

@@ -13,7 +13,8 @@ use matrix_tests::{leftovers_after, root, serial};
 /// Builds the sample server for `cell`, launches it in the cell's runtime, returns what its
 /// `/info` says and what `podman ps` showed while it ran.
 async fn info_of(cell: &str) -> (serde_json::Value, String) {
-    let matrix = harness::Matrix::load(&root().join("matrix.toml")).unwrap();
+    let matrix =
+        harness::Matrix::load(&root().join("matrix.toml"), harness::runtime::kinds()).unwrap();
     let selection = Selection {
         cells: vec![cell.to_owned()],
         ..Selection::default()

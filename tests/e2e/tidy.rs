@@ -310,7 +310,9 @@ fn every_toml_block_in_the_docs_is_a_valid_matrix() {
                 .unwrap_or_else(|| panic!("an unclosed toml block in {doc}"));
             let line = text[..text.len() - rest.len() + start].lines().count() + 2;
             let name = format!("{doc} (block at line {line})");
-            if let Err(e) = harness::matrix::parse(Path::new(&name), &body[..end]) {
+            if let Err(e) =
+                harness::matrix::parse(Path::new(&name), &body[..end], harness::runtime::kinds())
+            {
                 panic!("{e}");
             }
             blocks += 1;
@@ -320,11 +322,33 @@ fn every_toml_block_in_the_docs_is_a_valid_matrix() {
     }
 }
 
-/// The files of the harness, outside the runtimes' own modules (`runtime/`) and the matrix's
-/// model of them (`matrix/`), that name a runtime kind: none. Provisioning, CI, the result
-/// cache and the reports ask a runtime (`windows()`, `engine_image()`, `cluster()`,
-/// `Runtime::describe`), so that a new match on the kind elsewhere fails here.
+/// The files of the harness, outside the runtimes' modules (`runtime/`) and the matrix's
+/// vocabulary for what they need (`matrix/runtime.rs`), that match on a runtime kind or an
+/// execution kind: none. Provisioning, CI, the result cache and the reports ask a runtime's
+/// settings (`requirements()`) or its launcher (`Runtime::describe`).
 const NAMING_RUNTIME_KINDS: &[&str] = &[];
+
+/// Each runtime kind's module, and what names that kind: its kind, its settings, its
+/// launchers. Only its module, and the registry's `pub use` and `KINDS` lines in
+/// `runtime/mod.rs`, may name them: a runtime is one module and one registration.
+const KIND_MODULES: &[(&str, &str)] = &[
+    (
+        "runtime/host.rs",
+        r"\b(HostKind|host::Host)\b|settings::<Host>",
+    ),
+    (
+        "runtime/windows",
+        r"\b(WindowsKind|WindowsMode|WineRuntime|windows::Windows)\b|settings::<Windows>",
+    ),
+    (
+        "runtime/container.rs",
+        r"\b(ContainerKind|ContainerRuntime|container::Container)\b|settings::<Container>",
+    ),
+    (
+        "runtime/pod",
+        r"\b(PodKind|PodRuntime|ClusterRuntime|pod::Pod)\b|settings::<Pod>",
+    ),
+];
 
 #[test]
 fn the_files_that_match_on_a_runtime_kind_are_the_known_ones() {
@@ -332,15 +356,44 @@ fn the_files_that_match_on_a_runtime_kind_are_the_known_ones() {
         r"\b(Runtime|RuntimeConfig|RuntimeKind|ExecutionKind)::(Host|Windows|Container|Pod|Native|Emulated)\b",
     )
     .unwrap();
-    let naming: Vec<String> = harness_sources()
-        .into_iter()
-        .filter(|(rel, _)| !rel.starts_with("runtime") && !rel.starts_with("matrix"))
+    let sources = harness_sources();
+    let naming: Vec<String> = sources
+        .iter()
+        .filter(|(rel, _)| !rel.starts_with("runtime") && !rel.ends_with("matrix/runtime.rs"))
         .filter(|(_, text)| kind.is_match(&shipped(text)))
         .map(|(rel, _)| rel.to_string_lossy().replace('\\', "/"))
         .collect();
     assert_eq!(
         naming, NAMING_RUNTIME_KINDS,
-        "the files outside runtime/ and matrix/ that name a runtime kind changed: a new one \
-         should ask its runtime instead; one that no longer does comes off the list"
+        "the files outside runtime/ that name a runtime kind changed: a new one should ask \
+         its runtime instead; one that no longer does comes off the list"
     );
+    let registration = regex::Regex::new(r"(?m)^pub (use |static KINDS\b)[^;]*;").unwrap();
+    let mut outside = Vec::new();
+    for (module, names) in KIND_MODULES {
+        let names = regex::Regex::new(names).unwrap();
+        for (rel, text) in &sources {
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            if rel.starts_with(module) {
+                continue;
+            }
+            let mut code = shipped(text);
+            if rel == "runtime/mod.rs" {
+                code = registration.replace_all(&code, "").into_owned();
+            }
+            if let Some(found) = names.find(&code) {
+                outside.push(format!("{rel} names `{}` of {module}", found.as_str()));
+            }
+        }
+    }
+    assert_eq!(
+        outside,
+        Vec::<String>::new(),
+        "a runtime kind is named outside its module and its registration: ask its settings \
+         (`requirements()`) or its launcher instead"
+    );
+    // The check sees a kind named elsewhere.
+    let windows = regex::Regex::new(KIND_MODULES[1].1).unwrap();
+    assert!(windows.is_match("let w = config.settings::<Windows>();"));
+    assert!(!windows.is_match("Runner::Windows(version)"));
 }

@@ -9,7 +9,7 @@ pub mod gitlab;
 
 pub use context::{Context, Harness, context};
 
-use crate::matrix::{Matrix, WindowsMode, WindowsVersion};
+use crate::matrix::{Matrix, Runner, WindowsVersion};
 use crate::provision::Needs;
 
 /// A CI system's pipeline generator.
@@ -82,14 +82,13 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
         .iter()
         .map(|c| {
             let target = matrix.target(&c.target).expect("cells name known targets");
-            let windows = target.runtime.windows();
-            let os = match windows {
-                // A cell that asks for Wine runs under Wine on Linux; the others natively.
-                Some(w) if w.mode == WindowsMode::Wine => Os::Linux,
-                Some(_) => Os::Windows,
-                None if target.triple.contains("-windows-") => Os::Windows,
-                None if target.triple.contains("-apple-") => Os::Macos,
-                None => Os::Linux,
+            let requirements = target.runtime.requirements();
+            let os = match requirements.runner {
+                Runner::Linux => Os::Linux,
+                Runner::Windows(_) => Os::Windows,
+                Runner::OfTriple if target.triple.contains("-windows-") => Os::Windows,
+                Runner::OfTriple if target.triple.contains("-apple-") => Os::Macos,
+                Runner::OfTriple => Os::Linux,
             };
             let packages = if os == Os::Linux {
                 let needs = Needs::of(matrix, [c.name.as_str()]);
@@ -101,14 +100,14 @@ pub fn cell_jobs(matrix: &Matrix) -> Vec<CellJob> {
                 cell: c.name.clone(),
                 os,
                 packages,
-                windows: windows
-                    .filter(|_| os == Os::Windows)
-                    .and_then(|w| w.version),
-                containers: target.runtime.engine_image().is_some(),
-                cluster: target.runtime.cluster().and_then(|cluster| {
-                    let image = target.runtime.pod()?.image.clone();
-                    Some((cluster.context.clone(), image))
-                }),
+                windows: match requirements.runner {
+                    Runner::Windows(version) => version,
+                    _ => None,
+                },
+                containers: requirements.engine.is_some(),
+                cluster: requirements
+                    .cluster
+                    .map(|(cluster, image)| (cluster.context, image)),
             }
         })
         .collect()
@@ -154,6 +153,7 @@ runtime = "pod"
 image = "debian:bookworm-slim"
 read_only_root_filesystem = true
 "#,
+            crate::runtime::kinds(),
         )
         .unwrap();
         let jobs = cell_jobs(&matrix);

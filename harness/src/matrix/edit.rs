@@ -48,7 +48,12 @@ impl NewDivergence {
 /// `text` (the matrix file at `path`) with `d` accepted: an entry of the same suite, case
 /// and reason gets the new cells (and the new expiry); otherwise a new `[[divergence]]`
 /// follows the last one. The result is a valid matrix, or an error that says why not.
-pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<String> {
+pub fn accept_divergence(
+    path: &Path,
+    text: &str,
+    d: &NewDivergence,
+    kinds: super::Kinds,
+) -> Result<String> {
     let mut doc = document(path, text)?;
     // A date, as TOML writes dates (no quotes), or an error that says what was expected.
     let expires = match &d.expires {
@@ -118,7 +123,7 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
     }
     let edited = doc.to_string();
     // What is written must read back as a matrix, and as one that accepts the divergence.
-    let matrix = super::parse(path, &edited)?;
+    let matrix = super::parse(path, &edited, kinds)?;
     let holds = d.cells.iter().all(|cell| {
         matrix
             .divergences
@@ -137,7 +142,13 @@ pub fn accept_divergence(path: &Path, text: &str, d: &NewDivergence) -> Result<S
 /// `text` (the matrix file at `path`) with a per-target `http` suite `name` reading the
 /// folder `folder` (relative to the matrix file), unless a suite of that name is there
 /// already. The result is a valid matrix, or an error that says why not.
-pub fn add_http_suite(path: &Path, text: &str, name: &str, folder: &str) -> Result<String> {
+pub fn add_http_suite(
+    path: &Path,
+    text: &str,
+    name: &str,
+    folder: &str,
+    kinds: super::Kinds,
+) -> Result<String> {
     let mut doc = document(path, text)?;
     let suites = tables(&mut doc, path, "suite")?;
     if suites
@@ -153,7 +164,7 @@ pub fn add_http_suite(path: &Path, text: &str, name: &str, folder: &str) -> Resu
     table.insert("scope", value("per-target"));
     suites.push(table);
     let edited = doc.to_string();
-    crate::matrix::parse(path, &edited)?;
+    crate::matrix::parse(path, &edited, kinds)?;
     Ok(edited)
 }
 
@@ -239,6 +250,7 @@ request_timeout = "5s"
             Path::new("matrix.toml"),
             MATRIX,
             &new("case", &["windows"], "file names ignore case"),
+            crate::runtime::kinds(),
         )
         .unwrap();
         for line in MATRIX.lines() {
@@ -256,6 +268,7 @@ request_timeout = "5s"
             Path::new("matrix.toml"),
             MATRIX,
             &new("paths", &["mac"], "backslashes"),
+            crate::runtime::kinds(),
         )
         .unwrap();
         assert!(
@@ -269,9 +282,14 @@ request_timeout = "5s"
     fn an_expiry_that_is_no_date_is_refused() {
         let mut d = new("case", &["windows"], "x");
         d.expires = Some("next year".into());
-        let err = accept_divergence(Path::new("matrix.toml"), MATRIX, &d)
-            .unwrap_err()
-            .to_string();
+        let err = accept_divergence(
+            Path::new("matrix.toml"),
+            MATRIX,
+            &d,
+            crate::runtime::kinds(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains("expected YYYY-MM-DD"), "{err}");
     }
 
@@ -281,6 +299,7 @@ request_timeout = "5s"
             Path::new("matrix.toml"),
             MATRIX,
             &new("case", &["nowhere"], "no such cell"),
+            crate::runtime::kinds(),
         )
         .unwrap_err()
         .to_string();

@@ -145,53 +145,24 @@ pub struct RawTarget {
     /// The build triple, such as `x86_64-pc-windows-gnu`.
     #[schemars(with = "String")]
     pub triple: Spanned<String>,
-    /// Where the server runs.
-    #[schemars(with = "RawRuntime")]
-    pub runtime: Spanned<RawRuntime>,
-    /// How a `windows` target runs: `auto` (natively on a Windows host, under Wine elsewhere;
-    /// the default), `wine` or `native`.
-    #[schemars(with = "Option<RawWindowsMode>")]
-    pub mode: Option<Spanned<RawWindowsMode>>,
-    /// The Windows version a `windows` target stands for: `7`, `8.1`, `10`, `11`,
-    /// `server-2008-r2`, `server-2012-r2`, `server-2016`, `server-2019`, `server-2022` or
-    /// `server-2025`. Under Wine its prefix reports it (or the newest version Wine has below
-    /// it); in generated CI it picks the runner image.
-    #[schemars(with = "Option<String>")]
-    pub version: Option<Spanned<String>>,
-    /// The OCI image, for the `container` and `pod` runtimes.
-    #[schemars(with = "Option<String>")]
-    pub image: Option<Spanned<String>>,
-    /// The container engine, for the `container` runtime.
-    #[schemars(with = "Option<RawEngine>")]
-    pub engine: Option<Spanned<RawEngine>>,
-    /// For the `pod` runtime: the server's container has a read-only root filesystem
-    /// (`securityContext.readOnlyRootFilesystem`), as production pods often do.
-    #[schemars(with = "Option<bool>")]
-    pub read_only_root_filesystem: Option<Spanned<bool>>,
-    /// For the `pod` runtime: the server runs as a user that is not root
-    /// (`securityContext.runAsNonRoot`, as user 65534).
-    #[schemars(with = "Option<bool>")]
-    pub run_as_non_root: Option<Spanned<bool>>,
-    /// For the `pod` runtime: the kubectl context of the Kubernetes cluster its pods run
-    /// in (such as `kind-ci`); without it, `podman kube play` runs them on this machine.
-    #[schemars(with = "Option<String>")]
-    pub context: Option<Spanned<String>>,
-    /// For a `pod` with a `context`: the namespace its pods go in (the context's own when
-    /// unset).
-    #[schemars(with = "Option<String>")]
-    pub namespace: Option<Spanned<String>>,
-    /// For a `pod` with a `context`: when the cluster pulls the image (`imagePullPolicy`):
-    /// `if-not-present` (the default), `always`, or `never` (an image loaded into the
-    /// cluster beforehand, as `kind load` does).
-    #[schemars(with = "Option<RawPull>")]
-    pub pull: Option<Spanned<RawPull>>,
+    /// Where the server runs: a runtime kind (`runtime::KINDS` lists them, each with its
+    /// own keys beside these).
+    #[schemars(with = "String")]
+    pub runtime: Spanned<String>,
     /// Environment of the server process on this target, on top of `server.env`.
     #[serde(default)]
     pub env: BTreeMap<String, String>,
     /// A build command for a server that cargo does not build.
     #[schemars(with = "Option<RawBuild>")]
     pub build: Option<Spanned<RawBuild>>,
+    /// The keys of its runtime kind (every key not above), read by the kind.
+    #[serde(skip)]
+    #[schemars(skip)]
+    pub settings: Vec<(Spanned<String>, Spanned<toml::Value>)>,
 }
+
+/// The keys every target has, whatever its runtime; the others are its runtime kind's.
+pub const TARGET_KEYS: &[&str] = &["name", "triple", "runtime", "env", "build"];
 
 /// A target's own build: any command and the artifact it produces, or only the artifact of a
 /// server built elsewhere (a prebuilt binary).
@@ -213,63 +184,6 @@ pub struct RawBuild {
     /// apt-get) when it is missing, and by generated CI jobs.
     #[serde(default)]
     pub packages: Vec<String>,
-}
-
-/// The runtime a target's server runs in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schemars(rename = "RuntimeKind")]
-pub enum RawRuntime {
-    /// A plain process on the host.
-    Host,
-    /// A Windows build: natively on a Windows host, under Wine on a Linux one (see `mode`).
-    Windows,
-    /// The old spelling of `windows` (with `mode = "auto"`), kept as an alias.
-    Wine,
-    /// An OCI container run by podman or docker.
-    Container,
-    /// A Kubernetes pod from a manifest the harness writes: run by `podman kube play`, or
-    /// by `kubectl` in the cluster of a `context`.
-    Pod,
-}
-
-/// When a cluster pulls a pod's image.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schemars(rename = "Pull")]
-pub enum RawPull {
-    /// When the node does not have it (Kubernetes' `IfNotPresent`).
-    IfNotPresent,
-    /// For every pod (`Always`).
-    Always,
-    /// Never: it was loaded into the cluster (`Never`).
-    Never,
-}
-
-/// How a `windows` target runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schemars(rename = "WindowsMode")]
-pub enum RawWindowsMode {
-    /// Natively on a Windows host, under Wine elsewhere (the default).
-    Auto,
-    /// Under Wine, always.
-    Wine,
-    /// Natively, always: the target runs on Windows hosts only.
-    Native,
-}
-
-/// Which container engine runs a `container` target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-#[schemars(rename = "EngineKind")]
-pub enum RawEngine {
-    /// podman when installed, else docker when its daemon answers, else podman (installed).
-    Auto,
-    /// podman.
-    Podman,
-    /// docker.
-    Docker,
 }
 
 /// `[[axis]]`.
@@ -542,7 +456,7 @@ pub fn read(text: &str) -> std::result::Result<(RawMatrix, Unread, Vec<Problem>)
                 server = true;
                 one(value, &mut problems).map(|v| matrix.server = v)
             }
-            "target" => many(value, &mut problems, &mut matrix.targets),
+            "target" => targets(value, &mut problems, &mut matrix.targets),
             "axis" => many(value, &mut problems, &mut matrix.axes),
             "include" => many(value, &mut problems, &mut matrix.include),
             "exclude" => many(value, &mut problems, &mut matrix.exclude),
@@ -596,6 +510,50 @@ pub fn read(text: &str) -> std::result::Result<(RawMatrix, Unread, Vec<Problem>)
         T::deserialize(toml::de::ValueDeserializer::from(value))
             .map_err(|e| problems.push((e.span().unwrap_or(span), e.message().to_owned())))
             .ok()
+    }
+
+    /// Each `[[target]]` into `into`, the keys of its runtime kind (all but
+    /// [`TARGET_KEYS`]) set aside for the kind to read; `None` when one could not be read.
+    fn targets(
+        value: Spanned<DeValue<'_>>,
+        problems: &mut Vec<Problem>,
+        into: &mut Vec<RawTarget>,
+    ) -> Option<()> {
+        let DeValue::Array(items) = value.get_ref() else {
+            return many(value, problems, into);
+        };
+        let mut all_read = true;
+        for item in items.iter() {
+            let DeValue::Table(table) = item.get_ref() else {
+                match one::<RawTarget>(item.clone(), problems) {
+                    Some(t) => into.push(t),
+                    None => all_read = false,
+                }
+                continue;
+            };
+            let mut own = DeTable::new();
+            let mut settings = Vec::new();
+            for (key, value) in table.iter() {
+                if TARGET_KEYS.contains(&key.get_ref().as_ref()) {
+                    own.insert(key.clone(), value.clone());
+                } else if let Some(read) = one::<toml::Value>(value.clone(), problems) {
+                    settings.push((
+                        Spanned::new(key.span(), key.get_ref().to_string()),
+                        Spanned::new(value.span(), read),
+                    ));
+                } else {
+                    all_read = false;
+                }
+            }
+            match one::<RawTarget>(Spanned::new(item.span(), DeValue::Table(own)), problems) {
+                Some(mut t) => {
+                    t.settings = settings;
+                    into.push(t);
+                }
+                None => all_read = false,
+            }
+        }
+        all_read.then_some(())
     }
 
     /// Each element of an array of tables into `into`; `None` when one could not be read.

@@ -1,42 +1,257 @@
-//! The runtimes of the validated model: where a target's server runs, with exactly the
-//! settings of each kind (a Windows build's mode and version, a container's image and
-//! engine, a pod's image, production settings and cluster), and what the rest of the
-//! harness asks of them instead of matching on the kind.
+//! The runtimes of the validated model, as the matrix knows them without knowing any one
+//! kind: each kind (its module in `runtime/`, listed in `runtime::KINDS`) names its keys
+//! and checks them ([`RuntimeKeys`]), and its settings answer what the rest of the harness
+//! asks ([`RuntimeSettings::requirements`]) instead of being matched on. What remains here
+//! is the vocabulary those answers use: engines, clusters, Windows versions, execution
+//! kinds.
 
+use std::any::Any;
+use std::ops::Range;
+use std::sync::Arc;
+
+use schemars::{Schema, SchemaGenerator};
 use serde::{Deserialize, Serialize};
+use toml::Spanned;
 
-/// A runtime with its settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Runtime {
-    /// A plain process.
-    Host,
-    /// A Windows build: natively on a Windows host, under Wine on a Linux one.
-    Windows(Windows),
-    /// A container.
-    Container {
-        /// The image.
-        image: String,
-        /// The engine.
-        engine: EngineKind,
-    },
-    /// A Kubernetes pod.
-    Pod(Pod),
+/// What the matrix knows of a runtime kind: its name, its keys, and how they become its
+/// settings. Kinds are handed to [`super::parse`] by their registry (`runtime::KINDS`), so
+/// that the matrix, parsed below every layer that launches anything, names none of them.
+pub trait RuntimeKeys: Send + Sync {
+    /// Its name in `runtime = "..."`.
+    fn name(&self) -> &'static str;
+    /// What it is, for the JSON schema.
+    fn doc(&self) -> &'static str;
+    /// Older names it is also written as.
+    fn aliases(&self) -> &'static [Alias] {
+        &[]
+    }
+    /// The target keys it reads, besides every target's.
+    fn keys(&self) -> &'static [Key];
+    /// Its settings from a target's keys: it takes its own, and reports their mistakes on
+    /// `keys`; a key it leaves is reported as belonging to another kind or to none.
+    fn settings(&self, keys: &mut TargetKeys) -> Runtime;
 }
 
-/// The settings of a `pod` target: its image, and the production settings of its pod.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Pod {
-    /// The image.
-    pub image: String,
-    /// The server's container has a read-only root filesystem.
-    pub read_only_root_filesystem: bool,
-    /// The server runs as a user that is not root.
-    pub run_as_non_root: bool,
-    /// The cluster its pods run in, through kubectl; `None`: `podman kube play` here.
-    pub cluster: Option<Cluster>,
+/// The runtime kinds a matrix may name, in the order messages list them.
+pub type Kinds = &'static [&'static dyn RuntimeKeys];
+
+/// Another name of a runtime kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Alias {
+    /// The name.
+    pub name: &'static str,
+    /// What it is, for the JSON schema.
+    pub doc: &'static str,
+    /// The warning a target written with it gets.
+    pub warning: &'static str,
 }
 
-/// A Kubernetes cluster that runs a `pod` target's pods, through kubectl.
+/// A target key of a runtime kind.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The key.
+    pub name: &'static str,
+    /// What it means, for the JSON schema.
+    pub doc: &'static str,
+    /// Its JSON schema.
+    pub schema: fn(&mut SchemaGenerator) -> Schema,
+}
+
+/// The JSON schema of `T`, for a [`Key`].
+pub fn schema_of<T: schemars::JsonSchema>(generator: &mut SchemaGenerator) -> Schema {
+    generator.subschema_for::<T>()
+}
+
+/// One problem with a target's runtime keys: where, and what.
+pub type KeyProblem = (Range<usize>, String);
+
+/// A target's keys beyond every target's own, as its runtime kind reads them.
+#[derive(Debug)]
+pub struct TargetKeys {
+    target: String,
+    runtime: Range<usize>,
+    keys: Vec<(Spanned<String>, Spanned<toml::Value>)>,
+    pub(super) errors: Vec<KeyProblem>,
+    pub(super) warnings: Vec<KeyProblem>,
+}
+
+impl TargetKeys {
+    /// The keys of target `target`, whose `runtime` value is at `runtime`.
+    pub fn new(
+        target: &str,
+        runtime: Range<usize>,
+        keys: Vec<(Spanned<String>, Spanned<toml::Value>)>,
+    ) -> TargetKeys {
+        TargetKeys {
+            target: target.to_owned(),
+            runtime,
+            keys,
+            errors: Vec::new(),
+            warnings: Vec::new(),
+        }
+    }
+
+    /// The target's name.
+    pub fn target(&self) -> &str {
+        &self.target
+    }
+
+    /// Where its `runtime` value is.
+    pub fn runtime_span(&self) -> Range<usize> {
+        self.runtime.clone()
+    }
+
+    /// Where the value of `key` is, when the target has it.
+    pub fn span(&self, key: &str) -> Option<Range<usize>> {
+        self.keys
+            .iter()
+            .find(|(k, _)| k.get_ref() == key)
+            .map(|(_, v)| v.span())
+    }
+
+    /// The value of `key`, taken: a value of the wrong type is an error at it, and `None`.
+    pub fn take<T: serde::de::DeserializeOwned>(&mut self, key: &str) -> Option<Spanned<T>> {
+        let at = self.keys.iter().position(|(k, _)| k.get_ref() == key)?;
+        let (_, value) = self.keys.remove(at);
+        let span = value.span();
+        match T::deserialize(value.into_inner()) {
+            Ok(v) => Some(Spanned::new(span, v)),
+            Err(e) => {
+                let message = e.message().trim().trim_end_matches('.').to_owned();
+                self.errors.push((span, message));
+                None
+            }
+        }
+    }
+
+    /// Takes `key` without reading it, as a mistake on this kind: `message` at its value.
+    pub fn reject(&mut self, key: &str, message: impl Into<String>) {
+        if let Some(at) = self.keys.iter().position(|(k, _)| k.get_ref() == key) {
+            let (_, value) = self.keys.remove(at);
+            self.errors.push((value.span(), message.into()));
+        }
+    }
+
+    /// An error at `span`.
+    pub fn error(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.errors.push((span, message.into()));
+    }
+
+    /// A warning at `span`.
+    pub fn warning(&mut self, span: Range<usize>, message: impl Into<String>) {
+        self.warnings.push((span, message.into()));
+    }
+
+    /// The keys no kind took: each with the span of its name and of its value.
+    pub(super) fn left(&mut self) -> Vec<(Spanned<String>, Range<usize>)> {
+        self.keys.drain(..).map(|(k, v)| (k, v.span())).collect()
+    }
+}
+
+/// A runtime kind's settings for one target: compared with `==` (a matrix read twice holds
+/// the same settings).
+pub trait RuntimeSettings: Any + Same + std::fmt::Debug + Send + Sync {
+    /// The name of its kind.
+    fn kind(&self) -> &'static str;
+    /// What it needs of the machine that runs it and of a CI runner.
+    fn requirements(&self) -> Requirements;
+}
+
+/// Equality between settings of any kinds: settings of another type are never the same.
+pub trait Same {
+    /// Whether `other` is the same as `self`.
+    fn same(&self, other: &dyn Any) -> bool;
+}
+
+impl<T: Any + PartialEq> Same for T {
+    fn same(&self, other: &dyn Any) -> bool {
+        other.downcast_ref::<T>() == Some(self)
+    }
+}
+
+/// A runtime with its settings, as a target of the model holds it.
+#[derive(Debug, Clone)]
+pub struct Runtime(Arc<dyn RuntimeSettings>);
+
+impl Runtime {
+    /// A runtime with `settings`.
+    pub fn new(settings: impl RuntimeSettings) -> Runtime {
+        Runtime(Arc::new(settings))
+    }
+
+    /// The name of its kind.
+    pub fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+
+    /// What it needs of the machine that runs it and of a CI runner.
+    pub fn requirements(&self) -> Requirements {
+        self.0.requirements()
+    }
+
+    /// Its settings, when they are a `T` (for the kind that made them).
+    pub fn settings<T: RuntimeSettings>(&self) -> Option<&T> {
+        (self.0.as_ref() as &dyn Any).downcast_ref::<T>()
+    }
+
+    /// The settings of a target whose runtime could not be read (the matrix has an error).
+    pub(super) fn unreadable() -> Runtime {
+        Runtime::new(Unreadable)
+    }
+}
+
+impl PartialEq for Runtime {
+    fn eq(&self, other: &Runtime) -> bool {
+        self.0.same(other.0.as_ref() as &dyn Any)
+    }
+}
+
+impl Eq for Runtime {}
+
+/// The settings of a runtime that could not be read.
+#[derive(Debug, PartialEq)]
+struct Unreadable;
+
+impl RuntimeSettings for Unreadable {
+    fn kind(&self) -> &'static str {
+        "unreadable"
+    }
+    fn requirements(&self) -> Requirements {
+        Requirements::default()
+    }
+}
+
+/// What a target's runtime needs of the machine that runs it (what provisioning makes
+/// ready and `doctor` checks) and of a CI runner.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Requirements {
+    /// A Wine prefix that reports this Windows version (`Some(None)`: the prefix's default).
+    pub wine: Option<Option<&'static str>>,
+    /// A container engine on this machine, with this image.
+    pub engine: Option<(EngineKind, String)>,
+    /// A cluster reached through kubectl, and the image its pods run.
+    pub cluster: Option<(Cluster, String)>,
+    /// Why it cannot run on this host, when it cannot.
+    pub unrunnable: Option<String>,
+    /// The Windows version its cells stand for, when it names one (for the reports).
+    pub windows: Option<WindowsVersion>,
+    /// The runner a CI job of it needs.
+    pub runner: Runner,
+}
+
+/// The runner a CI job of a target needs.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Runner {
+    /// The system its build triple names.
+    #[default]
+    OfTriple,
+    /// Linux (a Windows build under Wine).
+    Linux,
+    /// Windows, of this version when it names one.
+    Windows(Option<WindowsVersion>),
+}
+
+/// A Kubernetes cluster that runs pods, through kubectl.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
 pub struct Cluster {
     /// The kubectl context.
@@ -48,14 +263,17 @@ pub struct Cluster {
 }
 
 /// When a cluster pulls a pod's image (`imagePullPolicy`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Default, Deserialize, schemars::JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
 pub enum Pull {
-    /// When the node does not have it.
+    /// When the node does not have it (Kubernetes' `IfNotPresent`).
     #[default]
     IfNotPresent,
-    /// For every pod.
+    /// For every pod (`Always`).
     Always,
-    /// Never: it was loaded into the cluster beforehand.
+    /// Never: it was loaded into the cluster (`Never`).
     Never,
 }
 
@@ -68,90 +286,6 @@ impl Pull {
             Pull::Never => "Never",
         }
     }
-}
-
-impl Runtime {
-    /// The settings of a `windows` target.
-    pub fn windows(&self) -> Option<&Windows> {
-        match self {
-            Runtime::Windows(windows) => Some(windows),
-            _ => None,
-        }
-    }
-
-    /// The engine and image its servers run in, when they run in containers on this
-    /// machine: a container's, or a pod's (podman's, which runs pods with `podman kube
-    /// play`); not a pod in a cluster's.
-    pub fn engine_image(&self) -> Option<(EngineKind, &str)> {
-        match self {
-            Runtime::Container { image, engine } => Some((*engine, image)),
-            Runtime::Pod(pod) if pod.cluster.is_none() => Some((EngineKind::Podman, &pod.image)),
-            Runtime::Pod(_) | Runtime::Host | Runtime::Windows(_) => None,
-        }
-    }
-
-    /// The settings of a `pod` target.
-    pub fn pod(&self) -> Option<&Pod> {
-        match self {
-            Runtime::Pod(pod) => Some(pod),
-            _ => None,
-        }
-    }
-
-    /// The cluster its servers run in, through kubectl.
-    pub fn cluster(&self) -> Option<&Cluster> {
-        self.pod().and_then(|pod| pod.cluster.as_ref())
-    }
-
-    /// The kind, without settings.
-    pub fn kind(&self) -> RuntimeKind {
-        match self {
-            Runtime::Host => RuntimeKind::Host,
-            Runtime::Windows(_) => RuntimeKind::Windows,
-            Runtime::Container { .. } => RuntimeKind::Container,
-            Runtime::Pod(_) => RuntimeKind::Pod,
-        }
-    }
-}
-
-/// The settings of a `windows` target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct Windows {
-    /// Natively, under Wine, or whichever this host can.
-    pub mode: WindowsMode,
-    /// The Windows version the cell stands for, when the matrix names one.
-    pub version: Option<WindowsVersion>,
-}
-
-impl Windows {
-    /// Whether its servers run under Wine on this host: `auto` means Wine on every host
-    /// but Windows.
-    pub fn under_wine(&self) -> bool {
-        match self.mode {
-            WindowsMode::Auto => !cfg!(windows),
-            WindowsMode::Wine => true,
-            WindowsMode::Native => false,
-        }
-    }
-
-    /// The Windows version Wine reports to the cell's servers (`winecfg`'s names): the
-    /// version itself, or the newest this Wine has below it. `None`: the prefix's default.
-    pub fn wine_version(&self) -> Option<&'static str> {
-        self.version.map(WindowsVersion::wine_version)
-    }
-}
-
-/// How a `windows` target runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum WindowsMode {
-    /// Natively on a Windows host, under Wine elsewhere.
-    #[default]
-    Auto,
-    /// Under Wine, always (a Linux host).
-    Wine,
-    /// Natively, always (a Windows host).
-    Native,
 }
 
 /// A Windows version a team ships on.
@@ -259,22 +393,10 @@ impl WindowsVersion {
     }
 }
 
-/// The runtime a target's server runs in, without its settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "kebab-case")]
-pub enum RuntimeKind {
-    /// A plain process on the host.
-    Host,
-    /// A Windows build: natively on a Windows host, under Wine on a Linux one.
-    Windows,
-    /// An OCI container run by podman or docker.
-    Container,
-    /// A Kubernetes pod.
-    Pod,
-}
-
 /// Which container engine runs a `container` target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum EngineKind {
     /// podman when installed, else docker when its daemon answers, else podman (installed).
@@ -283,18 +405,6 @@ pub enum EngineKind {
     Podman,
     /// docker.
     Docker,
-}
-
-impl RuntimeKind {
-    /// Its name as written in `matrix.toml`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RuntimeKind::Host => "host",
-            RuntimeKind::Windows => "windows",
-            RuntimeKind::Container => "container",
-            RuntimeKind::Pod => "pod",
-        }
-    }
 }
 
 /// Natively, emulated or in a container.

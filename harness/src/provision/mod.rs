@@ -138,32 +138,18 @@ impl Needs {
                     }
                 }
             }
-            if let Some(windows) = target.runtime.windows() {
-                match (windows.under_wine(), cfg!(windows)) {
-                    (true, false) => {
-                        needs.wine_versions.insert(windows.wine_version());
-                    }
-                    (false, true) => {}
-                    (true, true) => {
-                        needs.unrunnable.insert(
-                            target.name.clone(),
-                            "it asks for Wine (`mode = \"wine\"`), and this host is Windows: write `mode = \"auto\"` to run it natively here".into(),
-                        );
-                    }
-                    (false, false) => {
-                        needs.unrunnable.insert(
-                            target.name.clone(),
-                            "it runs natively only (`mode = \"native\"`), and this host is not Windows: run it on a Windows host, or write `mode = \"auto\"` to run it under Wine here".into(),
-                        );
-                    }
-                }
+            let requirements = target.runtime.requirements();
+            if let Some(version) = requirements.wine {
+                needs.wine_versions.insert(version);
             }
-            // A pod's engine is podman (`podman kube play`), with the image, as a container's.
-            if let Some((engine, image)) = target.runtime.engine_image() {
-                needs.containers.insert((engine, image.to_owned()));
+            if let Some(why) = requirements.unrunnable {
+                needs.unrunnable.insert(target.name.clone(), why);
             }
-            if let Some(cluster) = target.runtime.cluster() {
-                needs.clusters.insert(cluster.clone());
+            if let Some(engine) = requirements.engine {
+                needs.containers.insert(engine);
+            }
+            if let Some((cluster, _)) = requirements.cluster {
+                needs.clusters.insert(cluster);
             }
         }
         needs

@@ -104,7 +104,7 @@ pub fn accept(
     })?;
     // The matrix as it is now, not as the last run read it: an acceptance written since
     // (an `accept` run twice) is not written again.
-    let now = crate::matrix::parse(file, &text)?;
+    let now = crate::matrix::parse(file, &text, crate::runtime::kinds())?;
     if let Some(first) = now
         .divergences
         .iter()
@@ -121,7 +121,7 @@ pub fn accept(
             first.reason
         )));
     }
-    let edited = accept_divergence(file, &text, &divergence)?;
+    let edited = accept_divergence(file, &text, &divergence, crate::runtime::kinds())?;
     crate::persist::replace_user_file(file, &edited)?;
     Ok(Accepted {
         divergence,

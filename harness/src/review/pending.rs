@@ -90,7 +90,12 @@ mod tests {
             "primary = \"a\"\n[server]\nargs = []\n[server.ready]\ntcp = true\n[[target]]\nname = \"a\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"host\"\nbuild = {{ artifact = \"srv\" }}\n[snapshots]\ndir = \"{}\"\n",
             dir.path().display()
         );
-        let matrix = crate::matrix::parse(&dir.path().join("matrix.toml"), &text).unwrap();
+        let matrix = crate::matrix::parse(
+            &dir.path().join("matrix.toml"),
+            &text,
+            crate::runtime::kinds(),
+        )
+        .unwrap();
         let snap = |content: &str| {
             snapfile::render(&SnapFile {
                 source: "s.toml".into(),

@@ -84,7 +84,7 @@ pub fn save(file: &Path, explored: &Explored, probe: &str, suite: &str) -> Resul
     );
     crate::persist::create_user_file(&case, &text)?;
     let matrix = std::fs::read_to_string(file).map_err(|e| Error::io(file, e))?;
-    let edited = add_http_suite(file, &matrix, suite, suite)?;
+    let edited = add_http_suite(file, &matrix, suite, suite, crate::runtime::kinds())?;
     let suite_added = edited != matrix;
     if suite_added {
         crate::persist::replace_user_file(file, &edited)?;

@@ -1,21 +1,115 @@
-//! The container runtime: podman or docker through the same code. The server runs attached
-//! (its output goes to the log), with `--init` so that it stops at once on a signal, its port
-//! published on 127.0.0.1 only, its artifact mounted read-only, and a unique name and labels
-//! that let the harness find and remove its own leftovers.
+//! The `container` runtime: podman or docker through the same code. Its keys: `image`
+//! (required) and `engine`. The server runs attached (its output goes to the log), with
+//! `--init` so that it stops at once on a signal, its port published on 127.0.0.1 only, its
+//! artifact mounted read-only, and a unique name and labels that let the harness find and
+//! remove its own leftovers (`provision::container::remove_leftovers`, per engine).
 
+use std::path::Path;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures_util::future::BoxFuture;
 
 use super::{
-    Cleanup, FORWARDER_HOLD, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
+    Cleanup, FORWARDER_HOLD, IMAGE, Kind, Launch, Reservation, Runtime, Server, StopSignal,
+    cleanup_blocking, not_provisioned,
 };
 use crate::errors::Result;
-use crate::matrix::Runtime as RuntimeConfig;
+use crate::matrix::{
+    EngineKind, Key, Requirements, Runtime as RuntimeConfig, RuntimeKeys, RuntimeSettings,
+    TargetKeys, schema_of,
+};
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
+use crate::provision::Provisioned;
 use crate::provision::container::LABEL;
 use crate::provision::provenance::{Execution, ExecutionKind, Facts};
+
+/// The `container` runtime kind.
+pub struct ContainerKind;
+
+/// The settings of a `container` target.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Container {
+    /// The image.
+    pub image: String,
+    /// The engine.
+    pub engine: EngineKind,
+}
+
+impl RuntimeSettings for Container {
+    fn kind(&self) -> &'static str {
+        "container"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements {
+            engine: Some((self.engine, self.image.clone())),
+            ..Requirements::default()
+        }
+    }
+}
+
+impl RuntimeKeys for ContainerKind {
+    fn name(&self) -> &'static str {
+        "container"
+    }
+
+    fn doc(&self) -> &'static str {
+        "An OCI container run by podman or docker."
+    }
+
+    fn keys(&self) -> &'static [Key] {
+        &[
+            IMAGE,
+            Key {
+                name: "engine",
+                doc: "The container engine, for the `container` runtime.",
+                schema: schema_of::<Option<EngineKind>>,
+            },
+        ]
+    }
+
+    fn settings(&self, keys: &mut TargetKeys) -> RuntimeConfig {
+        let written = keys.span("image").is_some();
+        let image = keys.take::<String>("image");
+        let engine = keys
+            .take::<EngineKind>("engine")
+            .map_or(EngineKind::Auto, |e| e.into_inner());
+        if !written {
+            let message = format!(
+                "target `{}` runs in a container but names no image: expected `image = \"...\"`",
+                keys.target()
+            );
+            keys.error(keys.runtime_span(), message);
+        }
+        RuntimeConfig::new(Container {
+            image: image.map(|i| i.into_inner()).unwrap_or_default(),
+            engine,
+        })
+    }
+}
+
+impl Kind for ContainerKind {
+    fn launcher(
+        &self,
+        config: &RuntimeConfig,
+        provisioned: &Provisioned,
+        _: &Path,
+    ) -> Result<Arc<dyn Runtime>> {
+        let requirements = config.requirements();
+        let (kind, image) = requirements
+            .engine
+            .as_ref()
+            .expect("a container has an engine");
+        let engine = provisioned
+            .engines
+            .get(&(*kind, image.clone()))
+            .cloned()
+            .ok_or_else(|| not_provisioned(&format!("a container engine for {image}")))?;
+        Ok(Arc::new(ContainerRuntime { engine }))
+    }
+}
 
 /// A container engine with its image.
 pub struct ContainerRuntime {

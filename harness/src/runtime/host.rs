@@ -1,40 +1,53 @@
-//! The host runtime: the server as a plain process, in its own process group.
+//! The `host` runtime: the server as a plain process of this machine ([`NativeRuntime`]).
+//! It has no keys of its own.
 
-use futures_util::future::BoxFuture;
+use std::path::Path;
+use std::sync::Arc;
 
-use super::{Launch, Reservation, Runtime, Server, StopSignal};
+use super::{Kind, NativeRuntime, Runtime};
 use crate::errors::Result;
-use crate::matrix::Runtime as RuntimeConfig;
-use crate::process::{Cmd, Running};
-use crate::provision::provenance::{Execution, ExecutionKind, Facts};
+use crate::matrix::{
+    Key, Requirements, Runtime as RuntimeConfig, RuntimeKeys, RuntimeSettings, TargetKeys,
+};
+use crate::provision::Provisioned;
 
-/// A plain process on this machine.
-pub struct HostRuntime;
+/// The `host` runtime kind.
+pub struct HostKind;
 
-impl Runtime for HostRuntime {
+/// The settings of a `host` target: none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Host;
+
+impl RuntimeSettings for Host {
+    fn kind(&self) -> &'static str {
+        "host"
+    }
+
+    fn requirements(&self) -> Requirements {
+        Requirements::default()
+    }
+}
+
+impl RuntimeKeys for HostKind {
     fn name(&self) -> &'static str {
         "host"
     }
 
-    fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
-        super::execution(ExecutionKind::Native, facts.host.clone(), config)
+    fn doc(&self) -> &'static str {
+        "A plain process on the host."
     }
 
-    fn start<'a>(
-        &'a self,
-        launch: &'a Launch<'a>,
-        _: &'a Reservation,
-    ) -> BoxFuture<'a, Result<Server>> {
-        Box::pin(async move {
-            let data_dir = self.data_dir_spelling(launch.data_dir);
-            let mut cmd = Cmd::new(launch.artifact)
-                .args(launch.args_for("127.0.0.1", &data_dir))
-                .current_dir(launch.data_dir);
-            for (k, v) in &launch.env {
-                cmd = cmd.env(k, v);
-            }
-            let process = Running::spawn_split(&cmd, &launch.logs.stdout, &launch.logs.stderr)?;
-            Ok(Server::new(process, None, launch, StopSignal::Term))
-        })
+    fn keys(&self) -> &'static [Key] {
+        &[]
+    }
+
+    fn settings(&self, _: &mut TargetKeys) -> RuntimeConfig {
+        RuntimeConfig::new(Host)
+    }
+}
+
+impl Kind for HostKind {
+    fn launcher(&self, _: &RuntimeConfig, _: &Provisioned, _: &Path) -> Result<Arc<dyn Runtime>> {
+        Ok(Arc::new(NativeRuntime))
     }
 }

@@ -1,5 +1,8 @@
-//! Runtimes: where a cell's server runs (a host process, Wine, a container, a pod), behind
-//! one trait.
+//! Runtimes: where a cell's server runs (a host process, a Windows build natively or under
+//! Wine, a container, a pod). Each kind is one module implementing [`Kind`] (its matrix
+//! keys and their checks, what it needs provisioned and of a CI runner, and its launcher,
+//! which starts and stops servers and says how the reports describe them), listed once in
+//! [`KINDS`].
 //!
 //! Each launch gets a free port, a fresh data dir, the configured environment and a log file
 //! for the server's output. [`Server::wait_ready`] polls the readiness probe until it answers,
@@ -9,9 +12,10 @@
 
 mod container;
 mod host;
+mod native;
 mod pod;
 mod server;
-mod wine;
+mod windows;
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -21,16 +25,62 @@ use std::time::Duration;
 use futures_util::future::BoxFuture;
 
 use crate::errors::{Error, Result};
-use crate::matrix::{Cell, Matrix, Runtime as RuntimeConfig, placeholders};
+use crate::matrix::{Cell, Matrix, Runtime as RuntimeConfig, RuntimeKeys, placeholders};
 use crate::process::{Cmd, run_blocking};
 use crate::provision::Provisioned;
 use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 
-pub use container::ContainerRuntime;
-pub use host::HostRuntime;
-pub use pod::{ClusterRuntime, PodRuntime};
+pub use container::{Container, ContainerKind, ContainerRuntime};
+pub use host::{Host, HostKind};
+pub use native::NativeRuntime;
+pub use pod::{ClusterRuntime, Pod, PodKind, PodRuntime};
 pub use server::{Server, StopSignal, Stopped};
-pub use wine::WineRuntime;
+pub use windows::wine::WineRuntime;
+pub use windows::{Windows, WindowsKind, WindowsMode};
+
+/// Every runtime kind, in the order messages list them: the one place a kind is registered.
+pub static KINDS: &[&dyn Kind] = &[&HostKind, &WindowsKind, &ContainerKind, &PodKind];
+
+/// The `image` key, read by the kinds that run an OCI image (`container`, `pod`).
+pub const IMAGE: crate::matrix::Key = crate::matrix::Key {
+    name: "image",
+    doc: "The OCI image, for the `container` and `pod` runtimes.",
+    schema: crate::matrix::schema_of::<Option<String>>,
+};
+
+/// A runtime kind: what the matrix knows of it ([`RuntimeKeys`]: its keys, their checks and
+/// the settings they make, which answer what provisioning and CI need), and its launcher.
+pub trait Kind: RuntimeKeys {
+    /// A launcher for the servers of targets configured as `config`, from what was
+    /// provisioned; `scratch` holds what it stages for the run.
+    fn launcher(
+        &self,
+        config: &RuntimeConfig,
+        provisioned: &Provisioned,
+        scratch: &Path,
+    ) -> Result<Arc<dyn Runtime>>;
+    /// Targets whose settings give the same value here share one launcher in a run (one
+    /// pool of Wine prefixes per reported Windows version); `None`: one per target.
+    fn shared(&self, _config: &RuntimeConfig) -> Option<String> {
+        None
+    }
+}
+
+/// The runtime kinds as the matrix reads them: what [`crate::matrix::parse`] is given.
+pub fn kinds() -> crate::matrix::Kinds {
+    static KEYS: std::sync::LazyLock<Vec<&'static dyn RuntimeKeys>> =
+        std::sync::LazyLock::new(|| KINDS.iter().map(|k| *k as &dyn RuntimeKeys).collect());
+    KEYS.as_slice()
+}
+
+/// The kind of runtime `config`.
+fn kind_of(config: &RuntimeConfig) -> Result<&'static dyn Kind> {
+    KINDS
+        .iter()
+        .copied()
+        .find(|k| k.name() == config.kind())
+        .ok_or_else(|| not_provisioned(&format!("the runtime `{}`", config.kind())))
+}
 
 /// Where a server's output goes: each stream to a file of its own
 /// (`<suite>.server.stdout.log`, `<suite>.server.stderr.log`), so that each keeps its own
@@ -313,7 +363,8 @@ impl Stage {
     /// The stage that makes the runtime of `config`: a cluster's pods are made with the
     /// containers, once kubectl is ready.
     pub fn of(config: &RuntimeConfig) -> Stage {
-        if config.engine_image().is_some() || config.cluster().is_some() {
+        let needs = config.requirements();
+        if needs.engine.is_some() || needs.cluster.is_some() {
             Stage::Containers
         } else {
             Stage::WithoutEngine
@@ -333,7 +384,7 @@ pub fn runtimes<'a>(
     provisioned: &Provisioned,
     scratch: &Path,
 ) -> Result<BTreeMap<String, Arc<dyn Runtime>>> {
-    let mut wine: BTreeMap<Option<&str>, Arc<dyn Runtime>> = BTreeMap::new();
+    let mut shared: BTreeMap<(&str, String), Arc<dyn Runtime>> = BTreeMap::new();
     let mut out: BTreeMap<String, Arc<dyn Runtime>> = BTreeMap::new();
     for name in targets {
         let Some(target) = matrix.target(name) else {
@@ -342,24 +393,15 @@ pub fn runtimes<'a>(
         if Stage::of(&target.runtime) != stage {
             continue;
         }
-        let runtime: Arc<dyn Runtime> = match &target.runtime {
-            RuntimeConfig::Windows(windows) if windows.under_wine() => {
-                let version = windows.wine_version();
-                let pool = wine_pool(provisioned, version);
-                if pool.is_empty() {
-                    return Err(not_provisioned("wine"));
-                }
-                wine.entry(version)
-                    .or_insert_with(|| {
-                        // Absolute: a server's folder is its data dir, not the harness's.
-                        let stage =
-                            scratch.join(format!("wine-bin-{}", version.unwrap_or("default")));
-                        let stage = std::path::absolute(&stage).unwrap_or(stage);
-                        Arc::new(WineRuntime::new(pool, stage))
-                    })
-                    .clone()
-            }
-            config => Arc::from(for_target(config, provisioned)?),
+        let kind = kind_of(&target.runtime)?;
+        let runtime = match kind.shared(&target.runtime) {
+            Some(key) => match shared.entry((kind.name(), key)) {
+                std::collections::btree_map::Entry::Occupied(e) => e.get().clone(),
+                std::collections::btree_map::Entry::Vacant(e) => e
+                    .insert(kind.launcher(&target.runtime, provisioned, scratch)?)
+                    .clone(),
+            },
+            None => kind.launcher(&target.runtime, provisioned, scratch)?,
         };
         out.insert(target.name.clone(), runtime);
     }
@@ -375,60 +417,10 @@ fn not_provisioned(what: &str) -> Error {
     }
 }
 
-/// The provisioned Wine prefixes that report `version`.
-fn wine_pool(provisioned: &Provisioned, version: Option<&str>) -> Vec<crate::provision::Wine> {
-    provisioned
-        .wine
-        .iter()
-        .filter(|w| w.version == version)
-        .cloned()
-        .collect()
-}
-
 /// A runtime for a target's servers, on its own (tests and tools that launch one server).
-pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<Box<dyn Runtime>> {
-    Ok(match config {
-        RuntimeConfig::Host => Box::new(HostRuntime),
-        RuntimeConfig::Windows(windows) if !windows.under_wine() => Box::new(HostRuntime),
-        RuntimeConfig::Windows(windows) => {
-            let pool = wine_pool(provisioned, windows.wine_version());
-            if pool.is_empty() {
-                return Err(not_provisioned("wine"));
-            }
-            Box::new(WineRuntime::new(
-                pool,
-                std::env::temp_dir().join(format!("port-harness-{}-wine-bin", std::process::id())),
-            ))
-        }
-        RuntimeConfig::Container { image, engine } => {
-            let engine = provisioned
-                .engines
-                .get(&(*engine, image.clone()))
-                .cloned()
-                .ok_or_else(|| not_provisioned(&format!("a container engine for {image}")))?;
-            Box::new(ContainerRuntime { engine })
-        }
-        RuntimeConfig::Pod(pod) if let Some(cluster) = &pod.cluster => {
-            let kubectl = provisioned.clusters.get(cluster).cloned().ok_or_else(|| {
-                not_provisioned(&format!("kubectl context `{}`", cluster.context))
-            })?;
-            Box::new(ClusterRuntime::new(kubectl, pod.clone()))
-        }
-        RuntimeConfig::Pod(pod) => {
-            let engine = provisioned
-                .engines
-                .get(&(crate::matrix::EngineKind::Podman, pod.image.clone()))
-                .cloned()
-                .ok_or_else(|| {
-                    not_provisioned(&format!("podman for the pod image {}", pod.image))
-                })?;
-            Box::new(PodRuntime::new(
-                engine,
-                pod.clone(),
-                &std::env::temp_dir().join(format!("port-harness-{}-pod", std::process::id())),
-            )?)
-        }
-    })
+pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<Arc<dyn Runtime>> {
+    let scratch = std::env::temp_dir().join(format!("port-harness-{}", std::process::id()));
+    kind_of(config)?.launcher(config, provisioned, &scratch)
 }
 
 /// The server's environment: the server's, the target's, and one variable per axis.
@@ -449,16 +441,15 @@ pub fn server_env(matrix: &Matrix, cell: &Cell) -> BTreeMap<String, String> {
 /// The description of servers run as `kind` by `by`, for a target configured as `config`:
 /// the Windows version it stands for, and the one Wine reports, when it names them.
 fn execution(kind: ExecutionKind, by: String, config: &RuntimeConfig) -> Execution {
-    let windows = config.windows();
+    let needs = config.requirements();
     Execution {
         kind,
         by,
-        windows: windows
-            .and_then(|w| w.version)
-            .map(|v| v.title().to_owned()),
-        reported: windows
+        windows: needs.windows.map(|v| v.title().to_owned()),
+        reported: needs
+            .wine
+            .flatten()
             .filter(|_| kind == ExecutionKind::Emulated)
-            .and_then(|w| w.wine_version())
             .map(str::to_owned),
         unpinned: false,
     }

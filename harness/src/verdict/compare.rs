@@ -434,7 +434,8 @@ reason = "a misspelled case"
     }
 
     fn check(observations: &[Observation], baselines: &[(&str, &str)]) -> Comparison {
-        let m = crate::matrix::parse(Path::new("matrix.toml"), MATRIX).unwrap();
+        let m = crate::matrix::parse(Path::new("matrix.toml"), MATRIX, crate::runtime::kinds())
+            .unwrap();
         let baselines: BTreeMap<String, String> = baselines
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -619,7 +620,8 @@ reason = "a misspelled case"
         let text = MATRIX.to_owned()
             + "[[divergence]]\nsuite = \"projects\"\ncase = \"l*\"\ncells = [\"mac\"]\nreason = \"listing order\"\n"
             + "[[divergence]]\nsuite = \"projects\"\ncase = \"r[aeiou]n*\"\ncells = [\"mac\"]\nreason = \"nothing differs\"\n";
-        let m = crate::matrix::parse(Path::new("matrix.toml"), &text).unwrap();
+        let m =
+            crate::matrix::parse(Path::new("matrix.toml"), &text, crate::runtime::kinds()).unwrap();
         use Scope::PerTarget as P;
         let observations = [
             obs("projects", "list", "linux", P, "[a, B]"),
@@ -673,7 +675,7 @@ reason = "a misspelled case"
         ] {
             let text =
                 format!("{MATRIX}[[divergence]]\n{entry}\ncells = [\"mac\"]\nreason = \"r\"\n");
-            let e = crate::matrix::parse(Path::new("matrix.toml"), &text)
+            let e = crate::matrix::parse(Path::new("matrix.toml"), &text, crate::runtime::kinds())
                 .unwrap_err()
                 .to_string();
             assert!(e.contains(expected), "{entry}: {e}");

@@ -609,7 +609,12 @@ mod tests {
             [[target]]\nname = \"mac\"\ntriple = \"x86_64-apple-darwin\"\nruntime = \"host\"\n\
             [[suite]]\nname = \"api\"\nkind = \"command\"\ncommand = [\"true\"]\nscope = \"per-target\"\n\
             [[divergence]]\nexplore = \"case-sensitivity\"\ncells = [\"windows\"]\nreason = \"NTFS\"\n";
-        let m = crate::matrix::parse(std::path::Path::new("matrix.toml"), text).unwrap();
+        let m = crate::matrix::parse(
+            std::path::Path::new("matrix.toml"),
+            text,
+            crate::runtime::kinds(),
+        )
+        .unwrap();
         let finding = |probe: &str, cells: &[&str]| Finding {
             probe: probe.into(),
             request: format!("GET /{probe}"),

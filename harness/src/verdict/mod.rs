@@ -580,7 +580,9 @@ scope = "per-target"
         baselines: &[(&str, &str)],
         accept: bool,
     ) -> Results {
-        let matrix = crate::matrix::parse(Path::new("matrix.toml"), MATRIX).unwrap();
+        let matrix =
+            crate::matrix::parse(Path::new("matrix.toml"), MATRIX, crate::runtime::kinds())
+                .unwrap();
         let p = plan(&matrix, selection).unwrap();
         let jobs: Vec<JobResult> = texts
             .iter()

@@ -25,8 +25,9 @@ static TRIPLE: LazyLock<Regex> =
     LazyLock::new(|| Regex::new(r"^[a-z0-9_.]+(-[a-z0-9_.]+){1,3}$").unwrap());
 
 /// Parses and validates the text of a matrix file; `path` names it in diagnostics and its
-/// folder is the root that relative paths are resolved against.
-pub fn parse(path: &Path, text: &str) -> Result<Matrix> {
+/// folder is the root that relative paths are resolved against. A target's `runtime` is one
+/// of `kinds` (the runtimes' registry, `runtime::KINDS`), which reads its keys.
+pub fn parse(path: &Path, text: &str, kinds: Kinds) -> Result<Matrix> {
     let located = |problems: Vec<Problem>| -> Vec<Diagnostic> {
         problems
             .into_iter()
@@ -43,6 +44,7 @@ pub fn parse(path: &Path, text: &str) -> Result<Matrix> {
         errors: located(problems),
         warnings: Vec::new(),
         unread,
+        kinds,
     };
     let mut matrix = cx.resolve(raw);
     if cx.errors.is_empty() {
@@ -71,6 +73,8 @@ struct Cx<'a> {
     warnings: Vec<Diagnostic>,
     /// What the first phase could not read: checks that depend on it stay quiet.
     unread: Unread,
+    /// The runtime kinds a target may name.
+    kinds: Kinds,
 }
 
 impl Cx<'_> {

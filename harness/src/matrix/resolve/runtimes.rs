@@ -1,237 +1,246 @@
-//! Where a target's server runs: its `runtime` and the keys of each kind (a Windows build's
-//! `mode` and `version`, a container's `image` and `engine`, a pod's `image`, production
-//! settings and cluster), each checked against the kind written, so that a key of another
-//! kind is a located error and a kind with a mistake of its own gets no follow-on error.
+//! Where a target's server runs: its `runtime`, one of the registered kinds, and the keys
+//! of that kind, which the kind reads. A key the kind leaves is checked against the kind
+//! written: another kind's key is a located error naming the kinds it is for, and a key of
+//! none is an unknown field, so that a kind with a mistake of its own gets no follow-on
+//! error.
 
 use super::Cx;
-use super::quoted_list;
 use crate::matrix::model::*;
 use crate::matrix::raw::*;
 
 impl Cx<'_> {
     /// The runtime of target `t`, with its settings.
     pub(super) fn runtime(&mut self, t: &RawTarget) -> Runtime {
-        let name = t.name.get_ref();
-        let runtime = match (*t.runtime.get_ref(), &t.image) {
-            (RawRuntime::Container, Some(image)) => Runtime::Container {
-                image: image.get_ref().clone(),
-                engine: t
-                    .engine
-                    .as_ref()
-                    .map_or(EngineKind::Auto, |e| engine(*e.get_ref())),
-            },
-            (RawRuntime::Container, None) => {
-                self.error(
-                    t.runtime.span(),
-                    format!("target `{name}` runs in a container but names no image: expected `image = \"...\"`"),
-                );
-                Runtime::Host
+        let written = t.runtime.get_ref().as_str();
+        let kinds = self.kinds;
+        let found = kinds.iter().find_map(|k| {
+            if k.name() == written {
+                Some((*k, None))
+            } else {
+                k.aliases()
+                    .iter()
+                    .find(|a| a.name == written)
+                    .map(|a| (*k, Some(a)))
             }
-            (RawRuntime::Pod, Some(image)) => {
-                self.no_engine_on_a_pod(t);
-                Runtime::Pod(Pod {
-                    image: image.get_ref().clone(),
-                    read_only_root_filesystem: t
-                        .read_only_root_filesystem
-                        .as_ref()
-                        .is_some_and(|v| *v.get_ref()),
-                    run_as_non_root: t.run_as_non_root.as_ref().is_some_and(|v| *v.get_ref()),
-                    cluster: self.cluster(t),
-                })
-            }
-            (RawRuntime::Pod, None) => {
-                self.no_engine_on_a_pod(t);
-                self.error(
-                    t.runtime.span(),
-                    format!("target `{name}` runs as a pod but names no image: expected `image = \"...\"`"),
-                );
-                Runtime::Host
-            }
-            (raw, image) => {
-                let kind = runtime_kind(raw);
-                if let Some(image) = image {
-                    self.error(
-                        image.span(),
-                        format!("`image` is only for the `container` and `pod` runtimes, and target `{name}` uses `{}`", kind.as_str()),
-                    );
-                }
-                if let Some(engine) = &t.engine {
-                    self.error(
-                        engine.span(),
-                        format!("`engine` is only for the `container` runtime, and target `{name}` uses `{}`", kind.as_str()),
-                    );
-                }
-                match kind {
-                    RuntimeKind::Windows => {
-                        if raw == RawRuntime::Wine {
-                            self.warning(
-                                t.runtime.span(),
-                                "`runtime = \"wine\"` is the old spelling of `runtime = \"windows\"` (natively on a Windows host, under Wine elsewhere): write `runtime = \"windows\"`, with `mode = \"wine\"` to use Wine even on Windows",
-                            );
-                        }
-                        Runtime::Windows(self.windows(t))
-                    }
-                    _ => Runtime::Host,
-                }
-            }
+        });
+        let Some((kind, alias)) = found else {
+            let names = kinds
+                .iter()
+                .flat_map(|k| std::iter::once(k.name()).chain(k.aliases().iter().map(|a| a.name)));
+            self.error(
+                t.runtime.span(),
+                format!(
+                    "unknown runtime `{written}`: expected one of {}",
+                    super::quoted_list(names)
+                ),
+            );
+            return Runtime::unreadable();
         };
-        // Against the kind written, so that a pod with a mistake of its own (no image)
-        // gets no follow-on error for its settings.
-        let written = *t.runtime.get_ref();
-        if written != RawRuntime::Pod {
-            for (key, span) in [
-                (
-                    "read_only_root_filesystem",
-                    t.read_only_root_filesystem.as_ref().map(|v| v.span()),
-                ),
-                (
-                    "run_as_non_root",
-                    t.run_as_non_root.as_ref().map(|v| v.span()),
-                ),
-                ("context", t.context.as_ref().map(|v| v.span())),
-                ("namespace", t.namespace.as_ref().map(|v| v.span())),
-                ("pull", t.pull.as_ref().map(|v| v.span())),
-            ] {
-                if let Some(span) = span {
-                    self.error(
-                        span,
-                        format!(
-                            "`{key}` is only for the `pod` runtime, and target `{name}` uses `{}`",
-                            runtime_kind(written).as_str()
-                        ),
-                    );
-                }
-            }
+        if let Some(alias) = alias {
+            self.warning(t.runtime.span(), alias.warning);
         }
-        if !matches!(runtime, Runtime::Windows(_)) {
-            for (key, span) in [
-                ("mode", t.mode.as_ref().map(|m| m.span())),
-                ("version", t.version.as_ref().map(|v| v.span())),
-            ] {
-                if let Some(span) = span {
-                    self.error(
-                        span,
-                        format!("`{key}` is only for the `windows` runtime, and target `{name}` uses `{}`", runtime.kind().as_str()),
-                    );
-                }
-            }
-        }
-        runtime
-    }
-
-    /// The settings of a `windows` target.
-    fn windows(&mut self, t: &RawTarget) -> Windows {
-        let mode = t
-            .mode
-            .as_ref()
-            .map_or(WindowsMode::Auto, |m| match m.get_ref() {
-                RawWindowsMode::Auto => WindowsMode::Auto,
-                RawWindowsMode::Wine => WindowsMode::Wine,
-                RawWindowsMode::Native => WindowsMode::Native,
-            });
-        let version = t.version.as_ref().and_then(|v| {
-            let found = WindowsVersion::from_name(v.get_ref());
-            if found.is_none() {
+        let mut keys = TargetKeys::new(t.name.get_ref(), t.runtime.span(), t.settings.clone());
+        let runtime = kind.settings(&mut keys);
+        for (key, span) in keys.left() {
+            let owners: Vec<&str> = kinds
+                .iter()
+                .filter(|k| k.keys().iter().any(|own| own.name == key.get_ref()))
+                .map(|k| k.name())
+                .collect();
+            if owners.is_empty() {
+                // In the order a target is written: its name, triple and runtime, the
+                // kinds' keys, then its environment and build.
+                let every = TARGET_KEYS[..3]
+                    .iter()
+                    .copied()
+                    .chain(every_key(kinds))
+                    .chain(TARGET_KEYS[3..].iter().copied());
                 self.error(
-                    v.span(),
+                    key.span(),
                     format!(
-                        "unknown Windows version `{}`: expected one of {}",
-                        v.get_ref(),
-                        quoted_list(WindowsVersion::ALL.iter().map(|v| v.as_str()))
+                        "unknown field `{}`, expected one of {}",
+                        key.get_ref(),
+                        super::quoted_list(every)
+                    ),
+                );
+            } else {
+                self.error(
+                    span,
+                    format!(
+                        "`{}` is only for {}, and target `{}` uses `{}`",
+                        key.get_ref(),
+                        the_runtimes(&owners),
+                        t.name.get_ref(),
+                        kind.name()
                     ),
                 );
             }
-            found
-        });
-        Windows { mode, version }
+        }
+        for (span, message) in std::mem::take(&mut keys.errors) {
+            self.error(span, message);
+        }
+        for (span, message) in std::mem::take(&mut keys.warnings) {
+            self.warning(span, message);
+        }
+        runtime
+    }
+}
+
+/// Every kind's keys, each once, in the kinds' order.
+fn every_key(kinds: Kinds) -> impl Iterator<Item = &'static str> {
+    let mut seen = std::collections::BTreeSet::new();
+    kinds
+        .iter()
+        .flat_map(|k| k.keys().iter().map(|key| key.name))
+        .filter(move |name| seen.insert(*name))
+}
+
+/// "the `pod` runtime", "the `container` and `pod` runtimes".
+fn the_runtimes(names: &[&str]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
+    match quoted.as_slice() {
+        [one] => format!("the {one} runtime"),
+        [rest @ .., last] => format!("the {} and {last} runtimes", rest.join(", ")),
+        [] => "no runtime".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use crate::matrix::{
+        Key, Kinds, Requirements, Runner, Runtime, RuntimeKeys, RuntimeSettings, TargetKeys, parse,
+        schema_of,
+    };
+
+    /// A kind the matrix has never heard of, with a key of its own.
+    struct Ssh;
+
+    #[derive(Debug, PartialEq)]
+    struct Remote {
+        address: String,
     }
 
-    /// The cluster of a pod target that names a `context`; `namespace` and `pull` without
-    /// one are errors.
-    fn cluster(&mut self, t: &RawTarget) -> Option<Cluster> {
-        let name = t.name.get_ref();
-        let Some(context) = &t.context else {
-            for (key, span) in [
-                ("namespace", t.namespace.as_ref().map(|v| v.span())),
-                ("pull", t.pull.as_ref().map(|v| v.span())),
-            ] {
-                if let Some(span) = span {
-                    self.error(
-                        span,
-                        format!("`{key}` is for a pod in a cluster, and target `{name}` names no `context`: add `context = \"...\"` (a kubectl context), or remove `{key}`"),
-                    );
-                }
+    impl RuntimeSettings for Remote {
+        fn kind(&self) -> &'static str {
+            "ssh"
+        }
+        fn requirements(&self) -> Requirements {
+            Requirements {
+                runner: Runner::Linux,
+                ..Requirements::default()
             }
-            return None;
-        };
-        let mut fine = true;
-        if context.get_ref().trim().is_empty() {
-            self.error(
-                context.span(),
-                format!("target `{name}` has an empty `context`: expected the name of a kubectl context, such as `kind-ci`"),
-            );
-            fine = false;
-        }
-        if let Some(namespace) = &t.namespace
-            && !dns_label(namespace.get_ref())
-        {
-            self.error(
-                namespace.span(),
-                format!("invalid namespace `{}`: expected a Kubernetes name (lowercase letters, digits and `-`, at most 63, starting and ending with a letter or digit)", namespace.get_ref()),
-            );
-            fine = false;
-        }
-        fine.then(|| Cluster {
-            context: context.get_ref().clone(),
-            namespace: t.namespace.as_ref().map(|n| n.get_ref().clone()),
-            pull: t
-                .pull
-                .as_ref()
-                .map_or(Pull::default(), |p| match p.get_ref() {
-                    RawPull::IfNotPresent => Pull::IfNotPresent,
-                    RawPull::Always => Pull::Always,
-                    RawPull::Never => Pull::Never,
-                }),
-        })
-    }
-
-    /// A pod's engine is podman (`podman kube play`): `engine` is a mistake on one.
-    fn no_engine_on_a_pod(&mut self, t: &RawTarget) {
-        if let Some(engine) = &t.engine {
-            self.error(
-                engine.span(),
-                format!(
-                    "target `{}` runs as a pod, which podman runs (`podman kube play`): remove `engine`",
-                    t.name.get_ref()
-                ),
-            );
         }
     }
-}
 
-/// Whether `name` is a Kubernetes DNS label (a namespace's name).
-fn dns_label(name: &str) -> bool {
-    (1..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-')
-        && !name.ends_with('-')
-}
-
-fn runtime_kind(raw: RawRuntime) -> RuntimeKind {
-    match raw {
-        RawRuntime::Host => RuntimeKind::Host,
-        RawRuntime::Windows | RawRuntime::Wine => RuntimeKind::Windows,
-        RawRuntime::Container => RuntimeKind::Container,
-        RawRuntime::Pod => RuntimeKind::Pod,
+    impl RuntimeKeys for Ssh {
+        fn name(&self) -> &'static str {
+            "ssh"
+        }
+        fn doc(&self) -> &'static str {
+            "A remote machine."
+        }
+        fn keys(&self) -> &'static [Key] {
+            &[Key {
+                name: "address",
+                doc: "Where it is.",
+                schema: schema_of::<Option<String>>,
+            }]
+        }
+        fn settings(&self, keys: &mut TargetKeys) -> Runtime {
+            let address = keys.take::<String>("address");
+            if address.is_none() {
+                keys.error(keys.runtime_span(), "an ssh target needs an `address`");
+            }
+            Runtime::new(Remote {
+                address: address.map(|a| a.into_inner()).unwrap_or_default(),
+            })
+        }
     }
-}
 
-fn engine(raw: RawEngine) -> EngineKind {
-    match raw {
-        RawEngine::Auto => EngineKind::Auto,
-        RawEngine::Podman => EngineKind::Podman,
-        RawEngine::Docker => EngineKind::Docker,
+    /// A kind without keys.
+    struct Local;
+
+    #[derive(Debug, PartialEq)]
+    struct Here;
+
+    impl RuntimeSettings for Here {
+        fn kind(&self) -> &'static str {
+            "local"
+        }
+        fn requirements(&self) -> Requirements {
+            Requirements::default()
+        }
+    }
+
+    impl RuntimeKeys for Local {
+        fn name(&self) -> &'static str {
+            "local"
+        }
+        fn doc(&self) -> &'static str {
+            "Here."
+        }
+        fn keys(&self) -> &'static [Key] {
+            &[]
+        }
+        fn settings(&self, _: &mut TargetKeys) -> Runtime {
+            Runtime::new(Here)
+        }
+    }
+
+    static KINDS: Kinds = &[&Local, &Ssh];
+
+    fn matrix(targets: &str) -> String {
+        format!(
+            "primary = \"box\"\n[server]\npackage = \"srv\"\n[server.ready]\ntcp = true\n{targets}"
+        )
+    }
+
+    #[test]
+    fn a_kind_registered_by_its_caller_reads_its_own_keys_and_is_named_in_the_errors() {
+        let text = matrix(
+            "[[target]]\nname = \"box\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"ssh\"\naddress = \"10.0.0.2\"\n",
+        );
+        let m = parse(Path::new("m.toml"), &text, KINDS).unwrap();
+        let runtime = &m.target("box").unwrap().runtime;
+        assert_eq!(runtime.kind(), "ssh");
+        assert_eq!(
+            runtime.settings::<Remote>(),
+            Some(&Remote {
+                address: "10.0.0.2".into()
+            })
+        );
+        assert_eq!(runtime.requirements().runner, Runner::Linux);
+
+        let text = matrix(
+            "[[target]]\nname = \"box\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"local\"\naddress = \"10.0.0.2\"\nport = 22\n\n[[target]]\nname = \"pc\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"windows\"\n\n[[target]]\nname = \"far\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"ssh\"\naddress = 7\n",
+        );
+        let err = parse(Path::new("m.toml"), &text, KINDS)
+            .unwrap_err()
+            .to_string();
+        for expected in [
+            "m.toml:10:11: `address` is only for the `ssh` runtime, and target `box` uses `local`",
+            "m.toml:11:1: unknown field `port`, expected one of `name`, `triple`, `runtime`, `address`, `env`, `build`",
+            "m.toml:16:11: unknown runtime `windows`: expected one of `local`, `ssh`",
+            "m.toml:22:11: invalid type: integer `7`, expected a string",
+        ] {
+            assert!(err.contains(expected), "{expected}\n---\n{err}");
+        }
+
+        let schema: serde_json::Value =
+            serde_json::from_str(&crate::matrix::json_schema(KINDS)).unwrap();
+        let kinds: Vec<&str> = schema["$defs"]["RuntimeKind"]["oneOf"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["const"].as_str().unwrap())
+            .collect();
+        assert_eq!(kinds, ["local", "ssh"]);
+        assert_eq!(
+            schema["$defs"]["RawTarget"]["properties"]["address"]["description"],
+            "Where it is."
+        );
+        assert!(schema["$defs"]["RawTarget"]["properties"]["image"].is_null());
     }
 }

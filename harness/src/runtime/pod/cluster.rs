@@ -17,9 +17,9 @@ use serde::Deserialize;
 use super::super::{
     Armed, Cleanup, DataDirSync, Launch, Reservation, Runtime, Server, StopSignal, cleanup_blocking,
 };
+use super::Pod;
 use super::manifest::{CONTAINER, Placement, STAGE, STAGED, beside_log, manifest, manifest_path};
 use crate::errors::{Error, Result};
-use crate::matrix::Pod;
 use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running, checked, output_with_input};
 use crate::provision::Kubectl;

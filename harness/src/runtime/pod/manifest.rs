@@ -10,7 +10,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::super::Launch;
-use crate::matrix::{Pod, Pull};
+use super::Pod;
+use crate::matrix::Pull;
 use crate::provision::container::LABEL;
 
 /// The server container's name in its pod; podman names it `<pod>-server`.

@@ -11,6 +11,7 @@
 
 mod cluster;
 mod manifest;
+mod settings;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -22,13 +23,13 @@ use super::{
     cleanup_blocking,
 };
 use crate::errors::{Error, Result};
-use crate::matrix::Pod;
 use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running};
 use crate::provision::Engine;
 use crate::provision::provenance::{Execution, ExecutionKind, Facts};
 pub use cluster::ClusterRuntime;
 use manifest::{CONTAINER, NON_ROOT_USER, Placement, manifest, manifest_path};
+pub use settings::{Pod, PodKind};
 
 /// Pods run by podman.
 pub struct PodRuntime {

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex};
 
 use futures_util::future::BoxFuture;
 
-use super::{Launch, Reservation, Runtime, Server, StopSignal};
+use super::super::{Launch, Reservation, Runtime, Server, StopSignal};
 use crate::errors::{Error, Result};
 use crate::matrix::Runtime as RuntimeConfig;
 use crate::process::{Cmd, Running, run_blocking, start_daemon};
@@ -119,7 +119,7 @@ impl Runtime for WineRuntime {
 
     fn describe(&self, config: &RuntimeConfig, facts: &Facts) -> Execution {
         let by = facts.wine.clone().unwrap_or_else(|| "wine".to_owned());
-        super::execution(ExecutionKind::Emulated, by, config)
+        super::super::execution(ExecutionKind::Emulated, by, config)
     }
 
     fn capacity(&self) -> Option<usize> {
