@@ -459,3 +459,42 @@ fn execution(kind: ExecutionKind, by: String, config: &RuntimeConfig) -> Executi
 fn cleanup_blocking(cmd: &Cmd) {
     let _ = run_blocking(cmd);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every registered kind, read from a target of its own with the keys it requires,
+    /// makes settings that name it, so that a run finds its launcher again; the names are
+    /// unique, and so are the aliases.
+    #[test]
+    fn every_registered_kind_reads_its_target_into_settings_that_name_it() {
+        let mut names = std::collections::BTreeSet::new();
+        for kind in KINDS {
+            assert!(
+                names.insert(kind.name()),
+                "{} is registered twice",
+                kind.name()
+            );
+            for alias in kind.aliases() {
+                assert!(names.insert(alias.name), "{} names two kinds", alias.name);
+            }
+            let needs_image = kind.keys().iter().any(|k| k.name == IMAGE.name);
+            let text = format!(
+                "primary = \"t\"\n[server]\npackage = \"srv\"\n[server.ready]\ntcp = true\n[[target]]\nname = \"t\"\ntriple = \"x86_64-unknown-linux-gnu\"\nruntime = \"{}\"\n{}",
+                kind.name(),
+                if needs_image {
+                    "image = \"debian:bookworm-slim\"\n"
+                } else {
+                    ""
+                }
+            );
+            let matrix = crate::matrix::parse(Path::new("m.toml"), &text, kinds())
+                .unwrap_or_else(|e| panic!("{}: {e}", kind.name()));
+            let runtime = &matrix.target("t").unwrap().runtime;
+            assert_eq!(runtime.kind(), kind.name());
+            assert_eq!(kind_of(runtime).unwrap().name(), kind.name());
+        }
+        assert_eq!(kinds().len(), KINDS.len());
+    }
+}
