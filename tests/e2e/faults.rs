@@ -1,6 +1,6 @@
 //! Faults, hostile answers and limits, each proven on real processes: a grandchild that
 //! leaves its process group, a harness killed with SIGKILL (host, container and Wine
-//! servers), Ctrl-C in a hanging case, a build and a lock wait, a 50 MB body, a server that
+//! servers, a build), a build's temporary files, Ctrl-C in a hanging case, a build and a lock wait, a 50 MB body, a server that
 //! crashes mid-case, a JUnit file with `time="inf"`, names that are not file names, a
 //! tampered shard, and a hostile server whose reports are then read by independent parsers.
 //! The faults come from `fixtures/fault-server/server.py`, run as a host cell, and from the
@@ -190,6 +190,76 @@ fn a_grandchild_that_leaves_the_process_group_is_stopped_and_reported() {
         leaked[0].as_str().unwrap().ends_with(": sleep 3131"),
         "{leaked:?}"
     );
+}
+
+#[test]
+fn a_build_s_temporary_files_go_with_it_and_a_killed_build_s_go_with_the_next_run() {
+    let _serial = serial();
+    // A build that leaves a file in its temporary folder, as rustc's dlltool does, and says
+    // where that folder was; `SLEEP` makes it wait there.
+    let config = fault_matrix("build-temp", &["a"], &[("ok", &get("/health"))], "");
+    let dir = config.parent().unwrap().to_owned();
+    let told = dir.join("build-temp.txt");
+    let script =
+        "echo \"$TMPDIR\" > build-temp.txt && touch \"$TMPDIR/left-by-the-build\" && sleep $SLEEP";
+    let text = std::fs::read_to_string(&config).unwrap();
+    let with_script = text.replace(
+        "command = [\"true\"]",
+        &format!("command = [\"sh\", \"-c\", '{script}'], env = {{ SLEEP = \"{{sleep}}\" }}"),
+    );
+    assert_ne!(with_script, text);
+    let build_with = |sleep: &str| {
+        std::fs::write(&config, with_script.replace("{sleep}", sleep)).unwrap();
+    };
+    let temp_of_build = || {
+        let path = PathBuf::from(std::fs::read_to_string(&told).unwrap().trim());
+        assert!(
+            path.starts_with(std::env::temp_dir()) && path != std::env::temp_dir(),
+            "{}",
+            path.display()
+        );
+        path
+    };
+    // A build that ends: its folder, with what it left there, goes when it does.
+    build_with("0");
+    let run = matrix_json(&config, &[]);
+    assert_eq!(run.code, Some(4), "new snapshots only:\n{}", run.text);
+    let first = temp_of_build();
+    assert!(!first.exists(), "{} is still there", first.display());
+    // A harness killed with SIGKILL mid-build cannot remove it: the next run does, and says so.
+    let _ = std::fs::remove_file(&told);
+    build_with("2953");
+    let mut killed = Started::new(&config, &[]);
+    killed.wait_for("build-started", 120);
+    eventually(20, "the build's file in its folder", || {
+        std::fs::read_to_string(&told)
+            .is_ok_and(|t| Path::new(t.trim()).join("left-by-the-build").is_file())
+    });
+    let second = temp_of_build();
+    // SAFETY: killing the harness process this test started.
+    unsafe {
+        libc::kill(killed.harness_pid() as libc::pid_t, libc::SIGKILL);
+    }
+    let _ = killed.child.wait();
+    assert!(
+        second.join("left-by-the-build").is_file(),
+        "the killed run's build folder is left"
+    );
+    build_with("0");
+    let next = matrix_json(&config, &[]);
+    assert_eq!(next.code, Some(4), "new snapshots only:\n{}", next.text);
+    assert!(!second.exists(), "{} is still there", second.display());
+    let removed = next.events_of("leftovers-removed");
+    assert_eq!(removed.len(), 1, "{}", next.text);
+    assert!(
+        removed[0]["removed"]
+            .to_string()
+            .contains(&format!("temporary folder {}", second.display())),
+        "{}",
+        next.text
+    );
+    assert!(processes("sleep 2953").is_empty());
+    assert!(leftovers_after(15).is_empty());
 }
 
 /// The sample matrix with a client suite that sleeps `seconds` (a number no other test

@@ -38,7 +38,12 @@ async fn info_of(cell: &str) -> (serde_json::Value, String) {
     .await
     .unwrap();
     let artifact = artifacts[cell].clone().unwrap();
-    let runtime = for_target(&matrix.target(&c.target).unwrap().runtime, &provisioned).unwrap();
+    let runtime = for_target(
+        &matrix.target(&c.target).unwrap().runtime,
+        &provisioned,
+        &out.path().join("scratch"),
+    )
+    .unwrap();
     let data = out.path().join("data");
     std::fs::create_dir_all(&data).unwrap();
     let launch = Launch {

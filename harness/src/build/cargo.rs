@@ -217,7 +217,8 @@ impl Build<'_> {
         log: &Path,
         events: &Events,
     ) -> Result<BTreeMap<String, std::result::Result<PathBuf, String>>> {
-        let cmd = self.cmd();
+        // rustc's tools leave files in their temporary folder (see `with_own_temp`).
+        let (cmd, _temp) = self.cmd().with_own_temp()?;
         events.emit(RunEvent::BuildStarted {
             command: cmd.to_string(),
         });

@@ -47,28 +47,7 @@ pub async fn build(
     events.emit(RunEvent::BuildStarted {
         command: cmd.to_string(),
     });
-    let result = match logged(&cmd, log, |l| Some(l.to_owned()))
-        .await
-        .map(|l| l.status)
-    {
-        Err(e) => Err(e.to_string()),
-        Ok(status) if !status.success() => Err(format!(
-            "`{cmd}` failed ({status}); see {}:\n{}",
-            log.display(),
-            log_tail(log, 30)
-        )),
-        Ok(_) => {
-            let path = root.join(artifact);
-            if path.is_file() {
-                Ok(path)
-            } else {
-                Err(format!(
-                    "`{cmd}` succeeded but left no artifact at {}",
-                    path.display()
-                ))
-            }
-        }
-    };
+    let result = run(&cmd, &root.join(artifact), log).await;
     events.emit(RunEvent::BuildFinished {
         build: artifact.to_owned(),
         result: result
@@ -78,4 +57,29 @@ pub async fn build(
         duration: start.elapsed(),
     });
     result
+}
+
+/// Runs `cmd`, logging to `log`, and returns `artifact` once it is there. What the build
+/// leaves in its temporary folder goes with it.
+async fn run(cmd: &Cmd, artifact: &Path, log: &Path) -> std::result::Result<PathBuf, String> {
+    let (with_temp, _temp) = cmd.clone().with_own_temp().map_err(|e| e.to_string())?;
+    let status = logged(&with_temp, log, |l| Some(l.to_owned()))
+        .await
+        .map_err(|e| e.to_string())?
+        .status;
+    if !status.success() {
+        return Err(format!(
+            "`{cmd}` failed ({status}); see {}:\n{}",
+            log.display(),
+            log_tail(log, 30)
+        ));
+    }
+    if artifact.is_file() {
+        Ok(artifact.to_owned())
+    } else {
+        Err(format!(
+            "`{cmd}` succeeded but left no artifact at {}",
+            artifact.display()
+        ))
+    }
 }

@@ -88,6 +88,24 @@ impl Cmd {
         &self.program
     }
 
+    /// The command with a temporary folder of its own (`TMPDIR`, and `TMP` and `TEMP`, which
+    /// Windows programs read), removed with everything in it when the returned [`OwnTemp`]
+    /// is dropped, once the command is over. For tools that leave their temporary files
+    /// behind: binutils' `dlltool`, which rustc runs for a Windows target's import libraries,
+    /// leaves two empty files in the machine's temporary folder each time. A run killed
+    /// before it could drop the folder leaves it to the next run, which removes it
+    /// ([`remove_dead_runs_temp`]).
+    pub fn with_own_temp(self) -> Result<(Cmd, OwnTemp)> {
+        let dir = tempfile::Builder::new()
+            .prefix(&format!("{TEMP_PREFIX}{}-temp-", std::process::id()))
+            .tempdir()
+            .map_err(|e| Error::io(std::env::temp_dir(), e))?;
+        let cmd = ["TMPDIR", "TMP", "TEMP"]
+            .into_iter()
+            .fold(self, |cmd, var| cmd.env(var, dir.path()));
+        Ok((cmd, OwnTemp(dir)))
+    }
+
     fn build(&self) -> CommandWrap {
         self.build_marked(&new_mark())
     }
@@ -194,6 +212,49 @@ pub fn new_mark() -> String {
     static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
     let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     format!("{}-{n}", std::process::id())
+}
+
+/// A command's temporary folder of its own ([`Cmd::with_own_temp`]): removed when dropped.
+#[derive(Debug)]
+pub struct OwnTemp(tempfile::TempDir);
+
+impl OwnTemp {
+    /// The folder.
+    pub fn path(&self) -> &Path {
+        self.0.path()
+    }
+}
+
+/// How the names of what a run keeps in the machine's temporary folder begin: then its pid.
+const TEMP_PREFIX: &str = "port-harness-";
+
+/// Removes what runs that no longer exist left in the machine's temporary folder (a run
+/// killed with SIGKILL could not), and returns it.
+pub fn remove_dead_runs_temp() -> Vec<PathBuf> {
+    let temp = std::env::temp_dir();
+    let Ok(entries) = std::fs::read_dir(&temp) else {
+        return Vec::new();
+    };
+    let mut removed = Vec::new();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(TEMP_PREFIX)) else {
+            continue;
+        };
+        if !of_dead_run(rest) {
+            continue;
+        }
+        let path = entry.path();
+        let gone = match entry.file_type() {
+            Ok(t) if t.is_dir() => std::fs::remove_dir_all(&path),
+            _ => std::fs::remove_file(&path),
+        };
+        if gone.is_ok() {
+            removed.push(path);
+        }
+    }
+    removed.sort();
+    removed
 }
 
 /// A process found by its mark: its pid and command line.
@@ -621,6 +682,53 @@ mod tests {
         assert!(logged.status.success());
         assert_eq!(total, 5 * 1024 * 1024, "every byte is handed on");
         assert!(longest <= commands::MAX_LINE, "a piece of {longest} bytes");
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn a_command_s_own_temp_folder_goes_with_what_it_left_there() {
+        let dir = tempfile::tempdir().unwrap();
+        let (cmd, temp) = Cmd::new("sh")
+            .args(["-c", "echo \"$TMPDIR\" && touch \"$TMPDIR/left-behind\""])
+            .with_own_temp()
+            .unwrap();
+        let mut told = Vec::new();
+        let logged = logged(&cmd, &dir.path().join("log"), |line| {
+            told.push(line.to_owned());
+            None
+        })
+        .await
+        .unwrap();
+        assert!(logged.status.success(), "{told:?}");
+        let used = PathBuf::from(&told[0]);
+        assert_eq!(used, temp.path());
+        assert_ne!(used, std::env::temp_dir());
+        assert!(used.join("left-behind").is_file());
+        drop(temp);
+        assert!(!used.exists(), "{} is still there", used.display());
+    }
+
+    #[test]
+    fn what_a_dead_run_left_in_the_temp_folder_goes_and_a_live_run_s_stays() {
+        // Above any pid this machine hands out.
+        let dead = (3_000_000..).find(|pid| !alive(*pid)).unwrap();
+        let temp = std::env::temp_dir();
+        let of_dead = temp.join(format!("{TEMP_PREFIX}{dead}-temp-test"));
+        let of_dead_file = temp.join(format!("{TEMP_PREFIX}{dead}-file"));
+        let live = temp.join(format!("{TEMP_PREFIX}{}-temp-test", std::process::id()));
+        let not_ours = temp.join(format!("{TEMP_PREFIX}e2e-{dead}-temp"));
+        for dir in [&of_dead, &live, &not_ours] {
+            std::fs::create_dir_all(dir.join("inner")).unwrap();
+            std::fs::write(dir.join("inner/file"), "x").unwrap();
+        }
+        std::fs::write(&of_dead_file, "x").unwrap();
+        let removed = remove_dead_runs_temp();
+        assert!(removed.contains(&of_dead), "{removed:?}");
+        assert!(removed.contains(&of_dead_file), "{removed:?}");
+        assert!(!of_dead.exists() && !of_dead_file.exists());
+        assert!(live.join("inner/file").is_file() && not_ours.join("inner/file").is_file());
+        std::fs::remove_dir_all(&live).unwrap();
+        std::fs::remove_dir_all(&not_ours).unwrap();
     }
 
     #[tokio::test]

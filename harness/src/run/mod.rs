@@ -167,6 +167,8 @@ async fn prepare(matrix: &Matrix, plan: &Plan, options: &RunOptions) -> Result<P
     let build_log = logs.join(build::LOG);
     let _ = std::fs::remove_file(&build_log);
     let scratch = options.out_dir.join("tmp");
+    // The run holds the folder: what a killed run left in it goes.
+    let _ = std::fs::remove_dir_all(&scratch);
     std::fs::create_dir_all(&scratch).map_err(|e| Error::io(&scratch, e))?;
     // A runtime that cannot be made ready ends the run at once (cargo is stopped); a build
     // that ends first waits for the runtimes, so that no package install is cut short.
@@ -266,6 +268,12 @@ async fn ready_runtimes(
                 .map(|p| format!("process {p}")),
         );
     }
+    // Then what they left in the machine's temporary folder (a build's own).
+    removed.extend(
+        crate::process::remove_dead_runs_temp()
+            .iter()
+            .map(|p| format!("temporary folder {}", p.display())),
+    );
     let mut provisioned = provision::Provisioned {
         wine: provision::for_wine(needs, ctx).await?,
         ..Default::default()

@@ -417,10 +417,14 @@ fn not_provisioned(what: &str) -> Error {
     }
 }
 
-/// A runtime for a target's servers, on its own (tests and tools that launch one server).
-pub fn for_target(config: &RuntimeConfig, provisioned: &Provisioned) -> Result<Arc<dyn Runtime>> {
-    let scratch = std::env::temp_dir().join(format!("port-harness-{}", std::process::id()));
-    kind_of(config)?.launcher(config, provisioned, &scratch)
+/// A runtime for a target's servers, on its own (tests and tools that launch one server),
+/// with what it stages kept in `scratch`, which the caller owns.
+pub fn for_target(
+    config: &RuntimeConfig,
+    provisioned: &Provisioned,
+    scratch: &Path,
+) -> Result<Arc<dyn Runtime>> {
+    kind_of(config)?.launcher(config, provisioned, scratch)
 }
 
 /// The server's environment: the server's, the target's, and one variable per axis.

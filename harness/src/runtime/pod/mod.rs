@@ -35,26 +35,25 @@ pub use settings::{Pod, PodKind};
 pub struct PodRuntime {
     engine: Engine,
     pod: Pod,
-    /// The containers.conf its podman commands read.
-    conf: PathBuf,
+    /// The containers.conf its podman commands read, removed with the runtime.
+    conf: tempfile::TempPath,
 }
 
 impl PodRuntime {
     /// Pods of `pod`'s settings on `engine` (podman), with its containers.conf written into
-    /// `scratch`.
+    /// `scratch` (a file of its own: two pod targets each have theirs).
     pub fn new(engine: Engine, pod: Pod, scratch: &Path) -> Result<PodRuntime> {
         std::fs::create_dir_all(scratch).map_err(|e| Error::io(scratch, e))?;
-        let conf = std::path::absolute(scratch.join("pod-containers.conf"))
-            .map_err(|e| Error::io(scratch, e))?;
+        let scratch = std::path::absolute(scratch).map_err(|e| Error::io(scratch, e))?;
+        let conf = tempfile::Builder::new()
+            .prefix("pod-containers-")
+            .suffix(".conf")
+            .tempfile_in(&scratch)
+            .map_err(|e| Error::io(&scratch, e))?
+            .into_temp_path();
         std::fs::write(&conf, containers_conf(&engine.run_flags))
             .map_err(|e| Error::io(&conf, e))?;
         Ok(PodRuntime { engine, pod, conf })
-    }
-}
-
-impl Drop for PodRuntime {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_file(&self.conf);
     }
 }
 
@@ -211,7 +210,7 @@ impl Runtime for PodRuntime {
             .map_err(|e| Error::io(&file, e))?;
             let armed = Armed(Some(PodCleanup {
                 engine: self.engine.clone(),
-                conf: self.conf.clone(),
+                conf: self.conf.to_path_buf(),
                 name: launch.name.clone(),
             }));
             let play = podman(&self.engine, &self.conf)

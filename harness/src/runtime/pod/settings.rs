@@ -176,7 +176,7 @@ impl Kind for PodKind {
         &self,
         config: &RuntimeConfig,
         provisioned: &Provisioned,
-        _: &Path,
+        scratch: &Path,
     ) -> Result<Arc<dyn Runtime>> {
         let pod = config.settings::<Pod>().expect("a pod's settings").clone();
         if let Some(cluster) = &pod.cluster {
@@ -190,10 +190,6 @@ impl Kind for PodKind {
             .get(&(EngineKind::Podman, pod.image.clone()))
             .cloned()
             .ok_or_else(|| not_provisioned(&format!("podman for the pod image {}", pod.image)))?;
-        Ok(Arc::new(PodRuntime::new(
-            engine,
-            pod,
-            &std::env::temp_dir().join(format!("port-harness-{}-pod", std::process::id())),
-        )?))
+        Ok(Arc::new(PodRuntime::new(engine, pod, scratch)?))
     }
 }
