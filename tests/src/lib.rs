@@ -521,14 +521,15 @@ pub fn chromium_layout(
     shot: &Path,
 ) -> Vec<serde_json::Value> {
     let script = r#"
-import base64, json, subprocess, sys, tempfile, threading, time, urllib.request
+import base64, json, os, shutil, subprocess, sys, tempfile, threading, time, urllib.request
 import websocket
 chromium, url, size, shot = sys.argv[1:5]
 expressions = json.loads(sys.argv[5])
-profile = tempfile.mkdtemp()
+profile = tempfile.mkdtemp(prefix="chromium-profile-")
 p = subprocess.Popen([chromium, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
     "--hide-scrollbars", "--window-size=" + size, "--remote-debugging-port=0",
-    "--user-data-dir=" + profile, "about:blank"], stderr=subprocess.PIPE, text=True)
+    "--user-data-dir=" + profile, "about:blank"], stderr=subprocess.PIPE, text=True,
+    env=dict(os.environ, TMPDIR=profile))
 browser = None
 for line in p.stderr:
     if "DevTools listening on " in line:
@@ -565,7 +566,14 @@ try:
     open(shot, "wb").write(base64.b64decode(data))
     print(json.dumps(out))
 finally:
-    p.kill()
+    # Its profile goes, with what it keeps in its temporary folder (the profile too).
+    p.terminate()
+    try:
+        p.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    shutil.rmtree(profile, ignore_errors=True)
 "#;
     let out = command("python3")
         .env("PYTHONPATH", python_path("websocket-client", "websocket"))
