@@ -420,6 +420,7 @@ fn the_windows_process_control_unit_tests_pass_in_the_windows_build() {
         "dropping_a_running_child_ends_its_job",
         "checked_reports_the_command_and_its_stderr",
         "display_quotes_as_the_windows_c_runtime_reads_a_command_line",
+        "what_a_dead_run_left_in_the_temp_folder_goes_and_a_live_run_s_stays",
     ] {
         assert!(
             report.contains(&format!("test process::tests::{test} ... ok")),

@@ -806,24 +806,6 @@ mod tests {
         }
     }
 
-    /// Whether the process `pid` still runs.
-    #[cfg(windows)]
-    fn runs(pid: u32) -> bool {
-        use ::windows::Win32::Foundation::{CloseHandle, WAIT_TIMEOUT};
-        use ::windows::Win32::System::Threading::{
-            OpenProcess, PROCESS_SYNCHRONIZE, WaitForSingleObject,
-        };
-        // SAFETY: the handle is checked and closed.
-        unsafe {
-            let Ok(handle) = OpenProcess(PROCESS_SYNCHRONIZE, false, pid) else {
-                return false;
-            };
-            let running = WaitForSingleObject(handle, 0) == WAIT_TIMEOUT;
-            let _ = CloseHandle(handle);
-            running
-        }
-    }
-
     /// A cmd.exe with a ping below it: the child and its grandchild, as pids, once both run.
     #[cfg(windows)]
     async fn a_tree(log: &Path) -> (Running, Vec<u32>) {
@@ -852,11 +834,11 @@ mod tests {
     async fn stop_ends_the_whole_job() {
         let dir = tempfile::tempdir().unwrap();
         let (running, tree) = a_tree(&dir.path().join("log")).await;
-        assert!(tree.iter().all(|pid| runs(*pid)), "{tree:?} run");
+        assert!(tree.iter().all(|pid| alive(*pid)), "{tree:?} run");
         // ping answers Ctrl-Break with its statistics and goes on: the job object ends it.
         let (_, forced) = running.stop(Duration::from_millis(500)).await;
         assert!(forced, "ping outlived its grace");
-        let left: Vec<u32> = tree.into_iter().filter(|pid| runs(*pid)).collect();
+        let left: Vec<u32> = tree.into_iter().filter(|pid| alive(*pid)).collect();
         assert_eq!(
             left,
             Vec::<u32>::new(),
@@ -871,10 +853,10 @@ mod tests {
         let (running, tree) = a_tree(&dir.path().join("log")).await;
         drop(running);
         let deadline = std::time::Instant::now() + Duration::from_secs(5);
-        while tree.iter().any(|pid| runs(*pid)) && std::time::Instant::now() < deadline {
+        while tree.iter().any(|pid| alive(*pid)) && std::time::Instant::now() < deadline {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
-        let left: Vec<u32> = tree.into_iter().filter(|pid| runs(*pid)).collect();
+        let left: Vec<u32> = tree.into_iter().filter(|pid| alive(*pid)).collect();
         assert_eq!(
             left,
             Vec::<u32>::new(),

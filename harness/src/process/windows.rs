@@ -35,10 +35,24 @@ pub(super) fn signal(_pid: u32, _signal: Signal) {}
 /// Ends one process found by its mark: none are found on Windows (below).
 pub(super) fn kill(_pid: u32) {}
 
-/// Whether `pid` lives: unknown here, so a leftover's owner counts as alive (nothing of a
-/// live run is ever stopped by mistake).
-pub(super) fn alive(_pid: u32) -> bool {
-    true
+/// Whether `pid` lives: a process that opens and has not exited, or one this user may not
+/// open (it exists).
+pub(super) fn alive(pid: u32) -> bool {
+    use windows::Win32::Foundation::{CloseHandle, ERROR_ACCESS_DENIED, WAIT_TIMEOUT};
+    use windows::Win32::System::Threading::{
+        OpenProcess, PROCESS_SYNCHRONIZE, WaitForSingleObject,
+    };
+    // SAFETY: no memory is passed; the handle is checked and closed.
+    unsafe {
+        match OpenProcess(PROCESS_SYNCHRONIZE, false, pid) {
+            Ok(handle) => {
+                let running = WaitForSingleObject(handle, 0) == WAIT_TIMEOUT;
+                let _ = CloseHandle(handle);
+                running
+            }
+            Err(e) => e.code() == ERROR_ACCESS_DENIED.to_hresult(),
+        }
+    }
 }
 
 /// The parent of `pid`: not looked up here (nothing is found by its mark on Windows).
