@@ -262,3 +262,42 @@ async fn dropping_a_running_child_ends_its_job() {
         "closing the job ended its processes"
     );
 }
+
+/// A marked child that replaces itself (`exec`) thousands of times is never taken for an
+/// orphan without a mark: while the kernel swaps its program, its environment can read empty
+/// or torn, without the mark, while its command line reads whole (one look in sixteen did,
+/// before such a process was looked at twice).
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn a_marked_child_in_the_middle_of_an_exec_is_never_taken_for_one_without_a_mark() {
+    let dir = tempfile::tempdir().unwrap();
+    let script = dir.path().join("again.sh");
+    std::fs::write(
+        &script,
+        "n=$1; [ \"$n\" -gt 0 ] || exit 0; exec sh \"$0\" $((n - 1))\n",
+    )
+    .unwrap();
+    // Many variables, so that the kernel takes a while to lay out the new environment.
+    let mut cmd = Cmd::new("sh").arg(&script).arg("5000");
+    for i in 0..200 {
+        cmd = cmd.env(format!("FILLER_{i}"), "x".repeat(64));
+    }
+    let running = Running::spawn(&cmd, &dir.path().join("log")).unwrap();
+    let pid = running.id().unwrap();
+    let mut taken = 0;
+    let mut looks = 0;
+    while alive(pid) && looks < 200_000 {
+        looks += 1;
+        if platform::adopted_without_mark()
+            .iter()
+            .any(|p| p.pid == pid)
+        {
+            taken += 1;
+        }
+    }
+    let _ = running.finish(Duration::from_secs(5)).await;
+    assert_eq!(
+        taken, 0,
+        "taken for an orphan without a mark {taken} times in {looks} looks"
+    );
+}

@@ -146,20 +146,37 @@ const ENGINE_HELPERS: &[&str] = &["conmon", "podman"];
 /// The live children of the harness that carry no mark: every child the harness starts
 /// carries one, so these are orphans it adopted that dropped theirs (the engine's own helpers
 /// aside).
+///
+/// While a process replaces its program (`exec`: a shell script's interpreter, `wine`
+/// starting its preloader, a pyenv shim), its environment can read empty, or torn between
+/// the old program's and the new one's, without the mark: a marked server would pass for one
+/// without, and be stopped. So a process is judged only when it still shows no mark, under
+/// the same command line, a moment later.
 pub(super) fn adopted_without_mark() -> Vec<Marked> {
-    let me = std::process::id();
-    pids()
-        .filter(|&pid| parent(pid) == Some(me) && alive(pid))
-        .filter(|&pid| {
-            let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
-            !ENGINE_HELPERS.contains(&name.trim())
-        })
+    let unmarked = |pid: u32| -> Option<Marked> {
+        if parent(pid) != Some(std::process::id()) || !alive(pid) {
+            return None;
+        }
+        let name = std::fs::read_to_string(format!("/proc/{pid}/comm")).unwrap_or_default();
+        if ENGINE_HELPERS.contains(&name.trim()) {
+            return None;
+        }
         // A process whose environment cannot be read is not judged.
-        .filter(|&pid| mark_of(pid).is_some_and(|mark| mark.is_none()))
-        .map(described)
+        if mark_of(pid)?.is_some() {
+            return None;
+        }
         // Nor one whose command line is gone: it is exiting (its memory released, which also
         // empties its environment), such as an engine helper that ended as it was looked at.
-        .filter(|p| !p.command.is_empty())
+        Some(described(pid)).filter(|p| !p.command.is_empty())
+    };
+    let found: Vec<Marked> = pids().filter_map(unmarked).collect();
+    if found.is_empty() {
+        return found;
+    }
+    std::thread::sleep(std::time::Duration::from_millis(50));
+    found
+        .into_iter()
+        .filter(|p| unmarked(p.pid).as_ref() == Some(p))
         .collect()
 }
 
