@@ -17,9 +17,12 @@ const TRIPLE: &str = "x86_64-pc-windows-gnu";
 /// Debian's mingw linker, and returns the executables cargo made.
 fn build_for_windows(args: &[&str]) -> Vec<PathBuf> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    // rustc's dlltool leaves empty files in its temporary folder: this one goes after.
+    let temp = tempfile::tempdir().unwrap();
     let out = command(cargo)
         .args(args)
         .args(["--target", TRIPLE, "--message-format", "json"])
+        .env("TMPDIR", temp.path())
         .env(
             "CARGO_TARGET_X86_64_PC_WINDOWS_GNU_LINKER",
             "x86_64-w64-mingw32-gcc",
